@@ -1,0 +1,42 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint soak bench clean venv golden
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## Run the kiosk on simulated hardware with a local central API.
+demo: $(STAMP)
+	$(BIN)/python -m sim.demo
+
+## The whole test suite (unit, integration, end-to-end over the simulator).
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check kiosk sim central tests bench
+	$(BIN)/mypy kiosk
+
+## Regenerate the golden screen PNGs after an intended change to the screens.
+golden: $(STAMP)
+	$(BIN)/python -m tests.reference.regenerate
+
+## Long crash/fault run: make soak N=1000
+N ?= 1000
+soak: $(STAMP)
+	$(BIN)/python -m tests.soak --kills $(N)
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis demo-state

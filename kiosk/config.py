@@ -1,0 +1,244 @@
+"""Configuration: shipped defaults layered under one TOML file, validated by pydantic.
+
+The file is found from `--config`, else `$KIOSK_CONFIG`, else /etc/kiosk/kiosk.toml; a
+missing default file is fine (the shipped defaults run the kiosk), a missing named file
+is an error. Every problem names its field, e.g. ``reader.path: ...``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from datetime import timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from kiosk.core.rules import Program, Reward
+from kiosk.errors import ConfigError
+
+DEFAULT_PATH = Path("/etc/kiosk/kiosk.toml")
+ENV_VAR = "KIOSK_CONFIG"
+READER_PREFIXES = ("usb", "tty", "udp")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KioskSection(Section):
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    state_dir: Path
+    locale: Literal["fr", "en"]
+    site_key_file: str = ""
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @property
+    def site_key_path(self) -> Path:
+        return Path(self.site_key_file) if self.site_key_file else self.state_dir / "site.key"
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.state_dir / "ledger.sqlite3"
+
+
+class ReaderSection(Section):
+    path: str = Field(min_length=1)
+    targets: tuple[Literal["106A", "106B", "212F"], ...] = Field(min_length=1)
+    poll_interval: float = Field(gt=0, le=5)
+    retry_max: float = Field(ge=1, le=600)
+
+    @field_validator("path")
+    @classmethod
+    def _known_prefix(cls, value: str) -> str:
+        if value.split(":", 1)[0] not in READER_PREFIXES:
+            raise ValueError(
+                "an nfcpy device path starts with usb, tty or udp "
+                "(e.g. usb:054c:06c1, tty:AMA0:pn532, udp:127.0.0.1:54321)"
+            )
+        return value
+
+
+class DisplaySection(Section):
+    driver: Literal["ssd1306", "sh1106", "ssd1309", "virtual", "none"]
+    interface: Literal["i2c", "spi"]
+    width: Literal[128]
+    height: Literal[64, 32]
+    i2c_port: int = Field(ge=0, le=32)
+    i2c_address: int = Field(ge=0x03, le=0x77)
+    spi_port: int = Field(ge=0, le=6)
+    spi_device: int = Field(ge=0, le=3)
+    rotate: Literal[0, 1, 2, 3]
+    contrast: int = Field(ge=0, le=255)
+    outcome_seconds: float = Field(gt=0, le=60)
+    dim_after_seconds: float = Field(gt=0)
+    blank_after_seconds: float = Field(gt=0)
+    frames_dir: str = ""
+
+    @model_validator(mode="after")
+    def _blank_after_dim(self) -> DisplaySection:
+        if self.blank_after_seconds < self.dim_after_seconds:
+            raise ValueError("blank_after_seconds must not be shorter than dim_after_seconds")
+        return self
+
+
+BCM_PIN = Field(ge=0, le=27)
+
+
+class LightsSection(Section):
+    factory: Literal["auto", "lgpio", "rpigpio", "mock"]
+    green_pin: int = BCM_PIN
+    red_pin: int = BCM_PIN
+    buzzer_pin: int = BCM_PIN
+    button_pin: int = BCM_PIN
+    heartbeat: bool = False
+
+    @model_validator(mode="after")
+    def _distinct_pins(self) -> LightsSection:
+        pins = [p for p in (self.green_pin, self.red_pin, self.buzzer_pin, self.button_pin) if p]
+        if len(pins) != len(set(pins)):
+            raise ValueError("two parts are wired to the same pin")
+        return self
+
+
+class CentralSection(Section):
+    url: str = ""
+    token_file: str = ""
+    batch_size: int = Field(ge=1, le=500)
+    interval: float = Field(gt=0, le=3600)
+    connect_timeout: float = Field(gt=0, le=60)
+    read_timeout: float = Field(gt=0, le=300)
+    verify_tls: bool = True
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https:// (or be empty for no sync)")
+        return value.rstrip("/")
+
+
+class MilestoneSection(Section):
+    id: str = Field(min_length=1, max_length=40)
+    name: str = Field(min_length=1, max_length=60)
+    stamps: int = Field(ge=1)
+
+
+class ProgramSection(Section):
+    name: str = Field(min_length=1, max_length=60)
+    version: str = Field(min_length=1, max_length=40)
+    goal: int = Field(ge=1, le=100)
+    reward_id: str = Field(min_length=1, max_length=40)
+    reward: str = Field(min_length=1, max_length=60)
+    welcome_bonus: int = Field(ge=0)
+    cooldown_minutes: float = Field(ge=0, le=7 * 24 * 60)
+    daily_cap: int = Field(ge=0)
+    timezone: str
+    milestones: tuple[MilestoneSection, ...] = ()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. Europe/Paris)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _makes_a_program(self) -> ProgramSection:
+        self.to_program()  # the core's own checks, reported against this section
+        return self
+
+    def to_program(self) -> Program:
+        return Program(
+            name=self.name,
+            version=self.version,
+            goal=self.goal,
+            reward_id=self.reward_id,
+            reward_name=self.reward,
+            welcome_bonus=self.welcome_bonus,
+            milestones=tuple(Reward(m.id, m.name, m.stamps) for m in self.milestones),
+            cooldown=timedelta(minutes=self.cooldown_minutes),
+            daily_cap=self.daily_cap or None,
+            timezone=self.timezone,
+        )
+
+
+class Config(Section):
+    kiosk: KioskSection
+    reader: ReaderSection
+    display: DisplaySection
+    lights: LightsSection
+    central: CentralSection
+    program: ProgramSection
+
+
+def _defaults() -> dict[str, Any]:
+    text = resources.files("kiosk").joinpath("defaults.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def _layer(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _layer(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _problems(error: ValidationError) -> list[str]:
+    problems = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "(file)"
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown field (check the spelling against the README's config reference)"
+        problems.append(f"{where}: {message}")
+    return problems
+
+
+def from_mapping(data: dict[str, Any], source: str = "<config>") -> Config:
+    """Validate a config mapping layered over the shipped defaults."""
+    try:
+        return Config.model_validate(_layer(_defaults(), data))
+    except ValidationError as error:
+        raise ConfigError(source, _problems(error)) from None
+
+
+def read_file(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(str(path), ["file not found"]) from None
+    except PermissionError:
+        raise ConfigError(str(path), ["permission denied"]) from None
+    except IsADirectoryError:
+        raise ConfigError(str(path), ["is a directory, not a TOML file"]) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(str(path), [f"not valid TOML: {error}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError(str(path), ["not UTF-8 text"]) from None
+
+
+def config_path(explicit: str | None = None) -> Path | None:
+    """The file to read, or None when only the shipped defaults apply."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get(ENV_VAR):
+        return Path(os.environ[ENV_VAR])
+    return DEFAULT_PATH if DEFAULT_PATH.exists() else None
+
+
+def load(explicit: str | None = None) -> Config:
+    """Load the kiosk's configuration; raises ConfigError naming every bad field."""
+    path = config_path(explicit)
+    if path is None:
+        return from_mapping({}, "defaults")
+    return from_mapping(read_file(path), str(path))

@@ -1,0 +1,50 @@
+"""Card identity: raw UIDs are turned into a keyed hash before anything stores them.
+
+    >>> ref = card_ref(b"site-key-32-bytes...............", bytes.fromhex("04a1b2c3d4e5f6"))
+    >>> len(ref)
+    64
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from enum import StrEnum
+
+_HEX = re.compile(r"^[0-9a-fA-F]+$")
+UID_LENGTHS = (4, 7, 8, 10)  # ISO 14443-A single/double/triple size, FeliCa IDm
+NFCID0_LENGTH = 4  # ISO 14443-B
+
+
+class UidProblem(StrEnum):
+    MALFORMED = "malformed"
+    RANDOM = "random"
+
+
+def parse_uid(text: str) -> bytes:
+    """Parse a UID typed as hex, with or without ':' or ' ' separators."""
+    cleaned = re.sub(r"[\s:\-]", "", text)
+    if not cleaned or not _HEX.match(cleaned) or len(cleaned) % 2:
+        raise ValueError(f"UID {text!r} is not hex (expected e.g. 04A1B2C3D4E5F6)")
+    uid = bytes.fromhex(cleaned)
+    if len(uid) not in UID_LENGTHS:
+        raise ValueError(
+            f"UID {text!r} has {len(uid)} bytes; a card UID has "
+            + ", ".join(str(n) for n in UID_LENGTHS)
+        )
+    return uid
+
+
+def is_random_uid(uid: bytes) -> bool:
+    """A 4-byte UID starting with 0x08 is re-drawn at every tap (ISO 14443-3)."""
+    return len(uid) == 4 and uid[0] == 0x08
+
+
+def card_ref(site_key: bytes, uid: bytes) -> str:
+    """The only name a card has outside the reader: HMAC-SHA256(site key, UID), hex."""
+    return hmac.new(site_key, uid, hashlib.sha256).hexdigest()
+
+
+def is_card_ref(text: str) -> bool:
+    return len(text) == 64 and bool(_HEX.match(text)) and text == text.lower()
