@@ -1,0 +1,189 @@
+"""The counter: a tap or a staff action goes through the rules and into the ledger.
+
+This is the thin imperative shell around the pure rules: it hashes the UID, reads the
+card from the ledger, asks the rules, and commits the events before it returns the
+outcome (so whatever shows the outcome shows only what is already durable).
+
+    counter = Counter.open(config.load())
+    outcome = counter.tap(bytes.fromhex("04a1b2c3d4e5f6"))
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from kiosk.adapters.ledger import Ledger
+from kiosk.config import Config
+from kiosk.core import cardid
+from kiosk.core.events import CardState, Event, record
+from kiosk.core.rules import (
+    Outcome,
+    Program,
+    RefusalReason,
+    decide_redeem,
+    decide_tap,
+    refuse,
+)
+from kiosk.errors import KioskError, StorageError, UnknownCard
+
+SITE_KEY_BYTES = 32
+
+
+def load_site_key(path: Path, create: bool = True) -> bytes:
+    """Read the site key, creating it (mode 0600) on first run.
+
+    A damaged key is never silently replaced: every card_ref depends on it.
+    """
+    try:
+        key = path.read_bytes()
+    except FileNotFoundError:
+        if not create:
+            raise StorageError(f"site key {path} is missing") from None
+        return _create_site_key(path)
+    except OSError as error:
+        raise StorageError(f"site key {path}: {error.strerror}") from None
+    if len(key) != SITE_KEY_BYTES:
+        raise StorageError(
+            f"site key {path} is damaged ({len(key)} bytes, expected {SITE_KEY_BYTES}): "
+            "restore it from a backup; a new key would make every card unknown"
+        )
+    return key
+
+
+def _create_site_key(path: Path) -> bytes:
+    key = secrets.token_bytes(SITE_KEY_BYTES)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, key)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except FileExistsError:
+        return load_site_key(path, create=False)  # another process made it first
+    except OSError as error:
+        raise StorageError(f"site key {path}: cannot create it: {error.strerror}") from None
+    return key
+
+
+def _wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def _new_id() -> str:
+    return str(uuid.uuid4())
+
+
+class ClockBehind(KioskError, ValueError):
+    """An explicit time earlier than the last recorded event."""
+
+
+class Counter:
+    """Taps and staff actions of one kiosk."""
+
+    def __init__(
+        self,
+        program: Program,
+        ledger: Ledger,
+        site_key: bytes,
+        kiosk_id: str,
+        clock: Callable[[], datetime] = _wall_clock,
+        new_id: Callable[[], str] = _new_id,
+    ) -> None:
+        self.program = program
+        self.ledger = ledger
+        self.kiosk_id = kiosk_id
+        self._site_key = site_key
+        self._clock = clock
+        self._new_id = new_id
+        self._last_time = ledger.last_event_time()
+        self.clock_behind = False
+
+    @classmethod
+    def open(cls, config: Config, **kwargs: Callable[[], object]) -> Counter:
+        program = config.program.to_program()
+        site_key = load_site_key(config.kiosk.site_key_path)
+        ledger = Ledger.open(config.kiosk.ledger_path, program.tz)
+        return cls(program, ledger, site_key, config.kiosk.id, **kwargs)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        self.ledger.close()
+
+    def card_ref(self, uid: bytes) -> str:
+        return cardid.card_ref(self._site_key, uid)
+
+    def now(self, explicit: datetime | None = None) -> datetime:
+        """The time of the next event: never earlier than the last recorded one.
+
+        A Pi has no battery clock; after a power cut offline it may restart in the past.
+        The wall clock is then held at the last event's time (and flagged), so cooldowns
+        cannot be fooled. An explicit time (history replay) earlier than that is refused.
+        """
+        if explicit is not None:
+            moment = explicit if explicit.tzinfo else explicit.replace(tzinfo=UTC)
+            if self._last_time is not None and moment < self._last_time:
+                raise ClockBehind(
+                    f"{moment.isoformat()} is earlier than the last recorded event "
+                    f"({self._last_time.isoformat()}); replay history in order"
+                )
+            return moment.astimezone(UTC)
+        moment = self._clock()
+        self.clock_behind = self._last_time is not None and moment < self._last_time
+        if self.clock_behind and self._last_time is not None:
+            return self._last_time
+        return moment
+
+    def _commit(self, outcome: Outcome, card_ref: str, now: datetime, staff: str | None) -> Outcome:
+        if not outcome.changes:
+            return outcome
+        events = record(
+            outcome.changes,
+            card_ref=card_ref,
+            kiosk_id=self.kiosk_id,
+            program_version=self.program.version,
+            now=now,
+            new_id=self._new_id,
+            first_seq=self.ledger.next_seq(),
+            staff_ref=staff,
+        )
+        self.ledger.append(events)
+        self._last_time = now
+        return outcome
+
+    def tap(self, uid: bytes, now: datetime | None = None) -> Outcome:
+        """A customer's card touched the reader."""
+        if cardid.is_random_uid(uid):
+            return refuse(self.program, RefusalReason.RANDOM_ID)
+        ref = self.card_ref(uid)
+        moment = self.now(now)
+        outcome = decide_tap(self.program, self.ledger.card(ref), moment)
+        return self._commit(outcome, ref, moment, None)
+
+    def known_card(self, uid: bytes) -> CardState:
+        """The state of a card this kiosk knows; UnknownCard otherwise."""
+        state = self.ledger.card(self.card_ref(uid))
+        if not state.enrolled:
+            raise UnknownCard("this card is not enrolled here (tap it once to enrol it)")
+        return state
+
+    def redeem(
+        self,
+        uid: bytes,
+        reward_id: str | None = None,
+        now: datetime | None = None,
+        staff_ref: str | None = None,
+    ) -> Outcome:
+        """Staff redeem a voucher of the card."""
+        state = self.known_card(uid)
+        moment = self.now(now)
+        outcome = decide_redeem(self.program, state, moment, reward_id)
+        return self._commit(outcome, state.card_ref, moment, staff_ref)
+
+    def history(self, uid: bytes) -> list[Event]:
+        return self.ledger.events(self.known_card(uid).card_ref)
