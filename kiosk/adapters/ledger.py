@@ -87,6 +87,8 @@ def _storage_error(error: sqlite3.Error, path: Path) -> StorageError:
     text = str(error)
     if "full" in text:
         hint = "the disk is full: free some space; nothing was recorded"
+    elif "disk I/O error" in text:
+        hint = "the disk refused the write (full, or a failing SD card); nothing was recorded"
     elif "readonly" in text or "read-only" in text:
         hint = "the state directory is read-only: check its mount and owner"
     elif "unable to open" in text:

@@ -1,0 +1,79 @@
+"""Configuration: defaults run the kiosk; every bad field is named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kiosk import config
+from kiosk.errors import ConfigError
+
+
+def test_the_shipped_defaults_alone_make_a_valid_config():
+    loaded = config.load(None)
+    assert loaded.program.goal == 10
+    assert loaded.reader.path == "usb"
+
+
+def test_a_file_overrides_only_the_fields_it_names(tmp_path: Path):
+    path = tmp_path / "kiosk.toml"
+    path.write_text('[program]\ngoal = 8\nreward = "free croissant"\n')
+    loaded = config.load(str(path))
+    assert loaded.program.goal == 8
+    assert loaded.program.to_program().reward_name == "free croissant"
+    assert loaded.program.welcome_bonus == 2
+
+
+def test_the_environment_variable_names_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    path = tmp_path / "k.toml"
+    path.write_text('[kiosk]\nid = "counter-2"\n')
+    monkeypatch.setenv(config.ENV_VAR, str(path))
+    assert config.load(None).kiosk.id == "counter-2"
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ('[reader]\npath = "pn532"\n', "reader.path"),
+        ('[kiosk]\nlocale = "de"\n', "kiosk.locale"),
+        ('[display]\nheight = 48\n', "display.height"),
+        ('[lights]\ngreen_pin = 40\n', "lights.green_pin"),
+        ('[central]\nurl = "ftp://x"\n', "central.url"),
+        ('[program]\ntimezone = "Mars/Base"\n', "program.timezone"),
+        ('[program]\ngoal = "ten"\n', "program.goal"),
+        ('[program]\nwelcome_bonus = 12\n', "program"),
+        ('[kiosk]\nstate_dri = "/tmp"\n', "kiosk.state_dri"),
+        ('[printer]\nport = 1\n', "printer"),
+    ],
+)
+def test_a_bad_field_is_refused_with_its_name(tmp_path: Path, text: str, field: str):
+    path = tmp_path / "kiosk.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as raised:
+        config.load(str(path))
+    assert any(p.startswith(field + ":") for p in raised.value.problems), raised.value.problems
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path):
+    path = tmp_path / "kiosk.toml"
+    path.write_text('[kiosk]\nlocale = "de"\n[reader]\npath = "x"\n')
+    with pytest.raises(ConfigError) as raised:
+        config.load(str(path))
+    assert len(raised.value.problems) == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"[kiosk\n", "not valid TOML"), (b"\xff\xfe[k]", "not")],
+)
+def test_an_unreadable_file_is_refused_clearly(tmp_path: Path, content: bytes, message: str):
+    path = tmp_path / "kiosk.toml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError, match=message):
+        config.load(str(path))
+
+
+def test_a_missing_named_file_is_an_error_not_the_defaults(tmp_path: Path):
+    with pytest.raises(ConfigError, match="file not found"):
+        config.load(str(tmp_path / "absent.toml"))
