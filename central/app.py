@@ -1,0 +1,233 @@
+"""The HTTP face of the central server: FastAPI routes over `central.store`.
+
+Every /v1 route but /v1/health wants `Authorization: Bearer <kiosk token>`. Bodies are
+read here, capped at 1 MiB, and checked before anything is written; bad input is a 4xx
+with a reason in `detail`, never a 500. Nothing personal is logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+
+from central import store
+from central.db import Database, open_database
+from central.validate import MAX_DELTA, MAX_EVENTS, BadEnvelope, envelope
+from kiosk.core.cardid import is_card_ref
+from kiosk.core.events import EventKind
+
+MAX_BODY = 1024 * 1024
+log = logging.getLogger("central")
+Clock = Callable[[], datetime]
+
+
+class EventIn(BaseModel):
+    """An event as kiosk.core.events.Event.to_dict() writes it (documentation only)."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(min_length=1, max_length=100)
+    kiosk_id: str = Field(min_length=1, max_length=64)
+    seq: int = Field(ge=0)
+    card_ref: str = Field(pattern=r"^[0-9a-f]{64}$")
+    kind: EventKind
+    delta: int = Field(ge=-MAX_DELTA, le=MAX_DELTA)
+    reward_id: str | None = None
+    program_version: str = Field(min_length=1, max_length=40)
+    occurred_at: datetime
+    staff_ref: str | None = None
+
+
+class CustomerIn(BaseModel):
+    """Customer details for one card; kept only with the customer's consent."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    first_name: str | None = Field(default=None, min_length=1, max_length=60)
+    birthday: date | None = None
+    consent: bool
+
+
+_BATCH_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["events"],
+    "properties": {
+        "events": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": MAX_EVENTS,
+            "items": EventIn.model_json_schema(),
+        }
+    },
+}
+
+
+def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}
+    }
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
+        raise HTTPException(413, f"body larger than {MAX_BODY} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise HTTPException(413, f"body larger than {MAX_BODY} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _read_json(request: Request) -> Any:
+    return _parse(await _read_body(request))
+
+
+def _parse(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        raise HTTPException(400, f"body is not JSON: {error}") from None
+
+
+def _card_ref(card_ref: str) -> str:
+    if not is_card_ref(card_ref):
+        raise HTTPException(422, "card_ref must be 64 lowercase hex characters")
+    return card_ref
+
+
+def create_app(db_url: str, *, clock: Clock | None = None) -> FastAPI:
+    """The central API over the database at `db_url` (a SQLite path or SQLAlchemy URL).
+
+    `clock` gives the server's idea of now (tests pass a fixed one).
+    """
+    db = open_database(db_url)
+    now: Clock = clock or (lambda: datetime.now(UTC))
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        db.dispose()
+
+    app = FastAPI(title="Loyalty kiosk central API", version="1", lifespan=lifespan)
+    app.state.db = db
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _storage_down(_request: Request, error: SQLAlchemyError) -> JSONResponse:
+        log.error("storage error: %s", error.__class__.__name__)
+        return JSONResponse(
+            {"detail": "storage unavailable, try again"}, 503, headers={"Retry-After": "5"}
+        )
+
+    async def kiosk_id(
+        authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+    ) -> str:
+        scheme, _, token = (authorization or "").partition(" ")
+        found = None
+        if scheme.lower() == "bearer" and token.strip():
+            found = await run_in_threadpool(store.authenticate, db, token.strip())
+        if found is None:
+            raise HTTPException(
+                401, "unknown or revoked kiosk token", headers={"WWW-Authenticate": "Bearer"}
+            )
+        return found
+
+    Kiosk = Annotated[str, Depends(kiosk_id)]
+    _routes(app, db, now, Kiosk)
+    return app
+
+
+def _routes(app: FastAPI, db: Database, now: Clock, Kiosk: Any) -> None:  # noqa: N803
+    @app.get("/v1/health")
+    async def health() -> dict[str, str]:
+        """Liveness: no token needed."""
+        return {"status": "ok"}
+
+    @app.post("/v1/events", openapi_extra=_json_body(_BATCH_SCHEMA))
+    async def upload_events(request: Request, kiosk: Kiosk) -> dict[str, Any]:
+        """Upload 1..500 events; each is accepted, duplicate or rejected with a reason."""
+        try:
+            items = envelope(await _read_json(request))
+        except BadEnvelope as error:
+            raise HTTPException(422, str(error)) from None
+        results = await run_in_threadpool(store.ingest, db, kiosk, items, now())
+        refs = [r for r in (item.get("card_ref") for item in items) if isinstance(r, str)]
+        cards = await run_in_threadpool(store.cards, db, [r for r in refs if is_card_ref(r)])
+        current = await run_in_threadpool(store.current_program, db)
+        return {
+            "results": [r.to_dict() for r in results],
+            "cards": cards,
+            "program_version": None if current is None else current[0],
+        }
+
+    @app.get("/v1/cards/{card_ref}")
+    async def get_card(card_ref: str, _kiosk: Kiosk) -> dict[str, Any]:
+        """A card's state from every kiosk's events, with vouchers and flags."""
+        found = await run_in_threadpool(store.cards, db, [_card_ref(card_ref)])
+        if card_ref not in found:
+            raise HTTPException(404, "no events for this card")
+        return found[card_ref]
+
+    @app.get("/v1/program")
+    async def get_program(
+        _kiosk: Kiosk,
+        if_none_match: Annotated[str | None, Header()] = None,
+    ) -> Response:
+        """The current program; its version tag is the ETag (If-None-Match gives a 304)."""
+        current = await run_in_threadpool(store.current_program, db)
+        if current is None:
+            raise HTTPException(404, "no program set yet (kiosk-central program set FILE)")
+        version, fields = current
+        etag = f'"{version}"'
+        wanted = {tag.strip().removeprefix("W/") for tag in (if_none_match or "").split(",")}
+        if etag in wanted or "*" in wanted:
+            return Response(status_code=304, headers={"ETag": etag})
+        return JSONResponse(fields, headers={"ETag": etag})
+
+    @app.put("/v1/cards/{card_ref}/customer", openapi_extra=_json_body(
+        CustomerIn.model_json_schema()))
+    async def put_customer(card_ref: str, request: Request, _kiosk: Kiosk) -> dict[str, Any]:
+        """Store a customer's first name and birthday, only with their consent."""
+        _card_ref(card_ref)
+        body = await _read_body(request)
+        _parse(body)
+        try:
+            # JSON-mode strict validation: "YYYY-MM-DD" is a date, "yes" is not a bool
+            details = CustomerIn.model_validate_json(body)
+        except ValidationError as error:
+            reasons = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors()
+            )
+            raise HTTPException(422, reasons) from None
+        if not details.consent and (details.first_name or details.birthday):
+            raise HTTPException(422, "first_name and birthday are kept only with consent: true")
+        today = now().date()
+        if details.birthday and not date(1900, 1, 1) <= details.birthday <= today:
+            raise HTTPException(422, "birthday must fall between 1900-01-01 and today")
+        values = details.model_dump(mode="json")
+        return await run_in_threadpool(store.set_customer, db, card_ref, values, now())
+
+    @app.get("/v1/cards/{card_ref}/customer")
+    async def export_customer(card_ref: str, _kiosk: Kiosk) -> dict[str, Any]:
+        """Everything held about a card and the person behind it (data export)."""
+        found = await run_in_threadpool(store.export_customer, db, _card_ref(card_ref))
+        if found is None:
+            raise HTTPException(404, "nothing stored for this card")
+        return found
+
+    @app.delete("/v1/cards/{card_ref}/customer")
+    async def erase_customer(card_ref: str, _kiosk: Kiosk) -> dict[str, Any]:
+        """Forget the person behind a card; its events stay as anonymous counts."""
+        erased = await run_in_threadpool(store.erase_customer, db, _card_ref(card_ref))
+        return {"card_ref": card_ref, "erased": erased}

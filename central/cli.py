@@ -1,0 +1,150 @@
+"""The `kiosk-central` command: serve the API and manage kiosks, program and customers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from central import store
+from central.db import Database, DatabaseError, open_database
+from central.program import BadProgram, from_toml
+from kiosk.core.cardid import is_card_ref
+
+DB_ENV = "KIOSK_CENTRAL_DB"
+
+
+class UsageError(Exception):
+    """A mistake in the command line; the message is the whole story."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kiosk-central", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        cmd.add_argument(
+            "--db", default=os.environ.get(DB_ENV),
+            help=f"SQLite file or SQLAlchemy URL (default: ${DB_ENV})",
+        )
+        return cmd
+
+    serve = command("serve", "serve the HTTP API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    serve.add_argument("--log-level", default="info",
+                       choices=["debug", "info", "warning", "error"])
+    command("add-kiosk", "register a kiosk and print its token (shown once)").add_argument("id")
+    command("revoke-kiosk", "revoke a kiosk's token").add_argument("id")
+    command("list-kiosks", "list kiosks and whether their token is live")
+    program = command("program", "set or show the loyalty program kiosks run")
+    program.add_argument("action", choices=["set", "show"])
+    program.add_argument("file", nargs="?", help="TOML file with a [program] table (for set)")
+    command("export-customer", "print everything held about a card, as JSON").add_argument(
+        "card_ref")
+    command("erase-customer", "forget the person behind a card (its events stay)").add_argument(
+        "card_ref")
+    return parser
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _card_ref(text: str) -> str:
+    if not is_card_ref(text):
+        raise UsageError(f"card_ref {text[:80]!r} is not 64 lowercase hex characters")
+    return text
+
+
+def _program(db: Database, action: str, file: str | None) -> str:
+    if action == "show":
+        current = store.current_program(db)
+        if current is None:
+            raise UsageError("no program set yet")
+        return json.dumps(current[1], indent=2, sort_keys=True)
+    if not file:
+        raise UsageError("program set needs a TOML file")
+    try:
+        text = Path(file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"{file}: cannot read: {error.__class__.__name__}") from None
+    try:
+        fields = from_toml(text)
+    except BadProgram as error:
+        raise UsageError(f"{file}: {error}") from None
+    changed = store.set_program(db, fields, _now())
+    state = "is now current" if changed else "was already current"
+    return f"program version {fields['version']!r} {state}"
+
+
+def _run(db: Database, args: argparse.Namespace) -> str:
+    if args.command == "add-kiosk":
+        return store.add_kiosk(db, args.id, _now())
+    if args.command == "revoke-kiosk":
+        store.revoke_kiosk(db, args.id, _now())
+        return f"kiosk {args.id!r} revoked"
+    if args.command == "list-kiosks":
+        rows = store.list_kiosks(db)
+        return "\n".join(
+            f"{r['id']}\t{'revoked ' + r['revoked_at'] if r['revoked_at'] else 'live'}"
+            for r in rows
+        ) or "no kiosks"
+    if args.command == "program":
+        return _program(db, args.action, args.file)
+    if args.command == "export-customer":
+        found = store.export_customer(db, _card_ref(args.card_ref))
+        if found is None:
+            raise UsageError("nothing stored for this card")
+        return json.dumps(found, indent=2, sort_keys=True)
+    if args.command == "erase-customer":
+        erased = store.erase_customer(db, _card_ref(args.card_ref))
+        return "customer details erased" if erased else "no customer details were stored"
+    raise UsageError(f"unknown command {args.command}")
+
+
+def serve(db_url: str, host: str, port: int, log_level: str) -> None:
+    """Run the API until SIGINT/SIGTERM; prints the URL it listens on once bound."""
+    import uvicorn
+
+    from central.app import create_app
+    from central.testing import listening_socket
+
+    app = create_app(db_url)
+    try:
+        sock = listening_socket(host, port)
+    except OSError as error:
+        raise UsageError(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    print(f"kiosk-central listening on http://{host}:{sock.getsockname()[1]}", flush=True)
+    uvicorn.Server(uvicorn.Config(app, log_level=log_level)).run(sockets=[sock])
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `kiosk-central`; returns the exit status."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if not args.db:
+            raise UsageError(f"--db is required (or set ${DB_ENV})")
+        if args.command == "serve":
+            serve(args.db, args.host, args.port, args.log_level)
+            return 0
+        db = open_database(args.db)
+        try:
+            print(_run(db, args))
+        finally:
+            db.dispose()
+    except (UsageError, DatabaseError, store.StoreError) as error:
+        print(f"kiosk-central: error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""The central database: schema (SQLAlchemy Core) and engine set-up.
+
+SQLite is the default; any SQLAlchemy URL works (e.g. postgresql://...) because every
+query in `central.store` is portable Core. Only the engine set-up below knows SQLite.
+"""
+
+from __future__ import annotations
+
+import threading
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    select,
+)
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+SCHEMA_VERSION = 1
+
+metadata = MetaData()
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(40), primary_key=True),
+    Column("value", String(200), nullable=False),
+)
+
+kiosks = Table(
+    "kiosks",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("created_at", String(40), nullable=False),
+    Column("revoked_at", String(40), nullable=True),
+)
+
+# The primary key on `id` is the permanent unique constraint that makes uploads idempotent.
+events = Table(
+    "events",
+    metadata,
+    Column("id", String(100), primary_key=True),
+    Column("body_sha256", String(64), nullable=False),
+    Column("kiosk_id", String(64), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("card_ref", String(64), nullable=False, index=True),
+    Column("kind", String(20), nullable=False),
+    Column("delta", Integer, nullable=False),
+    Column("reward_id", String(40), nullable=True),
+    Column("program_version", String(40), nullable=False),
+    # ISO 8601 UTC text: portable, and sorts like the instants it names
+    Column("occurred_at", String(40), nullable=False),
+    Column("staff_ref", String(64), nullable=True),
+    Column("received_at", String(40), nullable=False),
+)
+
+programs = Table(
+    "programs",
+    metadata,
+    Column("n", Integer, primary_key=True, autoincrement=True),
+    Column("version", String(40), nullable=False, unique=True),
+    Column("body", Text, nullable=False),
+    Column("set_at", String(40), nullable=False),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("card_ref", String(64), primary_key=True),
+    Column("first_name", String(60), nullable=True),
+    Column("birthday", String(10), nullable=True),
+    Column("consent", Boolean, nullable=False),
+    Column("updated_at", String(40), nullable=False),
+)
+
+
+class DatabaseError(RuntimeError):
+    """The database cannot be opened or was written by a newer server."""
+
+
+def url_for(db: str) -> str:
+    """A SQLAlchemy URL from what the user typed: a URL as is, anything else a SQLite path."""
+    if "://" in db:
+        return db
+    return f"sqlite:///{Path(db).expanduser().resolve()}"
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below own transaction start (pysqlite would
+        # otherwise begin lazily, too late to take the write lock up front).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # A write transaction takes the lock at BEGIN: a deferred one that reads first
+        # could fail to upgrade when another writer got there in between.
+        writing = conn.get_execution_options().get("central_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
+
+@dataclass
+class Database:
+    """An engine plus what the store needs to know about its dialect."""
+
+    engine: Engine
+    is_sqlite: bool
+    _write_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def write_guard(self) -> AbstractContextManager[Any]:
+        """SQLite has one writer at a time: queue writers here rather than in busy-retries."""
+        return self._write_lock if self.is_sqlite else nullcontext()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def open_database(db: str) -> Database:
+    """Open (and create or check the schema of) the database named by a path or URL."""
+    url = url_for(db)
+    try:
+        engine = create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=False)
+    except (ArgumentError, ImportError, SQLAlchemyError) as error:
+        raise DatabaseError(f"cannot open database {db!r}: {error}") from None
+    is_sqlite = engine.dialect.name == "sqlite"
+    if is_sqlite:
+        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+            parent = Path(url.removeprefix("sqlite:///")).parent
+            if not parent.is_dir():
+                raise DatabaseError(f"cannot open database {db!r}: no directory {parent}")
+        _tune_sqlite(engine)
+    database = Database(engine, is_sqlite)
+    try:
+        _migrate(database)
+    except SQLAlchemyError as error:
+        engine.dispose()
+        raise DatabaseError(f"cannot open database {db!r}: {error.__class__.__name__}: "
+                            f"{error.orig if hasattr(error, 'orig') else error}") from None
+    return database
+
+
+def _migrate(database: Database) -> None:
+    with database.write_guard(), database.engine.connect() as conn:
+        conn.execution_options(central_write=True)
+        with conn.begin():
+            metadata.create_all(conn)
+            found = conn.execute(
+                select(meta.c.value).where(meta.c.key == "schema_version")
+            ).scalar_one_or_none()
+            if found is None:
+                conn.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+            elif int(found) > SCHEMA_VERSION:
+                raise DatabaseError(
+                    f"database schema {found} is newer than this server ({SCHEMA_VERSION})"
+                )

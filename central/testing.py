@@ -1,0 +1,136 @@
+"""Helpers for tests and benchmarks: a real uvicorn server on loopback, and a tiny client.
+
+    >>> with running_server("/tmp/central.sqlite3") as base_url:   # doctest: +SKIP
+    ...     token = add_kiosk("/tmp/central.sqlite3", "kiosk-1")
+    ...     Client(base_url, token).get("/v1/health").status
+    200
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import uvicorn
+
+from central import store
+from central.app import Clock, create_app
+from central.db import open_database
+
+
+def add_kiosk(db_url: str, kiosk_id: str) -> str:
+    """Register a kiosk in the database at `db_url`; returns its bearer token."""
+    db = open_database(db_url)
+    try:
+        return store.add_kiosk(db, kiosk_id, datetime.now(UTC))
+    finally:
+        db.dispose()
+
+
+def listening_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    """A bound, listening TCP socket (port 0: the kernel picks a free one)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    return sock
+
+
+@contextmanager
+def running_server(
+    db_url: str, *, clock: Clock | None = None, startup_timeout: float = 10.0
+) -> Iterator[str]:
+    """Serve the central API on 127.0.0.1 (a free port) in a background thread.
+
+    Yields the base URL, e.g. ``http://127.0.0.1:41234``; stops the server on exit.
+    """
+    sock = listening_socket()
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(db_url, clock=clock), log_level="warning", access_log=False, lifespan="on"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="central-server", daemon=True
+    )
+    thread.start()
+    deadline = time.monotonic() + startup_timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            sock.close()
+            raise RuntimeError("the central server did not start")
+        time.sleep(0.01)  # polling a flag uvicorn sets; it offers no event to wait on
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class Client:
+    """A keep-alive HTTP/1.1 client for one base URL (stdlib only; one per thread)."""
+
+    def __init__(self, base_url: str, token: str | None = None, timeout: float = 30.0) -> None:
+        parts = urlsplit(base_url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.token = token
+        self.timeout = timeout
+        self._conn: http.client.HTTPConnection | None = None
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
+        """Send one request; a dropped keep-alive connection is reopened, not retried."""
+        sent = {"Content-Type": "application/json", **(headers or {})}
+        if self.token is not None:
+            sent.setdefault("Authorization", f"Bearer {self.token}")
+        if self._conn is None:
+            self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        try:
+            self._conn.request(method, path, body=body, headers=sent)
+            answer = self._conn.getresponse()
+            data = answer.read()
+        except (OSError, http.client.HTTPException):
+            self.close()
+            raise
+        if answer.will_close:
+            self.close()
+        return Reply(answer.status, {k.lower(): v for k, v in answer.getheaders()}, data)
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> Reply:
+        return self.request("GET", path, headers=headers)
+
+    def send_json(self, method: str, path: str, data: Any) -> Reply:
+        return self.request(method, path, json.dumps(data).encode())
+
+    def post_events(self, events: list[dict[str, Any]]) -> Reply:
+        return self.send_json("POST", "/v1/events", {"events": events})
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

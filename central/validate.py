@@ -1,0 +1,158 @@
+"""Checking what kiosks send, before anything is written. Pure: `now` is passed in.
+
+An upload is judged at two levels. The envelope (JSON object with an `events` list of
+1..500 objects, each with a string `id`) is all-or-nothing: a bad one is a 4xx for the
+whole request. Each event is then judged alone, so one bad event never sinks a batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from kiosk.core.cardid import is_card_ref
+from kiosk.core.events import Event, EventKind
+
+MAX_EVENTS = 500
+MAX_DELTA = 1000
+EARLIEST = datetime(2020, 1, 1, tzinfo=UTC)
+MAX_AHEAD = timedelta(days=1)
+
+EVENT_FIELDS = frozenset(
+    {"id", "kiosk_id", "seq", "card_ref", "kind", "delta", "reward_id",
+     "program_version", "occurred_at", "staff_ref"}
+)
+REQUIRED_FIELDS = EVENT_FIELDS - {"reward_id", "staff_ref"}
+_NAME = re.compile(r"^[A-Za-z0-9._:-]+$")
+_REWARD_KINDS = (EventKind.REWARD_EARNED, EventKind.REWARD_REDEEMED)
+
+
+class BadEnvelope(ValueError):
+    """The request as a whole is unusable; the message says why."""
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One event of a batch after checking: either `event` or a `reason` it was rejected."""
+
+    id: str
+    event: Event | None = None
+    body_sha256: str = ""
+    reason: str | None = None
+
+
+def envelope(data: Any) -> list[Mapping[str, Any]]:
+    """The batch's event objects; raises BadEnvelope when the request shape is wrong."""
+    if not isinstance(data, dict):
+        raise BadEnvelope('the body must be a JSON object {"events": [...]}')
+    extra = sorted(set(data) - {"events"})
+    if extra:
+        raise BadEnvelope(f"unknown field(s) in the body: {', '.join(map(repr, extra))}")
+    items = data.get("events")
+    if not isinstance(items, list):
+        raise BadEnvelope('"events" must be a list of event objects')
+    if not 1 <= len(items) <= MAX_EVENTS:
+        raise BadEnvelope(f'"events" must hold 1 to {MAX_EVENTS} events, not {len(items)}')
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise BadEnvelope(f"events[{index}] is not a JSON object")
+        event_id = item.get("id")
+        if not isinstance(event_id, str) or not 1 <= len(event_id) <= 100:
+            raise BadEnvelope(f'events[{index}].id must be a string of 1 to 100 characters')
+    return items
+
+
+def body_sha256(event: Event) -> str:
+    """A fingerprint of an event's content, to tell a retry from a clash of ids."""
+    canonical = json.dumps(event.to_dict(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _text(data: Mapping[str, Any], key: str, limit: int, *, pattern: bool = False) -> str | None:
+    value = data.get(key)
+    if not isinstance(value, str) or not 1 <= len(value) <= limit:
+        return f"{key} must be a string of 1 to {limit} characters"
+    if pattern and not _NAME.match(value):
+        return f"{key} may hold only letters, digits and . _ : -"
+    return None
+
+
+def _optional_text(data: Mapping[str, Any], key: str, limit: int) -> str | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    return _text(data, key, limit, pattern=True)
+
+
+def _integer(data: Mapping[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    # bool is an int in Python but never a count on the wire
+    if not isinstance(value, int) or isinstance(value, bool):
+        return f"{key} must be an integer"
+    return None
+
+
+def _problem(data: Mapping[str, Any], kiosk_id: str, now: datetime) -> str | None:
+    unknown = sorted(set(data) - EVENT_FIELDS)
+    if unknown:
+        return f"unknown field(s): {', '.join(unknown)}"
+    missing = sorted(REQUIRED_FIELDS - set(data))
+    if missing:
+        return f"missing field(s): {', '.join(missing)}"
+    problem = (
+        _text(data, "kiosk_id", 64, pattern=True)
+        or _integer(data, "seq")
+        or _integer(data, "delta")
+        or _text(data, "program_version", 40)
+        or _optional_text(data, "reward_id", 40)
+        or _optional_text(data, "staff_ref", 64)
+    )
+    if problem:
+        return problem
+    if data["kiosk_id"] != kiosk_id:
+        return "kiosk_id is not the kiosk this token belongs to"
+    if not isinstance(data["card_ref"], str) or not is_card_ref(data["card_ref"]):
+        return "card_ref must be 64 lowercase hex characters"
+    if data["kind"] not in EventKind.__members__.values():
+        return f"unknown kind {str(data['kind'])[:40]!r}"
+    if data["seq"] < 0 or data["seq"] >= 2**62:
+        return "seq must be between 0 and 2**62"
+    if abs(data["delta"]) > MAX_DELTA:
+        return f"delta must be between -{MAX_DELTA} and {MAX_DELTA}"
+    if EventKind(data["kind"]) in _REWARD_KINDS and data.get("reward_id") is None:
+        return f"a {data['kind']} event needs a reward_id"
+    return _date_problem(data["occurred_at"], now)
+
+
+def _date_problem(value: Any, now: datetime) -> str | None:
+    if not isinstance(value, str) or len(value) > 40:
+        return "occurred_at must be an ISO 8601 date-time string with an offset"
+    try:
+        occurred = datetime.fromisoformat(value)
+    except ValueError:
+        return "occurred_at is not an ISO 8601 date-time"
+    if occurred.tzinfo is None:
+        return "occurred_at must carry a UTC offset"
+    if occurred < EARLIEST:
+        return "occurred_at is before 2020: the kiosk clock is wrong"
+    if occurred > now + MAX_AHEAD:
+        return "occurred_at is more than a day in the future: the kiosk clock is wrong"
+    return None
+
+
+def check_event(data: Mapping[str, Any], kiosk_id: str, now: datetime) -> Checked:
+    """Judge one event object (whose `id` the envelope already checked) for `kiosk_id`."""
+    event_id = str(data["id"])
+    reason = _problem(data, kiosk_id, now)
+    if reason is not None:
+        return Checked(event_id, reason=reason)
+    try:
+        event = Event.from_dict(data)
+    except (ValueError, KeyError, TypeError, OverflowError) as error:
+        return Checked(event_id, reason=f"not a valid event: {error}")
+    return Checked(event_id, event=event, body_sha256=body_sha256(event))
