@@ -1,0 +1,28 @@
+"""The screens' typefaces: DejaVu Sans (body) and DejaVu Sans Condensed Bold (headlines).
+
+DejaVu covers every French accent and stays legible as 1-bit glyphs at 9-13 px, which
+Pillow's built-in font does not (it has no accented letters). Licence: LICENSE-DejaVu.txt.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+from PIL import ImageFont
+
+from kiosk.core.layout import Fonts
+
+REGULAR = "DejaVuSans.ttf"
+BOLD = "DejaVuSansCondensed-Bold.ttf"
+
+
+def _face(name: str, size: int) -> ImageFont.FreeTypeFont:
+    with resources.files(__name__).joinpath(name).open("rb") as handle:
+        return ImageFont.truetype(handle, size)
+
+
+@cache
+def load(title: int = 13, body: int = 11, small: int = 10) -> Fonts:
+    """The title, body and small faces at their pixel sizes (cached: fonts are immutable)."""
+    return Fonts(title=_face(BOLD, title), body=_face(REGULAR, body), small=_face(REGULAR, small))
