@@ -148,6 +148,12 @@ def cmd_check_config(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
+    from kiosk.app import main as run_daemon
+
+    return run_daemon(args.config)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kiosk",
@@ -166,6 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
         command = sub.add_parser(name, help=help_text, description=help_text)
         command.set_defaults(handler=handler)
         return command
+
+    add("run", cmd_run, "run the kiosk daemon (reader, display, lights, sync) until SIGTERM")
 
     tap = add("tap", cmd_tap, "tap a card by its UID, as if on the reader, and print the outcome")
     tap.add_argument("uid", help="card UID in hex, e.g. 04A1B2C3D4E5F6")
