@@ -77,6 +77,11 @@ class DisplaySection(Section):
     dim_after_seconds: float = Field(gt=0)
     blank_after_seconds: float = Field(gt=0)
     frames_dir: str = ""
+    virtual_chip: Literal["ssd1306", "sh1106"]
+    dim_contrast: int = Field(ge=0, le=255)
+    shift_every_seconds: float = Field(ge=0)
+    shift_pixels: int = Field(ge=0, le=2)
+    partial_updates: bool
 
     @model_validator(mode="after")
     def _blank_after_dim(self) -> DisplaySection:
@@ -95,6 +100,18 @@ class LightsSection(Section):
     buzzer_pin: int = BCM_PIN
     button_pin: int = BCM_PIN
     heartbeat: bool = False
+    buzzer_kind: Literal["tonal", "active"]
+    reward_melody: str
+    stamp_melody: str
+    refused_melody: str
+
+    @field_validator("reward_melody", "stamp_melody", "refused_melody")
+    @classmethod
+    def _playable(cls, value: str) -> str:
+        from kiosk.core.melody import parse_melody
+
+        parse_melody(value)  # raises ValueError naming the bad note
+        return value
 
     @model_validator(mode="after")
     def _distinct_pins(self) -> LightsSection:
@@ -112,6 +129,11 @@ class CentralSection(Section):
     connect_timeout: float = Field(gt=0, le=60)
     read_timeout: float = Field(gt=0, le=300)
     verify_tls: bool = True
+    backoff_base: float = Field(gt=0, le=600)
+    backoff_max: float = Field(gt=0, le=24 * 3600)
+    retry_after_max: float = Field(gt=0, le=24 * 3600)
+    refresh_cards: int = Field(ge=0, le=500)
+    refresh_interval: float = Field(gt=0, le=24 * 3600)
 
     @field_validator("url")
     @classmethod
@@ -119,6 +141,12 @@ class CentralSection(Section):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https:// (or be empty for no sync)")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _backoff_order(self) -> CentralSection:
+        if self.backoff_max < self.backoff_base:
+            raise ValueError("backoff_max must not be shorter than backoff_base")
+        return self
 
 
 class MilestoneSection(Section):

@@ -201,7 +201,8 @@ class Contactless:
                 top + self.size // 2 + radius,
             )
             draw.arc(bounds, start=-45, end=45, fill=ink, width=2)
-        draw.ellipse((centre_x - 2, top + self.size // 2 - 2, centre_x + 1, top + self.size // 2 + 1), fill=ink)
+        middle = top + self.size // 2
+        draw.ellipse((centre_x - 2, middle - 2, centre_x + 1, middle + 1), fill=ink)
 
 
 Block = Text | Stamps | Contactless

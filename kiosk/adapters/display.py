@@ -1,0 +1,320 @@
+"""The OLED: luma.oled driver from [display], only changed frames sent, burn-in care.
+
+    >>> from kiosk.config import from_mapping
+    >>> section = from_mapping({"display": {"driver": "none"}}).display
+    >>> Display.from_config(section, "en", "Café Lune").show_outcome  # doctest: +ELLIPSIS
+    <bound method NullDisplay.show_outcome of <...NullDisplay object at ...>>
+
+Seam for the simulator: luma.core's `i2c(bus=...)` takes any object with
+`write_i2c_block_data(address, control, data)`. `Display.from_config(..., bus=...)` hands
+such an object to luma's real driver; with `driver = "virtual"` and no bus given, the
+bus comes from the `kiosk.display_buses` entry point named "virtual" (the simulator's
+sim.oled registers it), so the daemon runs from its config alone while kiosk/ never
+imports sim/. Without that plug-in installed, a bus that only counts bytes stands in.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from importlib.metadata import entry_points
+from typing import Any, Protocol
+
+from PIL import Image, ImageChops
+
+from kiosk.config import DisplaySection
+from kiosk.core.i18n import Locale
+from kiosk.core.layout import Fonts
+from kiosk.core.rules import Outcome
+from kiosk.core.screens import Screens
+from kiosk.core.status import KioskStatus
+from kiosk.errors import DisplayUnavailable
+
+log = logging.getLogger(__name__)
+
+BUS_ENTRY_POINTS = "kiosk.display_buses"
+# the idle screen walks around a small square, one step per shift period
+SHIFT_PATH = ((0, 0), (1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0), (-1, -1), (0, -1), (1, -1))
+_REVERSED_BITS = bytes(int(f"{b:08b}"[::-1], 2) for b in range(256))
+
+
+class I2CBus(Protocol):
+    """The part of smbus2's SMBus that luma.core's i2c interface uses on a bus it is given."""
+
+    def write_i2c_block_data(self, address: int, control: int, data: Sequence[int]) -> None: ...
+
+
+class CountingBus:
+    """A bus that accepts every write and only counts it: the virtual panel's stand-in
+    when the simulator's controller is not installed."""
+
+    def __init__(self) -> None:
+        self.bytes_written = 0
+
+    def write_i2c_block_data(self, address: int, control: int, data: Sequence[int]) -> None:
+        self.bytes_written += len(data)
+
+
+class _CountingSerial:
+    """Wraps luma's serial interface to count the payload bytes each update costs."""
+
+    def __init__(self, serial: Any) -> None:
+        self._serial = serial
+        self.bytes = 0
+
+    def command(self, *cmd: int) -> None:
+        self._serial.command(*cmd)
+        self.bytes += len(cmd)
+
+    def data(self, data: Sequence[int]) -> None:
+        self._serial.data(data)
+        self.bytes += len(data)
+
+    def cleanup(self) -> None:
+        self._serial.cleanup()
+
+
+def virtual_bus(section: DisplaySection) -> I2CBus:
+    """The simulator's controller through its entry point, else a byte-counting bus."""
+    found = [ep for ep in entry_points(group=BUS_ENTRY_POINTS) if ep.name == "virtual"]
+    if not found:
+        log.warning("display: no virtual controller installed; frames are counted, not shown")
+        return CountingBus()
+    factory = found[0].load()
+    bus: I2CBus = factory(
+        chip=section.virtual_chip,
+        width=section.width,
+        height=section.height,
+        address=section.i2c_address,
+        frames_dir=section.frames_dir,
+    )
+    return bus
+
+
+def open_device(section: DisplaySection, bus: I2CBus | None = None) -> tuple[Any, _CountingSerial]:
+    """luma's driver for [display], over `bus` when given, else the configured port."""
+    from luma.core.error import Error as LumaError
+    from luma.core.interface.serial import i2c, spi
+    from luma.oled.device import sh1106, ssd1306, ssd1309
+
+    chip = section.virtual_chip if section.driver == "virtual" else section.driver
+    if section.driver == "virtual" and bus is None:
+        bus = virtual_bus(section)
+    driver = {"ssd1306": ssd1306, "sh1106": sh1106, "ssd1309": ssd1309}[chip]
+    try:
+        if bus is not None:
+            serial = i2c(bus=bus, address=section.i2c_address)
+        elif section.interface == "i2c":
+            serial = i2c(port=section.i2c_port, address=section.i2c_address)
+        else:
+            serial = spi(port=section.spi_port, device=section.spi_device)
+        counting = _CountingSerial(serial)
+        device = driver(counting, width=section.width, height=section.height, rotate=section.rotate)
+    except (LumaError, OSError, ImportError) as error:
+        where = (
+            f"I2C port {section.i2c_port} address 0x{section.i2c_address:02X}"
+            if section.interface == "i2c"
+            else f"SPI {section.spi_port}.{section.spi_device}"
+        )
+        raise DisplayUnavailable(f"display.driver {chip} on {where}: {error}") from error
+    return device, counting
+
+
+class NullDisplay:
+    """driver = "none": a kiosk with no screen (the lights still react)."""
+
+    def show_outcome(self, outcome: Outcome, now: float, first_name: str | None = None) -> None:
+        """Nothing to show."""
+
+    def set_status(self, status: KioskStatus, now: float) -> None:
+        """Nothing to show."""
+
+    def tick(self, now: float) -> None:
+        """Nothing to refresh."""
+
+    def close(self) -> None:
+        """Nothing to blank."""
+
+
+class Display:
+    """One OLED panel: outcome screens, then the idle screen, dimmed, moved, blanked."""
+
+    def __init__(
+        self,
+        device: Any,
+        serial: _CountingSerial,
+        section: DisplaySection,
+        screens: Screens,
+        bus: I2CBus | None = None,
+    ) -> None:
+        self._device = device
+        self._serial = serial
+        self._section = section
+        self.screens = screens
+        self.bus = bus
+        self._status = KioskStatus()
+        self._outcome_until: float | None = None
+        self._idle_since: float | None = None  # set by the first tick: `now` is the app's clock
+        self._panel: Image.Image | None = None  # what the panel holds, native orientation
+        self._contrast = section.contrast
+        self._on = True
+        self.frames_sent = 0
+        self.bytes_sent = 0
+        self.last_frame_bytes = 0
+        device.contrast(section.contrast)
+        serial.bytes = 0
+        self._send(screens.idle(self._status))
+
+    @classmethod
+    def from_config(
+        cls,
+        section: DisplaySection,
+        locale: str,
+        program_name: str,
+        *,
+        bus: I2CBus | None = None,
+        fonts: Fonts | None = None,
+    ) -> Display | NullDisplay:
+        """The display [display] describes; raises DisplayUnavailable if it does not answer."""
+        if section.driver == "none":
+            return NullDisplay()
+        from kiosk.fonts import load
+
+        if section.driver == "virtual" and bus is None:
+            bus = virtual_bus(section)
+        device, serial = open_device(section, bus)
+        screens = Screens(fonts or load(), device.size, _locale(locale), program_name)
+        return cls(device, serial, section, screens, bus)
+
+    # -- the adapter contract ------------------------------------------------------------
+
+    def show_outcome(self, outcome: Outcome, now: float, first_name: str | None = None) -> None:
+        """Show what a tap did, waking the panel; it stays `outcome_seconds`."""
+        self._wake()
+        self._outcome_until = now + self._section.outcome_seconds
+        self._send(self.screens.outcome(outcome, first_name))
+
+    def set_status(self, status: KioskStatus, now: float) -> None:
+        """New kiosk status; a reader going offline or back wakes the idle screen."""
+        woke = status.reader_online != self._status.reader_online
+        self._status = status
+        if woke:
+            self._wake()
+            self._idle_since = now
+        if self._outcome_until is None:
+            self._refresh_idle(now)
+
+    def tick(self, now: float) -> None:
+        """Called often: back to idle after an outcome, then dim, move, blank."""
+        if self._outcome_until is not None:
+            if now < self._outcome_until:
+                return
+            self._outcome_until = None
+            self._idle_since = now
+        self._refresh_idle(now)
+
+    def close(self) -> None:
+        """Blank the panel and let go of its bus."""
+        try:
+            self._device.cleanup()
+        except Exception as error:  # noqa: BLE001 - closing must not raise at shutdown
+            log.warning("display: closing failed: %s", error)
+
+    # -- internals -----------------------------------------------------------------------
+
+    def _refresh_idle(self, now: float) -> None:
+        if self._idle_since is None:
+            self._idle_since = now
+        idle_for = now - self._idle_since
+        section = self._section
+        if idle_for >= section.blank_after_seconds:
+            if self._on:
+                self._call(self._device.hide)
+                self._on = False
+            return
+        if idle_for >= section.dim_after_seconds and self._contrast != section.dim_contrast:
+            self._set_contrast(section.dim_contrast)
+        shift = (0, 0)
+        if section.shift_pixels and section.shift_every_seconds:
+            step = SHIFT_PATH[int(idle_for // section.shift_every_seconds) % len(SHIFT_PATH)]
+            shift = (step[0] * section.shift_pixels, step[1] * section.shift_pixels)
+        self._send(self.screens.idle(self._status, shift))
+
+    def _wake(self) -> None:
+        if not self._on:
+            self._call(self._device.show)
+            self._on = True
+        if self._contrast != self._section.contrast:
+            self._set_contrast(self._section.contrast)
+
+    def _set_contrast(self, level: int) -> None:
+        self._call(self._device.contrast, level)
+        self._contrast = level
+
+    def _call(self, method: Any, *args: Any) -> None:
+        try:
+            method(*args)
+        except (OSError, RuntimeError) as error:
+            log.warning("display: %s failed: %s", getattr(method, "__name__", method), error)
+        self._end_frame()
+
+    def _send(self, image: Image.Image) -> None:
+        """Send `image` unless the panel already shows it; only the changed region when
+        partial updates are on."""
+        panel = self._device.preprocess(image)
+        if self._panel is not None and panel.tobytes() == self._panel.tobytes():
+            return
+        before = self._serial.bytes
+        try:
+            if self._panel is None or not self._section.partial_updates:
+                self._device.display(image)
+            else:
+                self._send_region(panel, self._panel)
+        except (OSError, RuntimeError) as error:
+            # the next changed frame goes out whole, whatever the panel kept
+            log.warning("display: frame not sent: %s", error)
+            self._panel = None
+            return
+        self._panel = panel
+        self.frames_sent += 1
+        self.last_frame_bytes = self._serial.bytes - before
+        self.bytes_sent += self.last_frame_bytes
+        self._end_frame()
+
+    def _send_region(self, panel: Image.Image, previous: Image.Image) -> None:
+        box = ImageChops.logical_xor(panel, previous).getbbox()
+        if box is None:
+            return
+        x0, y0, x1, y1 = box
+        first_page, last_page = y0 // 8, (y1 - 1) // 8
+        strips = [
+            bytes(_REVERSED_BITS[b] for b in _page_strip(panel, page, x0, x1))
+            for page in range(first_page, last_page + 1)
+        ]
+        device = self._device
+        if hasattr(device, "_page_address_offset"):  # SH1106: page addressing only
+            for page, strip in zip(range(first_page, last_page + 1), strips, strict=True):
+                column = device._page_address_offset + x0
+                device.command(0xB0 + page, column & 0x0F, 0x10 | column >> 4)
+                device.data(list(strip))
+        else:  # SSD1306 family, horizontal addressing set by luma's init
+            start = device._colstart + x0
+            device.command(0x21, start, start + x1 - x0 - 1, 0x22, first_page, last_page)
+            device.data(list(b"".join(strips)))
+
+    def _end_frame(self) -> None:
+        end_frame = getattr(self.bus, "end_frame", None)
+        if end_frame is not None:
+            end_frame()
+
+
+def _page_strip(panel: Image.Image, page: int, x0: int, x1: int) -> bytes:
+    """Columns x0..x1-1 of one 8-row page, one byte per column, top row first (MSB)."""
+    strip = panel.crop((x0, page * 8, x1, page * 8 + 8))
+    return strip.transpose(Image.Transpose.TRANSPOSE).tobytes()
+
+
+def _locale(value: str) -> Locale:
+    if value not in ("fr", "en"):
+        raise ValueError(f"kiosk.locale must be fr or en, not {value!r}")
+    return value  # type: ignore[return-value]
