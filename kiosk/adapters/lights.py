@@ -1,0 +1,254 @@
+"""LEDs and buzzer through gpiozero: a pattern per outcome, never blocking the caller.
+
+Wiring (BCM numbers from [lights], 0 = not fitted): each LED's anode through ~330 ohm to
+its pin, cathode to ground; a passive piezo (`buzzer_kind = "tonal"`, plays notes) or an
+active buzzer (`"active"`, beeps) between its pin and ground.
+
+    >>> from gpiozero.pins.mock import MockFactory, MockPWMPin
+    >>> from kiosk.config import from_mapping
+    >>> section = from_mapping({"lights": {"factory": "mock"}}).lights
+    >>> lights = Lights.from_config(section, MockFactory(pin_class=MockPWMPin))
+    >>> lights.close()
+
+Each device plays its own *track*: a list of (value, seconds) steps in a background
+thread, then the idle loop (heartbeat, or a slow red blink while the reader is offline).
+A new outcome replaces the running track at once. One small class serves LEDs and the
+buzzer alike, which also lets the celebration's blinking and melody run side by side.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from kiosk.config import LightsSection
+from kiosk.core.melody import Note, parse_melody
+from kiosk.core.rules import Outcome, OutcomeKind
+from kiosk.core.status import KioskStatus
+
+log = logging.getLogger(__name__)
+
+Step = tuple[Any, float]  # (value for the device, seconds)
+
+
+def _blinks(n: int, on: float, off: float) -> list[Step]:
+    steps: list[Step] = []
+    for _ in range(n):
+        steps += [(True, on), (False, off)]
+    return steps
+
+
+GREEN_PATTERNS: dict[OutcomeKind, list[Step]] = {
+    OutcomeKind.STAMPED: _blinks(2, 0.25, 0.15),
+    OutcomeKind.WELCOME: _blinks(3, 0.25, 0.15),
+    OutcomeKind.REWARD_EARNED: [*_blinks(8, 0.1, 0.1), (True, 0.8), (False, 0.0)],
+    OutcomeKind.REDEEMED: [(True, 1.0), (False, 0.0)],
+    OutcomeKind.COOLDOWN: _blinks(1, 0.1, 0.0),
+    OutcomeKind.DAILY_CAP: _blinks(1, 0.1, 0.0),
+    OutcomeKind.NO_VOUCHER: _blinks(1, 0.1, 0.0),
+}
+RED_REFUSED = _blinks(2, 0.3, 0.2)
+RED_ERROR = _blinks(3, 0.1, 0.1)
+HEARTBEAT = [(True, 0.05), (False, 2.95)]
+READER_OFFLINE = [(True, 0.2), (False, 1.8)]
+
+
+class Track:
+    """One device playing steps in a daemon thread, then looping its idle steps."""
+
+    def __init__(self, name: str, apply: Callable[[Any], None], speed: float = 1.0) -> None:
+        self.name = name
+        self._apply = apply
+        self._speed = speed
+        self._idle: list[Step] = []
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._done = threading.Event()
+        self._done.set()
+
+    def play(self, steps: Sequence[Step]) -> None:
+        """Replace whatever plays now with `steps`, then the idle loop."""
+        self._halt()
+        self._stop = threading.Event()
+        self._done = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, args=(list(steps), self._stop, self._done),
+            name=f"lights-{self.name}", daemon=True,
+        )
+        self._thread.start()
+
+    def set_idle(self, steps: Sequence[Step]) -> None:
+        """The loop to play when no pattern runs; restarts it only when it changed."""
+        if list(steps) == self._idle:
+            return
+        self._idle = list(steps)
+        if self._done.is_set():
+            self.play([])
+
+    def wait(self, timeout: float) -> bool:
+        """Wait until the current pattern (not the idle loop) has finished."""
+        return self._done.wait(timeout)
+
+    def close(self) -> None:
+        self._halt()
+        self._safe_apply(None)
+
+    def _halt(self) -> None:
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            # the thread only ever waits on the stop event, so this returns at once
+            self._thread.join(timeout=1.0)
+        self._thread = None
+
+    def _run(self, steps: list[Step], stop: threading.Event, done: threading.Event) -> None:
+        for value, seconds in steps:
+            self._safe_apply(value)
+            if stop.wait(seconds * self._speed):
+                return
+        self._safe_apply(None)
+        done.set()
+        idle = self._idle
+        while idle and not stop.is_set():
+            for value, seconds in idle:
+                self._safe_apply(value)
+                if stop.wait(seconds * self._speed):
+                    break
+        self._safe_apply(None)
+
+    def _safe_apply(self, value: Any) -> None:
+        try:
+            self._apply(value)
+        except Exception as error:  # noqa: BLE001 - a flaky pin must not kill the kiosk
+            log.warning("lights: %s could not be set: %s", self.name, error)
+
+
+class Lights:
+    """Green and red LEDs and an optional buzzer, each optional."""
+
+    def __init__(
+        self,
+        green: Any | None,
+        red: Any | None,
+        buzzer: Any | None,
+        melodies: dict[str, tuple[Note, ...]] | None = None,
+        heartbeat: bool = False,
+        speed: float = 1.0,
+    ) -> None:
+        self.devices = [d for d in (green, red, buzzer) if d is not None]
+        self._melodies = melodies or {}
+        self._heartbeat = heartbeat
+        self._status = KioskStatus()
+        self._green = Track("green", _led_apply(green), speed) if green else None
+        self._red = Track("red", _led_apply(red), speed) if red else None
+        self._buzzer = Track("buzzer", _buzzer_apply(buzzer), speed) if buzzer else None
+        self.set_status(self._status)
+
+    @classmethod
+    def from_config(cls, section: LightsSection, pin_factory: object | None = None) -> Lights:
+        """The LEDs and buzzer [lights] names, on `pin_factory` or the configured one."""
+        from gpiozero import LED, Buzzer, TonalBuzzer
+
+        factory = pin_factory if pin_factory is not None else _factory(section.factory)
+        green = LED(section.green_pin, pin_factory=factory) if section.green_pin else None
+        red = LED(section.red_pin, pin_factory=factory) if section.red_pin else None
+        buzzer: Any = None
+        if section.buzzer_pin and section.buzzer_kind == "tonal":
+            buzzer = TonalBuzzer(section.buzzer_pin, mid_tone="A5", octaves=2, pin_factory=factory)
+        elif section.buzzer_pin:
+            buzzer = Buzzer(section.buzzer_pin, pin_factory=factory)
+        melodies = {
+            "reward": parse_melody(section.reward_melody),
+            "stamp": parse_melody(section.stamp_melody),
+            "refused": parse_melody(section.refused_melody),
+        }
+        return cls(green, red, buzzer, melodies, section.heartbeat)
+
+    def react(self, outcome: Outcome) -> None:
+        """Play the outcome's pattern in the background and return at once."""
+        kind = outcome.kind
+        if kind is OutcomeKind.REFUSED:
+            self._play(self._red, RED_REFUSED)
+            self._melody("refused")
+            return
+        self._play(self._green, GREEN_PATTERNS[kind])
+        if kind is OutcomeKind.REWARD_EARNED or (kind is OutcomeKind.WELCOME and outcome.rewards_earned):
+            self._melody("reward")
+        elif kind in (OutcomeKind.STAMPED, OutcomeKind.WELCOME, OutcomeKind.REDEEMED):
+            self._melody("stamp")
+
+    def error(self) -> None:
+        """Something went wrong on the kiosk's side (storage, reader): a quick red flicker."""
+        self._play(self._red, RED_ERROR)
+        self._melody("refused")
+
+    def set_status(self, status: KioskStatus) -> None:
+        """Idle loops follow the kiosk's status: red while the reader is offline."""
+        self._status = status
+        if self._red is not None:
+            self._red.set_idle([] if status.reader_online else READER_OFFLINE)
+        if self._green is not None:
+            self._green.set_idle(HEARTBEAT if self._heartbeat and status.reader_online else [])
+
+    def wait(self, timeout: float = 10.0) -> bool:
+        """Wait until every running pattern has finished (tests, demo); idle loops go on."""
+        tracks = [t for t in (self._green, self._red, self._buzzer) if t is not None]
+        return all(track.wait(timeout) for track in tracks)
+
+    def close(self) -> None:
+        """Stop every pattern, switch everything off, release the pins."""
+        for track in (self._green, self._red, self._buzzer):
+            if track is not None:
+                track.close()
+        for device in self.devices:
+            device.close()
+
+    def _play(self, track: Track | None, steps: list[Step]) -> None:
+        if track is not None:
+            track.play(steps)
+
+    def _melody(self, name: str) -> None:
+        notes = self._melodies.get(name, ())
+        if self._buzzer is not None and notes:
+            self._buzzer.play([(note.pitch, note.seconds) for note in notes])
+
+
+def _led_apply(led: Any) -> Callable[[Any], None]:
+    def apply(value: Any) -> None:
+        led.value = bool(value)
+
+    return apply
+
+
+def _buzzer_apply(buzzer: Any) -> Callable[[Any], None]:
+    from gpiozero import TonalBuzzer
+
+    tonal = isinstance(buzzer, TonalBuzzer)
+
+    def apply(pitch: Any) -> None:
+        if pitch is None:
+            buzzer.stop() if tonal else buzzer.off()
+        elif tonal:
+            buzzer.play(pitch)
+        else:
+            buzzer.on()
+
+    return apply
+
+
+def _factory(name: str) -> object | None:
+    """gpiozero's pin factory for [lights] factory; None lets gpiozero choose."""
+    if name == "mock":
+        from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+        return MockFactory(pin_class=MockPWMPin)
+    if name == "lgpio":
+        from gpiozero.pins.lgpio import LGPIOFactory
+
+        return LGPIOFactory()
+    if name == "rpigpio":
+        from gpiozero.pins.rpigpio import RPiGPIOFactory
+
+        return RPiGPIOFactory()
+    return None
