@@ -1,0 +1,321 @@
+"""The sync worker: drains the ledger's outbox to the central API, exactly once.
+
+Exactly once rests on two facts: every event has a UUID the server stores once, and an
+event is marked synced only when a checked answer names it. A lost answer, a timeout or
+a garbage body therefore changes nothing here, and the next round sends the same events
+again; the server answers `duplicate` for those it already holds. Rejected events are
+kept aside with their reason and never sent again.
+
+The worker runs in its own thread with its own ledger connection (SQLite WAL lets a tap
+commit while we read), so a tap never waits on the network:
+
+    worker = SyncWorker(config.central, config.kiosk.ledger_path, tz, on_status=print)
+    threading.Thread(target=worker.run, args=(stop,)).start()
+    worker.wake()            # after a tap: sync soon
+    report = worker.sync_once()   # `kiosk sync`
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import Path
+
+from kiosk.adapters.ledger import Ledger
+from kiosk.adapters.sync_client import CentralClient, SyncFailure, read_token
+from kiosk.config import CentralSection
+from kiosk.errors import KioskError
+
+log = logging.getLogger("kiosk.sync")
+
+# meta keys in the ledger: the status survives restarts and `kiosk status` reads it
+LAST_SUCCESS = "sync.last_success"
+LAST_ERROR = "sync.last_error"
+LAST_ATTEMPT = "sync.last_attempt"
+ONLINE = "sync.online"
+LAST_REFRESH = "sync.last_refresh"
+PROGRAM_JSON = "program.json"
+PROGRAM_ETAG = "program.etag"
+
+STOP_POLL = 0.2  # seconds: how often a waiting worker looks at its stop event
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """What staff and `kiosk status` see of sync, from the ledger alone.
+
+    `online` is None before the first attempt, then whether the last one succeeded.
+    """
+
+    online: bool | None
+    pending: int
+    oldest_pending: datetime | None
+    oldest_pending_age: timedelta | None
+    rejected: int
+    synced: int
+    last_success: datetime | None
+    last_attempt: datetime | None
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    """What one sync round did. `error` is None when every request of the round succeeded."""
+
+    sent: int = 0
+    accepted: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    batches: int = 0
+    cards_merged: int = 0
+    program_updated: bool = False
+    error: str | None = None
+    retry_after: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def _when(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def sync_status(ledger: Ledger, now: datetime | None = None) -> SyncStatus:
+    """The sync status as recorded in the ledger (works without the worker running)."""
+    moment = now or datetime.now(UTC)
+    box = ledger.outbox()
+    online = ledger.get_meta(ONLINE)
+    error = ledger.get_meta(LAST_ERROR)
+    return SyncStatus(
+        online=None if online is None else online == "1",
+        pending=box.pending,
+        oldest_pending=box.oldest_pending,
+        oldest_pending_age=None if box.oldest_pending is None else moment - box.oldest_pending,
+        rejected=box.rejected,
+        synced=box.synced,
+        last_success=_when(ledger.get_meta(LAST_SUCCESS)),
+        last_attempt=_when(ledger.get_meta(LAST_ATTEMPT)),
+        last_error=error or None,
+    )
+
+
+def backoff_delay(failures: int, base: float, cap: float, rng: random.Random) -> float:
+    """Full jitter: uniform in [0, min(cap, base * 2**(failures - 1))]."""
+    ceiling = min(cap, base * 2.0 ** min(max(failures - 1, 0), 60))
+    return rng.uniform(0.0, ceiling)
+
+
+@dataclass
+class _Round:
+    """Counters of one round, turned into a SyncReport at the end."""
+
+    sent: int = 0
+    accepted: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    batches: int = 0
+    cards: int = 0
+    program_updated: bool = False
+    error: str | None = None
+    retry_after: float | None = None
+    touched: set[str] = field(default_factory=set)
+
+    def report(self) -> SyncReport:
+        return SyncReport(
+            self.sent, self.accepted, self.duplicate, self.rejected, self.batches,
+            self.cards, self.program_updated, self.error, self.retry_after,
+        )
+
+
+class SyncWorker:
+    """Outbox → central API, in batches, with backoff. One per kiosk process."""
+
+    def __init__(
+        self,
+        section: CentralSection,
+        ledger_path: Path,
+        tz: tzinfo = UTC,
+        on_status: Callable[[SyncStatus], None] | None = None,
+        *,
+        rng: random.Random | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.section = section
+        self.ledger_path = ledger_path
+        self.tz = tz
+        self.on_status = on_status
+        self._rng = rng or random.Random()
+        self._clock = clock
+        self._client = CentralClient(section)
+        self._wake = threading.Event()
+        self._lock = threading.Lock()  # one round at a time (daemon thread vs `kiosk sync`)
+        self.failures = 0
+
+    def close(self) -> None:
+        self._client.close()
+
+    def wake(self) -> None:
+        """Ask for a round soon (after a tap). Never waits; ignored during a backoff."""
+        self._wake.set()
+
+    # --- one round ------------------------------------------------------------------------
+
+    def sync_once(self, stop: threading.Event | None = None, refresh: bool = False) -> SyncReport:
+        """Send every pending event (batch by batch), merge the cards, check the program.
+
+        In a round with nothing to send, recently seen cards are re-read from the server
+        (at most every `refresh_interval`; `refresh=True` forces it).
+        """
+        with self._lock, Ledger.open(self.ledger_path, self.tz) as ledger:
+            state = _Round()
+            started = self._clock()
+            try:
+                token = read_token(self.section.token_file)
+                idle = not ledger.pending(1)
+                self._drain(ledger, token, state, stop)
+                self._check_program(ledger, token, state, force=idle)
+                if idle or refresh:
+                    self._refresh(ledger, token, state, started, refresh)
+            except SyncFailure as failure:
+                state.error, state.retry_after = str(failure), failure.retry_after
+            self._record(ledger, state, started)
+            report = state.report()
+            status = sync_status(ledger, self._clock())
+        self._log(report, status)
+        if self.on_status is not None:
+            self.on_status(status)
+        return report
+
+    def _drain(
+        self, ledger: Ledger, token: str, state: _Round, stop: threading.Event | None
+    ) -> None:
+        while stop is None or not stop.is_set():
+            batch = ledger.pending(self.section.batch_size)
+            if not batch:
+                return
+            answer = self._client.send(token, batch)
+            ledger.settle(answer.synced, answer.rejected, answer.cards, self._clock())
+            state.batches += 1
+            state.sent += len(batch)
+            state.duplicate += answer.duplicates
+            state.accepted += len(answer.synced) - answer.duplicates
+            state.rejected += len(answer.rejected)
+            state.cards += len(answer.cards)
+            if answer.program_version is not None and answer.program_version != self._held_version(
+                ledger
+            ):
+                self._check_program(ledger, token, state, force=True)
+            if len(batch) < self.section.batch_size:
+                return  # caught up: taps made meanwhile wait for the next wake
+
+    @staticmethod
+    def _held_version(ledger: Ledger) -> str | None:
+        etag = ledger.get_meta(PROGRAM_ETAG)
+        return None if etag is None else etag.strip().removeprefix("W/").strip('"')
+
+    def _check_program(self, ledger: Ledger, token: str, state: _Round, force: bool) -> None:
+        held = ledger.get_meta(PROGRAM_ETAG)
+        if held is not None and not force:
+            return
+        answer = self._client.program(token, held)
+        if answer.fields is None:
+            return
+        ledger.set_meta(
+            {PROGRAM_JSON: json.dumps(answer.fields, sort_keys=True), PROGRAM_ETAG: answer.etag or ""}
+        )
+        state.program_updated = True
+
+    def _refresh(
+        self, ledger: Ledger, token: str, state: _Round, now: datetime, force: bool
+    ) -> None:
+        """Re-read recently seen cards, so stamps given at other kiosks reach this cache."""
+        if self.section.refresh_cards == 0:
+            return
+        last = _when(ledger.get_meta(LAST_REFRESH))
+        too_soon = last is not None and (now - last).total_seconds() < self.section.refresh_interval
+        if too_soon and not force:
+            return
+        # reading every cached card is fine at this pace (once per refresh_interval)
+        recent = sorted(
+            ledger.cards(),
+            key=lambda c: c.last_visit or c.first_seen or datetime.min.replace(tzinfo=UTC),
+            reverse=True,
+        )[: self.section.refresh_cards]
+        states = []
+        for card in recent:
+            remote = self._client.card(token, card.card_ref)
+            if remote is not None:
+                states.append(remote)
+        ledger.settle((), {}, states, now)
+        ledger.set_meta({LAST_REFRESH: now.isoformat()})
+        state.cards += len(states)
+
+    def _record(self, ledger: Ledger, state: _Round, started: datetime) -> None:
+        values = {LAST_ATTEMPT: started.isoformat(), ONLINE: "0" if state.error else "1"}
+        if state.error:
+            values[LAST_ERROR] = state.error
+        else:
+            values[LAST_SUCCESS] = self._clock().isoformat()
+            values[LAST_ERROR] = ""
+        ledger.set_meta(values)
+
+    @staticmethod
+    def _log(report: SyncReport, status: SyncStatus) -> None:
+        if report.error:
+            log.warning("event=sync ok=false sent=%d pending=%d error=%r",
+                        report.sent, status.pending, report.error)
+        elif report.sent or report.program_updated:
+            log.info(
+                "event=sync ok=true sent=%d accepted=%d duplicate=%d rejected=%d batches=%d pending=%d",
+                report.sent, report.accepted, report.duplicate, report.rejected, report.batches,
+                status.pending,
+            )
+
+    # --- the thread -------------------------------------------------------------------------
+
+    def next_delay(self, report: SyncReport) -> float:
+        """How long to wait after a round: the interval, a backoff, or the server's Retry-After."""
+        if report.ok:
+            self.failures = 0
+            return self.section.interval
+        self.failures += 1
+        delay = backoff_delay(
+            self.failures, self.section.backoff_base, self.section.backoff_max, self._rng
+        )
+        if report.retry_after is not None:
+            delay = max(delay, min(report.retry_after, self.section.retry_after_max))
+        return delay
+
+    def run(self, stop: threading.Event) -> None:
+        """Sync until `stop` is set. Never dies of a bad answer or a storage error."""
+        while not stop.is_set():
+            # cleared before the round reads the outbox: a tap during the round wakes the next
+            self._wake.clear()
+            try:
+                report = self.sync_once(stop)
+            except KioskError as error:  # the ledger: full disk, damaged file...
+                log.error("event=sync ok=false error=%r", str(error))
+                report = SyncReport(error=str(error))
+            delay = self.next_delay(report)
+            self._pause(stop, delay, wakeable=report.ok)
+        self.close()
+
+    def _pause(self, stop: threading.Event, seconds: float, wakeable: bool) -> None:
+        """Wait `seconds`, or less when stopped, or (between good rounds) when woken."""
+        deadline = time.monotonic() + seconds
+        while not stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            # during a backoff a wake is not obeyed: taps must not hammer a failing server
+            if wakeable and self._wake.wait(min(left, STOP_POLL)):
+                return
+            if not wakeable:
+                stop.wait(min(left, STOP_POLL))
