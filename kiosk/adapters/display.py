@@ -219,6 +219,7 @@ class Display:
             self._device.cleanup()
         except Exception as error:  # noqa: BLE001 - closing must not raise at shutdown
             log.warning("display: closing failed: %s", error)
+        self._end_frame()
 
     # -- internals -----------------------------------------------------------------------
 
