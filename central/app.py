@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
-from central import store
+from central import ingest, store
 from central.db import Database, open_database
 from central.validate import MAX_DELTA, MAX_EVENTS, BadEnvelope, envelope
 from kiosk.core.cardid import is_card_ref
@@ -107,6 +107,25 @@ def _card_ref(card_ref: str) -> str:
     return card_ref
 
 
+async def _kiosk_id(
+    request: Request,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> str:
+    scheme, _, token = (authorization or "").partition(" ")
+    found = None
+    if scheme.lower() == "bearer" and token.strip():
+        found = await run_in_threadpool(store.authenticate, request.app.state.db, token.strip())
+    if found is None:
+        raise HTTPException(
+            401, "unknown or revoked kiosk token", headers={"WWW-Authenticate": "Bearer"}
+        )
+    return found
+
+
+# The kiosk a request's bearer token belongs to; 401 before anything else is read.
+Kiosk = Annotated[str, Depends(_kiosk_id)]
+
+
 def create_app(db_url: str, *, clock: Clock | None = None) -> FastAPI:
     """The central API over the database at `db_url` (a SQLite path or SQLAlchemy URL).
 
@@ -130,25 +149,11 @@ def create_app(db_url: str, *, clock: Clock | None = None) -> FastAPI:
             {"detail": "storage unavailable, try again"}, 503, headers={"Retry-After": "5"}
         )
 
-    async def kiosk_id(
-        authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-    ) -> str:
-        scheme, _, token = (authorization or "").partition(" ")
-        found = None
-        if scheme.lower() == "bearer" and token.strip():
-            found = await run_in_threadpool(store.authenticate, db, token.strip())
-        if found is None:
-            raise HTTPException(
-                401, "unknown or revoked kiosk token", headers={"WWW-Authenticate": "Bearer"}
-            )
-        return found
-
-    Kiosk = Annotated[str, Depends(kiosk_id)]
-    _routes(app, db, now, Kiosk)
+    _routes(app, db, now)
     return app
 
 
-def _routes(app: FastAPI, db: Database, now: Clock, Kiosk: Any) -> None:  # noqa: N803
+def _routes(app: FastAPI, db: Database, now: Clock) -> None:
     @app.get("/v1/health")
     async def health() -> dict[str, str]:
         """Liveness: no token needed."""
@@ -161,20 +166,17 @@ def _routes(app: FastAPI, db: Database, now: Clock, Kiosk: Any) -> None:  # noqa
             items = envelope(await _read_json(request))
         except BadEnvelope as error:
             raise HTTPException(422, str(error)) from None
-        results = await run_in_threadpool(store.ingest, db, kiosk, items, now())
-        refs = [r for r in (item.get("card_ref") for item in items) if isinstance(r, str)]
-        cards = await run_in_threadpool(store.cards, db, [r for r in refs if is_card_ref(r)])
-        current = await run_in_threadpool(store.current_program, db)
+        done = await run_in_threadpool(ingest.ingest, db, kiosk, items, now())
         return {
-            "results": [r.to_dict() for r in results],
-            "cards": cards,
-            "program_version": None if current is None else current[0],
+            "results": [r.to_dict() for r in done.results],
+            "cards": done.cards,
+            "program_version": done.program_version,
         }
 
     @app.get("/v1/cards/{card_ref}")
     async def get_card(card_ref: str, _kiosk: Kiosk) -> dict[str, Any]:
         """A card's state from every kiosk's events, with vouchers and flags."""
-        found = await run_in_threadpool(store.cards, db, [_card_ref(card_ref)])
+        found = await run_in_threadpool(ingest.cards, db, [_card_ref(card_ref)])
         if card_ref not in found:
             raise HTTPException(404, "no events for this card")
         return found[card_ref]

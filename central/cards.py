@@ -7,13 +7,11 @@ other and named in the flags.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
-from kiosk.core.events import Event, fold
+from kiosk.core.events import CardState, Event
 
 OVERDRAFT = "overdraft"
 CLOCK_AHEAD = "clock_ahead"  # the event claims a time after the server received it
@@ -25,44 +23,35 @@ LATE_AFTER = timedelta(days=30)
 BACKWARDS_TOLERANCE = timedelta(minutes=1)
 
 
-@dataclass(frozen=True)
-class Stored:
-    """An event as stored, with the server time it arrived."""
-
-    event: Event
-    received_at: datetime
-
-
-def _time_flags(stored: Sequence[Stored]) -> dict[str, set[str]]:
-    flagged: dict[str, set[str]] = defaultdict(set)
-    by_kiosk: dict[str, list[Event]] = defaultdict(list)
-    for item in stored:
-        event = item.event
-        if event.occurred_at > item.received_at + AHEAD_TOLERANCE:
-            flagged[event.id].add(CLOCK_AHEAD)
-        elif event.occurred_at < item.received_at - LATE_AFTER:
-            flagged[event.id].add(LATE_UPLOAD)
-        by_kiosk[event.kiosk_id].append(event)
-    for kiosk_events in by_kiosk.values():
-        kiosk_events.sort(key=lambda e: e.seq)
-        latest: datetime | None = None
-        for event in kiosk_events:
-            if latest is not None and event.occurred_at < latest - BACKWARDS_TOLERANCE:
-                flagged[event.id].add(CLOCK_BACKWARDS)
-            latest = event.occurred_at if latest is None else max(latest, event.occurred_at)
+def time_flags(
+    batch: Sequence[Event], received_at: datetime, before: datetime | None
+) -> dict[str, list[str]]:
+    """Flags for one kiosk's new events, given when the kiosk's previous event (by seq)
+    claims to have happened (`before`, None for a kiosk's first events)."""
+    flagged: dict[str, list[str]] = {}
+    latest = before
+    for event in sorted(batch, key=lambda e: e.seq):
+        flags = []
+        if event.occurred_at > received_at + AHEAD_TOLERANCE:
+            flags.append(CLOCK_AHEAD)
+        elif event.occurred_at < received_at - LATE_AFTER:
+            flags.append(LATE_UPLOAD)
+        if latest is not None and event.occurred_at < latest - BACKWARDS_TOLERANCE:
+            flags.append(CLOCK_BACKWARDS)
+        latest = event.occurred_at if latest is None else max(latest, event.occurred_at)
+        if flags:
+            flagged[event.id] = flags
     return flagged
 
 
-def card_json(card_ref: str, stored: Iterable[Stored], tz: tzinfo = UTC) -> dict[str, Any]:
-    """The card's state as JSON: CardState.to_dict() plus vouchers, overdrawn and flags.
+def card_json(state: CardState, flagged: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    """The card as JSON: CardState.to_dict() plus vouchers, overdrawn and flags.
 
-    `flagged_events` maps each flagged event id to its flags, so staff can find them.
+    `flagged_events` maps each flagged event id of the card to its flags, so staff can
+    find them.
     """
-    items = list(stored)
-    state = fold(card_ref, (item.event for item in items), tz)
     vouchers = state.all_vouchers()
     overdrawn = state.stamps < 0 or any(n < 0 for n in vouchers.values())
-    flagged = _time_flags(items)
     flags = {flag for found in flagged.values() for flag in found}
     if overdrawn:
         flags.add(OVERDRAFT)

@@ -7,7 +7,8 @@ query in `central.store` is portable Core. Only the engine set-up below knows SQ
 from __future__ import annotations
 
 import threading
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Engine,
+    Index,
     Integer,
     MetaData,
     String,
@@ -65,6 +67,19 @@ events = Table(
     Column("occurred_at", String(40), nullable=False),
     Column("staff_ref", String(64), nullable=True),
     Column("received_at", String(40), nullable=False),
+    # comma-separated time flags given at ingest (clock_ahead, late_upload, clock_backwards)
+    Column("flags", String(100), nullable=True),
+    Index("events_by_kiosk_seq", "kiosk_id", "seq"),
+)
+
+# Derived: each card's fold so far, advanced in the same transaction as its new events
+# (the fold is commutative, so adding new events to it equals folding them all again).
+card_states = Table(
+    "card_states",
+    metadata,
+    Column("card_ref", String(64), primary_key=True),
+    Column("state", Text, nullable=False),  # CardState.to_dict() as JSON
+    Column("flagged", Text, nullable=False),  # {event id: [flags]} as JSON
 )
 
 programs = Table(
@@ -159,16 +174,30 @@ def open_database(db: str) -> Database:
 
 
 def _migrate(database: Database) -> None:
-    with database.write_guard(), database.engine.connect() as conn:
+    with writing(database) as conn:
+        metadata.create_all(conn)
+        found = conn.execute(
+            select(meta.c.value).where(meta.c.key == "schema_version")
+        ).scalar_one_or_none()
+        if found is None:
+            conn.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+        elif int(found) > SCHEMA_VERSION:
+            raise DatabaseError(
+                f"database schema {found} is newer than this server ({SCHEMA_VERSION})"
+            )
+
+
+@contextmanager
+def writing(db: Database) -> Iterator[Connection]:
+    """One write transaction: committed on leaving the block, rolled back on an error."""
+    with db.write_guard(), db.engine.connect() as conn:
         conn.execution_options(central_write=True)
         with conn.begin():
-            metadata.create_all(conn)
-            found = conn.execute(
-                select(meta.c.value).where(meta.c.key == "schema_version")
-            ).scalar_one_or_none()
-            if found is None:
-                conn.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
-            elif int(found) > SCHEMA_VERSION:
-                raise DatabaseError(
-                    f"database schema {found} is newer than this server ({SCHEMA_VERSION})"
-                )
+            yield conn
+
+
+@contextmanager
+def reading(db: Database) -> Iterator[Connection]:
+    """One read transaction (a consistent snapshot)."""
+    with db.engine.connect() as conn, conn.begin():
+        yield conn

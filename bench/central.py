@@ -1,0 +1,112 @@
+"""Central ingest rate: 50 kiosks syncing at once against a real `kiosk-central serve`.
+
+    python -m bench.central [--kiosks 50] [--batches 6] [--batch-size 200]
+
+Each kiosk is a thread with its own token and keep-alive connection, posting batches of
+new events as fast as the server answers. Prints one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from central.crashcheck import _Server
+from central.testing import Client, add_kiosk
+
+
+def _batches(kiosk_id: str, cards: list[str], count: int, size: int, rng: random.Random
+             ) -> list[bytes]:
+    start = datetime.now(UTC) - timedelta(hours=1)
+    bodies = []
+    for b in range(count):
+        events = [
+            {
+                "id": str(uuid.UUID(int=rng.getrandbits(128))), "kiosk_id": kiosk_id,
+                "seq": b * size + i, "card_ref": rng.choice(cards), "kind": "stamp",
+                "delta": 1, "reward_id": None, "program_version": "1",
+                "occurred_at": (start + timedelta(seconds=b * size + i)).isoformat(),
+                "staff_ref": None,
+            }
+            for i in range(size)
+        ]
+        bodies.append(json.dumps({"events": events}).encode())
+    return bodies
+
+
+def run(kiosks: int, batches: int, batch_size: int, workdir: Path, seed: int = 5
+        ) -> dict[str, Any]:
+    """Ingest kiosks * batches * batch_size events concurrently; return the figures."""
+    rng = random.Random(seed)
+    db = workdir / "central.sqlite3"
+    cards = [f"{rng.getrandbits(256):064x}" for _ in range(2000)]
+    tokens = {f"bench-{k:02d}": add_kiosk(str(db), f"bench-{k:02d}") for k in range(kiosks)}
+    work = {kid: _batches(kid, cards, batches, batch_size, rng) for kid in tokens}
+    server = _Server(db)
+    latencies: list[float] = []
+    failures: list[str] = []
+    go = threading.Barrier(kiosks + 1)
+
+    def kiosk(kid: str) -> None:
+        client = Client(server.url, tokens[kid], timeout=120)
+        go.wait()
+        for body in work[kid]:
+            sent = time.perf_counter()
+            reply = client.request("POST", "/v1/events", body)
+            latencies.append(time.perf_counter() - sent)
+            statuses = {r["status"] for r in reply.json()["results"]} if reply.status == 200 \
+                else {f"http {reply.status}"}
+            if statuses != {"accepted"}:
+                failures.append(f"{kid}: {sorted(statuses)}")
+        client.close()
+
+    threads = [threading.Thread(target=kiosk, args=(kid,)) for kid in tokens]
+    try:
+        for thread in threads:
+            thread.start()
+        go.wait()
+        began = time.perf_counter()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - began
+    finally:
+        server.stop()
+    total = kiosks * batches * batch_size
+    latencies.sort()
+    return {
+        "benchmark": "central_ingest",
+        "kiosks": kiosks,
+        "batch_size": batch_size,
+        "events": total,
+        "seconds": round(elapsed, 3),
+        "events_per_second": round(total / elapsed),
+        "target_events_per_second": 5000,
+        "batch_latency_p50_s": round(latencies[len(latencies) // 2], 3),
+        "batch_latency_p95_s": round(latencies[int(len(latencies) * 0.95)], 3),
+        "failures": failures[:5],
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="central ingest benchmark")
+    parser.add_argument("--kiosks", type=int, default=50)
+    parser.add_argument("--batches", type=int, default=6)
+    parser.add_argument("--batch-size", type=int, default=200)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        figures = run(args.kiosks, args.batches, args.batch_size, Path(tmp))
+    print(json.dumps(figures, indent=2))
+    return 1 if figures["failures"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

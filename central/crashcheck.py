@@ -1,0 +1,210 @@
+"""SIGKILL a real `kiosk-central serve` while a kiosk uploads; prove nothing acknowledged is
+lost or stored twice, and that the SQLite file stays sound.
+
+    python -m central.crashcheck --kills 200     # prints a JSON report; exit 1 on a loss
+
+`crash_run()` is what the test suite (a few kills) and `make soak` (many) call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from central.db import events, open_database
+from central.testing import Client, add_kiosk
+from central.validate import body_sha256
+from kiosk.core.events import Event
+
+KIOSK = "crash-kiosk"
+
+
+@dataclass
+class CrashReport:
+    kills: int = 0
+    batches_sent: int = 0
+    events_acknowledged: int = 0
+    events_stored: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    altered: int = 0
+    rejected: int = 0
+    integrity: str = ""
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.lost or self.duplicated or self.altered or self.rejected) and (
+            self.integrity == "ok"
+        )
+
+
+class _Server:
+    """One `kiosk-central serve` child process on a free loopback port."""
+
+    def __init__(self, db: Path) -> None:
+        command = [sys.executable, "-m", "central.cli", "serve", "--db", str(db),
+                   "--port", "0", "--log-level", "error"]
+        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if "http://" not in line:
+            self.proc.kill()
+            raise RuntimeError(f"kiosk-central serve did not start (said {line!r})")
+        self.url = line.strip().rsplit(" ", 1)[-1]
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=20)
+
+
+class _Kiosk:
+    """Uploads batches in order, re-sending the one in flight after a crash, like a kiosk."""
+
+    def __init__(self, token: str, rng: random.Random, batch_size: int) -> None:
+        self.token, self.rng, self.batch_size = token, rng, batch_size
+        self.seq = 0
+        self.cards = [f"{rng.getrandbits(256):064x}" for _ in range(20)]
+        self.sent: dict[str, dict[str, Any]] = {}
+        self.acked: set[str] = set()
+        self.acked_batches: list[list[dict[str, Any]]] = []
+        self.pending: list[dict[str, Any]] | None = None
+        self.requests = 0
+        self.rejected: list[str] = []
+        self.progress = threading.Condition()
+
+    def _new_batch(self) -> list[dict[str, Any]]:
+        batch = []
+        for _ in range(self.batch_size):
+            self.seq += 1
+            event = {
+                "id": str(uuid.UUID(int=self.rng.getrandbits(128))), "kiosk_id": KIOSK,
+                "seq": self.seq, "card_ref": self.rng.choice(self.cards), "kind": "stamp",
+                "delta": 1, "reward_id": None, "program_version": "1",
+                "occurred_at": datetime.now(UTC).isoformat(), "staff_ref": None,
+            }
+            self.sent[event["id"]] = event
+            batch.append(event)
+        return batch
+
+    def upload(self, url: str, stop: threading.Event, max_batches: int | None = None) -> None:
+        """Post batches until the server dies, `stop` is set, or max_batches are sent."""
+        client = Client(url, self.token, timeout=10)
+        sent = 0
+        while not stop.is_set() and (max_batches is None or sent < max_batches):
+            if self.pending is None:
+                resend = self.acked_batches and self.rng.random() < 0.1
+                self.pending = self.rng.choice(self.acked_batches) if resend else self._new_batch()
+            with self.progress:
+                self.requests += 1
+                self.progress.notify_all()
+            try:
+                reply = client.post_events(self.pending)
+            except (OSError, http.client.HTTPException):
+                return  # the server died under us: this batch stays pending
+            if reply.status != 200:
+                return
+            for result in reply.json()["results"]:
+                if result["status"] == "rejected":
+                    self.rejected.append(f"{result['id']}: {result['reason']}")
+                else:
+                    self.acked.add(result["id"])
+            self.acked_batches.append(self.pending)
+            self.pending = None
+            sent += 1
+        client.close()
+
+    def wait_for_requests(self, count: int, timeout: float) -> None:
+        with self.progress:
+            self.progress.wait_for(lambda: self.requests >= count, timeout=timeout)
+
+
+def _verify(db_path: Path, kiosk: _Kiosk, report: CrashReport) -> None:
+    db = open_database(str(db_path))
+    try:
+        with db.engine.connect() as conn:
+            report.integrity = str(conn.exec_driver_sql("PRAGMA integrity_check").scalar())
+            counts = dict(
+                conn.execute(select(events.c.id, func.count()).group_by(events.c.id)).all()
+            )
+            hashes = dict(conn.execute(select(events.c.id, events.c.body_sha256)).all())
+    finally:
+        db.dispose()
+    report.events_acknowledged = len(kiosk.acked)
+    report.events_stored = sum(counts.values())
+    report.lost = len(kiosk.acked - set(counts))
+    report.duplicated = sum(1 for n in counts.values() if n > 1)
+    report.altered = sum(
+        1 for eid in kiosk.acked & set(hashes)
+        if hashes[eid] != body_sha256(Event.from_dict(kiosk.sent[eid]))
+    )
+    report.rejected = len(kiosk.rejected)
+    report.problems = kiosk.rejected[:5]
+
+
+def crash_run(
+    workdir: Path, kills: int, *, seed: int | None = None, batch_size: int = 50
+) -> CrashReport:
+    """Kill the server `kills` times at random moments of an upload, then check the store."""
+    rng = random.Random(seed)
+    db_path = workdir / "central.sqlite3"
+    kiosk = _Kiosk(add_kiosk(str(db_path), KIOSK), rng, batch_size)
+    report = CrashReport()
+    for _ in range(kills):
+        server = _Server(db_path)
+        stop = threading.Event()
+        uploader = threading.Thread(target=kiosk.upload, args=(server.url, stop), daemon=True)
+        uploader.start()
+        kiosk.wait_for_requests(kiosk.requests + rng.randint(1, 3), timeout=30)
+        time.sleep(rng.uniform(0, 0.03))  # a random point inside a request, not a sync wait
+        server.kill()
+        stop.set()
+        uploader.join(timeout=30)
+        report.kills += 1
+    # After the last restart the kiosk re-sends what was in flight and one more batch.
+    server = _Server(db_path)
+    try:
+        kiosk.upload(server.url, threading.Event(), max_batches=2)
+    finally:
+        server.stop()
+    report.batches_sent = kiosk.requests
+    _verify(db_path, kiosk, report)
+    return report
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--kills", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--dir", default=None, help="keep the database here (default: temp)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(args.dir or tmp)
+        os.makedirs(workdir, exist_ok=True)
+        report = crash_run(workdir, args.kills, seed=args.seed)
+    print(json.dumps({**asdict(report), "ok": report.ok}, indent=2))
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,268 @@
+"""Events in, card states out: the write path of an upload, as portable Core queries.
+
+A batch is checked first (no I/O), then written in one transaction: its new events, their
+time flags, and every touched card's fold advanced by exactly those events. Either all of
+that commits or none of it does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from central import program as programs_mod
+from central.cards import card_json, time_flags
+from central.db import Database, card_states, events, programs, reading, writing
+from central.validate import Checked, check_event
+from kiosk.core.events import CardState, Event, EventKind, apply
+
+ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
+CLASHING_ID = "an event with this id is already stored with different content"
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat()
+
+
+@dataclass(frozen=True)
+class Result:
+    id: str
+    status: str
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "status": self.status, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """The answer to an upload: one result per event, and the cards it touched."""
+
+    results: list[Result]
+    cards: dict[str, dict[str, Any]]
+    program_version: str | None
+
+
+# --- the program, as far as folding needs it ----------------------------------------------
+
+
+def current(conn: Connection) -> tuple[str, dict[str, Any]] | None:
+    """(version, fields) of the current program, or None before one is set."""
+    row = conn.execute(
+        select(programs.c.version, programs.c.body).order_by(programs.c.n.desc()).limit(1)
+    ).first()
+    return None if row is None else (row.version, json.loads(row.body))
+
+
+def program_tz(found: tuple[str, dict[str, Any]] | None) -> tzinfo:
+    """The time zone a card's stamp day is counted in (UTC until a program is set)."""
+    return UTC if found is None else programs_mod.to_program(found[1]).tz
+
+
+# --- card states ----------------------------------------------------------------------------
+
+
+def _load(conn: Connection, refs: Iterable[str]) -> dict[str, Card]:
+    wanted = sorted(set(refs))
+    if not wanted:
+        return {}
+    rows = conn.execute(select(card_states).where(card_states.c.card_ref.in_(wanted)))
+    return {
+        row.card_ref: (CardState.from_dict(json.loads(row.state)), json.loads(row.flagged))
+        for row in rows
+    }
+
+
+Card = tuple[CardState, dict[str, Any]]  # a card's fold and its flagged events
+
+
+def _advance(
+    conn: Connection, new: Sequence[Event], flagged: Mapping[str, list[str]], tz: tzinfo
+) -> dict[str, Card]:
+    """Add new events to their cards' stored folds (insert the cards seen for the first time)."""
+    loaded = _load(conn, (e.card_ref for e in new))
+    changed: dict[str, Card] = {}
+    for event in new:
+        state, flags = changed.get(event.card_ref) or loaded.get(event.card_ref) or (
+            CardState(card_ref=event.card_ref), {}
+        )
+        if event.id in flagged:
+            flags = {**flags, event.id: flagged[event.id]}
+        changed[event.card_ref] = (apply(state, event, tz), flags)
+    rows = [
+        {"ref": ref, "state": json.dumps(state.to_dict()), "flagged": json.dumps(flags)}
+        for ref, (state, flags) in changed.items()
+    ]
+    old = [r for r in rows if r["ref"] in loaded]
+    fresh = [r for r in rows if r["ref"] not in loaded]
+    if old:
+        conn.execute(
+            update(card_states)
+            .where(card_states.c.card_ref == bindparam("ref"))
+            .values(state=bindparam("state"), flagged=bindparam("flagged")),
+            old,
+        )
+    if fresh:
+        conn.execute(
+            insert(card_states),
+            [{"card_ref": r["ref"], "state": r["state"], "flagged": r["flagged"]} for r in fresh],
+        )
+    return changed
+
+
+def rebuild(conn: Connection, tz: tzinfo) -> int:
+    """Fold every card again from its events (after a change of the program's time zone)."""
+    conn.execute(delete(card_states))
+    by_card: dict[str, list[Any]] = defaultdict(list)
+    for row in conn.execute(select(events)):
+        by_card[row.card_ref].append(row)
+    for ref, rows in by_card.items():
+        state = CardState(card_ref=ref)
+        for row in rows:
+            state = apply(state, _event(row), tz)
+        flags = {row.id: row.flags.split(",") for row in rows if row.flags}
+        conn.execute(insert(card_states).values(
+            card_ref=ref, state=json.dumps(state.to_dict()), flagged=json.dumps(flags)
+        ))
+    return len(by_card)
+
+
+def _cards(
+    conn: Connection, refs: Iterable[str], known: Mapping[str, Card] | None = None
+) -> dict[str, dict[str, Any]]:
+    known = known or {}
+    found = {**_load(conn, set(refs) - set(known)), **known}
+    return {ref: card_json(state, flags) for ref, (state, flags) in sorted(found.items())}
+
+
+def cards(db: Database, refs: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """card_json of every named card that has at least one stored event."""
+    with reading(db) as conn:
+        return _cards(conn, refs)
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+def _event(row: Any) -> Event:
+    return Event(
+        id=row.id,
+        kiosk_id=row.kiosk_id,
+        seq=row.seq,
+        card_ref=row.card_ref,
+        kind=EventKind(row.kind),
+        delta=row.delta,
+        reward_id=row.reward_id,
+        program_version=row.program_version,
+        occurred_at=datetime.fromisoformat(row.occurred_at),
+        staff_ref=row.staff_ref,
+    )
+
+
+def _row(checked: Checked, received_at: str, flags: list[str] | None) -> dict[str, Any]:
+    assert checked.event is not None
+    event = checked.event
+    return {
+        "id": event.id,
+        "body_sha256": checked.body_sha256,
+        "kiosk_id": event.kiosk_id,
+        "seq": event.seq,
+        "card_ref": event.card_ref,
+        "kind": event.kind.value,
+        "delta": event.delta,
+        "reward_id": event.reward_id,
+        "program_version": event.program_version,
+        "occurred_at": iso(event.occurred_at),
+        "staff_ref": event.staff_ref,
+        "received_at": received_at,
+        "flags": ",".join(flags) if flags else None,
+    }
+
+
+def _classify(conn: Connection, checked: Sequence[Checked]) -> tuple[list[Result], list[Checked]]:
+    ids = [c.id for c in checked if c.event is not None]
+    known: dict[str, str] = {}
+    if ids:
+        rows = conn.execute(select(events.c.id, events.c.body_sha256).where(events.c.id.in_(ids)))
+        known = {row.id: row.body_sha256 for row in rows}
+    results: list[Result] = []
+    new: list[Checked] = []
+    for item in checked:
+        stored = known.get(item.id)
+        if item.event is None:
+            results.append(Result(item.id, REJECTED, item.reason))
+        elif stored is None:
+            known[item.id] = item.body_sha256
+            new.append(item)
+            results.append(Result(item.id, ACCEPTED))
+        elif stored == item.body_sha256:
+            results.append(Result(item.id, DUPLICATE))
+        else:
+            results.append(Result(item.id, REJECTED, CLASHING_ID))
+    return results, new
+
+
+def _before(conn: Connection, kiosk_id: str, first_seq: int) -> datetime | None:
+    """When the kiosk's event just before `first_seq` claims to have happened."""
+    found = conn.execute(
+        select(events.c.occurred_at)
+        .where(events.c.kiosk_id == kiosk_id, events.c.seq < first_seq)
+        .order_by(events.c.seq.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    return None if found is None else datetime.fromisoformat(found)
+
+
+def _write(conn: Connection, kiosk_id: str, checked: Sequence[Checked], now: datetime
+           ) -> Ingested:
+    results, new = _classify(conn, checked)
+    program = current(conn)
+    advanced: dict[str, Card] = {}
+    if new:
+        batch = [c.event for c in new if c.event is not None]
+        before = _before(conn, kiosk_id, min(e.seq for e in batch))
+        flagged = time_flags(batch, now, before)
+        conn.execute(insert(events), [_row(c, iso(now), flagged.get(c.id)) for c in new])
+        advanced = _advance(conn, batch, flagged, program_tz(program))
+    refs = [c.event.card_ref for c in checked if c.event is not None]
+    return Ingested(results, _cards(conn, refs, advanced), None if program is None else program[0])
+
+
+def ingest(
+    db: Database, kiosk_id: str, items: Sequence[Mapping[str, Any]], now: datetime
+) -> Ingested:
+    """Check a batch from `kiosk_id`, write its new events in one transaction, and answer."""
+    checked = [check_event(item, kiosk_id, now) for item in items]
+    # Where no global write lock serialises uploads (PostgreSQL), a concurrent upload can
+    # insert one of our ids between our read and our write: the unique key refuses it and
+    # the batch is judged again against what is now stored.
+    for attempt in range(3):
+        try:
+            with writing(db) as conn:
+                return _write(conn, kiosk_id, checked, now)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def card_events(db: Database, card_ref: str) -> list[dict[str, Any]]:
+    """Every stored event of one card in wire form (plus received_at and flags), oldest first."""
+    with reading(db) as conn:
+        rows = conn.execute(
+            select(events).where(events.c.card_ref == card_ref)
+            .order_by(events.c.occurred_at, events.c.kiosk_id, events.c.seq)
+        ).all()
+    return [
+        {**_event(row).to_dict(), "received_at": row.received_at,
+         "flags": row.flags.split(",") if row.flags else []}
+        for row in rows
+    ]
