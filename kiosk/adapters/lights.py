@@ -146,8 +146,11 @@ class Lights:
         self.set_status(self._status)
 
     @classmethod
-    def from_config(cls, section: LightsSection, pin_factory: object | None = None) -> Lights:
-        """The LEDs and buzzer [lights] names, on `pin_factory` or the configured one."""
+    def from_config(
+        cls, section: LightsSection, pin_factory: object | None = None, *, speed: float = 1.0
+    ) -> Lights:
+        """The LEDs and buzzer [lights] names, on `pin_factory` or the configured one;
+        `speed` scales every duration (tests and the demo play patterns faster)."""
         from gpiozero import LED, Buzzer, TonalBuzzer
 
         factory = pin_factory if pin_factory is not None else _factory(section.factory)
@@ -163,7 +166,7 @@ class Lights:
             "stamp": parse_melody(section.stamp_melody),
             "refused": parse_melody(section.refused_melody),
         }
-        return cls(green, red, buzzer, melodies, section.heartbeat)
+        return cls(green, red, buzzer, melodies, section.heartbeat, speed)
 
     def react(self, outcome: Outcome) -> None:
         """Play the outcome's pattern in the background and return at once."""
