@@ -1,0 +1,30 @@
+"""The terminal view of the virtual OLED shows what the panel shows, LEDs beside it."""
+
+from __future__ import annotations
+
+from gpiozero import LED
+from gpiozero.pins.mock import MockFactory
+
+from kiosk.adapters.display import Display
+from kiosk.config import from_mapping
+from sim.oled import VirtualOled
+from sim.terminal import panel_lines, pin_states, render
+from tests.reference.samples import PROGRAM
+
+
+def test_the_terminal_draws_the_lit_panel_and_the_leds() -> None:
+    bus = VirtualOled(height=32)
+    section = from_mapping({"display": {"driver": "virtual", "height": 32}}).display
+    display = Display.from_config(section, "en", PROGRAM.name, bus=bus)
+    factory = MockFactory()
+    green = LED(17, pin_factory=factory)
+    green.on()
+    text = render(bus, pin_states(factory, {"green": 17, "red": 0}))
+    lines = text.splitlines()
+    assert len(lines) == 16 + 2
+    assert "\u25cf green" in lines[1] and "red" not in text
+    assert any(ch in "".join(lines[1:-1]) for ch in "\u2580\u2584\u2588")
+    assert panel_lines(bus.lit()) == [line[1:129] for line in lines[1:-1]]
+    display.close()
+    assert set("".join(panel_lines(bus.lit()))) == {" "}  # a blank panel draws dark
+    green.close()
