@@ -245,13 +245,16 @@ def _factory(name: str) -> object | None:
     if name == "mock":
         from gpiozero.pins.mock import MockFactory, MockPWMPin
 
-        return MockFactory(pin_class=MockPWMPin)
+        factory: object = MockFactory(pin_class=MockPWMPin)
+        return factory
     if name == "lgpio":
         from gpiozero.pins.lgpio import LGPIOFactory
 
-        return LGPIOFactory()
+        lgpio: object = LGPIOFactory()
+        return lgpio
     if name == "rpigpio":
         from gpiozero.pins.rpigpio import RPiGPIOFactory
 
-        return RPiGPIOFactory()
+        rpigpio: object = RPiGPIOFactory()
+        return rpigpio
     return None

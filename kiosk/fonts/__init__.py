@@ -6,6 +6,7 @@ Pillow's built-in font does not (it has no accented letters). Licence: LICENSE-D
 
 from __future__ import annotations
 
+import io
 from functools import cache
 from importlib import resources
 
@@ -18,8 +19,8 @@ BOLD = "DejaVuSansCondensed-Bold.ttf"
 
 
 def _face(name: str, size: int) -> ImageFont.FreeTypeFont:
-    with resources.files(__name__).joinpath(name).open("rb") as handle:
-        return ImageFont.truetype(handle, size)
+    data = resources.files(__name__).joinpath(name).read_bytes()
+    return ImageFont.truetype(io.BytesIO(data), size)
 
 
 @cache
