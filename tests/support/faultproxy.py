@@ -19,6 +19,7 @@ import http.client
 import socket
 import struct
 import threading
+import time
 from collections import Counter, deque
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -111,7 +112,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.kind is Kind.LOST:
             self._reset()
         elif fault.kind is Kind.SLOW:
+            proxy.holding.set()
             proxy.closing.wait(fault.delay)
+            proxy.holding.clear()
             try:
                 self._answer(status, headers, answer)
             except OSError:
@@ -162,6 +165,9 @@ class FaultProxy:
         self.timeout = timeout
         self.closing = threading.Event()
         self.seen: Counter[str] = Counter()  # fault kind -> requests it was applied to
+        # (monotonic time, method, path, fault kind) of every request, in arrival order
+        self.log: list[tuple[float, str, str, str]] = []
+        self.holding = threading.Event()  # set while a slow answer is being held back
         self._faults: deque[Fault] = deque()
         self._lock = threading.Lock()
         self._clients: set[socket.socket] = set()
@@ -211,6 +217,11 @@ class FaultProxy:
         finally:
             self.start()
 
+    def posts(self) -> int:
+        """How many event uploads reached the proxy so far."""
+        with self._lock:
+            return sum(1 for _, method, path, _ in self.log if method == "POST" and path == "/v1/events")
+
     def inject(self, *faults: Fault) -> None:
         """Queue faults; each breaks one request, in order."""
         with self._lock:
@@ -229,6 +240,7 @@ class FaultProxy:
         with self._lock:
             fault = self._faults.popleft() if self._faults else Fault(Kind.PASS)
             self.seen[fault.kind.value] += 1
+            self.log.append((time.monotonic(), method, path, fault.kind.value))
         return fault
 
     def track(self, sock: socket.socket) -> None:
