@@ -148,6 +148,74 @@ def cmd_check_config(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _age(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days}d {hours}h"
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m {secs:02d}s"
+
+
+def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
+    from kiosk.adapters.sync import sync_status
+
+    config = config_module.load(args.config)
+    counter = Counter.open(config)
+    try:
+        status = sync_status(counter.ledger)
+        wall = datetime.now(UTC)
+        last_event = counter.ledger.last_event_time()
+        rows = [
+            ("kiosk", config.kiosk.id),
+            ("central", config.central.url or "none configured (no sync)"),
+            ("online", {None: "unknown", True: "yes", False: "no"}[status.online]),
+            ("pending", f"{status.pending} events"),
+            ("oldest pending", _age(status.oldest_pending_age.total_seconds())
+             if status.oldest_pending_age else "-"),
+            ("rejected", f"{status.rejected} events (kept aside, see the journal)"
+             if status.rejected else "0"),
+            ("synced", f"{status.synced} events"),
+            ("last success", status.last_success.isoformat(timespec="seconds")
+             if status.last_success else "never"),
+            ("last error", status.last_error or "-"),
+            ("clock", "BEHIND the last recorded event: check NTP"
+             if last_event and wall < last_event else f"ok ({wall:%Y-%m-%d %H:%M} UTC)"),
+        ]
+        for name, value in rows:
+            out.write(f"{name:<15}{value}\n")
+        for event, reason in counter.ledger.rejected()[-5:]:
+            out.write(f"  rejected #{event.seq} {event.kind.value}: {reason}\n")
+    finally:
+        counter.close()
+    return EXIT_OK
+
+
+def cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
+    from kiosk.adapters.sync import SyncWorker
+
+    config = config_module.load(args.config)
+    if not config.central.url:
+        out.write("no central API configured ([central] url is empty): nothing to sync\n")
+        return EXIT_OK
+    counter = Counter.open(config)  # creates the ledger and site key if this is the first run
+    counter.close()
+    worker = SyncWorker(config.central, config.kiosk.ledger_path, config.program.to_program().tz)
+    try:
+        report = worker.sync_once(refresh=True)
+    finally:
+        worker.close()
+    out.write(
+        f"sent {report.sent} in {report.batches} batches: {report.accepted} accepted, "
+        f"{report.duplicate} already known, {report.rejected} rejected; "
+        f"{report.cards_merged} cards refreshed\n"
+    )
+    if report.error:
+        out.write(f"error: {report.error}\n")
+        return EXIT_ERROR
+    return EXIT_OK
+
+
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from kiosk.app import main as run_daemon
 
@@ -174,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
         return command
 
     add("run", cmd_run, "run the kiosk daemon (reader, display, lights, sync) until SIGTERM")
+
+    add("status", cmd_status, "pending events, last sync, last error, clock")
+    add("sync", cmd_sync, "send pending events to the central API now and report")
 
     tap = add("tap", cmd_tap, "tap a card by its UID, as if on the reader, and print the outcome")
     tap.add_argument("uid", help="card UID in hex, e.g. 04A1B2C3D4E5F6")

@@ -115,3 +115,40 @@ def test_a_ledger_on_an_unusable_path_is_reported_not_crashed(tmp_path: Path):
     config_file.write_text(f'[kiosk]\nstate_dir = "{blocker / "state"}"\n')
     result = kiosk(config_file, "tap", UID)
     assert result.returncode == 1 and "Traceback" not in result.stderr
+
+
+def test_sync_sends_every_pending_event_and_status_says_so(tmp_path: Path, config_file: Path):
+    from central.testing import add_kiosk, running_server
+
+    db_url = f"sqlite:///{tmp_path / 'central.sqlite3'}"
+    token = tmp_path / "token"
+    token.write_text(add_kiosk(db_url, "kiosk-1") + "\n")
+    for day in (5, 6, 7):
+        kiosk(config_file, "tap", UID, "--at", f"2026-01-0{day}T09:00")
+    with running_server(db_url) as url:
+        with config_file.open("a") as handle:
+            handle.write(f'[central]\nurl = "{url}"\ntoken_file = "{token}"\n')
+        before = kiosk(config_file, "status").stdout
+        assert "pending        5 events" in before
+        synced = kiosk(config_file, "sync")
+        assert synced.returncode == 0, synced.stderr
+        assert "sent 5 in 1 batches: 5 accepted" in synced.stdout
+        again = kiosk(config_file, "sync")
+        assert "sent 0" in again.stdout
+        after = kiosk(config_file, "status").stdout
+    assert "pending        0 events" in after and "synced         5 events" in after
+    assert "online         yes" in after
+
+
+def test_sync_with_the_server_down_reports_the_error_and_keeps_the_events(
+    tmp_path: Path, config_file: Path
+):
+    token = tmp_path / "token"
+    token.write_text("not-a-real-token\n")
+    with config_file.open("a") as handle:
+        handle.write(f'[central]\nurl = "http://127.0.0.1:9"\ntoken_file = "{token}"\nconnect_timeout = 1\n')
+    kiosk(config_file, "tap", UID, "--at", "2026-01-05T09:00")
+    synced = kiosk(config_file, "sync")
+    assert synced.returncode == 1 and "error:" in synced.stdout
+    status = kiosk(config_file, "status").stdout
+    assert "pending        2 events" in status and "online         no" in status
