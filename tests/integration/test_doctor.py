@@ -328,3 +328,23 @@ def test_the_real_probes_find_no_oled_or_reader_on_this_machine(pi: Path) -> Non
     results = check(config, pi, Probes(now=lambda: NOW))
     assert results["reader"].status is Status.FAIL
     assert results["disk"].status is Status.PASS
+
+
+def test_combined_dtparams_and_the_short_i2c_alias_count(pi: Path) -> None:
+    (pi / "boot/firmware/config.txt").write_text(
+        "[pi4]\narm_boost=1\n[all]\ndtparam=audio=on,i2c=on,i2c_arm_baudrate=400000\n"
+    )
+    assert check(pi_config(), pi)["boot config"].status is Status.PASS
+
+
+def test_a_pn532_on_the_mini_uart_needs_the_uart_but_not_bluetooth_moved(pi: Path) -> None:
+    (pi / "boot/firmware/config.txt").write_text("enable_uart=1\n")
+    config = pi_config(reader={"path": "tty:S0:pn532"}, display={"driver": "none"})
+    assert check(config, pi)["boot config"].status is Status.PASS
+    config = pi_config(reader={"path": "tty:AMA0:pn532"}, display={"driver": "none"})
+    assert "dtoverlay=disable-bt" in check(config, pi)["boot config"].detail
+
+
+def test_a_usb_serial_pn532_needs_no_boot_config(pi: Path) -> None:
+    config = pi_config(reader={"path": "tty:USB0:pn532"}, display={"driver": "none"})
+    assert check(config, pi)["boot config"].status is Status.SKIP
