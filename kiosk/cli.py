@@ -216,6 +216,12 @@ def cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_doctor(args: argparse.Namespace, out: TextIO) -> int:
+    from kiosk import doctor
+
+    return doctor.main(config_module.load(args.config), out)
+
+
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from kiosk.app import main as run_daemon
 
@@ -245,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("status", cmd_status, "pending events, last sync, last error, clock")
     add("sync", cmd_sync, "send pending events to the central API now and report")
+    add("doctor", cmd_doctor, "check a live Pi: reader, display, groups, boot config, clock, central")
 
     tap = add("tap", cmd_tap, "tap a card by its UID, as if on the reader, and print the outcome")
     tap.add_argument("uid", help="card UID in hex, e.g. 04A1B2C3D4E5F6")
