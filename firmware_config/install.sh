@@ -26,7 +26,8 @@ WANTS=/etc/systemd/system/multi-user.target.wants
 UDEV_RULES=/etc/udev/rules.d/60-kiosk-nfc.rules
 BLACKLIST=/etc/modprobe.d/kiosk-nfc-blacklist.conf
 MODULES_LOAD=/etc/modules-load.d/kiosk.conf
-APT_PACKAGES=(python3-venv python3-dev libusb-1.0-0 i2c-tools)
+# python3-lgpio: gpiozero's pin library prebuilt (the venv sees system site packages).
+APT_PACKAGES=(python3-venv python3-dev python3-lgpio libusb-1.0-0 i2c-tools)
 NFC_MODULES=(port100 pn533_usb pn533 nfc)
 MARK_BEGIN="# --- loyalty-kiosk: begin"
 MARK_END="# --- loyalty-kiosk: end ---"
