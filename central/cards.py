@@ -44,11 +44,15 @@ def time_flags(
     return flagged
 
 
-def card_json(state: CardState, flagged: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+def card_json(
+    state: CardState,
+    flagged: Mapping[str, Sequence[str]],
+    state_dict: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """The card as JSON: CardState.to_dict() plus vouchers, overdrawn and flags.
 
     `flagged_events` maps each flagged event id of the card to its flags, so staff can
-    find them.
+    find them. `state_dict` is state.to_dict() when the caller has it already.
     """
     vouchers = state.all_vouchers()
     overdrawn = state.stamps < 0 or any(n < 0 for n in vouchers.values())
@@ -56,7 +60,7 @@ def card_json(state: CardState, flagged: Mapping[str, Sequence[str]]) -> dict[st
     if overdrawn:
         flags.add(OVERDRAFT)
     return {
-        **state.to_dict(),
+        **(state.to_dict() if state_dict is None else state_dict),
         "vouchers": vouchers,
         "overdrawn": overdrawn,
         "flags": sorted(flags),

@@ -70,18 +70,30 @@ def program_tz(found: tuple[str, dict[str, Any]] | None) -> tzinfo:
 # --- card states ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Card:
+    """A card's fold, its flagged events, and the fold as a dict (it is needed twice)."""
+
+    state: CardState
+    flagged: dict[str, Any]
+    state_dict: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return card_json(self.state, self.flagged, self.state_dict)
+
+
 def _load(conn: Connection, refs: Iterable[str]) -> dict[str, Card]:
     wanted = sorted(set(refs))
     if not wanted:
         return {}
     rows = conn.execute(select(card_states).where(card_states.c.card_ref.in_(wanted)))
-    return {
-        row.card_ref: (CardState.from_dict(json.loads(row.state)), json.loads(row.flagged))
-        for row in rows
-    }
+    loaded = {}
+    for row in rows:
+        as_dict = json.loads(row.state)
+        loaded[row.card_ref] = Card(CardState.from_dict(as_dict), json.loads(row.flagged), as_dict)
+    return loaded
 
 
-Card = tuple[CardState, dict[str, Any]]  # a card's fold and its flagged events
 
 
 def _advance(
@@ -89,17 +101,23 @@ def _advance(
 ) -> dict[str, Card]:
     """Add new events to their cards' stored folds (insert the cards seen for the first time)."""
     loaded = _load(conn, (e.card_ref for e in new))
-    changed: dict[str, Card] = {}
+    folds: dict[str, tuple[CardState, dict[str, Any]]] = {
+        ref: (card.state, card.flagged) for ref, card in loaded.items()
+    }
+    touched: set[str] = set()
     for event in new:
-        state, flags = changed.get(event.card_ref) or loaded.get(event.card_ref) or (
-            CardState(card_ref=event.card_ref), {}
-        )
+        state, flags = folds.get(event.card_ref) or (CardState(card_ref=event.card_ref), {})
         if event.id in flagged:
             flags = {**flags, event.id: flagged[event.id]}
-        changed[event.card_ref] = (apply(state, event, tz), flags)
+        folds[event.card_ref] = (apply(state, event, tz), flags)
+        touched.add(event.card_ref)
+    changed = {
+        ref: Card(state, flags, state.to_dict())
+        for ref, (state, flags) in folds.items() if ref in touched
+    }
     rows = [
-        {"ref": ref, "state": json.dumps(state.to_dict()), "flagged": json.dumps(flags)}
-        for ref, (state, flags) in changed.items()
+        {"ref": ref, "state": json.dumps(card.state_dict), "flagged": json.dumps(card.flagged)}
+        for ref, card in changed.items()
     ]
     old = [r for r in rows if r["ref"] in loaded]
     fresh = [r for r in rows if r["ref"] not in loaded]
@@ -140,7 +158,7 @@ def _cards(
 ) -> dict[str, dict[str, Any]]:
     known = known or {}
     found = {**_load(conn, set(refs) - set(known)), **known}
-    return {ref: card_json(state, flags) for ref, (state, flags) in sorted(found.items())}
+    return {ref: card.to_json() for ref, card in sorted(found.items())}
 
 
 def cards(db: Database, refs: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -221,8 +239,10 @@ def _before(conn: Connection, kiosk_id: str, first_seq: int) -> datetime | None:
     return None if found is None else datetime.fromisoformat(found)
 
 
-def _write(conn: Connection, kiosk_id: str, checked: Sequence[Checked], now: datetime
-           ) -> Ingested:
+def write_batch(
+    conn: Connection, kiosk_id: str, checked: Sequence[Checked], now: datetime
+) -> Ingested:
+    """Write one checked batch inside the caller's transaction; answer it."""
     results, new = _classify(conn, checked)
     program = current(conn)
     advanced: dict[str, Card] = {}
@@ -247,7 +267,7 @@ def ingest(
     for attempt in range(3):
         try:
             with writing(db) as conn:
-                return _write(conn, kiosk_id, checked, now)
+                return write_batch(conn, kiosk_id, checked, now)
         except IntegrityError:
             if attempt == 2:
                 raise

@@ -1,0 +1,91 @@
+"""One writer thread that commits the uploads waiting at that moment in one transaction.
+
+Every commit costs an fsync (synchronous=FULL), so with fifty kiosks syncing at once the
+server would spend most of its time waiting on the disk one batch after another. Here the
+batches that queued up meanwhile share a transaction. Each batch stays whole: a group
+commits all of its batches or none, and an upload is answered only after its commit. If
+one batch of a group fails, the others are written again one by one, so a bad batch
+never sinks its neighbours.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from central.db import Database, writing
+from central.ingest import Ingested, write_batch
+from central.validate import Checked
+
+log = logging.getLogger("central.writer")
+
+
+@dataclass
+class _Job:
+    kiosk_id: str
+    checked: Sequence[Checked]
+    now: datetime
+    future: Future[Ingested] = field(default_factory=Future)
+
+
+class BatchWriter:
+    """Queue checked batches; `submit` returns a future resolved after the commit."""
+
+    def __init__(self, db: Database, max_group: int = 20) -> None:
+        self.db = db
+        self.max_group = max_group
+        self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="central-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, kiosk_id: str, checked: Sequence[Checked], now: datetime
+               ) -> Future[Ingested]:
+        job = _Job(kiosk_id, checked, now)
+        self._jobs.put(job)
+        return job.future
+
+    def close(self) -> None:
+        """Finish the queued batches, then stop the thread."""
+        self._jobs.put(None)
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            group = [job]
+            stopping = False
+            while len(group) < self.max_group:
+                try:
+                    more = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    stopping = True
+                    break
+                group.append(more)
+            self._write(group)
+            if stopping:
+                return
+
+    def _write(self, group: list[_Job]) -> None:
+        try:
+            with writing(self.db) as conn:
+                answers = [write_batch(conn, j.kiosk_id, j.checked, j.now) for j in group]
+        except Exception as error:  # the group is retried one batch at a time
+            if len(group) == 1:
+                log.error("an upload could not be written: %s", error.__class__.__name__)
+                group[0].future.set_exception(error)
+                return
+            for job in group:
+                self._write([job])
+            return
+        for job, answer in zip(group, answers, strict=True):
+            job.future.set_result(answer)
+
