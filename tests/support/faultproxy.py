@@ -189,8 +189,8 @@ class FaultProxy:
     def start(self) -> None:
         self._server = _Server(self.port, self)
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fault-proxy",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,),
+                                        name="fault-proxy", daemon=True)
         self._thread.start()
 
     def _stop_listening(self) -> None:
