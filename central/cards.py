@@ -29,16 +29,18 @@ def time_flags(
     """Flags for one kiosk's new events, given when the kiosk's previous event (by seq)
     claims to have happened (`before`, None for a kiosk's first events)."""
     flagged: dict[str, list[str]] = {}
-    latest = before
+    previous = before
     for event in sorted(batch, key=lambda e: e.seq):
         flags = []
         if event.occurred_at > received_at + AHEAD_TOLERANCE:
             flags.append(CLOCK_AHEAD)
         elif event.occurred_at < received_at - LATE_AFTER:
             flags.append(LATE_UPLOAD)
-        if latest is not None and event.occurred_at < latest - BACKWARDS_TOLERANCE:
+        if previous is not None and event.occurred_at < previous - BACKWARDS_TOLERANCE:
             flags.append(CLOCK_BACKWARDS)
-        latest = event.occurred_at if latest is None else max(latest, event.occurred_at)
+        # compare with the previous event only: one wrong clock reading flags one jump,
+        # not every honest event after it
+        previous = event.occurred_at
         if flags:
             flagged[event.id] = flags
     return flagged

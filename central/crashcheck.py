@@ -45,12 +45,14 @@ class CrashReport:
     duplicated: int = 0
     altered: int = 0
     rejected: int = 0
+    partial_batches: int = 0  # a killed upload found half-written (must stay 0)
     integrity: str = ""
     problems: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not (self.lost or self.duplicated or self.altered or self.rejected) and (
+        bad = self.lost or self.duplicated or self.altered or self.rejected
+        return not (bad or self.partial_batches) and (
             self.integrity == "ok"
         )
 
@@ -139,6 +141,19 @@ class _Kiosk:
             self.progress.wait_for(lambda: self.requests >= count, timeout=timeout)
 
 
+def _stored_of(db_path: Path, batch: list[dict[str, Any]]) -> int:
+    """How many of a batch's events the (stopped) server's database holds."""
+    db = open_database(str(db_path))
+    try:
+        with db.engine.connect() as conn:
+            ids = [e["id"] for e in batch]
+            return int(conn.execute(
+                select(func.count()).select_from(events).where(events.c.id.in_(ids))
+            ).scalar_one())
+    finally:
+        db.dispose()
+
+
 def _verify(db_path: Path, kiosk: _Kiosk, report: CrashReport) -> None:
     db = open_database(str(db_path))
     try:
@@ -181,6 +196,9 @@ def crash_run(
         stop.set()
         uploader.join(timeout=30)
         report.kills += 1
+        pending = kiosk.pending
+        if pending is not None and _stored_of(db_path, pending) not in (0, len(pending)):
+            report.partial_batches += 1
     # After the last restart the kiosk re-sends what was in flight and one more batch.
     server = _Server(db_path)
     try:

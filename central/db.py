@@ -124,6 +124,8 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: card states stay in memory
+        # erased customer details are overwritten on disk, not only unlinked
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -145,6 +147,15 @@ class Database:
     def write_guard(self) -> AbstractContextManager[Any]:
         """SQLite has one writer at a time: queue writers here rather than in busy-retries."""
         return self._write_lock if self.is_sqlite else nullcontext()
+
+    def flush_erased(self) -> None:
+        """Copy the WAL into the main file and empty it, so erased bytes leave the disk."""
+        if not self.is_sqlite:
+            return
+        with self.engine.connect() as conn:
+            raw = conn.connection.driver_connection
+            if raw is not None:
+                raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -152,6 +152,7 @@ def erase_customer(db: Database, card_ref: str) -> bool:
     """Forget the person behind a card; its events stay as anonymous counts."""
     with writing(db) as conn:
         done = conn.execute(delete(customers).where(customers.c.card_ref == card_ref))
+    db.flush_erased()
     return done.rowcount > 0
 
 

@@ -13,6 +13,7 @@ import json
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +26,33 @@ import uvicorn
 from central import store
 from central.app import Clock, create_app
 from central.db import open_database
+from kiosk.core.events import Event, EventKind
+
+
+def event_dict(
+    kiosk_id: str,
+    card_ref: str,
+    seq: int,
+    occurred_at: datetime,
+    *,
+    kind: EventKind = EventKind.STAMP,
+    delta: int = 1,
+    reward_id: str | None = None,
+    event_id: str | None = None,
+    program_version: str = "1",
+) -> dict[str, Any]:
+    """One event in wire form (Event.to_dict()), with a fresh UUID unless one is given."""
+    return Event(
+        id=event_id or str(uuid.uuid4()),
+        kiosk_id=kiosk_id,
+        seq=seq,
+        card_ref=card_ref,
+        kind=kind,
+        delta=delta,
+        reward_id=reward_id,
+        program_version=program_version,
+        occurred_at=occurred_at,
+    ).to_dict()
 
 
 def add_kiosk(db_url: str, kiosk_id: str) -> str:
