@@ -112,6 +112,15 @@ def local_event_ids(config: Config) -> list[str]:
         return [e.id for e in ledger.events()]
 
 
+def local_synced_ids(config: Config) -> set[str]:
+    """Ids the kiosk has marked synced (read straight from its SQLite file)."""
+    if not config.kiosk.ledger_path.exists():
+        return set()
+    with sqlite3.connect(config.kiosk.ledger_path) as db:
+        rows = db.execute("SELECT id FROM events WHERE synced_at IS NOT NULL").fetchall()
+    return {str(r[0]) for r in rows}
+
+
 def tap_cards(config: Config, uids: list[bytes]) -> list[str]:
     """Tap each UID once at this kiosk; the ids of the events recorded."""
     made: list[str] = []
