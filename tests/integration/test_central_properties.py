@@ -1,0 +1,172 @@
+"""Hypothesis against the real server: random batches and random bodies.
+
+One server and one database serve every example; a model of what the server should hold
+grows with them, so repeats and clashes are judged against everything sent before.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from central.testing import Client, add_kiosk, running_server
+from kiosk.core.events import Event, EventKind, fold
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+CARDS = [f"{n:064x}" for n in (1, 2, 3)]
+ZONES = st.sampled_from([UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5))])
+
+
+class Model:
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.stored: dict[str, dict[str, Any]] = {}
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Model]:
+    db = str(Path(tmp_path_factory.mktemp("central")) / "central.sqlite3")
+    with running_server(db, clock=lambda: NOW) as url:
+        yield Model(Client(url, add_kiosk(db, "hk")))
+
+
+@st.composite
+def valid_events(draw: st.DrawFn) -> dict[str, Any]:
+    kind = draw(st.sampled_from(list(EventKind)))
+    rewarded = kind in (EventKind.REWARD_EARNED, EventKind.REWARD_REDEEMED)
+    occurred = draw(st.datetimes(min_value=datetime(2020, 1, 2), max_value=datetime(2026, 6, 2),
+                                 timezones=ZONES))
+    return {
+        "id": str(draw(st.uuids())),
+        "kiosk_id": "hk",
+        "seq": draw(st.integers(0, 10**6)),
+        "card_ref": draw(st.sampled_from(CARDS)),
+        "kind": kind.value,
+        "delta": draw(st.integers(-1000, 1000)),
+        "reward_id": draw(st.sampled_from(["reward", "biscuit"])) if rewarded else None,
+        "program_version": "1",
+        "occurred_at": occurred.isoformat(),
+        "staff_ref": draw(st.none() | st.just("staff-1")),
+    }
+
+
+MUTATIONS: list[dict[str, Any]] = [
+    {"card_ref": "0" * 63}, {"card_ref": "G" * 64}, {"card_ref": None}, {"kind": "gift"},
+    {"kind": 3}, {"delta": 1001}, {"delta": -5000}, {"delta": 1.0}, {"delta": None},
+    {"seq": "1"}, {"seq": -1}, {"occurred_at": "2019-06-01T00:00:00+00:00"},
+    {"occurred_at": "2026-06-03T00:00:00+00:00"}, {"occurred_at": "2026-05-01T00:00:00"},
+    {"occurred_at": 1700000000}, {"kiosk_id": "other"}, {"kiosk_id": ""}, {"x": 1},
+    {"program_version": ""}, {"reward_id": 5}, {"staff_ref": ["a"]},
+]
+
+# an action: (what, event drawn, a number to pick a stored event with)
+actions = st.tuples(
+    st.sampled_from(["new", "new", "repeat", "clash", "bad"]),
+    valid_events(),
+    st.integers(0, 10**6),
+    st.sampled_from(MUTATIONS),
+)
+
+
+def expected_batch(model: Model, drawn: list[Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The batch to send and the status the server must answer for each event."""
+    batch: list[dict[str, Any]] = []
+    expected: list[str] = []
+    pending = dict(model.stored)
+    for what, event, pick, mutation in drawn:
+        known = list(pending)
+        if what in ("repeat", "clash") and known:
+            original = pending[known[pick % len(known)]]
+            if what == "repeat":
+                batch.append(dict(original))
+                expected.append("duplicate")
+            else:
+                batch.append({**original, "delta": (original["delta"] + 1) % 1000})
+                expected.append("rejected")
+        elif what == "bad":
+            batch.append({**event, **mutation})
+            expected.append("rejected")
+        else:
+            batch.append(event)
+            # hypothesis may draw an id it drew before: then it is a repeat or a clash
+            before = pending.get(event["id"])
+            if before is None:
+                pending[event["id"]] = event
+                expected.append("accepted")
+            else:
+                same = Event.from_dict(before) == Event.from_dict(event)
+                expected.append("duplicate" if same else "rejected")
+    return batch, expected
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(drawn=st.lists(actions, min_size=1, max_size=25))
+def test_accepted_events_are_exactly_the_valid_new_ones(model: Model, drawn: list[Any]) -> None:
+    batch, expected = expected_batch(model, drawn)
+    reply = model.client.post_events(batch)
+    assert reply.status == 200, reply.body
+    answer = reply.json()
+    assert [r["id"] for r in answer["results"]] == [e["id"] for e in batch]
+    assert [r["status"] for r in answer["results"]] == expected
+    assert all(r["reason"] for r in answer["results"] if r["status"] == "rejected")
+    for event, status in zip(batch, expected, strict=True):
+        if status == "accepted":
+            model.stored[event["id"]] = event
+    for card_ref, card in answer["cards"].items():
+        mine = [Event.from_dict(e) for e in model.stored.values() if e["card_ref"] == card_ref]
+        state = fold(card_ref, mine)
+        assert (card["stamps"], card["visits"], card["earned"], card["redeemed"]) == (
+            state.stamps, state.visits, dict(state.earned), dict(state.redeemed)
+        )
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=10), inner,
+                                                                max_size=5),
+    max_leaves=30,
+)
+event_like = st.dictionaries(
+    st.sampled_from(["id", "kiosk_id", "seq", "card_ref", "kind", "delta", "reward_id",
+                     "program_version", "occurred_at", "staff_ref", "other"]),
+    json_values, max_size=11,
+)
+bodies = st.one_of(
+    st.binary(max_size=300),
+    json_values.map(lambda v: json.dumps(v).encode()),
+    st.lists(event_like, max_size=8).map(lambda evs: json.dumps({"events": evs}).encode()),
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=bodies)
+def test_no_body_makes_the_server_fail(model: Model, body: bytes) -> None:
+    reply = model.client.request("POST", "/v1/events", body)
+    assert reply.status in (200, 400, 413, 422), reply.body
+    answer = reply.json()
+    if reply.status == 200:
+        sent = json.loads(body)["events"]
+        assert len(answer["results"]) == len(sent)
+        assert {r["status"] for r in answer["results"]} <= {"rejected", "duplicate", "accepted"}
+    else:
+        assert isinstance(answer["detail"], str) and answer["detail"]
+
+
+def test_a_fresh_uuid_is_accepted_once_between_the_random_runs(model: Model) -> None:
+    event = {
+        "id": str(uuid.uuid4()), "kiosk_id": "hk", "seq": 1, "card_ref": CARDS[0],
+        "kind": "stamp", "delta": 1, "reward_id": None, "program_version": "1",
+        "occurred_at": NOW.isoformat(), "staff_ref": None,
+    }
+    model.stored[event["id"]] = event
+    first = model.client.post_events([event]).json()["results"][0]["status"]
+    again = model.client.post_events([event]).json()["results"][0]["status"]
+    assert (first, again) == ("accepted", "duplicate")
