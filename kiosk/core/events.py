@@ -1,8 +1,8 @@
 """Events, the only record of what happened, and the fold that derives card state.
 
 A card's state is a fold over its events. Every field of the fold is commutative
-(sums, counts, maxima), so events merged from several kiosks in any order give the
-same state.
+(sums, counts, maxima, and max-by-(time, value) for facts where the latest one wins),
+so events merged from several kiosks in any order give the same state.
 """
 
 from __future__ import annotations
@@ -20,7 +20,13 @@ class EventKind(StrEnum):
     STAMP = "stamp"
     REWARD_EARNED = "reward_earned"
     REWARD_REDEEMED = "reward_redeemed"
+    # staff undid a visit's stamp: its stamps come off and the visit no longer counts
     ADJUSTMENT = "adjustment"
+    EXPIRED = "expired"  # stamps removed for inactivity or age (delta <= 0)
+    TIER_CHANGED = "tier_changed"  # reward_id carries the new tier's name (None: no tier)
+    BIRTHDAY = "birthday"  # the year's birthday bonus (delta), given once per birthday week
+    BONUS = "bonus"  # a surprise bonus (delta); reward_id names the milestone, e.g. visit-4
+    REWARD_REVOKED = "reward_revoked"  # an undone stamp takes back the voucher it made
 
 
 @dataclass(frozen=True)
@@ -132,13 +138,26 @@ class CardState:
     # local calendar day of the latest stamp, and how many stamps were given that day
     stamp_day: date | None = None
     stamps_that_day: int = 0
+    revoked: Mapping[str, int] = field(default_factory=dict)
+    # local month "YYYY-MM" -> visits; local day "YYYY-MM-DD" -> stamps earned that day.
+    # Buckets add up in any order; tiers count a rolling window of them, per-stamp
+    # expiry reads the day buckets oldest first.
+    month_visits: Mapping[str, int] = field(default_factory=dict)
+    day_stamps: Mapping[str, int] = field(default_factory=dict)
+    tier: str | None = None
+    tier_at: datetime | None = None
+    birthday_at: datetime | None = None
 
     def vouchers(self, reward_id: str) -> int:
         """Vouchers of one reward still to redeem (negative means overdrawn)."""
-        return self.earned.get(reward_id, 0) - self.redeemed.get(reward_id, 0)
+        return (
+            self.earned.get(reward_id, 0)
+            - self.redeemed.get(reward_id, 0)
+            - self.revoked.get(reward_id, 0)
+        )
 
     def all_vouchers(self) -> dict[str, int]:
-        ids = set(self.earned) | set(self.redeemed)
+        ids = set(self.earned) | set(self.redeemed) | set(self.revoked)
         return {rid: self.vouchers(rid) for rid in sorted(ids) if self.vouchers(rid) != 0}
 
     def to_dict(self) -> dict[str, Any]:
@@ -156,6 +175,12 @@ class CardState:
             "last_visit": iso(self.last_visit),
             "stamp_day": None if self.stamp_day is None else self.stamp_day.isoformat(),
             "stamps_that_day": self.stamps_that_day,
+            "revoked": dict(self.revoked),
+            "month_visits": dict(self.month_visits),
+            "day_stamps": dict(self.day_stamps),
+            "tier": self.tier,
+            "tier_at": iso(self.tier_at),
+            "birthday_at": iso(self.birthday_at),
         }
 
     @classmethod
@@ -163,7 +188,11 @@ class CardState:
         def dt(value: Any) -> datetime | None:
             return None if value is None else datetime.fromisoformat(str(value))
 
+        def counts(key: str) -> dict[str, int]:
+            return {str(k): int(v) for k, v in dict(data.get(key) or {}).items()}
+
         day = data.get("stamp_day")
+        tier = data.get("tier")
         return cls(
             card_ref=str(data["card_ref"]),
             enrolled=bool(data["enrolled"]),
@@ -175,6 +204,12 @@ class CardState:
             last_visit=dt(data.get("last_visit")),
             stamp_day=None if day is None else date.fromisoformat(str(day)),
             stamps_that_day=int(data.get("stamps_that_day", 0)),
+            revoked=counts("revoked"),
+            month_visits=counts("month_visits"),
+            day_stamps=counts("day_stamps"),
+            tier=None if tier is None else str(tier),
+            tier_at=dt(data.get("tier_at")),
+            birthday_at=dt(data.get("birthday_at")),
         )
 
 
@@ -186,10 +221,33 @@ def _earlier(a: datetime | None, b: datetime) -> datetime:
     return b if a is None or b < a else a
 
 
-def _bump(counts: Mapping[str, int], key: str) -> dict[str, int]:
+def _bump(counts: Mapping[str, int], key: str, by: int = 1) -> dict[str, int]:
     bumped = dict(counts)
-    bumped[key] = bumped.get(key, 0) + 1
+    bumped[key] = bumped.get(key, 0) + by
     return bumped
+
+
+# kinds whose positive delta is stamps newly earned (the day buckets per-stamp expiry reads)
+_EARNING = frozenset(
+    {EventKind.ENROLLED, EventKind.STAMP, EventKind.BIRTHDAY, EventKind.BONUS}
+)
+
+
+def _day_count(state: CardState, day: date, step: int) -> dict[str, Any]:
+    """Stamps given on the latest stamp day: a count keyed by the greatest day seen, so a
+    stamp and its undo cancel out whichever arrives first."""
+    if state.stamp_day is None or day > state.stamp_day:
+        return {"stamp_day": day, "stamps_that_day": step}
+    if day == state.stamp_day:
+        return {"stamps_that_day": state.stamps_that_day + step}
+    return {}
+
+
+def _latest_tier(state: CardState, tier: str | None, at: datetime) -> dict[str, Any]:
+    # last writer wins, ties broken by name so every order agrees
+    if state.tier_at is None or (at, tier or "") > (state.tier_at, state.tier or ""):
+        return {"tier": tier, "tier_at": at}
+    return {}
 
 
 def apply_change(
@@ -200,20 +258,32 @@ def apply_change(
         "stamps": state.stamps + change.delta,
         "first_seen": _earlier(state.first_seen, occurred_at),
     }
-    if change.kind is EventKind.ENROLLED:
+    local = occurred_at.astimezone(tz)
+    day, month = local.date(), f"{local.year:04d}-{local.month:02d}"
+    kind = change.kind
+    if kind in _EARNING and change.delta > 0 or kind is EventKind.ADJUSTMENT and change.delta:
+        updates["day_stamps"] = _bump(state.day_stamps, day.isoformat(), change.delta)
+    if kind is EventKind.ENROLLED:
         updates["enrolled"] = True
-    elif change.kind is EventKind.STAMP:
+    elif kind is EventKind.STAMP:
         updates["visits"] = state.visits + 1
         updates["last_visit"] = _later(state.last_visit, occurred_at)
-        day = occurred_at.astimezone(tz).date()
-        if state.stamp_day is None or day > state.stamp_day:
-            updates["stamp_day"], updates["stamps_that_day"] = day, 1
-        elif day == state.stamp_day:
-            updates["stamps_that_day"] = state.stamps_that_day + 1
-    elif change.kind is EventKind.REWARD_EARNED and change.reward_id:
+        updates["month_visits"] = _bump(state.month_visits, month)
+        updates.update(_day_count(state, day, 1))
+    elif kind is EventKind.ADJUSTMENT:
+        updates["visits"] = state.visits - 1
+        updates["month_visits"] = _bump(state.month_visits, month, -1)
+        updates.update(_day_count(state, day, -1))
+    elif kind is EventKind.REWARD_EARNED and change.reward_id:
         updates["earned"] = _bump(state.earned, change.reward_id)
-    elif change.kind is EventKind.REWARD_REDEEMED and change.reward_id:
+    elif kind is EventKind.REWARD_REDEEMED and change.reward_id:
         updates["redeemed"] = _bump(state.redeemed, change.reward_id)
+    elif kind is EventKind.REWARD_REVOKED and change.reward_id:
+        updates["revoked"] = _bump(state.revoked, change.reward_id)
+    elif kind is EventKind.TIER_CHANGED:
+        updates.update(_latest_tier(state, change.reward_id, occurred_at))
+    elif kind is EventKind.BIRTHDAY:
+        updates["birthday_at"] = _later(state.birthday_at, occurred_at)
     return dataclasses.replace(state, **updates)
 
 

@@ -5,123 +5,35 @@
     >>> outcome = decide_tap(program, CardState(card_ref="ab" * 32), datetime(2026, 1, 5, 9, tzinfo=UTC))
     >>> outcome.kind, outcome.card.stamps, outcome.stamps_left
     (<OutcomeKind.WELCOME: 'welcome'>, 3, 7)
+
+A tap's changes come in a fixed order: expiry of old stamps, enrolment, the stamp (base x
+tier x booster, applied once), a surprise bonus, the birthday bonus, the rewards those
+stamps reach, then the tier the card now holds.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
-from enum import StrEnum
-from functools import cached_property
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from kiosk.core.events import CardState, Change, EventKind, apply_change
+from kiosk.core.expiry import expiry_changes, next_expiry
+from kiosk.core.outcome import Outcome, OutcomeKind, RefusalReason, TierProgress
+from kiosk.core.perks import (
+    Basket,
+    Customer,
+    active_booster,
+    birthday_changes,
+    points_for,
+    surprise_changes,
+)
+from kiosk.core.program import Mode, Program, Reward
+from kiosk.core.tiers import tier_changes, tier_multiplier, tier_progress
 
-
-@dataclass(frozen=True)
-class Reward:
-    """Something a card can earn: the main reward at `stamps` = goal, or a milestone below it."""
-
-    id: str
-    name: str
-    stamps: int
-
-
-@dataclass(frozen=True)
-class Program:
-    """A stamp-card program as the shop configured it."""
-
-    name: str = "Loyalty card"
-    version: str = "1"
-    goal: int = 10
-    reward_id: str = "reward"
-    reward_name: str = "free coffee"
-    welcome_bonus: int = 2
-    milestones: tuple[Reward, ...] = ()
-    cooldown: timedelta = timedelta(minutes=30)
-    daily_cap: int | None = None
-    timezone: str = "UTC"
-
-    def __post_init__(self) -> None:
-        if self.goal < 1:
-            raise ValueError("goal must be at least 1")
-        if not 0 <= self.welcome_bonus < self.goal:
-            raise ValueError("welcome_bonus must be between 0 and goal - 1")
-        for milestone in self.milestones:
-            if not 0 < milestone.stamps < self.goal:
-                raise ValueError("a milestone must sit between 1 and goal - 1 stamps")
-            if milestone.id == self.reward_id:
-                raise ValueError("a milestone needs its own reward id")
-        if self.daily_cap is not None and self.daily_cap < 1:
-            raise ValueError("daily_cap must be at least 1 when set")
-
-    @property
-    def reward(self) -> Reward:
-        return Reward(self.reward_id, self.reward_name, self.goal)
-
-    @property
-    def rewards(self) -> tuple[Reward, ...]:
-        """Every reward of the card, milestones first, the main reward last."""
-        return (*sorted(self.milestones, key=lambda r: r.stamps), self.reward)
-
-    def reward_by_id(self, reward_id: str) -> Reward | None:
-        return next((r for r in self.rewards if r.id == reward_id), None)
-
-    @cached_property
-    def tz(self) -> tzinfo:
-        return ZoneInfo(self.timezone)
-
-
-class OutcomeKind(StrEnum):
-    WELCOME = "welcome"  # a new card: enrolled with its bonus and today's stamp
-    STAMPED = "stamped"
-    REWARD_EARNED = "reward_earned"
-    COOLDOWN = "cooldown"  # already stamped a moment ago: shown, not stamped
-    DAILY_CAP = "daily_cap"
-    REFUSED = "refused"  # a card that cannot hold stamps (random ID)
-    REDEEMED = "redeemed"
-    NO_VOUCHER = "no_voucher"
-
-
-class RefusalReason(StrEnum):
-    RANDOM_ID = "random_id"
-    UNREADABLE = "unreadable"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a tap changed and what the customer should be shown, as data."""
-
-    kind: OutcomeKind
-    card: CardState | None
-    goal: int
-    changes: tuple[Change, ...] = ()
-    stamps_added: int = 0
-    bonus: int = 0
-    rewards_earned: tuple[Reward, ...] = ()
-    rewards_redeemed: tuple[Reward, ...] = ()
-    vouchers: tuple[tuple[Reward, int], ...] = ()
-    refusal: RefusalReason | None = None
-    cooldown_until: datetime | None = None
-    next_reward: Reward | None = None
-    stamps_to_next: int = 0
-    reward_name: str = ""
-    program_name: str = ""
-    notes: tuple[str, ...] = field(default=())
-
-    @property
-    def stamps(self) -> int:
-        """Stamps shown on the card, between 0 and goal."""
-        return 0 if self.card is None else max(0, min(self.card.stamps, self.goal))
-
-    @property
-    def stamps_left(self) -> int:
-        """Stamps still missing to the main reward."""
-        return self.goal - self.stamps
-
-    @property
-    def is_new_card(self) -> bool:
-        return self.kind is OutcomeKind.WELCOME
+__all__ = [
+    "Basket", "CardState", "Customer", "Outcome", "OutcomeKind", "Program", "RefusalReason",
+    "Reward", "TierProgress", "decide_expiry", "decide_redeem", "decide_tap", "refuse",
+    "stamp_changes",
+]
 
 
 def _progress(program: Program, card: CardState) -> tuple[Reward | None, int]:
@@ -134,21 +46,35 @@ def _progress(program: Program, card: CardState) -> tuple[Reward | None, int]:
 
 
 def _available(program: Program, card: CardState) -> tuple[tuple[Reward, int], ...]:
-    return tuple(
-        (reward, card.vouchers(reward.id))
-        for reward in reversed(program.rewards)
+    """Rewards the customer can take now, most valuable first: vouchers held, and on a
+    ladder every rung the card's stamps can pay for."""
+    held = {
+        reward: card.vouchers(reward.id)
+        for reward in program.voucher_rewards
         if card.vouchers(reward.id) > 0
-    )
+    }
+    if program.mode is Mode.LADDER:
+        for rung in program.rewards:
+            if 0 < rung.stamps <= card.stamps:
+                held[rung] = held.get(rung, 0) + card.stamps // rung.stamps
+    order = {r: i for i, r in enumerate(program.voucher_rewards)}
+    ranked = sorted(held.items(), key=lambda item: (item[0].stamps, order[item[0]]), reverse=True)
+    return tuple(ranked)
 
 
 def _outcome(
     program: Program,
     kind: OutcomeKind,
     card: CardState,
+    now: datetime,
     changes: tuple[Change, ...] = (),
     **extra: object,
 ) -> Outcome:
     next_reward, to_next = _progress(program, card)
+    expiring, expiring_on = next_expiry(program, card, now)
+    tier = tier_progress(
+        program, card, now, any(c.kind is EventKind.TIER_CHANGED for c in changes)
+    )
     return Outcome(
         kind=kind,
         card=card,
@@ -159,13 +85,19 @@ def _outcome(
         stamps_to_next=to_next,
         reward_name=program.reward_name,
         program_name=program.name,
+        points=program.uses_points,
+        tier=tier,
+        expiring=expiring,
+        expiring_on=expiring_on,
         **extra,  # type: ignore[arg-type]
     )
 
 
-def stamp_changes(program: Program, stamps_before: int, stamps: int) -> tuple[Change, ...]:
-    """A stamp of `stamps`, and every reward its stamps pass on the card."""
-    changes = [Change(EventKind.STAMP, stamps)]
+def _reward_changes(program: Program, stamps_before: int, stamps: int) -> list[Change]:
+    """Every reward the card's stamps pass on a stamp card (none on a ladder)."""
+    if program.mode is Mode.LADDER:
+        return []
+    changes = []
     milestones = {m.stamps: m for m in program.milestones}
     for position in range(max(0, stamps_before) + 1, max(0, stamps_before + stamps) + 1):
         cycle_position = position % program.goal
@@ -174,49 +106,18 @@ def stamp_changes(program: Program, stamps_before: int, stamps: int) -> tuple[Ch
             changes.append(Change(EventKind.REWARD_EARNED, -program.goal, program.reward_id))
         elif cycle_position in milestones:
             changes.append(Change(EventKind.REWARD_EARNED, 0, milestones[cycle_position].id))
-    return tuple(changes)
+    return changes
+
+
+def stamp_changes(program: Program, stamps_before: int, stamps: int) -> tuple[Change, ...]:
+    """A stamp of `stamps`, and every reward its stamps pass on the card."""
+    return (Change(EventKind.STAMP, stamps), *_reward_changes(program, stamps_before, stamps))
 
 
 def _after(program: Program, card: CardState, changes: tuple[Change, ...], now: datetime) -> CardState:
     for change in changes:
         card = apply_change(card, change, now, program.tz)
     return card
-
-
-def decide_tap(program: Program, card: CardState, now: datetime) -> Outcome:
-    """A customer tapped `card` at `now`: stamp it, enrol it, or only show it."""
-    if not card.enrolled:
-        changes = (Change(EventKind.ENROLLED, program.welcome_bonus),) + stamp_changes(
-            program, program.welcome_bonus, 1
-        )
-        after = _after(program, card, changes, now)
-        return _outcome(
-            program,
-            OutcomeKind.WELCOME,
-            after,
-            changes,
-            stamps_added=1,
-            bonus=program.welcome_bonus,
-            rewards_earned=_earned(program, changes),
-        )
-
-    if card.last_visit is not None and now < card.last_visit + program.cooldown:
-        return _outcome(
-            program, OutcomeKind.COOLDOWN, card, cooldown_until=card.last_visit + program.cooldown
-        )
-
-    if (
-        program.daily_cap is not None
-        and card.stamp_day == now.astimezone(program.tz).date()
-        and card.stamps_that_day >= program.daily_cap
-    ):
-        return _outcome(program, OutcomeKind.DAILY_CAP, card)
-
-    changes = stamp_changes(program, card.stamps, 1)
-    after = _after(program, card, changes, now)
-    earned = _earned(program, changes)
-    kind = OutcomeKind.REWARD_EARNED if earned else OutcomeKind.STAMPED
-    return _outcome(program, kind, after, changes, stamps_added=1, rewards_earned=earned)
 
 
 def _earned(program: Program, changes: tuple[Change, ...]) -> tuple[Reward, ...]:
@@ -228,22 +129,117 @@ def _earned(program: Program, changes: tuple[Change, ...]) -> tuple[Reward, ...]
     return tuple(r for r in rewards if r is not None)
 
 
+def _rungs_reached(program: Program, before: int, after: int) -> tuple[Reward, ...]:
+    """On a ladder, the rewards this tap's stamps just made affordable."""
+    if program.mode is not Mode.LADDER:
+        return ()
+    return tuple(r for r in program.rewards if before < r.stamps <= after)
+
+
+def decide_tap(
+    program: Program,
+    card: CardState,
+    now: datetime,
+    customer: Customer | None = None,
+    basket: Basket | None = None,
+) -> Outcome:
+    """A customer tapped `card` at `now`: stamp it, enrol it, or only show it.
+
+    `customer` (first name, birthday, consent) and `basket` (from the till, for points
+    per euro) are optional; without them the tap is a plain visit.
+    """
+    name = None if customer is None else customer.name
+    if card.enrolled:
+        if card.last_visit is not None and now < card.last_visit + program.cooldown:
+            return _outcome(
+                program,
+                OutcomeKind.COOLDOWN,
+                card,
+                now,
+                cooldown_until=card.last_visit + program.cooldown,
+                first_name=name,
+            )
+        if (
+            program.daily_cap is not None
+            and card.stamp_day == now.astimezone(program.tz).date()
+            and card.stamps_that_day >= program.daily_cap
+        ):
+            return _outcome(program, OutcomeKind.DAILY_CAP, card, now, first_name=name)
+        opening: tuple[Change, ...] = expiry_changes(program, card, now)
+    else:
+        opening = (Change(EventKind.ENROLLED, program.welcome_bonus),)
+
+    booster = active_booster(program, now)
+    boost = 1 if booster is None else booster.multiplier
+    multiplier = tier_multiplier(program, card) * boost
+    base = points_for(program, basket) if program.uses_points else 1
+    opened = _after(program, card, opening, now)
+    extras = (
+        *surprise_changes(program, card.visits + 1),
+        *birthday_changes(program, card, customer, now),
+    )
+    stamp = Change(EventKind.STAMP, base * multiplier)
+    added = stamp.delta + sum(c.delta for c in extras if c.kind is not EventKind.REWARD_EARNED)
+    changes = (*opening, stamp, *extras, *_reward_changes(program, opened.stamps, added))
+    stamped = _after(program, opened, changes[len(opening):], now)
+    tiered = tier_changes(program, stamped, now)
+    changes = (*changes, *tiered)
+    after = _after(program, stamped, tiered, now)
+
+    earned = _earned(program, changes) + _rungs_reached(program, opened.stamps, after.stamps)
+    if not card.enrolled:
+        kind = OutcomeKind.WELCOME
+    else:
+        kind = OutcomeKind.REWARD_EARNED if earned else OutcomeKind.STAMPED
+    return _outcome(
+        program,
+        kind,
+        after,
+        now,
+        changes,
+        stamps_added=stamp.delta,
+        bonus=program.welcome_bonus if not card.enrolled else 0,
+        rewards_earned=earned,
+        multiplier=multiplier,
+        booster=boost,
+        expired=-sum(c.delta for c in opening if c.kind is EventKind.EXPIRED),
+        birthday=any(c.kind is EventKind.BIRTHDAY for c in extras),
+        surprise=sum(c.delta for c in extras if c.kind is EventKind.BONUS),
+        first_name=name,
+    )
+
+
 def decide_redeem(
     program: Program, card: CardState, now: datetime, reward_id: str | None = None
 ) -> Outcome:
-    """Staff redeem one voucher: the one named, else the most valuable one available."""
+    """Staff redeem one reward: the one named, else the most valuable one available.
+
+    A voucher held is redeemed as it is; on a ladder, a rung the stamps pay for is
+    earned and redeemed at once, spending its stamps.
+    """
     available = _available(program, card)
     choice = next(
         (r for r, _ in available if reward_id is None or r.id == reward_id),
         None,
     )
     if choice is None:
-        return _outcome(program, OutcomeKind.NO_VOUCHER, card)
-    changes = (Change(EventKind.REWARD_REDEEMED, 0, choice.id),)
+        return _outcome(program, OutcomeKind.NO_VOUCHER, card, now)
+    changes: tuple[Change, ...] = (Change(EventKind.REWARD_REDEEMED, 0, choice.id),)
+    if card.vouchers(choice.id) <= 0:
+        changes = (Change(EventKind.REWARD_EARNED, -choice.stamps, choice.id), *changes)
     after = _after(program, card, changes, now)
     return _outcome(
-        program, OutcomeKind.REDEEMED, after, changes, rewards_redeemed=(choice,)
+        program, OutcomeKind.REDEEMED, after, now, changes, rewards_redeemed=(choice,)
     )
+
+
+def decide_expiry(program: Program, card: CardState, now: datetime) -> Outcome:
+    """The daily check of one card: expire the stamps whose time is up (kind EXPIRED;
+    no changes when nothing expires)."""
+    changes = expiry_changes(program, card, now) if card.enrolled else ()
+    after = _after(program, card, changes, now)
+    expired = -sum(c.delta for c in changes)
+    return _outcome(program, OutcomeKind.EXPIRED, after, now, changes, expired=expired)
 
 
 def refuse(program: Program, reason: RefusalReason) -> Outcome:
@@ -256,3 +252,4 @@ def refuse(program: Program, reason: RefusalReason) -> Outcome:
         reward_name=program.reward_name,
         program_name=program.name,
     )
+
