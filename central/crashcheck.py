@@ -99,13 +99,14 @@ class _Kiosk:
         batch = []
         for _ in range(self.batch_size):
             self.seq += 1
-            event = {
-                "id": str(uuid.UUID(int=self.rng.getrandbits(128))), "kiosk_id": KIOSK,
+            event_id = str(uuid.UUID(int=self.rng.getrandbits(128)))
+            event: dict[str, Any] = {
+                "id": event_id, "kiosk_id": KIOSK,
                 "seq": self.seq, "card_ref": self.rng.choice(self.cards), "kind": "stamp",
                 "delta": 1, "reward_id": None, "program_version": "1",
                 "occurred_at": datetime.now(UTC).isoformat(), "staff_ref": None,
             }
-            self.sent[event["id"]] = event
+            self.sent[event_id] = event
             batch.append(event)
         return batch
 
@@ -159,10 +160,13 @@ def _verify(db_path: Path, kiosk: _Kiosk, report: CrashReport) -> None:
     try:
         with db.engine.connect() as conn:
             report.integrity = str(conn.exec_driver_sql("PRAGMA integrity_check").scalar())
-            counts = dict(
-                conn.execute(select(events.c.id, func.count()).group_by(events.c.id)).all()
-            )
-            hashes = dict(conn.execute(select(events.c.id, events.c.body_sha256)).all())
+            counts: dict[str, int] = {
+                row[0]: row[1]
+                for row in conn.execute(select(events.c.id, func.count()).group_by(events.c.id))
+            }
+            hashes: dict[str, str] = {
+                row[0]: row[1] for row in conn.execute(select(events.c.id, events.c.body_sha256))
+            }
     finally:
         db.dispose()
     report.events_acknowledged = len(kiosk.acked)

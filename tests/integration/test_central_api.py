@@ -320,3 +320,37 @@ def test_the_openapi_document_describes_the_v1_routes(server: Server) -> None:
             "/v1/cards/{card_ref}/customer"} <= set(document["paths"])
     batch = document["paths"]["/v1/events"]["post"]["requestBody"]["content"]
     assert batch["application/json"]["schema"]["properties"]["events"]["maxItems"] == 500
+
+
+def test_a_chunked_body_past_one_mebibyte_is_refused_with_413(server: Server) -> None:
+    import http.client
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"events": ['
+        for _ in range(20):
+            yield b" " * 65536
+        yield b"]}"
+
+    port = int(server.url.rsplit(":", 1)[1])
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("POST", "/v1/events", body=chunks(), encode_chunked=True,
+                 headers={"Authorization": f"Bearer {add_kiosk(server.db, 'k1')}"})
+    reply = conn.getresponse()
+    assert reply.status == 413 and b"larger" in reply.read()
+    conn.close()
+    assert server.count() == 0
+
+
+def test_stamp_days_follow_the_programs_time_zone_when_it_changes(server: Server) -> None:
+    # 23:30 UTC on 31 May is already 1 June in Paris
+    late_evening = datetime(2026, 5, 31, 23, 30, tzinfo=UTC)
+    event = event_dict("k1", CARD, 1, late_evening)
+    kiosk = server.kiosk("k1")
+    assert kiosk.post_events([event]).json()["cards"][CARD]["stamp_day"] == "2026-05-31"
+    db = open_database(server.db)
+    store.set_program(db, from_toml('version = "paris"\ntimezone = "Europe/Paris"\n'), NOW)
+    db.dispose()
+    card = kiosk.get(f"/v1/cards/{CARD}").json()
+    paris = Program(timezone="Europe/Paris").tz
+    assert card["stamp_day"] == "2026-06-01"
+    assert card == {**card, **fold(CARD, [Event.from_dict(event)], paris).to_dict()}

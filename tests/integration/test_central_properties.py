@@ -170,3 +170,21 @@ def test_a_fresh_uuid_is_accepted_once_between_the_random_runs(model: Model) -> 
     first = model.client.post_events([event]).json()["results"][0]["status"]
     again = model.client.post_events([event]).json()["results"][0]["status"]
     assert (first, again) == ("accepted", "duplicate")
+
+
+customer_bodies = st.one_of(
+    st.binary(max_size=200),
+    st.dictionaries(st.sampled_from(["first_name", "birthday", "consent", "x"]), json_values,
+                    max_size=4).map(lambda d: json.dumps(d).encode()),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=customer_bodies)
+def test_no_customer_body_makes_the_server_fail(model: Model, body: bytes) -> None:
+    reply = model.client.request("PUT", f"/v1/cards/{CARDS[2]}/customer", body)
+    assert reply.status in (200, 400, 413, 422), reply.body
+    if reply.status == 200:
+        assert json.loads(body)["consent"] is True or not (
+            reply.json()["first_name"] or reply.json()["birthday"]
+        )
