@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from datetime import timedelta
+from datetime import time, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -17,7 +17,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from kiosk.core.cardid import is_card_ref
+from kiosk.core.program import WEEKDAYS, Booster, Expiry, Mode, Surprise, Tier, TierBasis
 from kiosk.core.rules import Program, Reward
+from kiosk.core.staff import StaffPolicy
 from kiosk.errors import ConfigError
 
 DEFAULT_PATH = Path("/etc/kiosk/kiosk.toml")
@@ -155,6 +158,45 @@ class MilestoneSection(Section):
     stamps: int = Field(ge=1)
 
 
+class TierSection(Section):
+    name: str = Field(min_length=1, max_length=30)
+    threshold: int = Field(ge=1)
+    multiplier: int = Field(default=1, ge=1, le=10)
+
+
+def _clock_time(value: str) -> time:
+    """"HH:MM" local time; "24:00" is the end of the day."""
+    if value == "24:00":
+        return time.max
+    try:
+        hours, minutes = value.split(":")
+        return time(int(hours), int(minutes))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a time of day like 14:30") from None
+
+
+class BoosterSection(Section):
+    days: tuple[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], ...] = Field(min_length=1)
+    start: str = "00:00"
+    end: str = "24:00"
+    multiplier: int = Field(default=2, ge=2, le=10)
+
+    @field_validator("start", "end")
+    @classmethod
+    def _is_time(cls, value: str) -> str:
+        _clock_time(value)
+        return value
+
+    def to_booster(self) -> Booster:
+        weekdays = frozenset(WEEKDAYS.index(day) for day in self.days)
+        return Booster(weekdays, _clock_time(self.start), _clock_time(self.end), self.multiplier)
+
+
+class SurpriseSection(Section):
+    visit: int = Field(ge=2)
+    bonus: int = Field(ge=1, le=100)
+
+
 class ProgramSection(Section):
     name: str = Field(min_length=1, max_length=60)
     version: str = Field(min_length=1, max_length=40)
@@ -166,6 +208,23 @@ class ProgramSection(Section):
     daily_cap: int = Field(ge=0)
     timezone: str
     milestones: tuple[MilestoneSection, ...] = ()
+    # extras, all off by default (see defaults.toml for what each does)
+    mode: Literal["card", "ladder"] = "card"
+    tiers: tuple[TierSection, ...] = ()
+    tier_basis: Literal["visits", "stamps"] = "visits"
+    tier_months: int = Field(default=12, ge=1, le=36)
+    tier_warn_days: int = Field(default=10, ge=0, le=31)
+    expiry: Literal["off", "inactivity", "per_stamp"] = "off"
+    expiry_days: int = Field(default=365, ge=1, le=3650)
+    expiry_warn_days: int = Field(default=14, ge=0)
+    boosters: tuple[BoosterSection, ...] = ()
+    birthday_bonus: int = Field(default=0, ge=0, le=100)
+    birthday_gift_id: str = Field(default="", max_length=40)
+    birthday_gift: str = Field(default="", max_length=60)
+    surprises: tuple[SurpriseSection, ...] = ()
+    points_per_euro: int = Field(default=0, ge=0, le=1000)
+    promo_earns: bool = True
+    reward_ticket_earns: bool = True
 
     @field_validator("timezone")
     @classmethod
@@ -193,7 +252,45 @@ class ProgramSection(Section):
             cooldown=timedelta(minutes=self.cooldown_minutes),
             daily_cap=self.daily_cap or None,
             timezone=self.timezone,
+            mode=Mode(self.mode),
+            tiers=tuple(Tier(t.name, t.threshold, t.multiplier) for t in self.tiers),
+            tier_basis=TierBasis(self.tier_basis),
+            tier_months=self.tier_months,
+            tier_warn_days=self.tier_warn_days,
+            expiry=Expiry(self.expiry),
+            expiry_days=self.expiry_days,
+            expiry_warn_days=self.expiry_warn_days,
+            boosters=tuple(b.to_booster() for b in self.boosters),
+            birthday_bonus=self.birthday_bonus,
+            birthday_gift=self._gift(),
+            surprises=tuple(Surprise(s.visit, s.bonus) for s in self.surprises),
+            points_per_euro=self.points_per_euro,
+            promo_earns=self.promo_earns,
+            reward_ticket_earns=self.reward_ticket_earns,
         )
+
+    def _gift(self) -> Reward | None:
+        if bool(self.birthday_gift_id) != bool(self.birthday_gift):
+            raise ValueError("birthday_gift_id and birthday_gift go together (both or neither)")
+        return Reward(self.birthday_gift_id, self.birthday_gift, 0) if self.birthday_gift else None
+
+
+class StaffSection(Section):
+    cards: tuple[str, ...] = ()
+    undo_minutes: float = Field(default=5, ge=0, le=60)
+
+    @field_validator("cards")
+    @classmethod
+    def _card_refs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for ref in value:
+            if not is_card_ref(ref):
+                raise ValueError(
+                    f"{ref[:70]!r} is not a card_ref (64 lowercase hex characters)"
+                )
+        return value
+
+    def to_policy(self) -> StaffPolicy:
+        return StaffPolicy(frozenset(self.cards), timedelta(minutes=self.undo_minutes))
 
 
 class Config(Section):
@@ -203,6 +300,7 @@ class Config(Section):
     lights: LightsSection
     central: CentralSection
     program: ProgramSection
+    staff: StaffSection = StaffSection()
 
 
 def _defaults() -> dict[str, Any]:

@@ -52,15 +52,16 @@ def next_expiry(program: Program, card: CardState, now: datetime) -> tuple[int, 
         last = _last_activity(card)
         if last is None:
             return 0, None
-        count, on = card.stamps, (last + timedelta(days=program.expiry_days)).astimezone(program.tz).date()
+        due = last + timedelta(days=program.expiry_days)
+        count, on = card.stamps, due.astimezone(program.tz).date()
     else:
-        remaining, count, on = card.stamps, 0, None
+        remaining, count, on = card.stamps, 0, today
         for day, n in _earned_by_day(card):
             if remaining <= 0:
                 break
             count, on = min(n, remaining), day + timedelta(days=program.expiry_days)
             remaining -= count
-        if on is None:
+        if count == 0:
             return 0, None
     if (on - today).days > program.expiry_warn_days:
         return 0, None

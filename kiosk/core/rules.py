@@ -62,7 +62,7 @@ def _available(program: Program, card: CardState) -> tuple[tuple[Reward, int], .
     return tuple(ranked)
 
 
-def _outcome(
+def card_outcome(
     program: Program,
     kind: OutcomeKind,
     card: CardState,
@@ -70,6 +70,7 @@ def _outcome(
     changes: tuple[Change, ...] = (),
     **extra: object,
 ) -> Outcome:
+    """An outcome showing `card` after `changes`, with its progress, tier and expiry."""
     next_reward, to_next = _progress(program, card)
     expiring, expiring_on = next_expiry(program, card, now)
     tier = tier_progress(
@@ -151,7 +152,7 @@ def decide_tap(
     name = None if customer is None else customer.name
     if card.enrolled:
         if card.last_visit is not None and now < card.last_visit + program.cooldown:
-            return _outcome(
+            return card_outcome(
                 program,
                 OutcomeKind.COOLDOWN,
                 card,
@@ -164,7 +165,7 @@ def decide_tap(
             and card.stamp_day == now.astimezone(program.tz).date()
             and card.stamps_that_day >= program.daily_cap
         ):
-            return _outcome(program, OutcomeKind.DAILY_CAP, card, now, first_name=name)
+            return card_outcome(program, OutcomeKind.DAILY_CAP, card, now, first_name=name)
         opening: tuple[Change, ...] = expiry_changes(program, card, now)
     else:
         opening = (Change(EventKind.ENROLLED, program.welcome_bonus),)
@@ -191,7 +192,7 @@ def decide_tap(
         kind = OutcomeKind.WELCOME
     else:
         kind = OutcomeKind.REWARD_EARNED if earned else OutcomeKind.STAMPED
-    return _outcome(
+    return card_outcome(
         program,
         kind,
         after,
@@ -223,12 +224,12 @@ def decide_redeem(
         None,
     )
     if choice is None:
-        return _outcome(program, OutcomeKind.NO_VOUCHER, card, now)
+        return card_outcome(program, OutcomeKind.NO_VOUCHER, card, now)
     changes: tuple[Change, ...] = (Change(EventKind.REWARD_REDEEMED, 0, choice.id),)
     if card.vouchers(choice.id) <= 0:
         changes = (Change(EventKind.REWARD_EARNED, -choice.stamps, choice.id), *changes)
     after = _after(program, card, changes, now)
-    return _outcome(
+    return card_outcome(
         program, OutcomeKind.REDEEMED, after, now, changes, rewards_redeemed=(choice,)
     )
 
@@ -239,7 +240,7 @@ def decide_expiry(program: Program, card: CardState, now: datetime) -> Outcome:
     changes = expiry_changes(program, card, now) if card.enrolled else ()
     after = _after(program, card, changes, now)
     expired = -sum(c.delta for c in changes)
-    return _outcome(program, OutcomeKind.EXPIRED, after, now, changes, expired=expired)
+    return card_outcome(program, OutcomeKind.EXPIRED, after, now, changes, expired=expired)
 
 
 def refuse(program: Program, reason: RefusalReason) -> Outcome:

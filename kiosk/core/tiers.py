@@ -28,10 +28,9 @@ def tier_count(program: Program, card: CardState, now: datetime, months: int | N
     """Visits (or stamps) in the `months` (default: the program's window) up to now's month."""
     months = program.tier_months if months is None else months
     last = _month_index(now.astimezone(program.tz).date())
-    if program.tier_basis is TierBasis.VISITS:
-        buckets = card.month_visits
-    else:
-        buckets = card.day_stamps
+    # day keys ("YYYY-MM-DD") start with their month, so one window test serves both
+    by_visits = program.tier_basis is TierBasis.VISITS
+    buckets = card.month_visits if by_visits else card.day_stamps
     return max(0, sum(n for key, n in buckets.items() if _in_window(key, last, months)))
 
 

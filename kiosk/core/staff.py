@@ -1,0 +1,113 @@
+"""Staff at the counter, as pure decisions: staff cards, undo of the last stamp, the
+day's figures. Every staff event is recorded with the staff card's ref (the shell passes
+it to `record(..., staff_ref=...)`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+
+from kiosk.core.events import CardState, Change, Event, EventKind, apply_change
+from kiosk.core.outcome import Outcome, OutcomeKind, TodayFigures, UndoRefusal
+from kiosk.core.program import Program
+from kiosk.core.rules import card_outcome
+
+
+@dataclass(frozen=True)
+class StaffPolicy:
+    """Which cards are staff cards, and how long a stamp can still be undone."""
+
+    cards: frozenset[str] = frozenset()
+    undo_window: timedelta = timedelta(minutes=5)
+
+    def is_staff_card(self, card_ref: str) -> bool:
+        return card_ref in self.cards
+
+
+def staff_mode(program: Program) -> Outcome:
+    """A staff card was tapped: the next tap is a staff action."""
+    return Outcome(
+        kind=OutcomeKind.STAFF_MODE, card=None, goal=program.goal,
+        reward_name=program.reward_name, program_name=program.name,
+    )
+
+
+def _refused(program: Program, card: CardState, now: datetime, why: UndoRefusal) -> Outcome:
+    return card_outcome(program, OutcomeKind.NOTHING_TO_UNDO, card, now, undo_refusal=why)
+
+
+def decide_undo(
+    program: Program,
+    card: CardState,
+    last_stamp_events: Sequence[Event],
+    now: datetime,
+    policy: StaffPolicy = StaffPolicy(),
+) -> Outcome:
+    """Undo the card's last stamp within the undo window.
+
+    `last_stamp_events`: the card's events from its last `stamp` event on, as recorded.
+    The undo is an `adjustment` taking off the stamp and any surprise bonus of that tap,
+    and a `reward_revoked` for each voucher that tap made (refused if one is already
+    redeemed, or if the stamps have been spent since).
+    """
+    stamp = next((e for e in last_stamp_events if e.kind is EventKind.STAMP), None)
+    if stamp is None:
+        return _refused(program, card, now, UndoRefusal.NO_STAMP)
+    later = [e for e in last_stamp_events if e.occurred_at >= stamp.occurred_at]
+    if any(e.kind is EventKind.ADJUSTMENT for e in later):
+        return _refused(program, card, now, UndoRefusal.ALREADY_UNDONE)
+    if now - stamp.occurred_at > policy.undo_window:
+        return _refused(program, card, now, UndoRefusal.TOO_LATE)
+    same_tap = [
+        e for e in later if e.occurred_at == stamp.occurred_at and e.kiosk_id == stamp.kiosk_id
+    ]
+    taken = stamp.delta + sum(e.delta for e in same_tap if e.kind is EventKind.BONUS)
+    changes = [Change(EventKind.ADJUSTMENT, -taken)]
+    revoking: dict[str, int] = {}
+    for event in same_tap:
+        if event.kind is EventKind.REWARD_EARNED and event.reward_id:
+            revoking[event.reward_id] = revoking.get(event.reward_id, 0) + 1
+            changes.append(Change(EventKind.REWARD_REVOKED, -event.delta, event.reward_id))
+    if any(card.vouchers(rid) < n for rid, n in revoking.items()):
+        return _refused(program, card, now, UndoRefusal.REWARD_GIVEN)
+    after = card
+    for change in changes:
+        after = apply_change(after, change, now, program.tz)
+    if after.stamps < 0:
+        return _refused(program, card, now, UndoRefusal.REWARD_GIVEN)
+    return card_outcome(program, OutcomeKind.UNDONE, after, now, tuple(changes), stamps_added=-taken)
+
+
+def todays_figures(
+    events: Iterable[Event], now: datetime, tz: tzinfo, pending_sync: int = 0
+) -> TodayFigures:
+    """The local day of `now` at this kiosk: visits, stamps, new cards, rewards given."""
+    today = now.astimezone(tz).date()
+    counts = dict.fromkeys(EventKind, 0)
+    stamps = 0
+    for event in events:
+        if event.occurred_at.astimezone(tz).date() != today:
+            continue
+        counts[event.kind] += 1
+        if event.kind in (EventKind.STAMP, EventKind.ADJUSTMENT):
+            stamps += event.delta
+    return TodayFigures(
+        day=today,
+        stamps=stamps,
+        visits=counts[EventKind.STAMP] - counts[EventKind.ADJUSTMENT],
+        new_cards=counts[EventKind.ENROLLED],
+        rewards_earned=counts[EventKind.REWARD_EARNED] - counts[EventKind.REWARD_REVOKED],
+        rewards_redeemed=counts[EventKind.REWARD_REDEEMED],
+        undone=counts[EventKind.ADJUSTMENT],
+        pending_sync=pending_sync,
+    )
+
+
+def figures(program: Program, today: TodayFigures) -> Outcome:
+    """Today's figures as an outcome the display shows to staff."""
+    return Outcome(
+        kind=OutcomeKind.FIGURES, card=None, goal=program.goal, figures=today,
+        reward_name=program.reward_name, program_name=program.name,
+    )
