@@ -52,6 +52,7 @@ class ReaderSection(Section):
     path: str = Field(min_length=1)
     targets: tuple[Literal["106A", "106B", "212F"], ...] = Field(min_length=1)
     poll_interval: float = Field(gt=0, le=5)
+    retry_initial: float = Field(gt=0, le=60)
     retry_max: float = Field(ge=1, le=600)
 
     @field_validator("path")
@@ -63,6 +64,12 @@ class ReaderSection(Section):
                 "(e.g. usb:054c:06c1, tty:AMA0:pn532, udp:127.0.0.1:54321)"
             )
         return value
+
+    @model_validator(mode="after")
+    def _backoff_grows(self) -> ReaderSection:
+        if self.retry_initial > self.retry_max:
+            raise ValueError("retry_initial must not be longer than retry_max")
+        return self
 
 
 class DisplaySection(Section):

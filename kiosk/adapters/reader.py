@@ -1,0 +1,274 @@
+"""The NFC reader: nfcpy's poll loop, one `CardRead` per physical tap, reopen when lost.
+
+Identity comes from anticollision (Type A UID, Type B NFCID0, FeliCa IDm), so cards nfcpy
+cannot read further (MIFARE Classic, bank cards) count too. NDEF is read when the tag
+allows it.
+
+One tap is one read: the card nfcpy found is remembered until a poll round finds the
+field empty, so a card left lying on the reader is reported once, however often nfcpy
+re-selects it (tags it cannot hold on to, like a MIFARE Classic, are found again at every
+round). A reader that fails (unplugged USB, a PN532 that stops answering, garbled frames)
+is closed and reopened with capped exponential backoff; `on_status` hears about each
+change between online and offline, once.
+
+    >>> reader = Reader(config.reader, on_card=print)      # doctest: +SKIP
+    >>> threading.Thread(target=reader.run, args=(stop,)).start()
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from kiosk.config import ReaderSection
+
+log = logging.getLogger(__name__)
+
+# Tags are held by nfcpy's presence loop while they stay on the reader; while one is held
+# the loop still calls `terminate` every 0.1 s, so stopping stays prompt.
+BACKOFF_SLICE = 1.0  # seconds: a long backoff is waited in slices so `last_alive` keeps moving
+
+CLASSIC_SAK = {0x08: "mifare-classic-1k", 0x88: "mifare-classic-1k", 0x18: "mifare-classic-4k",
+               0x09: "mifare-mini"}
+
+
+@dataclass(frozen=True)
+class CardRead:
+    """One physical tap, identity from anticollision."""
+
+    uid: bytes  # Type A sdd_res / FeliCa IDm / Type B NFCID0
+    technology: str  # "106A" | "106B" | "212F"
+    kind: str  # "ntag213", "mifare-classic-1k", "iso-dep", "felica", "type-b", "unknown", ...
+    ndef: bytes | None  # NDEF message bytes when the tag allowed reading it, else None
+    seen_at: float  # time.monotonic() when anticollision completed
+
+
+def identify(target: Any) -> tuple[bytes, str] | None:
+    """(identity, technology) of an nfcpy RemoteTarget, or None for a target without one."""
+    brty = str(target.brty)
+    if brty.endswith("A") and target.sdd_res:
+        return bytes(target.sdd_res), brty
+    if brty.endswith("B") and target.sensb_res and len(target.sensb_res) >= 5:
+        return bytes(target.sensb_res[1:5]), brty
+    if brty.endswith("F") and target.sensf_res and len(target.sensf_res) >= 9:
+        return bytes(target.sensf_res[1:9]), brty
+    return None
+
+
+def card_kind(target: Any, tag: Any = None) -> str:
+    """A short name for the kind of card, from the SAK and, once activated, nfcpy's tag class."""
+    brty = str(target.brty)
+    if brty.endswith("F"):
+        return "felica"
+    if brty.endswith("B"):
+        return "type-b"
+    if not target.sel_res:
+        return "unknown"
+    sak = target.sel_res[0]
+    if sak & 0x20:
+        return "iso-dep"
+    if sak in CLASSIC_SAK:
+        return CLASSIC_SAK[sak]
+    if sak & 0x60 == 0:  # Type 2: NTAG and Ultralight tell their model through GET_VERSION
+        name = type(tag).__name__ if tag is not None else ""
+        if name.startswith("NTAG"):
+            return name.lower()
+        if name.startswith("MifareUltralight"):
+            return "mifare-ultralight"
+        return "type2"
+    return "unknown"
+
+
+def _is_peer_device(target: Any) -> bool:
+    """NFC-DEP (peer-to-peer) devices: identified, but not activated as tags (nfcpy's rule)."""
+    if target.sel_res and target.sel_res[0] & 0x40:
+        return True
+    return bool(target.sensf_res) and bytes(target.sensf_res[1:3]) == b"\x01\xfe"
+
+
+def _name(error: BaseException) -> str:
+    kind = type(error)
+    return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
+
+
+def _read_ndef(tag: Any) -> bytes | None:
+    try:
+        ndef = tag.ndef
+        return None if ndef is None else bytes(ndef.octets)
+    except Exception as error:  # a card lifted mid-read or an odd tag: its identity still counts
+        log.debug("no NDEF from %s: %r", tag, error)
+        return None
+
+
+@dataclass
+class _Pending:
+    uid: bytes
+    technology: str
+    target: Any
+    seen_at: float
+
+
+class Reader:
+    """Polls one nfcpy reader and reports each tap once, while the card is on the reader."""
+
+    def __init__(
+        self,
+        section: ReaderSection,
+        on_card: Callable[[CardRead], None],
+        on_status: Callable[[bool], None] = lambda online: None,
+    ) -> None:
+        self._section = section
+        self._on_card = on_card
+        self._on_status = on_status
+        self._online: bool | None = None
+        self._last_alive = time.monotonic()
+        self._stop = threading.Event()
+        # the tap being tracked, kept across reopens so a card lying there is counted once
+        self._present: tuple[bytes, str] | None = None
+        self._pending: _Pending | None = None
+        self._discovered = False
+        self._holding = False
+        self._fresh = True
+
+    @property
+    def last_alive(self) -> float:
+        """time.monotonic() of the loop's latest iteration (for a watchdog)."""
+        return self._last_alive
+
+    @property
+    def online(self) -> bool | None:
+        """True once a poll round completed, False after a failure, None before either."""
+        return self._online
+
+    def run(self, stop: threading.Event) -> None:
+        """Poll until `stop` is set (returns soon after); never raises for a reader fault."""
+        import nfc  # the reader's library stays out of `import kiosk`
+
+        self._stop = stop
+        delay = self._section.retry_initial
+        while not stop.is_set():
+            self._last_alive = time.monotonic()
+            clf = nfc.ContactlessFrontend()
+            problem = self._open(clf)
+            if problem is None:
+                problem = self._poll(clf)
+                clf.close()
+                if problem is None:  # stopped
+                    break
+                if self._online:
+                    delay = self._section.retry_initial  # it worked for a while: start over
+            self._set_online(False, problem)
+            self._wait(delay)
+            delay = min(2 * delay, self._section.retry_max)
+
+    def _open(self, clf: Any) -> str | None:
+        try:
+            if clf.open(self._section.path):
+                return None
+            return f"no reader found on {self._section.path}"
+        except Exception as error:  # IOError from the driver, a diagnose that failed, ...
+            return f"cannot open {self._section.path}: {error or type(error).__name__}"
+
+    def _poll(self, clf: Any) -> str | None:
+        """Run nfcpy's connect loop; None when stopped, else why the reader failed."""
+        self._fresh, self._holding, self._discovered = True, False, False
+        options = {
+            "targets": list(self._section.targets),
+            "on-discover": self._on_discover,
+            "on-connect": self._on_connect,
+            "on-release": self._on_release,
+            "iterations": 1,  # one round per call; the pause between rounds is ours
+            "interval": self._section.poll_interval,
+            "beep-on-connect": False,  # the lights adapter owns the sound
+        }
+        try:
+            result = clf.connect(rdwr=options, terminate=self._terminate)
+        except Exception as error:  # nfcpy let an error through: the device state is unknown
+            return f"{_name(error)}: {error}"
+        finally:
+            if self._pending is not None:  # found but never reported: find it again later
+                self._pending, self._present = None, None
+        if self._stop.is_set():
+            return None
+        if result is False:
+            return "the reader stopped answering (I/O error)"
+        return "the poll loop ended unexpectedly"
+
+    # -- nfcpy's callbacks, all on this thread ------------------------------------------
+    def _terminate(self) -> bool:
+        self._last_alive = time.monotonic()
+        if self._stop.is_set():
+            return True
+        if self._holding:
+            return False
+        if self._fresh:  # connect() asks once before its first round
+            self._fresh = False
+            return False
+        self._end_of_round()
+        return self._stop.wait(self._section.poll_interval)
+
+    def _end_of_round(self) -> None:
+        self._set_online(True)
+        if self._pending is not None:  # found, but nfcpy could not activate it as a tag
+            pending, self._pending = self._pending, None
+            self._emit(pending, card_kind(pending.target), None)
+        if not self._discovered:
+            self._present = None  # the field was empty: the next card is a new tap
+        self._discovered = False
+
+    def _on_discover(self, target: Any) -> bool:
+        seen_at = time.monotonic()
+        self._set_online(True)  # it found a card: the reader works
+        self._discovered = True
+        identity = identify(target)
+        if identity is None or identity == self._present:
+            return False  # still lying there: already counted, no need to talk to it again
+        self._present = identity
+        self._pending = _Pending(identity[0], identity[1], target, seen_at)
+        return not _is_peer_device(target)
+
+    def _on_connect(self, tag: Any) -> bool:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self._emit(pending, card_kind(pending.target, tag), _read_ndef(tag))
+        self._holding = True
+        return True  # hold the tag until it is lifted
+
+    def _on_release(self, tag: Any) -> bool:
+        self._holding = False
+        return False  # keep polling inside the same connect()
+
+    def _emit(self, pending: _Pending, kind: str, ndef: bytes | None) -> None:
+        read = CardRead(pending.uid, pending.technology, kind, ndef, pending.seen_at)
+        log.debug("tap %s %s", read.technology, read.kind)
+        try:
+            self._on_card(read)
+        except Exception:  # the loop outlives a failing handler
+            log.exception("the tap handler failed for a %s card", read.kind)
+
+    # -- status -------------------------------------------------------------------------
+    def _set_online(self, online: bool, why: str = "") -> None:
+        if online == self._online:
+            return
+        self._online = online
+        if online:
+            log.info("reader online on %s", self._section.path)
+        else:
+            log.warning("reader offline: %s", why)
+        try:
+            self._on_status(online)
+        except Exception:
+            log.exception("the reader status handler failed")
+
+    def _wait(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not self._stop.is_set():
+            self._last_alive = time.monotonic()
+            left = deadline - self._last_alive
+            if left <= 0:
+                return
+            self._stop.wait(min(left, BACKOFF_SLICE))

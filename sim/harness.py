@@ -1,0 +1,83 @@
+"""A kiosk reader adapter running against a virtual field, for tests, benchmarks and demos.
+
+    >>> with ReaderRig(section) as rig:                       # doctest: +SKIP
+    ...     rig.field.place(make_card("ntag213"))
+    ...     assert rig.wait_for(lambda: len(rig.reads) == 1, timeout=10)
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from kiosk.adapters.reader import CardRead, Reader
+from kiosk.config import ReaderSection
+from sim.nfc import VirtualField
+
+
+class ReaderRig:
+    """Field + Reader thread; every read and status change is recorded (and passed on)."""
+
+    def __init__(
+        self,
+        section: ReaderSection,
+        field: VirtualField | None = None,
+        on_card: Callable[[CardRead], Any] | None = None,
+    ) -> None:
+        self.field = field if field is not None else VirtualField()
+        self._section = section
+        self._on_card = on_card
+        self.reads: list[CardRead] = []
+        self.results: list[Any] = []
+        self.statuses: list[bool] = []
+        self._changed = threading.Condition()
+        self.stop = threading.Event()
+        self.reader: Reader | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> ReaderRig:
+        self.field.start()
+        # the reader is pointed at this field whatever the section said
+        self._section = self._section.model_copy(update={"path": self.field.path})
+        self.reader = Reader(self._section, self._card, self._status)
+        self._thread = threading.Thread(target=self.reader.run, args=(self.stop,), name="reader")
+        self._thread.start()
+        return self
+
+    def close(self) -> bool:
+        """Stop the reader and the field; True when the reader thread ended."""
+        self.stop.set()
+        ended = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            ended = not self._thread.is_alive()
+        self.field.stop()
+        return ended
+
+    def __enter__(self) -> ReaderRig:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _card(self, read: CardRead) -> None:
+        result = self._on_card(read) if self._on_card is not None else None
+        with self._changed:
+            self.reads.append(read)
+            self.results.append(result)
+            self._changed.notify_all()
+
+    def _status(self, online: bool) -> None:
+        with self._changed:
+            self.statuses.append(online)
+            self._changed.notify_all()
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
+        """Wait until `predicate()` holds after some read or status change; False on timeout."""
+        with self._changed:
+            return self._changed.wait_for(predicate, timeout)
+
+    def settle(self, rounds: int = 3, timeout: float = 10.0) -> bool:
+        """Wait until the reader polled `rounds` more times: it has seen the field as it is."""
+        return self.field.wait_polls(rounds * len(self._section.targets), timeout)
