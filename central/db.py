@@ -124,8 +124,6 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: card states stay in memory
-        # erased customer details are overwritten on disk, not only unlinked
-        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -213,3 +211,20 @@ def reading(db: Database) -> Iterator[Connection]:
     """One read transaction (a consistent snapshot)."""
     with db.engine.connect() as conn, conn.begin():
         yield conn
+
+
+@contextmanager
+def erasing(db: Database) -> Iterator[Connection]:
+    """A write transaction whose replaced or deleted bytes are overwritten with zeros.
+
+    Only personal data needs it, and it slows the upload path, so it is switched on here
+    alone (SQLite's secure_delete is a per-connection setting).
+    """
+    with writing(db) as conn:
+        if db.is_sqlite:
+            conn.exec_driver_sql("PRAGMA secure_delete=ON")
+        try:
+            yield conn
+        finally:
+            if db.is_sqlite:
+                conn.exec_driver_sql("PRAGMA secure_delete=OFF")

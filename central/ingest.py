@@ -82,11 +82,15 @@ class Card:
         return card_json(self.state, self.flagged, self.state_dict)
 
 
-def _load(conn: Connection, refs: Iterable[str]) -> dict[str, Card]:
-    wanted = sorted(set(refs))
+def _load(conn: Connection, refs: Iterable[str], *, for_update: bool = False) -> dict[str, Card]:
+    wanted = sorted(set(refs))  # sorted: row locks are always taken in the same order
     if not wanted:
         return {}
-    rows = conn.execute(select(card_states).where(card_states.c.card_ref.in_(wanted)))
+    query = select(card_states).where(card_states.c.card_ref.in_(wanted))
+    # Where writers run side by side (PostgreSQL), lock the rows we are about to advance
+    # so two uploads cannot both read, add, and overwrite each other's fold. SQLite has
+    # one writer at a time and renders no FOR UPDATE.
+    rows = conn.execute(query.with_for_update() if for_update else query)
     loaded = {}
     for row in rows:
         as_dict = json.loads(row.state)
@@ -100,7 +104,7 @@ def _advance(
     conn: Connection, new: Sequence[Event], flagged: Mapping[str, list[str]], tz: tzinfo
 ) -> dict[str, Card]:
     """Add new events to their cards' stored folds (insert the cards seen for the first time)."""
-    loaded = _load(conn, (e.card_ref for e in new))
+    loaded = _load(conn, (e.card_ref for e in new), for_update=True)
     folds: dict[str, tuple[CardState, dict[str, Any]]] = {
         ref: (card.state, card.flagged) for ref, card in loaded.items()
     }

@@ -13,7 +13,16 @@ from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
 
-from central.db import Database, customers, events, kiosks, programs, reading, writing
+from central.db import (
+    Database,
+    customers,
+    erasing,
+    events,
+    kiosks,
+    programs,
+    reading,
+    writing,
+)
 from central.ingest import card_events, cards, current, iso, program_tz, rebuild
 
 KIOSK_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -133,7 +142,7 @@ def set_customer(
         "consent": bool(details["consent"]),
         "updated_at": iso(now),
     }
-    with writing(db) as conn:
+    with erasing(db) as conn:
         done = conn.execute(
             update(customers).where(customers.c.card_ref == card_ref).values(**values)
         )
@@ -150,7 +159,7 @@ def customer(db: Database, card_ref: str) -> dict[str, Any] | None:
 
 def erase_customer(db: Database, card_ref: str) -> bool:
     """Forget the person behind a card; its events stay as anonymous counts."""
-    with writing(db) as conn:
+    with erasing(db) as conn:
         done = conn.execute(delete(customers).where(customers.c.card_ref == card_ref))
     db.flush_erased()
     return done.rowcount > 0
