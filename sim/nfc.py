@@ -98,6 +98,7 @@ class VirtualField:
         self._broken = False
         self._vanish: Callable[[bytes], bool] | None = None
         self._polls = 0
+        self._answers = 0  # frames a card answered
         self._polled = threading.Condition(self._lock)
 
     # -- life cycle -------------------------------------------------------------------
@@ -201,6 +202,12 @@ class VirtualField:
             target = self._polls + count
             return self._polled.wait_for(lambda: self._polls >= target, timeout)
 
+    def wait_answers(self, count: int, timeout: float) -> bool:
+        """Wait until cards answered `count` more frames (a held card answers presence checks)."""
+        with self._polled:
+            target = self._answers + count
+            return self._polled.wait_for(lambda: self._answers >= target, timeout)
+
     # -- the frames -------------------------------------------------------------------
     def _serve(self) -> None:
         sock = self._sock
@@ -244,6 +251,9 @@ class VirtualField:
                 log.info("%r lifted in the middle of an exchange", card)
                 self._card = self._vanish = card = None
             answer = card.answer(data) if card is not None and card.technology == brty else None
+            if answer is not None:
+                self._answers += 1
+                self._polled.notify_all()
         if answer is not None:
             return head + b" " + answer.hex().encode()
         if sense and self.quick_empty:
