@@ -303,6 +303,9 @@ class SyncWorker:
             except KioskError as error:  # the ledger: full disk, damaged file...
                 log.error("event=sync ok=false error=%r", str(error))
                 report = SyncReport(error=str(error))
+            except Exception as error:  # a bug must not stop sync for good: log, back off, retry
+                log.exception("event=sync ok=false unexpected=%s", error.__class__.__name__)
+                report = SyncReport(error=f"unexpected {error.__class__.__name__}")
             delay = self.next_delay(report)
             self._pause(stop, delay, wakeable=report.ok)
         self.close()

@@ -8,13 +8,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kiosk.adapters.ledger import Ledger
 from kiosk.config import Config
 from kiosk.core.events import Event
-from kiosk.service import load_site_key
+from kiosk.core.rules import Outcome, OutcomeKind
+from kiosk.service import Counter, load_site_key
 from tests.support import (
     Central,
     central_server,
@@ -136,3 +138,48 @@ def test_any_mix_of_taps_faults_and_sync_rounds_stores_each_event_exactly_once(
 
 def _assert_synced_only_what_the_server_holds(config: Config, central: Central) -> None:
     assert local_synced_ids(config) <= set(central.event_ids(config.kiosk.id))
+
+
+def test_one_voucher_redeemed_offline_at_two_kiosks_keeps_both_and_the_server_flags_it(
+    tmp_path: Path,
+) -> None:
+    with central_server(tmp_path / "central") as central:
+        site_key = tmp_path / "site.key"
+        load_site_key(site_key)
+        program = {"goal": 3, "welcome_bonus": 0}
+        a, b = (
+            kiosk_setup(tmp_path / name, central.url, central.token_file(f"kiosk-{name}"),
+                        f"kiosk-{name}", site_key_file=site_key, program=program)
+            for name in "AB"
+        )
+        card = uid(77)
+        tap_cards(a, [card] * 3)  # the third stamp earns the voucher
+        assert worker_for(a).sync_once().ok
+        tap_cards(b, [card])  # B meets the card and hears its state from the server
+        assert worker_for(b).sync_once().ok
+        # both offline now: staff at each counter redeem the one voucher
+        outcomes = [_redeem(config, card) for config in (a, b)]
+        assert all(o.kind is OutcomeKind.REDEEMED for o in outcomes)
+        for config in (a, b, a):
+            report = worker_for(config).sync_once(refresh=True)
+            assert report.ok and report.rejected == 0
+        with Ledger.open(a.kiosk.ledger_path) as ledger:
+            ref = next(iter(ledger.cards())).card_ref
+            cached_a = ledger.card(ref)
+        with Ledger.open(b.kiosk.ledger_path) as ledger:
+            cached_b = ledger.card(ref)
+        token = a.central.token_file
+        answer = requests.get(f"{central.url}/v1/cards/{ref}", timeout=5, headers={
+            "Authorization": f"Bearer {Path(token).read_text().strip()}"}).json()
+    assert answer["overdrawn"] is True and "overdraft" in answer["flags"]
+    assert cached_a == cached_b
+    assert sum(cached_a.redeemed.values()) == 2 and cached_a.all_vouchers() == answer["vouchers"]
+    assert min(cached_a.all_vouchers().values()) < 0, "the overdraft shows, nothing was dropped"
+
+
+def _redeem(config: Config, card: bytes) -> Outcome:
+    counter = Counter.open(config)
+    try:
+        return counter.redeem(card)
+    finally:
+        counter.close()

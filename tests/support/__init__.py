@@ -88,6 +88,7 @@ def kiosk_setup(
     token_file: Path | str,
     kiosk_id: str = "kiosk-1",
     site_key_file: Path | None = None,
+    program: dict[str, Any] | None = None,
     **central: Any,
 ) -> Config:
     """A kiosk config syncing to `url` with fast retries; every tap stamps."""
@@ -98,7 +99,7 @@ def kiosk_setup(
         state_dir,
         kiosk=kiosk,
         central={"url": url, "token_file": str(token_file), **FAST_CENTRAL, **central},
-        program=EVERY_TAP_STAMPS,
+        program={**EVERY_TAP_STAMPS, **(program or {})},
     )
 
 
