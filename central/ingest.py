@@ -70,6 +70,16 @@ def program_tz(found: tuple[str, dict[str, Any]] | None) -> tzinfo:
 # --- card states ----------------------------------------------------------------------------
 
 
+# Built once: SQLAlchemy then reuses their compiled form instead of keying them anew.
+_UPDATE_CARD = (
+    update(card_states)
+    .where(card_states.c.card_ref == bindparam("ref"))
+    .values(state=bindparam("state"), flagged=bindparam("flagged"))
+)
+_INSERT_CARD = insert(card_states)
+_INSERT_EVENT = insert(events)
+
+
 @dataclass(frozen=True)
 class Card:
     """A card's fold, its flagged events, and the fold as a dict (it is needed twice)."""
@@ -126,15 +136,10 @@ def _advance(
     old = [r for r in rows if r["ref"] in loaded]
     fresh = [r for r in rows if r["ref"] not in loaded]
     if old:
-        conn.execute(
-            update(card_states)
-            .where(card_states.c.card_ref == bindparam("ref"))
-            .values(state=bindparam("state"), flagged=bindparam("flagged")),
-            old,
-        )
+        conn.execute(_UPDATE_CARD, old)
     if fresh:
         conn.execute(
-            insert(card_states),
+            _INSERT_CARD,
             [{"card_ref": r["ref"], "state": r["state"], "flagged": r["flagged"]} for r in fresh],
         )
     return changed
@@ -254,7 +259,7 @@ def write_batch(
         batch = [c.event for c in new if c.event is not None]
         before = _before(conn, kiosk_id, min(e.seq for e in batch))
         flagged = time_flags(batch, now, before)
-        conn.execute(insert(events), [_row(c, iso(now), flagged.get(c.id)) for c in new])
+        conn.execute(_INSERT_EVENT, [_row(c, iso(now), flagged.get(c.id)) for c in new])
         advanced = _advance(conn, batch, flagged, program_tz(program))
     refs = [c.event.card_ref for c in checked if c.event is not None]
     return Ingested(results, _cards(conn, refs, advanced), None if program is None else program[0])

@@ -86,10 +86,8 @@ def _text(data: Mapping[str, Any], key: str, limit: int, *, pattern: bool = Fals
 
 
 def _optional_text(data: Mapping[str, Any], key: str, limit: int) -> str | None:
-    value = data.get(key)
-    if value is None:
-        return None
-    return _text(data, key, limit, pattern=True)
+    # any text: the kiosk config lets a shop name a reward "café" or "free coffee"
+    return None if data.get(key) is None else _text(data, key, limit)
 
 
 def _integer(data: Mapping[str, Any], key: str) -> str | None:

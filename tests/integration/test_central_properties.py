@@ -51,7 +51,7 @@ def valid_events(draw: st.DrawFn) -> dict[str, Any]:
         "card_ref": draw(st.sampled_from(CARDS)),
         "kind": kind.value,
         "delta": draw(st.integers(-1000, 1000)),
-        "reward_id": draw(st.sampled_from(["reward", "biscuit"])) if rewarded else None,
+        "reward_id": draw(st.sampled_from(["reward", "café crème"])) if rewarded else None,
         "program_version": "1",
         "occurred_at": occurred.isoformat(),
         "staff_ref": draw(st.none() | st.just("staff-1")),
@@ -64,7 +64,7 @@ MUTATIONS: list[dict[str, Any]] = [
     {"seq": "1"}, {"seq": -1}, {"occurred_at": "2019-06-01T00:00:00+00:00"},
     {"occurred_at": "2026-06-03T00:00:00+00:00"}, {"occurred_at": "2026-05-01T00:00:00"},
     {"occurred_at": 1700000000}, {"kiosk_id": "other"}, {"kiosk_id": ""}, {"x": 1},
-    {"program_version": ""}, {"reward_id": 5}, {"staff_ref": ["a"]},
+    {"program_version": ""}, {"reward_id": 5}, {"reward_id": "r" * 41}, {"staff_ref": ["a"]},
 ]
 
 # an action: (what, event drawn, a number to pick a stored event with)
