@@ -7,6 +7,7 @@ looking up `key_one` / `key_many`. French punctuation keeps its thin space befor
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 Locale = Literal["fr", "en"]
@@ -38,6 +39,33 @@ STRINGS: dict[str, dict[str, str]] = {
         "reader_offline": "Reader offline",
         "reader_offline_detail": "Please ask the staff",
         "badge_offline": "OFF",
+        "birthday": "Happy birthday!",
+        "surprise_one": "Surprise! +{n} stamp",
+        "surprise_many": "Surprise! +{n} stamps",
+        "boosted": "{n}\u00d7 stamps today!",
+        "booster_idle": "{n}\u00d7 stamps now",
+        "points_one": "+{n} point",
+        "points_many": "+{n} points",
+        "tier_reached": "You are {tier}!",
+        "tier_member": "{tier} member",
+        "tier_keep_one": "{n} visit to keep {tier}",
+        "tier_keep_many": "{n} visits to keep {tier}",
+        "expiring_one": "{n} stamp expires {date}",
+        "expiring_many": "{n} stamps expire {date}",
+        "expired_one": "{n} stamp expired",
+        "expired_many": "{n} stamps expired",
+        "staff_mode": "Staff mode",
+        "staff_next": "Tap a customer card",
+        "undone": "Stamp undone",
+        "nothing_to_undo": "Nothing to undo",
+        "undo_too_late": "Too late to undo",
+        "undo_reward_given": "Reward already given",
+        "figures": "Today",
+        "figures_visits": "{n} visits \u00b7 {new} new",
+        "figures_rewards": "{n} rewards given",
+        "figures_pending": "{n} to sync",
+        "months": "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec",
+        "date": "{month} {day}",
     },
     "fr": {
         "tap_your_card": "Passez votre carte",
@@ -65,6 +93,33 @@ STRINGS: dict[str, dict[str, str]] = {
         "reader_offline": "Lecteur hors service",
         "reader_offline_detail": "Demandez au personnel",
         "badge_offline": "HORS",
+        "birthday": "Joyeux anniversaire !",
+        "surprise_one": "Surprise ! +{n} tampon",
+        "surprise_many": "Surprise ! +{n} tampons",
+        "boosted": "Tampons \u00d7{n} !",
+        "booster_idle": "Tampons \u00d7{n} !",
+        "points_one": "+{n} point",
+        "points_many": "+{n} points",
+        "tier_reached": "Vous êtes {tier} !",
+        "tier_member": "Membre {tier}",
+        "tier_keep_one": "Restez {tier} : {n} visite",
+        "tier_keep_many": "Restez {tier} : {n} visites",
+        "expiring_one": "{n} tampon expire {date}",
+        "expiring_many": "{n} expirent {date}",
+        "expired_one": "{n} tampon expiré",
+        "expired_many": "{n} tampons expirés",
+        "staff_mode": "Mode personnel",
+        "staff_next": "Passez la carte client",
+        "undone": "Tampon annulé",
+        "nothing_to_undo": "Rien à annuler",
+        "undo_too_late": "Trop tard pour annuler",
+        "undo_reward_given": "Cadeau déjà remis",
+        "figures": "Aujourd'hui",
+        "figures_visits": "{n} visites \u00b7 {new} nouv.",
+        "figures_rewards": "{n} cadeaux remis",
+        "figures_pending": "{n} à envoyer",
+        "months": "janv. févr. mars avr. mai juin juil. août sept. oct. nov. déc.",
+        "date": "le {day} {month}",
     },
 }
 
@@ -76,3 +131,9 @@ def text(locale: Locale, key: str, n: int | None = None, **values: object) -> st
         key = f"{key}_{'one' if abs(n) == 1 else 'many'}" if f"{key}_one" in table else key
         values["n"] = n
     return table[key].format(**values)
+
+
+def short_date(locale: Locale, day: date) -> str:
+    """"on Jan 12" / "le 12 janv." for a screen line."""
+    month = STRINGS[locale]["months"].split()[day.month - 1]
+    return text(locale, "date", month=month, day=day.day)

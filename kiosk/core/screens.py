@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
 
-from kiosk.core.i18n import Locale, text
+from kiosk.core.i18n import Locale, short_date, text
 from kiosk.core.layout import MARGIN, Block, Contactless, Fonts, Stamps, Text, compose, text_width
+from kiosk.core.outcome import TodayFigures, UndoRefusal
 from kiosk.core.rules import Outcome, OutcomeKind, RefusalReason
 from kiosk.core.status import KioskStatus
 
@@ -48,8 +49,14 @@ class Screens:
 
     # -- idle and staff status -------------------------------------------------------
 
-    def idle(self, status: KioskStatus | None = None, shift: tuple[int, int] = (0, 0)) -> Image.Image:
-        """"Tap your card" under the program's name; the staff badge when sync lags."""
+    def idle(
+        self,
+        status: KioskStatus | None = None,
+        shift: tuple[int, int] = (0, 0),
+        booster: int = 1,
+    ) -> Image.Image:
+        """"Tap your card" under the program's name; the staff badge when sync lags; a
+        running booster (`booster` > 1, from rules.active_booster) announced below."""
         status = status or KioskStatus()
         if not status.reader_online:
             image = self.reader_offline()
@@ -60,6 +67,9 @@ class Screens:
             name = Text(self.program_name, fonts=("small",), width=name_width, align=align)
             tap = self._line("tap_your_card", BIG)
             blocks: list[Block] = [name, tap] if self.compact else [name, Contactless(16), tap]
+            if booster > 1:
+                announce = Text(self._t("booster_idle", n=booster), BIG if self.compact else SMALL)
+                blocks = [name, announce] if self.compact else [name, tap, announce]
             image = self._render(blocks)
             if badge is not None:
                 image.paste(badge, (self.size[0] - badge.width, 0))
@@ -92,6 +102,11 @@ class Screens:
     def outcome(self, outcome: Outcome, first_name: str | None = None) -> Image.Image:
         """The screen for what a tap (or a redemption) just did."""
         kind = outcome.kind
+        first_name = first_name or outcome.first_name
+        if kind is OutcomeKind.FIGURES and outcome.figures is not None:
+            return self._figures(outcome.figures)
+        if kind is OutcomeKind.STAFF_MODE:
+            return self._render([self._line("staff_mode", BIG), self._line("staff_next")], True)
         if kind is OutcomeKind.REWARD_EARNED or (
             kind is OutcomeKind.WELCOME and outcome.rewards_earned
         ):
@@ -105,7 +120,12 @@ class Screens:
             OutcomeKind.DAILY_CAP: self._line("daily_cap", BIG),
             OutcomeKind.REDEEMED: self._line("redeemed", BIG),
             OutcomeKind.NO_VOUCHER: self._line("no_voucher", BIG),
+            OutcomeKind.EXPIRED: self._line("stamp_added", BIG),
+            OutcomeKind.UNDONE: self._line("undone", BIG),
+            OutcomeKind.NOTHING_TO_UNDO: self._line(_UNDO_REFUSALS[outcome.undo_refusal], BIG),
         }[kind]
+        if outcome.birthday and kind is OutcomeKind.STAMPED:
+            headline = self._greeting(first_name)  # the wish itself is the line below
         return self._render(self._card_blocks(outcome, headline))
 
     def _greeting(self, first_name: str | None) -> Text:
@@ -127,6 +147,38 @@ class Screens:
         return [headline, stamps, *lines[:2]]
 
     def _details(self, outcome: Outcome) -> list[Text]:
+        extras = self._extras(outcome)
+        return [*extras, *self._kind_details(outcome)] if extras else self._kind_details(outcome)
+
+    def _extras(self, outcome: Outcome) -> list[Text]:
+        """The program extras of this tap, most surprising first; empty when all are off."""
+        lines = []
+        if outcome.birthday:
+            lines.append(self._line("birthday"))
+        if outcome.surprise:
+            lines.append(Text(self._t("surprise", n=outcome.surprise), SMALL))
+        if outcome.booster > 1:
+            lines.append(Text(self._t("boosted", n=outcome.booster), SMALL))
+        if outcome.points and outcome.stamps_added:
+            lines.append(Text(self._t("points", n=outcome.stamps_added), SMALL))
+        tier = outcome.tier
+        if tier is not None and tier.tier:
+            if tier.changed:
+                lines.append(self._named("tier_reached", tier.tier))
+            elif tier.keep:
+                lines.append(self._named("tier_keep", tier.tier, tier.keep))
+        if outcome.expired:
+            lines.append(Text(self._t("expired", n=outcome.expired), SMALL))
+        if outcome.expiring and outcome.expiring_on is not None:
+            on = short_date(self.locale, outcome.expiring_on)
+            lines.append(Text(self._t("expiring", n=outcome.expiring, date=on), SMALL))
+        return lines
+
+    def _named(self, key: str, tier: str, n: int | None = None) -> Text:
+        template = text(self.locale, key, n, tier="{tier}")
+        return Text(template, SMALL, {"tier": tier}, squeeze="tier")
+
+    def _kind_details(self, outcome: Outcome) -> list[Text]:
         kind = outcome.kind
         if kind is OutcomeKind.WELCOME and outcome.bonus:
             return [Text(self._t("bonus", n=outcome.bonus), SMALL)]
@@ -149,6 +201,15 @@ class Screens:
             lines.append(self._reward_line(template, outcome.next_reward.name))
         return lines
 
+    def _figures(self, figures: TodayFigures) -> Image.Image:
+        """Today's figures for staff: visits and new cards, rewards given, events to sync."""
+        visits = self._t("figures_visits", n=figures.visits, new=figures.new_cards)
+        blocks: list[Block] = [self._line("figures", BIG), Text(visits, SMALL)]
+        if not self.compact:
+            blocks.append(Text(self._t("figures_rewards", n=figures.rewards_redeemed), SMALL))
+            blocks.append(Text(self._t("figures_pending", n=figures.pending_sync), SMALL))
+        return self._render(blocks)
+
     def _reward_line(self, template: str, reward: str) -> Text:
         return Text(template, SMALL, {"reward": reward}, squeeze="reward")
 
@@ -169,6 +230,15 @@ class Screens:
             return self._render([self._line("refused", BIG), self._line("use_loyalty_card")])
         why = Text(self._t("refused_random_id"), ("small",), max_lines=2)
         return self._render([self._line("refused", BIG), why, self._line("use_loyalty_card")])
+
+
+_UNDO_REFUSALS = {
+    None: "nothing_to_undo",
+    UndoRefusal.NO_STAMP: "nothing_to_undo",
+    UndoRefusal.ALREADY_UNDONE: "nothing_to_undo",
+    UndoRefusal.TOO_LATE: "undo_too_late",
+    UndoRefusal.REWARD_GIVEN: "undo_reward_given",
+}
 
 
 def _shifted(image: Image.Image, shift: tuple[int, int]) -> Image.Image:

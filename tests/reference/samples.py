@@ -4,13 +4,17 @@ tests and `make golden`)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from PIL import Image
 
-from kiosk.core.events import CardState
-from kiosk.core.rules import Program, RefusalReason, decide_redeem, decide_tap, refuse
+from kiosk.core.events import CardState, record
+from kiosk.core.outcome import TodayFigures
+from kiosk.core.perks import Basket, Customer
+from kiosk.core.program import Booster, Expiry, Program, Surprise, Tier
+from kiosk.core.rules import RefusalReason, decide_redeem, decide_tap, refuse
 from kiosk.core.screens import Screens
+from kiosk.core.staff import decide_undo, figures, staff_mode
 from kiosk.core.status import KioskStatus
 
 PROGRAM = Program(name="Café de la Gare", reward_name="café offert", goal=10, welcome_bonus=2)
@@ -37,6 +41,35 @@ def _card(program: Program, taps: int) -> CardState:
 def _tap(program: Program, taps_before: int, later: timedelta = timedelta(days=1)):  # noqa: ANN202
     when = NOON + timedelta(days=max(taps_before - 1, 0)) + later
     return decide_tap(program, _card(program, taps_before), when)
+
+
+def _extras(**fields: object) -> Program:
+    fields.setdefault("welcome_bonus", 2)
+    return Program(name=PROGRAM.name, reward_name="café offert", **fields)  # type: ignore[arg-type]
+
+
+MONDAY_BOOST = _extras(boosters=(Booster(frozenset({0}), time(10), time(12), 2),))
+GOLD = _extras(tiers=(Tier("Silver", 2), Tier("Gold", 4, multiplier=2)), goal=20)
+AGEING = _extras(expiry=Expiry.PER_STAMP, expiry_days=30, expiry_warn_days=14)
+POINTS = _extras(points_per_euro=10, goal=100, welcome_bonus=0)
+MARIE = Customer("Marie", date(1990, 3, 6), consent=True)
+
+
+def _undone():  # noqa: ANN202
+    card = _card(PROGRAM, 3)
+    stamp = decide_tap(PROGRAM, card, NOON + timedelta(days=3))
+
+    events = record(stamp.changes, card_ref=CARD, kiosk_id="k", program_version="1",
+                    now=NOON + timedelta(days=3), new_id=lambda: "e", first_seq=1)
+    assert stamp.card is not None
+    return decide_undo(PROGRAM, stamp.card, events, NOON + timedelta(days=3, minutes=1))
+
+
+def _keep_gold():  # noqa: ANN202
+    card = CardState(card_ref=CARD)
+    for day in range(4):
+        card = decide_tap(GOLD, card, datetime(2025, 4, 1, 11, tzinfo=UTC) + timedelta(days=day)).card
+    return decide_tap(GOLD, card, datetime(2026, 3, 25, 11, tzinfo=UTC))
 
 
 Sample = Callable[[Screens], Image.Image]
@@ -66,6 +99,25 @@ SAMPLES: dict[str, Sample] = {
     ),
     "refused": lambda s: s.outcome(refuse(PROGRAM, RefusalReason.RANDOM_ID)),
     "unreadable": lambda s: s.outcome(refuse(PROGRAM, RefusalReason.UNREADABLE)),
+    "idle_booster": lambda s: s.idle(booster=2),
+    "boosted": lambda s: s.outcome(_tap(MONDAY_BOOST, 1, later=timedelta(days=7))),  # a Monday
+    "tier_reached": lambda s: s.outcome(_tap(GOLD, 3)),
+    "tier_keep": lambda s: s.outcome(_keep_gold()),
+    "expiring": lambda s: s.outcome(_tap(AGEING, 1, later=timedelta(days=20))),
+    "expired": lambda s: s.outcome(_tap(AGEING, 1, later=timedelta(days=40))),
+    "birthday": lambda s: s.outcome(
+        decide_tap(_extras(birthday_bonus=2), _card(PROGRAM, 3), NOON + timedelta(days=3), MARIE)
+    ),
+    "surprise": lambda s: s.outcome(_tap(_extras(surprises=(Surprise(4, 3),)), 3)),
+    "points": lambda s: s.outcome(
+        decide_tap(POINTS, _card(POINTS, 1), NOON + timedelta(days=1), basket=Basket(450))
+    ),
+    "staff_mode": lambda s: s.outcome(staff_mode(PROGRAM)),
+    "undone": lambda s: s.outcome(_undone()),
+    "figures": lambda s: s.outcome(
+        figures(PROGRAM, TodayFigures(NOON.date(), visits=42, new_cards=5, rewards_redeemed=4,
+                                      pending_sync=12))
+    ),
 }
 SIZES = ((128, 64), (128, 32))
 LOCALES = ("fr", "en")
