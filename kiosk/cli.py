@@ -49,16 +49,27 @@ def describe(outcome: Outcome) -> str:
         return f"refused: this card cannot hold stamps ({outcome.refusal})"
     if outcome.kind is OutcomeKind.NO_VOUCHER:
         return f"no voucher to redeem; stamps {progress}"
-    line = {
+    headline = {
         OutcomeKind.WELCOME: f"welcome: new card, {outcome.bonus} bonus stamps + today's",
-        OutcomeKind.STAMPED: "stamped",
+        OutcomeKind.STAMPED: "stamped" + (f" x{outcome.multiplier}" if outcome.multiplier > 1 else ""),
         OutcomeKind.REWARD_EARNED: "reward earned: "
         + ", ".join(r.name for r in outcome.rewards_earned),
         OutcomeKind.COOLDOWN: "already stamped"
         + (f" (next stamp from {outcome.cooldown_until:%H:%M} UTC)" if outcome.cooldown_until else ""),
         OutcomeKind.DAILY_CAP: "already stamped today",
         OutcomeKind.REDEEMED: "redeemed: " + ", ".join(r.name for r in outcome.rewards_redeemed),
-    }[outcome.kind]
+        OutcomeKind.EXPIRED: f"{outcome.expired} stamps expired",
+        OutcomeKind.UNDONE: "last stamp undone",
+        OutcomeKind.NOTHING_TO_UNDO: f"nothing to undo ({outcome.undo_refusal})",
+    }
+    line = headline.get(outcome.kind, outcome.kind.value.replace("_", " "))
+    extras = [
+        f"+{outcome.surprise} surprise bonus" if outcome.surprise else "",
+        "happy birthday" if outcome.birthday else "",
+        f"tier {outcome.tier.tier}" if outcome.tier and outcome.tier.tier else "",
+        f"{outcome.expiring} stamps expire on {outcome.expiring_on}" if outcome.expiring else "",
+    ]
+    line = "; ".join([line, *(e for e in extras if e)])
     left = f"{outcome.stamps_left} more to a {outcome.reward_name}"
     return f"{line}; stamps {progress} ({left}); vouchers: {vouchers}"
 
