@@ -239,13 +239,13 @@ class VirtualField:
         except ValueError:
             log.warning("ignoring a frame that is not '<brty> <hex>': %r", datagram[:40])
             return None
-        if self._broken:
-            return head + b" 0"
         with self._lock:
             sense = _is_sense(brty, data)
             if sense and data[0] in (0x26, 0x52, 0x05) or (brty == "212F" and sense):
                 self._polls += 1
                 self._polled.notify_all()
+            if self._broken:
+                return head + b" 0"
             card = self._card
             if card is not None and self._vanish is not None and self._vanish(data):
                 log.info("%r lifted in the middle of an exchange", card)

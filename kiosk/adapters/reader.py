@@ -190,8 +190,9 @@ class Reader:
         except Exception as error:  # nfcpy let an error through: the device state is unknown
             return f"{_name(error)}: {error}"
         finally:
-            if self._pending is not None:  # found but never reported: find it again later
-                self._pending, self._present = None, None
+            if self._pending is not None:  # identified, then the reader failed: still a tap
+                pending, self._pending = self._pending, None
+                self._emit(pending, card_kind(pending.target), None)
         if self._stop.is_set():
             return None
         if result is False:

@@ -53,7 +53,7 @@ def test_a_tap_is_read_with_the_identity_from_anticollision_and_its_ndef(rig: Re
 def test_an_ntag_left_on_the_reader_is_read_once(rig: ReaderRig) -> None:
     rig.field.place(make_card("ntag213", NTAG))
     assert rig.wait_for(lambda: len(rig.reads) == 1)
-    assert rig.field.wait_answers(30, timeout=20)  # ~3 s of presence checks
+    assert rig.field.wait_answers(15, timeout=20)  # ~1.5 s of presence checks
     assert len(rig.reads) == 1
 
 
