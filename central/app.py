@@ -99,7 +99,8 @@ async def _read_json(request: Request) -> Any:
 def _parse(body: bytes) -> Any:
     try:
         return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+    # ValueError covers bad UTF-8, bad JSON and integers past Python's digit limit
+    except (ValueError, RecursionError) as error:
         raise HTTPException(400, f"body is not JSON: {error}") from None
 
 

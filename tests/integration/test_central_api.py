@@ -132,6 +132,8 @@ BIG = b'{"events": [' + b" " * (1024 * 1024) + b"]}"
     [
         (b"{not json", 400, "not JSON"),
         (b"\xff\xfe", 400, "not JSON"),
+        (b'{"events": [' + b"9" * 5000 + b"]}", 400, "not JSON"),
+        (b"[" * 100_000, 400, "not JSON"),
         (b"[]", 422, "JSON object"),
         (b'{"events": "x"}', 422, "list"),
         (b'{"events": []}', 422, "1 to 500"),
