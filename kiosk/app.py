@@ -30,8 +30,9 @@ from kiosk.service import Counter
 log = logging.getLogger("kiosk")
 
 TICK_SECONDS = 0.25
-# The reader loop counts as alive while its last iteration is this recent. A sense on
-# nfcpy's UDP device can take about 1 s per technology, so a whole round takes up to ~3 s.
+# The reader loop counts as alive while its last iteration is this recent: half the
+# systemd watchdog timeout, else this. A whole poll round takes tens of milliseconds on a
+# real reader, and up to ~3 s on nfcpy's UDP device with an empty field.
 READER_ALIVE_SECONDS = 10.0
 
 
@@ -187,7 +188,9 @@ class App:
         if parts is None:
             return False
         last = float(parts.reader.last_alive)  # type: ignore[attr-defined]
-        return time.monotonic() - last < READER_ALIVE_SECONDS
+        timeout = self.notifier.watchdog_timeout
+        window = timeout / 2 if timeout else READER_ALIVE_SECONDS
+        return time.monotonic() - last < window
 
     def status_line(self) -> str:
         s = self._status

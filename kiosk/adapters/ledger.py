@@ -5,8 +5,9 @@ outbox) and the card cache (each card's folded state, so a tap reads one row). W
 `synchronous=FULL`: a commit is on disk before `append` returns, so a stamp the customer
 sees is durable. Raw UIDs never reach this module; cards are known by their card_ref.
 
-Each thread opens its own `Ledger` on the same file (sqlite3 connections are not shared
-between threads); WAL lets the sync worker read while a tap writes.
+Each thread opens its own `Ledger` on the same file; WAL lets the sync worker read while a
+tap writes. A `Ledger` may be handed from the thread that opened it to the one that uses
+it (the daemon builds everything in its main thread), but never used by two at once.
 """
 
 from __future__ import annotations
@@ -118,7 +119,9 @@ class Ledger:
         except OSError as error:
             raise StorageError(f"ledger {path}: cannot create {path.parent}: {error.strerror}") from None
         try:
-            db = sqlite3.connect(path, timeout=10.0, isolation_level=None)
+            db = sqlite3.connect(
+                path, timeout=10.0, isolation_level=None, check_same_thread=False
+            )
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
             db.execute("PRAGMA foreign_keys=ON")

@@ -1,0 +1,269 @@
+"""`kiosk run` as a whole: a subprocess with a temp config over the simulator.
+
+Real parts everywhere: nfcpy over its UDP device to a virtual field, luma's SSD1306 driver
+onto the virtual controller (frames saved as PNG), gpiozero's MockFactory, SQLite files,
+the central API on loopback, and systemd's notify protocol on a real unix socket.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+from central.testing import add_kiosk, running_server
+from sim.nfc import VirtualField, make_card
+
+ROOT = Path(__file__).parents[2]
+
+
+@dataclass
+class NotifyListener:
+    """The systemd side of sd_notify: a datagram socket recording what the daemon says."""
+
+    path: Path
+    messages: list[tuple[float, str]] = field(default_factory=list)
+    _sock: socket.socket | None = None
+    _cond: threading.Condition = field(default_factory=threading.Condition)
+
+    def start(self) -> NotifyListener:
+        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._sock.bind(str(self.path))
+        self._sock.settimeout(0.2)
+        threading.Thread(target=self._listen, daemon=True).start()
+        return self
+
+    def _listen(self) -> None:
+        assert self._sock is not None
+        while True:
+            try:
+                data = self._sock.recv(4096)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            with self._cond:
+                for line in data.decode().splitlines():
+                    self.messages.append((time.monotonic(), line))
+                self._cond.notify_all()
+
+    def close(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+
+    def wait_for(self, predicate: Callable[[str], bool], timeout: float = 20.0) -> bool:
+        start = len(self.messages)
+        with self._cond:
+            return self._cond.wait_for(
+                lambda: any(predicate(m) for _, m in self.messages[start:]), timeout
+            )
+
+    def seen(self, line: str) -> bool:
+        return any(m == line for _, m in self.messages)
+
+
+@dataclass
+class Kiosk:
+    proc: subprocess.Popen[str]
+    config: Path
+    frames: Path
+    ledger: Path
+    notify: NotifyListener
+    central: str
+    token: str
+    log: list[str] = field(default_factory=list)
+    _log_cond: threading.Condition = field(default_factory=threading.Condition)
+
+    def follow_log(self) -> None:
+        def pump() -> None:
+            assert self.proc.stderr is not None
+            for line in self.proc.stderr:
+                with self._log_cond:
+                    self.log.append(line.rstrip())
+                    self._log_cond.notify_all()
+
+        threading.Thread(target=pump, daemon=True).start()
+
+    def wait_log(self, text: str, timeout: float = 20.0, after: int = 0) -> bool:
+        with self._log_cond:
+            return self._log_cond.wait_for(lambda: any(text in x for x in self.log[after:]), timeout)
+
+    def card(self, card_ref_prefix: str) -> dict[str, object] | None:
+        with sqlite3.connect(self.ledger) as db:
+            row = db.execute(
+                "SELECT card_ref FROM cards WHERE card_ref LIKE ?", (card_ref_prefix + "%",)
+            ).fetchone()
+        if row is None:
+            return None
+        answer = requests.get(
+            f"{self.central}/v1/cards/{row[0]}",
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=5,
+        )
+        return answer.json() if answer.status_code == 200 else None
+
+
+def write_config(path: Path, state: Path, reader: str, central: str, token: Path, **extra: str) -> None:
+    program_name = extra.get("program_name", "Café de la Gare")
+    path.write_text(
+        f"""
+[kiosk]
+id = "kiosk-1"
+state_dir = "{state}"
+locale = "fr"
+[reader]
+path = "{reader}"
+poll_interval = 0.05
+[display]
+driver = "virtual"
+frames_dir = "{state / 'frames'}"
+outcome_seconds = 1.0
+[lights]
+factory = "mock"
+[central]
+url = "{central}"
+token_file = "{token}"
+interval = 0.5
+[program]
+name = "{program_name}"
+"""
+    )
+
+
+@pytest.fixture
+def kiosk(tmp_path: Path) -> Iterator[tuple[Kiosk, VirtualField]]:
+    db_url = f"sqlite:///{tmp_path / 'central.sqlite3'}"
+    token = add_kiosk(db_url, "kiosk-1")
+    (tmp_path / "token").write_text(token)
+    with running_server(db_url) as central, VirtualField() as nfc_field:
+        config = tmp_path / "kiosk.toml"
+        state = tmp_path / "state"
+        write_config(config, state, nfc_field.path, central, tmp_path / "token")
+        notify = NotifyListener(tmp_path / "notify.sock").start()
+        env = {
+            **os.environ,
+            "NOTIFY_SOCKET": str(notify.path),
+            "WATCHDOG_USEC": "3000000",
+            "PYTHONUNBUFFERED": "1",
+        }
+        env.pop("KIOSK_CONFIG", None)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kiosk.cli", "--config", str(config), "run"],
+            stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
+        )
+        env["WATCHDOG_PID"] = str(proc.pid)
+        daemon = Kiosk(
+            proc, config, state / "frames", state / "ledger.sqlite3", notify, central, token
+        )
+        daemon.follow_log()
+        try:
+            assert notify.wait_for(lambda m: m == "READY=1"), daemon.log
+            yield daemon, nfc_field
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(timeout=10)
+            notify.close()
+
+
+def tap(daemon: Kiosk, nfc_field: VirtualField, kind: str, name: str, hold: float = 0.2) -> str:
+    """Tap a card and wait for the daemon's log line about it; returns that line."""
+    before = len(daemon.log)
+    assert nfc_field.tap(make_card(kind, name=name), hold=hold)
+    assert daemon.wait_log("event=tap", after=before), daemon.log[before:]
+    return next(x for x in daemon.log[before:] if "event=tap" in x)
+
+
+def test_a_tap_shows_on_the_oled_and_reaches_the_central_api(kiosk):
+    daemon, nfc_field = kiosk
+    frames_before = set(daemon.frames.glob("*.png"))
+    line = tap(daemon, nfc_field, "ntag213", "marie")
+    assert "outcome=welcome" in line and "stamps=3/10" in line
+    # a new frame was drawn on the virtual OLED for it
+    deadline = time.monotonic() + 10
+    while not set(daemon.frames.glob("*.png")) - frames_before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert set(daemon.frames.glob("*.png")) - frames_before
+    # the events reach the central server without anyone asking
+    card_prefix = line.split("card=")[1].split()[0]
+    deadline = time.monotonic() + 15
+    state = None
+    while time.monotonic() < deadline:
+        state = daemon.card(card_prefix)
+        if state is not None:
+            break
+        time.sleep(0.1)
+    assert state is not None and state["stamps"] == 3 and state["visits"] == 1
+    # no raw UID anywhere in the log
+    assert not any("04" + "a1" in x.lower() and "uid" in x.lower() for x in daemon.log)
+
+
+def test_a_random_id_phone_is_refused_and_the_next_card_still_works(kiosk):
+    daemon, nfc_field = kiosk
+    assert "outcome=refused" in tap(daemon, nfc_field, "random-id", "phone")
+    assert "outcome=welcome" in tap(daemon, nfc_field, "mifare-classic-1k", "paul")
+
+
+def test_sigterm_blanks_the_display_and_exits_zero(kiosk):
+    daemon, nfc_field = kiosk
+    tap(daemon, nfc_field, "felica", "yuki")
+    daemon.proc.send_signal(signal.SIGTERM)
+    assert daemon.proc.wait(timeout=10) == 0
+    assert daemon.notify.seen("STOPPING=1")
+    assert daemon.wait_log("event=stop")
+    with sqlite3.connect(daemon.ledger) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert db.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 2
+
+
+def test_sighup_with_a_bad_config_keeps_the_old_one_running(kiosk, tmp_path: Path):
+    daemon, nfc_field = kiosk
+    good = daemon.config.read_text()
+    daemon.config.write_text(good.replace('locale = "fr"', 'locale = "klingon"'))
+    before = len(daemon.log)
+    daemon.proc.send_signal(signal.SIGHUP)
+    assert daemon.wait_log("event=reload refused=true", after=before)
+    assert any("kiosk.locale" in x for x in daemon.log[before:])
+    assert daemon.proc.poll() is None
+    assert "outcome=welcome" in tap(daemon, nfc_field, "ntag215", "ana")
+
+
+def test_sighup_with_a_good_config_reloads_it(kiosk):
+    daemon, nfc_field = kiosk
+    daemon.config.write_text(daemon.config.read_text().replace("goal = 10", "") + "goal = 5\n")
+    before = len(daemon.log)
+    daemon.proc.send_signal(signal.SIGHUP)
+    assert daemon.wait_log("event=reload ok=true", after=before)
+    line = tap(daemon, nfc_field, "ntag213", "leo")
+    assert "stamps=3/5" in line
+
+
+def test_the_watchdog_stops_being_petted_while_the_reader_loop_hangs(kiosk):
+    daemon, nfc_field = kiosk
+    assert daemon.notify.wait_for(lambda m: m == "WATCHDOG=1")
+    # Hold the ledger's write lock: the next tap blocks inside the reader loop, as a
+    # stuck SD card would. The daemon must stop petting; systemd would then restart it.
+    blocker = sqlite3.connect(daemon.ledger, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        nfc_field.place(make_card("ntag213", name="stuck"))
+        time.sleep(3.5)  # longer than half of WATCHDOG_USEC: what systemd would wait
+        stuck_since = time.monotonic() - 2.0
+        pets = [t for t, m in daemon.notify.messages if m == "WATCHDOG=1" and t > stuck_since]
+        assert pets == []
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        nfc_field.remove()
+    assert daemon.notify.wait_for(lambda m: m == "WATCHDOG=1", timeout=10)
