@@ -48,6 +48,11 @@ GREEN_PATTERNS: dict[OutcomeKind, list[Step]] = {
     OutcomeKind.COOLDOWN: _blinks(1, 0.1, 0.0),
     OutcomeKind.DAILY_CAP: _blinks(1, 0.1, 0.0),
     OutcomeKind.NO_VOUCHER: _blinks(1, 0.1, 0.0),
+    OutcomeKind.EXPIRED: _blinks(1, 0.1, 0.0),
+    OutcomeKind.STAFF_MODE: _blinks(4, 0.05, 0.05),
+    OutcomeKind.UNDONE: [(True, 0.6), (False, 0.0)],
+    OutcomeKind.NOTHING_TO_UNDO: _blinks(1, 0.1, 0.0),
+    OutcomeKind.FIGURES: _blinks(1, 0.1, 0.0),
 }
 RED_REFUSED = _blinks(2, 0.3, 0.2)
 RED_ERROR = _blinks(3, 0.1, 0.1)

@@ -152,3 +152,10 @@ def test_a_melody_with_a_bad_note_is_refused_naming_the_field() -> None:
 
     with pytest.raises(ConfigError, match="lights.reward_melody"):
         from_mapping({"lights": {"reward_melody": "H9:0.1"}})
+
+
+def test_every_outcome_kind_has_a_light_pattern():
+    from kiosk.adapters.lights import GREEN_PATTERNS
+    from kiosk.core.rules import OutcomeKind
+
+    assert set(OutcomeKind) - {OutcomeKind.REFUSED} <= set(GREEN_PATTERNS)
