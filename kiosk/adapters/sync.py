@@ -177,6 +177,8 @@ class SyncWorker:
             state = _Round()
             started = self._clock()
             try:
+                if not self.section.url:
+                    raise SyncFailure("central.url is not set: this kiosk does not sync")
                 token = read_token(self.section.token_file)
                 idle = not ledger.pending(1)
                 self._drain(ledger, token, state, stop)

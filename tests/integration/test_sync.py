@@ -327,3 +327,9 @@ def test_the_program_is_stored_with_its_etag_and_then_asked_for_conditionally(
         assert not worker.sync_once().program_updated
         program_gets = [(m, p) for _, m, p, _ in proxy.log if p == "/v1/program"]
         assert len(program_gets) == 2
+
+
+def test_syncing_without_a_central_url_says_so(tmp_path: Path) -> None:
+    config = kiosk_setup(tmp_path / "state", "", tmp_path / "token")
+    report = worker_for(config).sync_once()
+    assert report.error is not None and "central.url" in report.error
