@@ -172,7 +172,6 @@ class CentralClient:
         self.section = section
         self._session = requests.Session()
         self._session.headers["User-Agent"] = USER_AGENT
-        self._session.verify = section.verify_tls
 
     def close(self) -> None:
         self._session.close()
@@ -191,6 +190,8 @@ class CentralClient:
                 data=body,
                 headers=sent,
                 timeout=(self.section.connect_timeout, self.section.read_timeout),
+                # per request: a session-level False loses to $REQUESTS_CA_BUNDLE in requests
+                verify=self.section.verify_tls,
                 allow_redirects=False,
             )
         except requests.exceptions.SSLError:

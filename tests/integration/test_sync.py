@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -333,3 +336,35 @@ def test_syncing_without_a_central_url_says_so(tmp_path: Path) -> None:
     config = kiosk_setup(tmp_path / "state", "", tmp_path / "token")
     report = worker_for(config).sync_once()
     assert report.error is not None and "central.url" in report.error
+
+
+def _self_signed(tmp_path: Path) -> ssl.SSLContext:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+@pytest.mark.parametrize("verify", [True, False])
+def test_tls_certificates_are_verified_unless_verify_tls_is_off(
+    central: Central, tmp_path: Path, verify: bool
+) -> None:
+    with FaultProxy(central.url, tls=_self_signed(tmp_path)) as https:
+        config = kiosk_setup(tmp_path / "state", https.url, central.token_file(f"kiosk-tls-{verify}"),
+                             f"kiosk-tls-{verify}", verify_tls=verify)
+        ids = tap_cards(config, [uid(1)])
+        report = worker_for(config).sync_once()
+    if verify:
+        assert report.error is not None and "TLS" in report.error
+        assert outbox(config)[0] == len(ids)
+    else:
+        assert report.ok and outbox(config)[0] == 0

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import http.client
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -150,6 +151,8 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, port: int, proxy: FaultProxy) -> None:
         self.proxy = proxy
         super().__init__(("127.0.0.1", port), _Handler)
+        if proxy.tls is not None:
+            self.socket = proxy.tls.wrap_socket(self.socket, server_side=True)
 
     def process_request(self, request: socket.socket | tuple[bytes, socket.socket],
                         client_address: object) -> None:
@@ -160,9 +163,12 @@ class _Server(ThreadingHTTPServer):
 class FaultProxy:
     """Forward HTTP from `url` to `upstream`, breaking requests as told."""
 
-    def __init__(self, upstream: str, timeout: float = 30.0) -> None:
+    def __init__(
+        self, upstream: str, timeout: float = 30.0, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.upstream = upstream
         self.timeout = timeout
+        self.tls = tls  # serve HTTPS to the kiosk (the upstream stays plain HTTP)
         self.closing = threading.Event()
         self.seen: Counter[str] = Counter()  # fault kind -> requests it was applied to
         # (monotonic time, method, path, fault kind) of every request, in arrival order
@@ -177,7 +183,8 @@ class FaultProxy:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     def __enter__(self) -> FaultProxy:
         self.start()
