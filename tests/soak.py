@@ -46,21 +46,26 @@ def soak(root: Path, kills: int, seed: int, server_kill_chance: float, max_delay
     started = time.monotonic()
     server.start()
     try:
-        made, report_at = 0, 50
-        while made < kills:
-            made += kiosk_kill_loop(config_file, ack_file, 1, rng, max_delay, server, server_kill_chance)
-            if made >= report_at:
+        kiosk_kills = server_kills = 0
+        while kiosk_kills + server_kills < kills:
+            k, s = kiosk_kill_loop(config_file, ack_file, 1, rng, max_delay, server,
+                                   server_kill_chance)
+            kiosk_kills, server_kills = kiosk_kills + k, server_kills + s
+            made = kiosk_kills + server_kills
+            if made // 50 != (made - k - s) // 50:
                 print(f"soak: {made}/{kills} kills", file=sys.stderr, flush=True)
-                report_at += 50
         server.kill()  # one last kill of the server, wherever it was
+        server_kills += 1
         server.start()
         config = load_config(config_file)
         drain(config)
-        verdict = check(config, ack_file, server.db, made)
+        verdict = check(config, ack_file, server.db, kiosk_kills + server_kills)
     finally:
         server.kill()
     return {
         "kills_survived": verdict.kills,
+        "kiosk_kills": kiosk_kills,
+        "server_kills": server_kills,
         "events_checked": verdict.events_checked,
         "acknowledged": verdict.acked,
         "lost": verdict.lost,

@@ -228,6 +228,8 @@ class SyncWorker:
             return
         answer = self._client.program(token, held)
         if answer.fields is None:
+            if held is None:  # none published yet: note that we asked, ask again when idle
+                ledger.set_meta({PROGRAM_ETAG: ""})
             return
         ledger.set_meta(
             {PROGRAM_JSON: json.dumps(answer.fields, sort_keys=True), PROGRAM_ETAG: answer.etag or ""}

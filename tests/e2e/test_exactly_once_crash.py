@@ -21,7 +21,7 @@ def test_a_kiosk_killed_at_random_points_loses_and_duplicates_nothing(tmp_path: 
             central.token_file("kiosk-crash"), "kiosk-crash",
         )
         ack_file = tmp_path / "acked.txt"
-        kills = kiosk_kill_loop(config_file, ack_file, KILLS, rng, max_delay=0.3)
+        kills, _ = kiosk_kill_loop(config_file, ack_file, KILLS, rng, max_delay=0.3)
         config = load_config(config_file)
         drain(config)
         verdict = check(config, ack_file, central.db, kills)

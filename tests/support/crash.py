@@ -188,24 +188,24 @@ def check(config: Config, ack_file: Path, server_db: Path, kills: int) -> Verdic
 def kiosk_kill_loop(
     config_file: Path, ack_file: Path, kills: int, rng: random.Random, max_delay: float,
     server: ServerProcess | None = None, server_kill_chance: float = 0.0,
-) -> int:
-    """Start the kiosk, let it run a random while, SIGKILL it; `kills` times. Returns kills made.
+) -> tuple[int, int]:
+    """Start the kiosk, let it run a random while, SIGKILL it; `kills` times.
 
-    With a `server`, it is also killed (and restarted) at random points while the kiosk runs.
+    With a `server`, it is also killed (and restarted) at random points while the kiosk
+    runs. Returns (kiosk kills, server kills).
     """
-    made = 0
+    server_kills = 0
     for round_no in range(kills):
         proc = start_kiosk(config_file, ack_file, seed=rng.getrandbits(32) + round_no)
         # the random point of the kill is the point of the test, not a synchronisation
         time.sleep(rng.uniform(0.0, max_delay))
         if server is not None and rng.random() < server_kill_chance:
             server.kill()
-            made += 1
+            server_kills += 1
             time.sleep(rng.uniform(0.0, max_delay / 2))
             server.start()
         kill(proc)
-        made += 1
-    return made
+    return kills, server_kills
 
 
 def load_config(config_file: Path) -> Config:
