@@ -14,6 +14,7 @@ import logging
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import FrameType
@@ -21,9 +22,11 @@ from typing import Protocol
 
 from kiosk import config as config_module
 from kiosk.config import Config
-from kiosk.core.rules import Outcome
+from kiosk.core.cardid import is_random_uid
+from kiosk.core.rules import Outcome, decide_redeem
+from kiosk.core.staff import StaffAction, next_staff_action, staff_mode
 from kiosk.core.status import KioskStatus
-from kiosk.errors import ConfigError, KioskError
+from kiosk.errors import ConfigError, KioskError, UnknownCard
 from kiosk.notify import Notifier
 from kiosk.service import Counter
 
@@ -34,6 +37,17 @@ TICK_SECONDS = 0.25
 # systemd watchdog timeout, else this. A whole poll round takes tens of milliseconds on a
 # real reader, and up to ~3 s on nfcpy's UDP device with an empty field.
 READER_ALIVE_SECONDS = 10.0
+STAFF_WINDOW_SECONDS = 20.0  # how long a staff card's action waits for the customer's card
+BUTTON_WINDOW_SECONDS = 60.0  # the staff button acts on the card shown this recently
+
+
+@dataclass(frozen=True)
+class Armed:
+    """A staff card was tapped: the next customer card gets `action`."""
+
+    staff_ref: str
+    action: StaffAction
+    until: float
 
 
 class Stoppable(Protocol):
@@ -50,6 +64,7 @@ class Parts:
     lights: object
     reader: object
     sync: object | None
+    button: object = None
     stop: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
 
@@ -61,12 +76,21 @@ def _short(card_ref: str | None) -> str:
 class App:
     """One kiosk process. `run()` returns the exit code."""
 
-    def __init__(self, config_path: str | None, notifier: Notifier | None = None) -> None:
+    def __init__(
+        self,
+        config_path: str | None,
+        notifier: Notifier | None = None,
+        pin_factory: object | None = None,
+    ) -> None:
         self.config_path = config_path
+        self.pin_factory = pin_factory
         self.notifier = notifier or Notifier.from_environment()
         self.stopping = threading.Event()
         self._reload = threading.Event()
         self._lock = threading.Lock()  # display and lights are driven from two threads
+        self._counter_lock = threading.Lock()  # taps (reader thread) and the staff button
+        self._armed: Armed | None = None
+        self._last_card: tuple[bytes, float] | None = None  # for the staff button
         self._status = KioskStatus()
         self._taps = 0
         self.parts: Parts | None = None
@@ -74,13 +98,18 @@ class App:
     # --- building and tearing down ------------------------------------------------------
 
     def build(self, config: Config) -> Parts:
+        from kiosk.adapters.button import StaffButton
         from kiosk.adapters.display import Display
-        from kiosk.adapters.lights import Lights
+        from kiosk.adapters.lights import Lights, make_pin_factory
         from kiosk.adapters.reader import Reader
 
         counter = Counter.open(config)
         display = Display.from_config(config.display, config.kiosk.locale, config.program.name)
-        lights = Lights.from_config(config.lights)
+        pins = self.pin_factory if self.pin_factory is not None else make_pin_factory(config.lights.factory)
+        lights = Lights.from_config(config.lights, pins)
+        button = StaffButton.from_config(
+            config.lights, pins, self.on_button_press, self.on_button_hold
+        )
         reader = Reader(config.reader, self.on_card, self.on_reader_status)
         sync = None
         if config.central.url:
@@ -89,7 +118,7 @@ class App:
             sync = SyncWorker(
                 config.central, config.kiosk.ledger_path, counter.program.tz, self.on_sync_status
             )
-        return Parts(config, counter, display, lights, reader, sync)
+        return Parts(config, counter, display, lights, reader, sync, button)
 
     def start(self, parts: Parts) -> None:
         self.parts = parts
@@ -115,18 +144,24 @@ class App:
             if blank:
                 parts.display.close()  # type: ignore[attr-defined]
             parts.lights.close()  # type: ignore[attr-defined]
+        parts.button.close()  # type: ignore[attr-defined]
         parts.counter.close()
 
     # --- callbacks from the adapters' threads -----------------------------------------
 
     def on_card(self, read: object) -> None:
         """A card was tapped (reader thread). Commit first, then show."""
+        uid: bytes = read.uid  # type: ignore[attr-defined]
+        self._act(lambda parts: self._decide(parts, uid), getattr(read, "technology", "?"))
+
+    def _act(self, decide: Callable[[Parts], Outcome], source: str) -> None:
         parts = self.parts
         if parts is None:
             return
         started = time.monotonic()
         try:
-            outcome = parts.counter.tap(read.uid)  # type: ignore[attr-defined]
+            with self._counter_lock:
+                outcome = decide(parts)
         except KioskError as error:
             log.error("event=tap error=%r", str(error))
             self._show_error(parts)
@@ -139,16 +174,65 @@ class App:
         with self._lock:
             parts.display.show_outcome(outcome, now)  # type: ignore[attr-defined]
             parts.lights.react(outcome)  # type: ignore[attr-defined]
-        self._log_tap(read, outcome, (time.monotonic() - started) * 1000)
+        self._log_tap(source, outcome, (time.monotonic() - started) * 1000)
         if parts.sync is not None and outcome.changes:
             parts.sync.wake()  # type: ignore[attr-defined]
 
-    def _log_tap(self, read: object, outcome: Outcome, ms: float) -> None:
+    def _decide(self, parts: Parts, uid: bytes) -> Outcome:
+        """A customer's tap, or a staff card and the customer card after it."""
+        counter = parts.counter
+        now = time.monotonic()
+        armed = self._armed if self._armed and now < self._armed.until else None
+        if counter.is_staff_card(uid):
+            action = next_staff_action(armed.action if armed else None)
+            if action is StaffAction.FIGURES:
+                self._armed = None
+                return counter.todays_figures()
+            self._armed = Armed(counter.card_ref(uid), action, now + STAFF_WINDOW_SECONDS)
+            return staff_mode(counter.program, action)
+        self._armed = None
+        if armed is None or is_random_uid(uid):
+            self._last_card = (uid, now)
+            return counter.tap(uid)
+        return self._staff_action(counter, uid, armed.action, armed.staff_ref)
+
+    @staticmethod
+    def _staff_action(counter: Counter, uid: bytes, action: StaffAction, staff_ref: str) -> Outcome:
+        try:
+            if action is StaffAction.REDEEM:
+                return counter.redeem(uid, staff_ref=staff_ref)
+            return counter.undo(uid, staff_ref=staff_ref)
+        except UnknownCard:
+            # a card never seen here has nothing to redeem or undo: say so, record nothing
+            unknown = counter.ledger.card(counter.card_ref(uid))
+            return decide_redeem(counter.program, unknown, counter.now())
+
+    def _button_card(self) -> bytes | None:
+        if self._last_card is None:
+            return None
+        uid, shown = self._last_card
+        return uid if time.monotonic() - shown < BUTTON_WINDOW_SECONDS else None
+
+    def on_button_press(self) -> None:
+        """Staff button: redeem a voucher of the card just shown."""
+        uid = self._button_card()
+        if uid is not None:
+            self._act(lambda parts: self._staff_action(
+                parts.counter, uid, StaffAction.REDEEM, "button"), "button")
+
+    def on_button_hold(self) -> None:
+        """Staff button held: undo the last stamp of the card just shown."""
+        uid = self._button_card()
+        if uid is not None:
+            self._act(lambda parts: self._staff_action(
+                parts.counter, uid, StaffAction.UNDO, "button"), "button")
+
+    def _log_tap(self, source: str, outcome: Outcome, ms: float) -> None:
         card = outcome.card.card_ref if outcome.card else None
         log.info(
             "event=tap card=%s tech=%s outcome=%s stamps=%d/%d vouchers=%d ms=%.1f",
             _short(card),
-            getattr(read, "technology", "?"),
+            source,
             outcome.kind.value,
             outcome.stamps,
             outcome.goal,
@@ -229,7 +313,8 @@ class App:
         signal.signal(signal.SIGINT, on_term)
         signal.signal(signal.SIGHUP, on_hup)
 
-    def run(self) -> int:
+    def boot(self) -> int | None:
+        """Load the config and start every part; an exit code when that is impossible."""
         try:
             config = config_module.load(self.config_path)
             logging.getLogger().setLevel(config.kiosk.log_level)
@@ -244,6 +329,10 @@ class App:
         self.start(parts)
         log.info("event=start kiosk=%s reader=%s", config.kiosk.id, config.reader.path)
         self.notifier.ready(self.status_line())
+        return None
+
+    def loop(self) -> None:
+        """Tick the display, pet the watchdog and reload on request, until stopping."""
         last_status = ""
         while not self.stopping.wait(TICK_SECONDS):
             if self._reload.is_set():
@@ -258,10 +347,19 @@ class App:
             if line != last_status:
                 self.notifier.status(line)
                 last_status = line
+
+    def shutdown(self) -> None:
         self.notifier.stopping()
-        assert self.parts is not None
-        self.stop_parts(self.parts)
+        if self.parts is not None:
+            self.stop_parts(self.parts)
         log.info("event=stop taps=%d", self._taps)
+
+    def run(self) -> int:
+        code = self.boot()
+        if code is not None:
+            return code
+        self.loop()
+        self.shutdown()
         return 0
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from kiosk.adapters.ledger import Ledger
 from kiosk.config import Config
 from kiosk.core import cardid
-from kiosk.core.events import CardState, Event, record
+from kiosk.core.events import CardState, Event, EventKind, record
 from kiosk.core.rules import (
     Outcome,
     Program,
@@ -29,6 +29,7 @@ from kiosk.core.rules import (
     decide_tap,
     refuse,
 )
+from kiosk.core.staff import StaffPolicy, decide_undo, figures, todays_figures
 from kiosk.errors import KioskError, StorageError, UnknownCard
 
 SITE_KEY_BYTES = 32
@@ -95,8 +96,10 @@ class Counter:
         kiosk_id: str,
         clock: Callable[[], datetime] = _wall_clock,
         new_id: Callable[[], str] = _new_id,
+        staff: StaffPolicy | None = None,
     ) -> None:
         self.program = program
+        self.staff = staff or StaffPolicy()
         self.ledger = ledger
         self.kiosk_id = kiosk_id
         self._site_key = site_key
@@ -110,7 +113,8 @@ class Counter:
         program = config.program.to_program()
         site_key = load_site_key(config.kiosk.site_key_path)
         ledger = Ledger.open(config.kiosk.ledger_path, program.tz)
-        return cls(program, ledger, site_key, config.kiosk.id, **kwargs)  # type: ignore[arg-type]
+        staff = config.staff.to_policy()
+        return cls(program, ledger, site_key, config.kiosk.id, staff=staff, **kwargs)  # type: ignore[arg-type]
 
     def close(self) -> None:
         self.ledger.close()
@@ -184,6 +188,28 @@ class Counter:
         moment = self.now(now)
         outcome = decide_redeem(self.program, state, moment, reward_id)
         return self._commit(outcome, state.card_ref, moment, staff_ref)
+
+    def is_staff_card(self, uid: bytes) -> bool:
+        return not cardid.is_random_uid(uid) and self.staff.is_staff_card(self.card_ref(uid))
+
+    def undo(self, uid: bytes, now: datetime | None = None, staff_ref: str | None = None) -> Outcome:
+        """Staff take back the card's last stamp (within the undo window)."""
+        state = self.known_card(uid)
+        moment = self.now(now)
+        events = self.ledger.events(state.card_ref)
+        last_stamp = max(
+            (i for i, e in enumerate(events) if e.kind is EventKind.STAMP), default=len(events)
+        )
+        outcome = decide_undo(self.program, state, events[last_stamp:], moment, self.staff)
+        return self._commit(outcome, state.card_ref, moment, staff_ref)
+
+    def todays_figures(self, now: datetime | None = None) -> Outcome:
+        """Taps, new cards, rewards and pending sync of the local day, for staff."""
+        moment = self.now(now)
+        today = todays_figures(
+            self.ledger.events(), moment, self.program.tz, self.ledger.outbox().pending
+        )
+        return figures(self.program, today)
 
     def history(self, uid: bytes) -> list[Event]:
         return self.ledger.events(self.known_card(uid).card_ref)

@@ -158,7 +158,7 @@ class Lights:
         `speed` scales every duration (tests and the demo play patterns faster)."""
         from gpiozero import LED, Buzzer, TonalBuzzer
 
-        factory = pin_factory if pin_factory is not None else _factory(section.factory)
+        factory = pin_factory if pin_factory is not None else make_pin_factory(section.factory)
         green = LED(section.green_pin, pin_factory=factory) if section.green_pin else None
         red = LED(section.red_pin, pin_factory=factory) if section.red_pin else None
         buzzer: Any = None
@@ -245,7 +245,7 @@ def _buzzer_apply(buzzer: Any) -> Callable[[Any], None]:
     return apply
 
 
-def _factory(name: str) -> object | None:
+def make_pin_factory(name: str) -> object | None:
     """gpiozero's pin factory for [lights] factory; None lets gpiozero choose."""
     if name == "mock":
         from gpiozero.pins.mock import MockFactory, MockPWMPin

@@ -98,6 +98,7 @@ class Outcome:
     surprise: int = 0
     undo_refusal: UndoRefusal | None = None
     figures: TodayFigures | None = None
+    staff_action: str | None = None  # STAFF_MODE: what the next customer card will do
 
     @property
     def stamps(self) -> int:

@@ -106,7 +106,13 @@ class Screens:
         if kind is OutcomeKind.FIGURES and outcome.figures is not None:
             return self._figures(outcome.figures)
         if kind is OutcomeKind.STAFF_MODE:
-            return self._render([self._line("staff_mode", BIG), self._line("staff_next")], True)
+            action = {"redeem": "staff_redeem", "undo": "staff_undo"}.get(
+                outcome.staff_action or "", "staff_next"
+            )
+            lines: list[Block] = [self._line("staff_mode", BIG), self._line(action)]
+            if not self.compact:
+                lines.append(self._line("staff_again"))
+            return self._render(lines, True)
         if kind is OutcomeKind.REWARD_EARNED or (
             kind is OutcomeKind.WELCOME and outcome.rewards_earned
         ):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
+from enum import StrEnum
 
 from kiosk.core.events import CardState, Change, Event, EventKind, apply_change
 from kiosk.core.outcome import Outcome, OutcomeKind, TodayFigures, UndoRefusal
@@ -26,11 +27,25 @@ class StaffPolicy:
         return card_ref in self.cards
 
 
-def staff_mode(program: Program) -> Outcome:
-    """A staff card was tapped: the next tap is a staff action."""
+class StaffAction(StrEnum):
+    """What the next customer card does after a staff card; each staff tap moves on one."""
+
+    REDEEM = "redeem"
+    UNDO = "undo"
+    FIGURES = "figures"  # shown at once: no customer card needed
+
+
+def next_staff_action(current: StaffAction | None) -> StaffAction:
+    """A staff card tap: redeem first, then undo, then today's figures, then redeem again."""
+    order = list(StaffAction)
+    return order[0] if current is None else order[(order.index(current) + 1) % len(order)]
+
+
+def staff_mode(program: Program, action: StaffAction = StaffAction.REDEEM) -> Outcome:
+    """A staff card was tapped: the next customer card is a staff action."""
     return Outcome(
         kind=OutcomeKind.STAFF_MODE, card=None, goal=program.goal,
-        reward_name=program.reward_name, program_name=program.name,
+        reward_name=program.reward_name, program_name=program.name, staff_action=action.value,
     )
 
 

@@ -14,7 +14,7 @@ from kiosk.core.perks import Basket, Customer
 from kiosk.core.program import Booster, Expiry, Program, Surprise, Tier
 from kiosk.core.rules import RefusalReason, decide_redeem, decide_tap, refuse
 from kiosk.core.screens import Screens
-from kiosk.core.staff import decide_undo, figures, staff_mode
+from kiosk.core.staff import StaffAction, decide_undo, figures, staff_mode
 from kiosk.core.status import KioskStatus
 
 PROGRAM = Program(name="Café de la Gare", reward_name="café offert", goal=10, welcome_bonus=2)
@@ -113,6 +113,7 @@ SAMPLES: dict[str, Sample] = {
         decide_tap(POINTS, _card(POINTS, 1), NOON + timedelta(days=1), basket=Basket(450))
     ),
     "staff_mode": lambda s: s.outcome(staff_mode(PROGRAM)),
+    "staff_mode_undo": lambda s: s.outcome(staff_mode(PROGRAM, StaffAction.UNDO)),
     "undone": lambda s: s.outcome(_undone()),
     "figures": lambda s: s.outcome(
         figures(PROGRAM, TodayFigures(NOON.date(), visits=42, new_cards=5, rewards_redeemed=4,
