@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import ssl
 import subprocess
@@ -368,3 +369,22 @@ def test_tls_certificates_are_verified_unless_verify_tls_is_off(
         assert outbox(config)[0] == len(ids)
     else:
         assert report.ok and outbox(config)[0] == 0
+
+
+def test_sync_logs_carry_no_card_uid_and_no_card_ref(
+    proxy: FaultProxy, kiosk: Config, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    card = uid(0xC0FFEE)
+    tap_cards(kiosk, [card])
+    worker = worker_for(kiosk)
+    proxy.inject(Fault.garbage(), Fault.status_code(503))
+    for _ in range(3):
+        worker.sync_once(refresh=True)
+    with Ledger.open(kiosk.kiosk.ledger_path) as ledger:
+        [ref] = [c.card_ref for c in ledger.cards()]
+    assert caplog.records, "sync did log"
+    everything = "\n".join(r.getMessage() for r in caplog.records)
+    assert card.hex() not in everything.lower()
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("kiosk"))
+    assert ref not in ours and ref[:16] not in ours
