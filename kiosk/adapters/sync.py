@@ -6,6 +6,15 @@ a garbage body therefore changes nothing here, and the next round sends the same
 again; the server answers `duplicate` for those it already holds. Rejected events are
 kept aside with their reason and never sent again.
 
+Each answer carries the server's state of the batch's cards (every kiosk's events); the
+ledger caches that plus this kiosk's events still pending. One voucher redeemed offline
+at two kiosks is therefore not an error here: both redemptions are accepted and kept,
+the server flags the card `overdraft`, and each cache shows the negative voucher count
+once it has heard of both. Nothing is dropped to hide it.
+
+A request the server refuses as a whole (a 4xx other than 401/429) is retried with
+backoff like any failure, since it names no event; it shows in `last_error`.
+
 The worker runs in its own thread with its own ledger connection (SQLite WAL lets a tap
 commit while we read), so a tap never waits on the network:
 

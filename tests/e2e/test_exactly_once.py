@@ -98,6 +98,7 @@ ACTIONS = st.lists(
         st.tuples(st.just("tap"), st.integers(0, 3)),
         st.tuples(st.just("fault"), FAULTS),
         st.tuples(st.just("sync"), st.none()),
+        st.tuples(st.just("sync while refused"), st.none()),
     ),
     min_size=1,
     max_size=14,
@@ -105,7 +106,7 @@ ACTIONS = st.lists(
 _examples = itertools.count()
 
 
-@settings(max_examples=25)
+@settings(max_examples=40)
 @given(actions=ACTIONS, batch_size=st.integers(1, 5))
 def test_any_mix_of_taps_faults_and_sync_rounds_stores_each_event_exactly_once(
     central: Central, proxy: FaultProxy, actions: list[tuple[str, object]], batch_size: int
@@ -123,8 +124,11 @@ def test_any_mix_of_taps_faults_and_sync_rounds_stores_each_event_exactly_once(
             elif action == "fault":
                 assert isinstance(arg, Fault)
                 proxy.inject(arg)
-            else:
+            elif action == "sync":
                 worker.sync_once()
+            else:
+                with proxy.refusing():
+                    assert not worker.sync_once().ok
             _assert_synced_only_what_the_server_holds(config, central)
         proxy.clear()
         drain(config)
