@@ -1,12 +1,13 @@
-"""Draw the virtual OLED and the LEDs in a terminal, two pixel rows per character.
+"""Draw the virtual OLED and the LEDs in a terminal, 2x2 pixels per character.
 
     >>> from sim.oled import VirtualOled
     >>> panel = VirtualOled(height=32)
     >>> len(render(panel, {"green": False}).splitlines())
     18
 
-Upper half block U+2580, lower half U+2584 and full block U+2588 give each character
-cell two pixels stacked; a frame around the panel keeps its edges visible when dark.
+Unicode's quadrant blocks (U+2596..U+259F with the half and full blocks) have a glyph for
+each of the 16 patterns of a 2x2 cell, so a 128-pixel panel fits in 64 columns, exactly,
+inside an 80-column terminal; a frame around the panel keeps its edges visible when dark.
 """
 
 from __future__ import annotations
@@ -18,23 +19,27 @@ from PIL import Image
 
 from sim.oled import VirtualOled
 
-_CELLS = {(False, False): " ", (True, False): "\u2580", (False, True): "\u2584", (True, True): "\u2588"}
+# (top left, top right, bottom left, bottom right) -> the glyph lighting those quarters
+_QUADS = " \u2598\u259d\u2580\u2596\u258c\u259e\u259b\u2597\u259a\u2590\u259c\u2584\u2599\u259f\u2588"
 _LED_COLOURS = {"green": "\x1b[32m", "red": "\x1b[31m", "buzzer": "\x1b[33m"}
 _RESET = "\x1b[0m"
 
 
 def panel_lines(image: Image.Image) -> list[str]:
-    """A 1-bit image as text rows of half blocks (height rounded up to even)."""
+    """A 1-bit image as text rows of quadrant blocks (odd sizes padded with dark pixels)."""
     width, height = image.size
     pixels = image.load()
     assert pixels is not None
+
+    def lit(x: int, y: int) -> int:
+        return int(x < width and y < height and bool(pixels[x, y]))
+
     rows = []
     for y in range(0, height, 2):
         cells = []
-        for x in range(width):
-            top = bool(pixels[x, y])
-            bottom = bool(pixels[x, y + 1]) if y + 1 < height else False
-            cells.append(_CELLS[(top, bottom)])
+        for x in range(0, width, 2):
+            index = lit(x, y) | lit(x + 1, y) << 1 | lit(x, y + 1) << 2 | lit(x + 1, y + 1) << 3
+            cells.append(_QUADS[index])
         rows.append("".join(cells))
     return rows
 
@@ -55,7 +60,7 @@ def render(panel: VirtualOled, leds: Mapping[str, bool | float], colour: bool = 
     body = panel_lines(panel.lit())
     status = "on" if panel.display_on else "off"
     caption = f" {panel.chip} {status} contrast {panel.contrast} "
-    width = panel.width
+    width = (panel.width + 1) // 2
     top = "\u250c" + caption.center(width, "\u2500") + "\u2510"
     framed = [top] + [f"\u2502{row}\u2502" for row in body] + ["\u2514" + "\u2500" * width + "\u2518"]
     side = led_lines(leds, colour)

@@ -1,0 +1,239 @@
+"""`make demo`: the real kiosk on simulated hardware, with a local central API.
+
+Everything below the adapters is virtual: nfcpy talks to a virtual field over its UDP
+device, luma.oled's SSD1306 driver writes to a virtual controller, gpiozero drives mock
+pins, and the central API is the real `kiosk-central` app on loopback. The kiosk itself
+is the same `App` that `kiosk run` starts. The terminal shows the OLED and the LEDs while
+a scenario taps cards; frames land as PNG files in the state folder.
+
+    python -m sim.demo [--scenario demo] [--speed 1] [--locale en] [--state-dir demo-state]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TextIO
+
+import requests
+
+from central.testing import add_kiosk, running_server
+from kiosk.adapters.sync import sync_status
+from kiosk.app import App
+from kiosk.core import cardid
+from kiosk.notify import Notifier
+from kiosk.service import load_site_key
+from sim.nfc import VirtualField
+from sim.scenario import Scenario, StepResult, load_scenario, run_scenario
+from sim.terminal import pin_states, render
+
+PINS = {"green": 17, "red": 27, "buzzer": 18}
+CLEAR = "\x1b[H\x1b[2J"
+
+
+def write_config(path: Path, state: Path, reader: str, central: str, locale: str, staff: str) -> None:
+    path.write_text(
+        f"""# written by `make demo`
+[kiosk]
+id = "demo-kiosk"
+state_dir = "{state}"
+locale = "{locale}"
+[reader]
+path = "{reader}"
+poll_interval = 0.1
+[display]
+driver = "virtual"
+frames_dir = "{state / 'frames'}"
+outcome_seconds = 2.5
+[lights]
+factory = "mock"
+green_pin = {PINS['green']}
+red_pin = {PINS['red']}
+buzzer_pin = {PINS['buzzer']}
+[central]
+url = "{central}"
+token_file = "{state / 'token'}"
+interval = 2.0
+[staff]
+cards = ["{staff}"]
+[program]
+name = "Café de la Gare"
+reward = "free coffee"
+cooldown_minutes = 0
+""",
+        encoding="utf-8",
+    )
+
+
+class Screen:
+    """Redraws the virtual OLED and the LEDs whenever they change."""
+
+    def __init__(self, app: App, factory: Any, out: TextIO, live: bool) -> None:
+        self.app, self.factory, self.out, self.live = app, factory, out, live
+        self.notes: list[str] = []
+        self._last = ""
+        self._lock = threading.Lock()
+
+    def frame(self) -> str:
+        parts = self.app.parts
+        if parts is None:
+            return ""
+        panel = parts.display.bus  # type: ignore[attr-defined]
+        return render(panel, pin_states(self.factory, PINS), colour=self.live)
+
+    def note(self, text: str) -> None:
+        with self._lock:
+            self.notes = (self.notes + [text])[-6:]
+            if not self.live:
+                self.out.write(f"\n{self.frame()}\n  {text}\n")
+                self.out.flush()
+        self.draw(force=True)
+
+    def draw(self, force: bool = False) -> None:
+        if not self.live:
+            return
+        with self._lock:
+            picture = self.frame()
+            if picture == self._last and not force:
+                return
+            self._last = picture
+            status = self.app.status_line()
+            lines = "\n".join(f"  {n}" for n in self.notes)
+            title = "Loyalty kiosk demo: the OLED and LEDs"
+            self.out.write(f"{CLEAR}{title}\n\n{picture}\n\n  {status}\n\n{lines}\n")
+            self.out.flush()
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.wait(0.05):
+            self.draw()
+
+
+@contextmanager
+def running_kiosk(config: Path, factory: Any) -> Iterator[App]:
+    app = App(str(config), notifier=Notifier(None), pin_factory=factory)
+    code = app.boot()
+    if code is not None:
+        raise SystemExit(f"the kiosk did not start (exit code {code}); see the log")
+    loop = threading.Thread(target=app.loop, name="kiosk-loop", daemon=True)
+    loop.start()
+    try:
+        yield app
+    finally:
+        app.stopping.set()
+        loop.join(timeout=5)
+        app.shutdown()
+
+
+def summary(app: App, scenario: Scenario, central: str, token: str, state: Path) -> list[str]:
+    """What the central API holds for each card of the scenario, and where things are."""
+    parts = app.parts
+    assert parts is not None
+    lines = ["", "What the central API holds now:"]
+    for name, card in scenario.cards.items():
+        uid = card.identity
+        if cardid.is_random_uid(uid) or name == "staff":
+            continue
+        ref = parts.counter.card_ref(uid)
+        answer = requests.get(
+            f"{central}/v1/cards/{ref}", headers={"Authorization": f"Bearer {token}"}, timeout=5
+        )
+        if answer.status_code != 200:
+            lines.append(f"  {name:<8} not known to the central API")
+            continue
+        body = answer.json()
+        vouchers = ", ".join(f"{n}x {rid}" for rid, n in body.get("vouchers", {}).items()) or "none"
+        lines.append(
+            f"  {name:<8} {body['stamps']}/{parts.counter.program.goal} stamps, "
+            f"{body['visits']} visits, vouchers: {vouchers}, redeemed: {sum(body['redeemed'].values())}"
+        )
+    status = sync_status(parts.counter.ledger)
+    frames = sorted((state / "frames").glob("*.png"))
+    lines += [
+        "",
+        f"Events synced: {status.synced}, pending: {status.pending}, rejected: {status.rejected}",
+        f"OLED frames: {len(frames)} PNG files in {state / 'frames'}",
+        f"Kiosk log: {state / 'kiosk.log'}; config: {state / 'kiosk.toml'}",
+        f"Try: .venv/bin/kiosk --config {state / 'kiosk.toml'} card 04A1B2C3D4E5F6",
+    ]
+    return lines
+
+
+def wait_for_sync(app: App, timeout: float) -> bool:
+    parts = app.parts
+    assert parts is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if sync_status(parts.counter.ledger).pending == 0:
+            return True
+        parts.sync.wake()  # type: ignore[union-attr]
+        time.sleep(0.2)
+    return False
+
+
+def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sim.demo", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scenario", default="demo", help="a shipped scenario name or a TOML path")
+    parser.add_argument("--speed", type=float, default=1.0, help="play the scenario this much faster")
+    parser.add_argument("--locale", choices=("en", "fr"), default="en")
+    parser.add_argument("--state-dir", default="demo-state", help="wiped and rebuilt at each run")
+    parser.add_argument("--plain", action="store_true", help="no live redrawing (for logs and pipes)")
+    args = parser.parse_args(argv)
+
+    from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+    state = Path(args.state_dir).resolve()
+    shutil.rmtree(state, ignore_errors=True)
+    state.mkdir(parents=True)
+    logging.basicConfig(
+        filename=state / "kiosk.log", level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    scenario = load_scenario(args.scenario)
+    db_url = f"sqlite:///{state / 'central.sqlite3'}"
+    token = add_kiosk(db_url, "demo-kiosk")
+    (state / "token").write_text(token + "\n")
+    site_key = load_site_key(state / "site.key")
+    staff_card = scenario.cards.get("staff")
+    staff_ref = cardid.card_ref(site_key, staff_card.identity) if staff_card else "0" * 64
+    factory = MockFactory(pin_class=MockPWMPin)
+    live = out.isatty() and not args.plain
+
+    with running_server(db_url) as central, VirtualField() as nfc_field:
+        config = state / "kiosk.toml"
+        write_config(config, state, nfc_field.path, central, args.locale, staff_ref)
+        with running_kiosk(config, factory) as app:
+            screen = Screen(app, factory, out, live)
+            stop = threading.Event()
+            drawer = threading.Thread(target=screen.run, args=(stop,), daemon=True)
+            drawer.start()
+            screen.note(f"{scenario.name}: {scenario.description}")
+
+            def report(result: StepResult) -> None:
+                text = result.step.note or result.note
+                screen.note(("" if result.ok else "(!) ") + text)
+
+            try:
+                run_scenario(scenario, nfc_field, args.speed, report=report)
+                time.sleep(min(3.0, 3.0 / args.speed))  # let the last screen be seen
+                synced = wait_for_sync(app, 20.0)
+            except KeyboardInterrupt:
+                synced = False
+            finally:
+                stop.set()
+                drawer.join(timeout=2)
+            lines = summary(app, scenario, central, token, state)
+            if not synced:
+                lines.insert(0, "(!) some events were still pending sync when the demo ended")
+    out.write("\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
