@@ -20,6 +20,7 @@ from pathlib import Path
 
 from central.testing import add_kiosk, listening_socket
 from tests.support.crash import (
+    KioskSpawner,
     ServerProcess,
     check,
     drain,
@@ -45,11 +46,11 @@ def soak(root: Path, kills: int, seed: int, server_kill_chance: float, max_delay
     ack_file = root / "acked.txt"
     started = time.monotonic()
     server.start()
+    kiosks = KioskSpawner(config_file, ack_file)
     try:
         kiosk_kills = server_kills = 0
         while kiosk_kills + server_kills < kills:
-            k, s = kiosk_kill_loop(config_file, ack_file, 1, rng, max_delay, server,
-                                   server_kill_chance)
+            k, s = kiosk_kill_loop(kiosks, 1, rng, max_delay, server, server_kill_chance)
             kiosk_kills, server_kills = kiosk_kills + k, server_kills + s
             made = kiosk_kills + server_kills
             if made // 50 != (made - k - s) // 50:
@@ -61,6 +62,7 @@ def soak(root: Path, kills: int, seed: int, server_kill_chance: float, max_delay
         drain(config)
         verdict = check(config, ack_file, server.db, kiosk_kills + server_kills)
     finally:
+        kiosks.close()
         server.kill()
     return {
         "kills_survived": verdict.kills,

@@ -7,10 +7,17 @@ import random
 from pathlib import Path
 
 from tests.support import central_server
-from tests.support.crash import check, drain, kiosk_kill_loop, load_config, write_kiosk_toml
+from tests.support.crash import (
+    KioskSpawner,
+    check,
+    drain,
+    kiosk_kill_loop,
+    load_config,
+    write_kiosk_toml,
+)
 
 # dozens in the normal suite; `make soak` runs the long version
-KILLS = int(os.environ.get("KIOSK_CRASH_KILLS", "24"))
+KILLS = int(os.environ.get("KIOSK_CRASH_KILLS", "60"))
 
 
 def test_a_kiosk_killed_at_random_points_loses_and_duplicates_nothing(tmp_path: Path) -> None:
@@ -21,7 +28,8 @@ def test_a_kiosk_killed_at_random_points_loses_and_duplicates_nothing(tmp_path: 
             central.token_file("kiosk-crash"), "kiosk-crash",
         )
         ack_file = tmp_path / "acked.txt"
-        kills, _ = kiosk_kill_loop(config_file, ack_file, KILLS, rng, max_delay=0.3)
+        with KioskSpawner(config_file, ack_file) as kiosks:
+            kills, _ = kiosk_kill_loop(kiosks, KILLS, rng, max_delay=0.3)
         config = load_config(config_file)
         drain(config)
         verdict = check(config, ack_file, central.db, kills)

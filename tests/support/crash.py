@@ -76,13 +76,47 @@ def _wait_for_line(proc: subprocess.Popen[str], expected: str) -> None:
         raise RuntimeError(f"child did not start (said {line!r}, exit {proc.poll()})")
 
 
-def start_kiosk(config_file: Path, ack_file: Path, seed: int) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.kiosk_loop", str(config_file), str(ack_file), str(seed)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT, env=_env(),
-    )
-    _wait_for_line(proc, "started")
-    return proc
+class KioskSpawner:
+    """A ready kiosk parent process (tests.support.kiosk_loop) that forks kiosks to kill."""
+
+    def __init__(self, config_file: Path, ack_file: Path) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.kiosk_loop", str(config_file), str(ack_file)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            cwd=ROOT, env=_env(),
+        )
+        _wait_for_line(self.proc, "ready")
+
+    def _ask(self, command: str) -> str:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        answer = self.proc.stdout.readline().strip()
+        if not answer:
+            raise RuntimeError(f"kiosk parent died (exit {self.proc.poll()})")
+        return answer
+
+    def spawn(self, seed: int) -> int:
+        """Start a kiosk (a restart after the previous kill); its pid."""
+        return int(self._ask(f"spawn {seed}"))
+
+    def kill_kiosk(self) -> None:
+        """SIGKILL the running kiosk, wherever it is."""
+        self._ask("kill")
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(timeout=10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+    def __enter__(self) -> KioskSpawner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.poll() is None:
+            self.close()
 
 
 def kill(proc: subprocess.Popen[str]) -> None:
@@ -186,17 +220,17 @@ def check(config: Config, ack_file: Path, server_db: Path, kills: int) -> Verdic
 
 
 def kiosk_kill_loop(
-    config_file: Path, ack_file: Path, kills: int, rng: random.Random, max_delay: float,
+    kiosks: KioskSpawner, kills: int, rng: random.Random, max_delay: float,
     server: ServerProcess | None = None, server_kill_chance: float = 0.0,
 ) -> tuple[int, int]:
-    """Start the kiosk, let it run a random while, SIGKILL it; `kills` times.
+    """Start a kiosk, let it run a random while, SIGKILL it; `kills` times.
 
     With a `server`, it is also killed (and restarted) at random points while the kiosk
     runs. Returns (kiosk kills, server kills).
     """
     server_kills = 0
-    for round_no in range(kills):
-        proc = start_kiosk(config_file, ack_file, seed=rng.getrandbits(32) + round_no)
+    for _ in range(kills):
+        kiosks.spawn(rng.getrandbits(32))
         # the random point of the kill is the point of the test, not a synchronisation
         time.sleep(rng.uniform(0.0, max_delay))
         if server is not None and rng.random() < server_kill_chance:
@@ -204,7 +238,7 @@ def kiosk_kill_loop(
             server_kills += 1
             time.sleep(rng.uniform(0.0, max_delay / 2))
             server.start()
-        kill(proc)
+        kiosks.kill_kiosk()
     return kills, server_kills
 
 
