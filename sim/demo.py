@@ -185,16 +185,24 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     parser.add_argument("--state-dir", default="demo-state", help="wiped and rebuilt at each run")
     parser.add_argument("--plain", action="store_true", help="no live redrawing (for logs and pipes)")
     args = parser.parse_args(argv)
-
-    from gpiozero.pins.mock import MockFactory, MockPWMPin
-
     state = Path(args.state_dir).resolve()
     shutil.rmtree(state, ignore_errors=True)
     state.mkdir(parents=True)
-    logging.basicConfig(
-        filename=state / "kiosk.log", level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    log_file = logging.FileHandler(state / "kiosk.log", encoding="utf-8")
+    log_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(log_file)
+    root.setLevel(logging.INFO)
+    try:
+        return _play(args, state, out)
+    finally:
+        root.removeHandler(log_file)
+        log_file.close()
+
+
+def _play(args: argparse.Namespace, state: Path, out: TextIO) -> int:
+    from gpiozero.pins.mock import MockFactory, MockPWMPin
+
     scenario = load_scenario(args.scenario)
     db_url = f"sqlite:///{state / 'central.sqlite3'}"
     token = add_kiosk(db_url, "demo-kiosk")

@@ -31,6 +31,7 @@ from sim.nfc import VirtualField, make_card
 ACTIONS = ("tap", "place", "remove", "fail")
 STEP_KEYS = {"at", "hold", "note", *ACTIONS}
 READ_TIMEOUT = 5.0  # real seconds a customer waits for the reader before giving up
+EMPTY_POLLS = 6  # sense requests: two whole rounds of 106A, 106B and 212F
 
 
 @dataclass(frozen=True)
@@ -176,4 +177,7 @@ def _play(
         stop.wait(step.seconds / speed)
         if field.card is card:
             field.remove()
+            # the customer steps away: the reader sees an empty field before anyone else
+            # taps (a card counts again only after that, however fast the scenario plays)
+            field.wait_polls(EMPTY_POLLS, READ_TIMEOUT)
     return StepResult(step, seen, note)

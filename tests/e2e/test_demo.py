@@ -1,0 +1,22 @@
+"""`make demo` plays its scenario to the end: enrolled, stamped to the reward, redeemed, synced."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from sim import demo
+
+
+def test_the_demo_enrols_stamps_rewards_redeems_and_syncs_everything(tmp_path: Path):
+    out = io.StringIO()
+    state = tmp_path / "demo-state"
+    assert demo.main(["--plain", "--speed", "3", "--state-dir", str(state)], out=out) == 0
+    text = out.getvalue()
+    assert "marie    0/10 stamps, 8 visits, vouchers: none, redeemed: 1" in text
+    assert "lea      3/10 stamps, 1 visits" in text  # left on the reader: counted once
+    assert "pending: 0, rejected: 0" in text
+    assert "still pending" not in text
+    assert len(list((state / "frames").glob("*.png"))) >= 10
+    log = (state / "kiosk.log").read_text()
+    assert "outcome=refused" in log and "event=reader online=False" in log
