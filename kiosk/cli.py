@@ -108,6 +108,16 @@ def cmd_card(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_card_ref(args: argparse.Namespace, out: TextIO) -> int:
+    uid = _uid(args.uid)
+    counter = _counter(args)
+    try:
+        out.write(counter.card_ref(uid) + "\n")
+    finally:
+        counter.close()
+    return EXIT_OK
+
+
 def cmd_redeem(args: argparse.Namespace, out: TextIO) -> int:
     uid = _uid(args.uid)
     counter = _counter(args)
@@ -270,6 +280,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     card = add("card", cmd_card, "show a card's stamps, vouchers and last visit")
     card.add_argument("uid", help="card UID in hex")
+
+    ref = add("card-ref", cmd_card_ref, "print a card's ref (for [staff] cards); the UID is not kept")
+    ref.add_argument("uid", help="card UID in hex")
 
     redeem = add("redeem", cmd_redeem, "redeem a voucher of a card")
     redeem.add_argument("uid", help="card UID in hex")

@@ -152,3 +152,11 @@ def test_sync_with_the_server_down_reports_the_error_and_keeps_the_events(
     assert synced.returncode == 1 and "error:" in synced.stdout
     status = kiosk(config_file, "status").stdout
     assert "pending        2 events" in status and "online         no" in status
+
+
+def test_card_ref_prints_the_hmac_never_the_uid(config_file: Path):
+    result = kiosk(config_file, "card-ref", UID)
+    ref = result.stdout.strip()
+    assert result.returncode == 0 and len(ref) == 64 and UID.lower() not in ref
+    kiosk(config_file, "tap", UID, "--at", "2026-01-05T09:00")
+    assert ref[:12] in kiosk(config_file, "card", UID).stdout

@@ -1,0 +1,32 @@
+"""The README's promises that code can check: the config reference and the commands."""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+
+README = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+
+
+def test_every_shipped_config_field_is_in_the_readme_reference():
+    defaults = tomllib.loads(resources.files("kiosk").joinpath("defaults.toml").read_text())
+    missing = [
+        f"[{section}] {name}"
+        for section, fields in defaults.items()
+        for name in fields
+        if f"`{name}`" not in README
+    ]
+    assert missing == [], missing
+
+
+def test_every_kiosk_subcommand_is_in_the_readme():
+    from kiosk.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    assert [c for c in commands if f"`kiosk {c}" not in README] == []
+
+
+def test_the_readme_names_the_two_commands():
+    assert "make demo" in README and "make test" in README
