@@ -8,7 +8,8 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TextIO
 
@@ -74,24 +75,25 @@ def describe(outcome: Outcome) -> str:
     return f"{line}; stamps {progress} ({left}); vouchers: {vouchers}"
 
 
-def _counter(args: argparse.Namespace) -> Counter:
-    return Counter.open(config_module.load(args.config))
+@contextmanager
+def _counter(args: argparse.Namespace) -> Iterator[Counter]:
+    counter = Counter.open(config_module.load(args.config))
+    try:
+        yield counter
+    finally:
+        counter.close()
 
 
 def cmd_tap(args: argparse.Namespace, out: TextIO) -> int:
     uid = _uid(args.uid)
-    counter = _counter(args)
-    try:
+    with _counter(args) as counter:
         out.write(describe(counter.tap(uid, args.at)) + "\n")
-    finally:
-        counter.close()
     return EXIT_OK
 
 
 def cmd_card(args: argparse.Namespace, out: TextIO) -> int:
     uid = _uid(args.uid)
-    counter = _counter(args)
-    try:
+    with _counter(args) as counter:
         state = counter.known_card(uid)
         program = counter.program
         out.write(f"card      {state.card_ref[:12]}…\n")
@@ -103,44 +105,33 @@ def cmd_card(args: argparse.Namespace, out: TextIO) -> int:
         out.write(f"visits    {state.visits}\n")
         last = state.last_visit.isoformat(timespec="minutes") if state.last_visit else "never"
         out.write(f"last visit {last}\n")
-    finally:
-        counter.close()
     return EXIT_OK
 
 
 def cmd_card_ref(args: argparse.Namespace, out: TextIO) -> int:
     uid = _uid(args.uid)
-    counter = _counter(args)
-    try:
+    with _counter(args) as counter:
         out.write(counter.card_ref(uid) + "\n")
-    finally:
-        counter.close()
     return EXIT_OK
 
 
 def cmd_redeem(args: argparse.Namespace, out: TextIO) -> int:
     uid = _uid(args.uid)
-    counter = _counter(args)
-    try:
+    with _counter(args) as counter:
         outcome = counter.redeem(uid, args.reward, args.at)
         out.write(describe(outcome) + "\n")
-    finally:
-        counter.close()
     return EXIT_OK if outcome.kind is OutcomeKind.REDEEMED else EXIT_ERROR
 
 
 def cmd_history(args: argparse.Namespace, out: TextIO) -> int:
     uid = _uid(args.uid)
-    counter = _counter(args)
-    try:
+    with _counter(args) as counter:
         for event in counter.history(uid):
             reward = f" {event.reward_id}" if event.reward_id else ""
             out.write(
                 f"{event.occurred_at.isoformat(timespec='seconds')}  #{event.seq:<6} "
                 f"{event.kind.value:<16} {event.delta:+d}{reward}\n"
             )
-    finally:
-        counter.close()
     return EXIT_OK
 
 
@@ -151,14 +142,11 @@ EXPORT_FIELDS = (
 
 
 def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
-    counter = _counter(args)
-    try:
+    with _counter(args) as counter:
         writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
         writer.writeheader()
         for event in counter.ledger.events():
             writer.writerow(event.to_dict())
-    finally:
-        counter.close()
     return EXIT_OK
 
 
