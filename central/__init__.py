@@ -1,4 +1,5 @@
-"""The reference central API server (`kiosk-central`). Imports only kiosk.core from the kiosk.
+"""The reference central API server (`kiosk-central`). Imports kiosk.core, and kiosk.config's
+ProgramSection to check programs exactly as kiosks do; nothing else of the kiosk.
 
 Modules: `app` (FastAPI routes, `create_app(db_url)`), `validate` (checks, pure),
 `cards` (card answers and time flags, pure), `ingest` (the upload transaction),

@@ -64,7 +64,7 @@ def current(conn: Connection) -> tuple[str, dict[str, Any]] | None:
 
 def program_tz(found: tuple[str, dict[str, Any]] | None) -> tzinfo:
     """The time zone a card's stamp day is counted in (UTC until a program is set)."""
-    return UTC if found is None else programs_mod.to_program(found[1]).tz
+    return UTC if found is None else programs_mod.timezone(found[1])
 
 
 # --- card states ----------------------------------------------------------------------------

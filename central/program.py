@@ -1,22 +1,39 @@
 """The loyalty program the server hands to kiosks: the [program] section of kiosk TOML.
 
 A program file is layered over the kiosk's shipped defaults, so it names only what it
-changes, but it must name its `version`: that tag is the ETag kiosks poll with.
+changes, but it must name its `version`: that tag is the ETag kiosks poll with. It is
+checked by the kiosk's own `ProgramSection` (kiosk/config.py), so the server accepts
+exactly what a kiosk can run, extras included, and every error names its field path
+(``tiers[1].threshold: ...``).
+
+The served document is the section's JSON form, plus `staff_cards`: card refs of staff
+cards that every kiosk adds to its own `[staff] cards` (set from the file's
+`[staff] cards` list).
 """
 
 from __future__ import annotations
 
+import json
 import tomllib
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import tzinfo
+from functools import lru_cache
 from importlib import resources
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from kiosk.core.rules import Program, Reward
+from pydantic import ValidationError
 
-_TEXT_LIMITS = {"name": 60, "version": 40, "reward_id": 40, "reward": 60, "timezone": 60}
-_INTEGERS = ("goal", "welcome_bonus", "daily_cap")
-FIELDS = frozenset({*_TEXT_LIMITS, *_INTEGERS, "cooldown_minutes", "milestones"})
+from kiosk.config import ProgramSection
+from kiosk.core.cardid import is_card_ref
+from kiosk.core.rules import Program
+
+STAFF_CARDS = "staff_cards"
+MAX_STAFF_CARDS = 200
+MAX_ITEMS = 50  # tiers, boosters, milestones, surprises: more is a mistake, not a program
+MAX_TEXT = 200  # any string value; the section's own limits are tighter for most fields
+MAX_TOML = 64 * 1024
+_LISTS = ("milestones", "tiers", "boosters", "surprises")
 
 
 class BadProgram(ValueError):
@@ -29,82 +46,121 @@ def shipped_defaults() -> dict[str, Any]:
     return dict(tomllib.loads(text)["program"])
 
 
-def _check_milestones(value: Any) -> list[dict[str, Any]]:
-    if not isinstance(value, list):
-        raise BadProgram("milestones: must be a list of {id, name, stamps} tables")
-    checked = []
-    for index, item in enumerate(value):
-        where = f"milestones[{index}]"
-        if not isinstance(item, dict) or set(item) != {"id", "name", "stamps"}:
-            raise BadProgram(f"{where}: must have exactly id, name and stamps")
-        if not all(isinstance(item[k], str) and 1 <= len(item[k]) <= 60 for k in ("id", "name")):
-            raise BadProgram(f"{where}: id and name must be short non-empty strings")
-        if not isinstance(item["stamps"], int) or isinstance(item["stamps"], bool):
-            raise BadProgram(f"{where}.stamps: must be an integer")
-        checked.append({"id": item["id"], "name": item["name"], "stamps": item["stamps"]})
-    return checked
+def _where(loc: Sequence[int | str]) -> str:
+    """A pydantic error location as a field path: ("tiers", 1, "threshold") → tiers[1].threshold."""
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "program"
+
+
+def _problem(error: ValidationError) -> str:
+    first = error.errors()[0]
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown field"
+    elif first["type"] == "missing":
+        message = "missing"
+    return f"{_where(first['loc'])}: {message}"
+
+
+def _guard(fields: dict[str, Any]) -> None:
+    """Size limits checked before pydantic sees the data: a hostile body stays cheap."""
+    for key, value in fields.items():
+        if isinstance(value, str) and len(value) > MAX_TEXT:
+            raise BadProgram(f"{key}: longer than {MAX_TEXT} characters")
+        if key in _LISTS and isinstance(value, list | tuple) and len(value) > MAX_ITEMS:
+            raise BadProgram(f"{key}: more than {MAX_ITEMS} items")
+
+
+def _staff_cards(value: Any) -> list[str]:
+    if not isinstance(value, list | tuple):
+        raise BadProgram(f"{STAFF_CARDS}: must be a list of card refs")
+    if len(value) > MAX_STAFF_CARDS:
+        raise BadProgram(f"{STAFF_CARDS}: more than {MAX_STAFF_CARDS} cards")
+    for index, ref in enumerate(value):
+        if not isinstance(ref, str) or not is_card_ref(ref):
+            raise BadProgram(
+                f"{STAFF_CARDS}[{index}]: not a card_ref (64 lowercase hex characters)"
+            )
+    return sorted(set(value))
+
+
+def section(fields: dict[str, Any]) -> ProgramSection:
+    """The kiosk's ProgramSection for program fields (`staff_cards` left out); BadProgram
+    naming the field path when kiosks could not run them."""
+    if not isinstance(fields, dict):
+        raise BadProgram("program: must be a table of fields")
+    program_fields = {k: v for k, v in fields.items() if k != STAFF_CARDS}
+    _guard(program_fields)
+    try:
+        body = json.dumps(program_fields)
+    except (TypeError, ValueError, RecursionError):
+        raise BadProgram("program: values must be text, numbers, booleans, lists or tables") from None
+    try:
+        # strict JSON mode: a list is fine for a tuple, but `true` is no number of stamps
+        return ProgramSection.model_validate_json(body, strict=True)
+    except ValidationError as error:
+        raise BadProgram(_problem(error)) from None
+    except (ValueError, TypeError, RecursionError) as error:  # a core check outside pydantic
+        raise BadProgram(f"program: {error}") from None
 
 
 def check(fields: dict[str, Any]) -> dict[str, Any]:
-    """A complete, valid program as JSON-ready fields; raises BadProgram naming the field."""
-    unknown = sorted(set(fields) - FIELDS)
-    if unknown:
-        raise BadProgram(f"{unknown[0]}: unknown field")
-    missing = sorted(FIELDS - set(fields))
-    if missing:
-        raise BadProgram(f"{missing[0]}: missing")
-    for key, limit in _TEXT_LIMITS.items():
-        value = fields[key]
-        if not isinstance(value, str) or not 1 <= len(value) <= limit:
-            raise BadProgram(f"{key}: must be a string of 1 to {limit} characters")
-    for key in _INTEGERS:
-        value = fields[key]
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise BadProgram(f"{key}: must be a whole number, 0 or more")
-    cooldown = fields["cooldown_minutes"]
-    if not isinstance(cooldown, int | float) or isinstance(cooldown, bool) or not (
-        0 <= cooldown <= 7 * 24 * 60
-    ):
-        raise BadProgram("cooldown_minutes: must be a number of minutes between 0 and 10080")
-    try:
-        ZoneInfo(fields["timezone"])
-    except (ZoneInfoNotFoundError, ValueError):
-        raise BadProgram(f"timezone: unknown time zone {fields['timezone']!r}") from None
-    checked = {**fields, "milestones": _check_milestones(fields["milestones"])}
-    try:
-        to_program(checked)
-    except ValueError as error:
-        raise BadProgram(f"program: {error}") from None
+    """A complete, valid program as JSON-ready fields (the served document); raises
+    BadProgram naming the field. `staff_cards`, when given, must be card refs."""
+    checked = section(fields).model_dump(mode="json")
+    if STAFF_CARDS in fields:
+        checked[STAFF_CARDS] = _staff_cards(fields[STAFF_CARDS])
     return checked
 
 
 def to_program(fields: dict[str, Any]) -> Program:
     """The core's Program for checked fields."""
-    return Program(
-        name=fields["name"],
-        version=fields["version"],
-        goal=fields["goal"],
-        reward_id=fields["reward_id"],
-        reward_name=fields["reward"],
-        welcome_bonus=fields["welcome_bonus"],
-        milestones=tuple(Reward(m["id"], m["name"], m["stamps"]) for m in fields["milestones"]),
-        cooldown=timedelta(minutes=fields["cooldown_minutes"]),
-        daily_cap=fields["daily_cap"] or None,
-        timezone=fields["timezone"],
-    )
+    return section(fields).to_program()
+
+
+@lru_cache(maxsize=16)
+def _zone(name: str) -> tzinfo:
+    return ZoneInfo(name)
+
+
+def timezone(fields: dict[str, Any]) -> tzinfo:
+    """The time zone of checked fields, without checking them all again (every upload
+    needs it: stamp days are counted in the program's zone)."""
+    return _zone(str(fields["timezone"]))
+
+
+def staff_cards(fields: dict[str, Any]) -> frozenset[str]:
+    """The staff card refs a served document lists (none when it lists none)."""
+    return frozenset(_staff_cards(fields.get(STAFF_CARDS, [])))
 
 
 def from_toml(text: str) -> dict[str, Any]:
-    """A program from TOML text: a [program] table, or its fields at the top level."""
+    """A program from TOML text: a [program] table (and optionally a [staff] table with
+    `cards`), or the program's fields at the top level."""
+    if len(text) > MAX_TOML:
+        raise BadProgram(f"the file is larger than {MAX_TOML} characters")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise BadProgram(f"not valid TOML: {error}") from None
-    section: Any = data
+    program: Any = data
+    extra: dict[str, Any] = {}
     if "program" in data:
-        section = data["program"] if set(data) == {"program"} else None
-    if not isinstance(section, dict):
-        raise BadProgram("put the fields in a [program] table (or all at the top level)")
-    if "version" not in section:
+        program = data["program"] if set(data) <= {"program", "staff"} else None
+        staff = data.get("staff", {})
+        if not isinstance(staff, dict) or not set(staff) <= {"cards"}:
+            raise BadProgram("staff: only `cards` (a list of card refs) is served to kiosks")
+        if "cards" in staff:
+            extra[STAFF_CARDS] = staff["cards"]
+    if not isinstance(program, dict):
+        raise BadProgram(
+            "put the fields in a [program] table (and staff cards in [staff] cards), "
+            "or all program fields at the top level"
+        )
+    if STAFF_CARDS in program:
+        raise BadProgram(f"{STAFF_CARDS}: list staff cards in a [staff] table as `cards`")
+    if "version" not in program:
         raise BadProgram("version: missing (kiosks notice a new program by its version)")
-    return check({**shipped_defaults(), **section})
+    return check({**shipped_defaults(), **program, **extra})
