@@ -300,6 +300,21 @@ class StaffSection(Section):
         return StaffPolicy(frozenset(self.cards), timedelta(minutes=self.undo_minutes))
 
 
+class TillSection(Section):
+    enabled: bool = False
+    host: str = Field(default="127.0.0.1", min_length=1, max_length=255)
+    port: int = Field(default=8765, ge=0, le=65535)
+    basket_seconds: float = Field(default=120, gt=0, le=3600)
+    token_file: str = ""
+
+    @field_validator("host")
+    @classmethod
+    def _an_address(cls, value: str) -> str:
+        if any(c.isspace() or c in "/[]" for c in value):
+            raise ValueError("an IP address or host name, e.g. 127.0.0.1 (0.0.0.0: every interface)")
+        return value
+
+
 class Config(Section):
     kiosk: KioskSection
     reader: ReaderSection
@@ -308,6 +323,7 @@ class Config(Section):
     central: CentralSection
     program: ProgramSection
     staff: StaffSection = StaffSection()
+    till: TillSection = TillSection()
 
 
 def _defaults() -> dict[str, Any]:

@@ -21,10 +21,13 @@ from kiosk.adapters.ledger import Ledger
 from kiosk.config import Config
 from kiosk.core import cardid
 from kiosk.core.events import CardState, Event, EventKind, record
+from kiosk.core.perks import Basket, active_booster
+from kiosk.core.program import Expiry
 from kiosk.core.rules import (
     Outcome,
     Program,
     RefusalReason,
+    decide_expiry,
     decide_redeem,
     decide_tap,
     refuse,
@@ -33,6 +36,7 @@ from kiosk.core.staff import StaffPolicy, decide_undo, figures, todays_figures
 from kiosk.errors import KioskError, StorageError, UnknownCard
 
 SITE_KEY_BYTES = 32
+EXPIRY_DAY_KEY = "expiry_pass_day"  # ledger meta: the local day of the last finished pass
 
 
 def load_site_key(path: Path, create: bool = True) -> bytes:
@@ -107,6 +111,7 @@ class Counter:
         self._new_id = new_id
         self._last_time = ledger.last_event_time()
         self.clock_behind = False
+        self._expiry_walk: tuple[str, str] | None = None  # (last card_ref checked, its day)
 
     @classmethod
     def open(cls, config: Config, **kwargs: Callable[[], object]) -> Counter:
@@ -160,14 +165,56 @@ class Counter:
         self._last_time = now
         return outcome
 
-    def tap(self, uid: bytes, now: datetime | None = None) -> Outcome:
-        """A customer's card touched the reader."""
+    def tap(self, uid: bytes, now: datetime | None = None, basket: Basket | None = None) -> Outcome:
+        """A customer's card touched the reader; `basket` is the till's, for points per euro."""
         if cardid.is_random_uid(uid):
             return refuse(self.program, RefusalReason.RANDOM_ID)
         ref = self.card_ref(uid)
         moment = self.now(now)
-        outcome = decide_tap(self.program, self.ledger.card(ref), moment)
+        outcome = decide_tap(self.program, self.ledger.card(ref), moment, basket=basket)
         return self._commit(outcome, ref, moment, None)
+
+    def booster(self, now: datetime | None = None) -> int:
+        """The stamp multiplier of the booster running now (1: none), for the idle screen."""
+        running = active_booster(self.program, self.now(now))
+        return 1 if running is None else running.multiplier
+
+    def expiry_due(self, now: datetime | None = None) -> bool:
+        """Whether today's expiry pass is still to run (or to finish)."""
+        if self.program.expiry is Expiry.OFF:
+            return False
+        today = self.now(now).astimezone(self.program.tz).date().isoformat()
+        return self._expiry_walk is not None or self.ledger.get_meta(EXPIRY_DAY_KEY) != today
+
+    def expire_due(self, now: datetime | None = None, limit: int = 16) -> int:
+        """One slice of the daily expiry pass: check the next `limit` cards and record an
+        `expired` event for each with stamps due. Returns how many cards lost stamps.
+
+        Call it until `expiry_due()` is false; the walk resumes where the last slice
+        stopped, and the finished day is kept in the ledger so a restart does not redo it.
+        """
+        if self.program.expiry is Expiry.OFF:
+            return 0
+        moment = self.now(now)
+        if self._expiry_walk is None:
+            today = moment.astimezone(self.program.tz).date().isoformat()
+            if self.ledger.get_meta(EXPIRY_DAY_KEY) == today:
+                return 0
+            self._expiry_walk = ("", today)
+        after, day = self._expiry_walk
+        refs = self.ledger.card_refs(after, limit)
+        expired = 0
+        for ref in refs:
+            outcome = decide_expiry(self.program, self.ledger.card(ref), moment)
+            if outcome.changes:
+                self._commit(outcome, ref, moment, None)
+                expired += 1
+        if len(refs) < limit:
+            self.ledger.set_meta({EXPIRY_DAY_KEY: day})
+            self._expiry_walk = None
+        else:
+            self._expiry_walk = (refs[-1], day)
+        return expired
 
     def known_card(self, uid: bytes) -> CardState:
         """The state of a card this kiosk knows; UnknownCard otherwise."""

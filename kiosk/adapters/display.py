@@ -129,6 +129,9 @@ class NullDisplay:
     def set_status(self, status: KioskStatus, now: float) -> None:
         """Nothing to show."""
 
+    def set_booster(self, multiplier: int, now: float) -> None:
+        """Nothing to announce."""
+
     def tick(self, now: float) -> None:
         """Nothing to refresh."""
 
@@ -153,6 +156,7 @@ class Display:
         self.screens = screens
         self.bus = bus
         self._status = KioskStatus()
+        self._booster = 1  # the stamp multiplier running now, announced on the idle screen
         self._outcome_until: float | None = None
         self._idle_since: float | None = None  # set by the first tick: `now` is the app's clock
         self._panel: Image.Image | None = None  # what the panel holds, native orientation
@@ -204,6 +208,18 @@ class Display:
         if self._outcome_until is None:
             self._refresh_idle(now)
 
+    def set_booster(self, multiplier: int, now: float) -> None:
+        """The booster running now (1: none); the idle screen announces it. The app calls
+        this every tick: only a start or an end of a booster redraws anything."""
+        if multiplier == self._booster:
+            return
+        self._booster = multiplier
+        # a blank panel announces nothing: the change wakes it, like the reader's status
+        self._wake()
+        self._idle_since = now
+        if self._outcome_until is None:
+            self._refresh_idle(now)
+
     def tick(self, now: float) -> None:
         """Called often: back to idle after an outcome, then dim, move, blank."""
         if self._outcome_until is not None:
@@ -239,7 +255,7 @@ class Display:
         if section.shift_pixels and section.shift_every_seconds:
             step = SHIFT_PATH[int(idle_for // section.shift_every_seconds) % len(SHIFT_PATH)]
             shift = (step[0] * section.shift_pixels, step[1] * section.shift_pixels)
-        self._send(self.screens.idle(self._status, shift))
+        self._send(self.screens.idle(self._status, shift, self._booster))
 
     def _wake(self) -> None:
         if not self._on:

@@ -182,6 +182,14 @@ class Ledger:
         for (state,) in self._query("SELECT state FROM cards ORDER BY card_ref"):
             yield CardState.from_dict(json.loads(state))
 
+    def card_refs(self, after: str = "", limit: int = 100) -> list[str]:
+        """Up to `limit` known card refs sorted after `after`: a walk over every card in
+        slices (the daily expiry pass), each slice one short query."""
+        rows = self._query(
+            "SELECT card_ref FROM cards WHERE card_ref > ? ORDER BY card_ref LIMIT ?", (after, limit)
+        )
+        return [ref for (ref,) in rows]
+
     def _put_cards(self, db: sqlite3.Connection, states: Sequence[CardState]) -> None:
         db.executemany(
             "INSERT INTO cards (card_ref, state) VALUES (?, ?) "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from kiosk.core.perks import Basket
@@ -67,3 +68,35 @@ def parse_basket(body: bytes | str) -> Basket:
     except json.JSONDecodeError as error:
         raise BasketError(f"the body is not valid JSON: {error.msg} at character {error.pos}") from None
     return basket_from_mapping(data)
+
+
+def basket_to_mapping(basket: Basket) -> dict[str, Any]:
+    """The basket as the till sends it (what `GET /v1/basket` answers)."""
+    return {
+        "amount": basket.amount,
+        "promo_amount": basket.promo_amount,
+        "uses_reward": basket.uses_reward,
+    }
+
+
+@dataclass(frozen=True)
+class HeldBasket:
+    """A basket waiting for the next customer tap until `until` (the shell's monotonic
+    seconds): one basket, one tap; a newer basket replaces it; past `until` it is gone."""
+
+    basket: Basket
+    until: float
+
+    def live(self, now: float) -> bool:
+        return now < self.until
+
+
+def hold(basket: Basket, now: float, seconds: float) -> HeldBasket:
+    """Hold `basket` for the tap that comes within `seconds` of `now`."""
+    return HeldBasket(basket, now + seconds)
+
+
+def basket_for_tap(held: HeldBasket | None, now: float) -> Basket | None:
+    """The basket a tap at `now` earns on: the held one while it is live, else none.
+    Either way the shell then holds nothing (one basket, one tap; expired is dropped)."""
+    return held.basket if held is not None and held.live(now) else None

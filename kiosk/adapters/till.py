@@ -1,0 +1,284 @@
+"""The till's door: a small local HTTP endpoint that holds the basket for the next tap.
+
+With points per euro, the shop's till (or a staff keypad) sends the ticket's amount just
+before the customer taps:
+
+    POST   /v1/basket   {"amount": 1250, "promo_amount": 300, "uses_reward": false}
+                        -> 202 {"held": {...}, "expires_in": 120.0}
+    GET    /v1/basket   -> 200 {"held": {...} or null, "expires_in": ...}
+    DELETE /v1/basket   -> 200 {"cancelled": true|false}
+
+The next customer tap within [till] basket_seconds takes the basket (`take()`); a newer
+basket replaces a held one; an expired one is dropped. With [till] token_file set, every
+request needs `Authorization: Bearer <secret>`. Bad input is a 4xx with a reason in
+`{"error": ...}`; bodies over kiosk.core.till.MAX_BODY are refused unread.
+
+stdlib http.server only: it is one JSON object per ticket on loopback.
+
+    >>> listener = TillListener.from_config(config.till)     # doctest: +SKIP
+    >>> threading.Thread(target=listener.run, args=(stop,)).start()
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from kiosk.config import TillSection
+from kiosk.core.perks import Basket
+from kiosk.core.till import (
+    MAX_BODY,
+    BasketError,
+    HeldBasket,
+    basket_for_tap,
+    basket_to_mapping,
+    hold,
+    parse_basket,
+)
+from kiosk.errors import KioskError
+
+log = logging.getLogger(__name__)
+
+PATH = "/v1/basket"
+SOCKET_TIMEOUT = 5.0  # seconds: a till that stops mid-request does not keep a thread
+
+
+class TillUnavailable(KioskError, OSError):
+    """The till endpoint cannot listen (port taken, bad address) or its token is unreadable."""
+
+
+def read_token(path: str) -> bytes | None:
+    """The shared secret from [till] token_file (None when unset); surrounding space ignored."""
+    if not path:
+        return None
+    try:
+        token = Path(path).read_bytes().strip()
+    except OSError as error:
+        raise TillUnavailable(f"till.token_file {path}: {error.strerror or error}") from None
+    if not token:
+        raise TillUnavailable(f"till.token_file {path} is empty")
+    return token
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    listener: TillListener
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    timeout = SOCKET_TIMEOUT
+    protocol_version = "HTTP/1.1"
+    server_version = "kiosk-till"
+    sys_version = ""
+
+    # -- methods -------------------------------------------------------------------------
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        if not self._route():
+            return
+        body = self._body()
+        if body is None:
+            return
+        try:
+            basket = parse_basket(body)
+        except BasketError as error:
+            self._answer(HTTPStatus.BAD_REQUEST, {"error": str(error)})
+            return
+        seconds = self.server.listener.put(basket)
+        self._answer(HTTPStatus.ACCEPTED, {"held": basket_to_mapping(basket), "expires_in": seconds})
+
+    def do_GET(self) -> None:  # noqa: N802
+        if not self._route():
+            return
+        basket, seconds = self.server.listener.held()
+        held = None if basket is None else basket_to_mapping(basket)
+        self._answer(HTTPStatus.OK, {"held": held, "expires_in": seconds})
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        if not self._route():
+            return
+        self._answer(HTTPStatus.OK, {"cancelled": self.server.listener.cancel()})
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._not_allowed()
+
+    def do_PATCH(self) -> None:  # noqa: N802
+        self._not_allowed()
+
+    # -- checks --------------------------------------------------------------------------
+
+    def _route(self) -> bool:
+        """The path is ours and the token matches; otherwise answered here."""
+        if self.path.split("?", 1)[0] != PATH:
+            self._answer(HTTPStatus.NOT_FOUND, {"error": f"unknown path; the basket lives at {PATH}"})
+            return False
+        token = self.server.listener.token
+        if token is not None:
+            sent = self.headers.get("Authorization", "")
+            scheme, _, value = sent.partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), token):
+                self._answer(
+                    HTTPStatus.UNAUTHORIZED,
+                    {"error": "missing or wrong token (Authorization: Bearer <till.token_file>)"},
+                    {"WWW-Authenticate": 'Bearer realm="kiosk-till"'},
+                )
+                return False
+        return True
+
+    def _body(self) -> bytes | None:
+        """The request body, or None after answering why it cannot be read."""
+        if self.headers.get("Transfer-Encoding"):
+            self._answer(HTTPStatus.LENGTH_REQUIRED, {"error": "send Content-Length, not chunks"})
+            return None
+        length_header = self.headers.get("Content-Length")
+        if length_header is None:
+            self._answer(HTTPStatus.LENGTH_REQUIRED, {"error": "Content-Length is required"})
+            return None
+        try:
+            length = int(length_header)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self._answer(HTTPStatus.BAD_REQUEST, {"error": "Content-Length is not a byte count"})
+            return None
+        if length > MAX_BODY:
+            self._answer(
+                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                {"error": f"the body is too long ({length} bytes, at most {MAX_BODY})"},
+            )
+            return None
+        body = self.rfile.read(length)
+        if len(body) < length:
+            self.close_connection = True  # the till hung up mid-body: nothing to answer
+            return None
+        return body
+
+    def _not_allowed(self) -> None:
+        self._answer(
+            HTTPStatus.METHOD_NOT_ALLOWED,
+            {"error": "use POST, GET or DELETE"},
+            {"Allow": "POST, GET, DELETE"},
+        )
+
+    # -- answering -----------------------------------------------------------------------
+
+    def _answer(
+        self, status: HTTPStatus, payload: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
+        data = json.dumps(payload).encode()
+        if status >= 400 and self.command in ("POST", "PUT", "PATCH"):
+            # the body may be left unread: the connection cannot carry another request
+            self.close_connection = True
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base signature
+        # the request line only: it names no card and no customer
+        log.debug("till: " + format, *args)
+
+
+class TillListener:
+    """Holds at most one basket for the next customer tap; serves the till over HTTP."""
+
+    def __init__(
+        self,
+        section: TillSection,
+        clock: Callable[[], float] = time.monotonic,
+        token: bytes | None = None,
+    ) -> None:
+        self.seconds = section.basket_seconds
+        self.token = token
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._held: HeldBasket | None = None
+        try:
+            self._server = _Server((section.host, section.port), _Handler, bind_and_activate=True)
+        except OSError as error:
+            raise TillUnavailable(
+                f"till.host/port {section.host}:{section.port}: cannot listen: "
+                f"{error.strerror or error}"
+            ) from None
+        self._server.listener = self
+
+    @classmethod
+    def from_config(
+        cls, section: TillSection, clock: Callable[[], float] = time.monotonic
+    ) -> TillListener | None:
+        """The listener [till] describes, bound and ready to run; None when it is off."""
+        if not section.enabled:
+            return None
+        return cls(section, clock, read_token(section.token_file))
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """(host, port) actually bound: port 0 in the config picks a free one."""
+        host, port = self._server.server_address[:2]
+        return str(host), int(port)
+
+    # -- the basket ----------------------------------------------------------------------
+
+    def put(self, basket: Basket) -> float:
+        """Hold `basket` for the next tap (replacing any held one); returns its seconds."""
+        with self._lock:
+            self._held = hold(basket, self._clock(), self.seconds)
+        log.info("event=till basket=held")
+        return self.seconds
+
+    def held(self) -> tuple[Basket | None, float | None]:
+        """The basket waiting for a tap and its seconds left (None, None when there is none)."""
+        with self._lock:
+            now = self._clock()
+            if self._held is None or not self._held.live(now):
+                self._held = None
+                return None, None
+            return self._held.basket, round(self._held.until - now, 3)
+
+    def take(self) -> Basket | None:
+        """The basket for the tap happening now; afterwards nothing is held."""
+        with self._lock:
+            basket = basket_for_tap(self._held, self._clock())
+            self._held = None
+        return basket
+
+    def cancel(self) -> bool:
+        """Drop the held basket; True when there was a live one."""
+        with self._lock:
+            live = self._held is not None and self._held.live(self._clock())
+            self._held = None
+        return live
+
+    # -- the server ----------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        """Serve until `stop` is set, then close the socket."""
+        def shut_down_when_stopped() -> None:
+            stop.wait()
+            self._server.shutdown()
+
+        threading.Thread(target=shut_down_when_stopped, name="till-stop", daemon=True).start()
+        host, port = self.address
+        log.info("event=till listening=%s:%d token=%s", host, port, self.token is not None)
+        try:
+            self._server.serve_forever(poll_interval=0.5)
+        finally:
+            self._server.server_close()
+
+    def close(self) -> None:
+        """Close the socket of a listener that never ran (run() closes its own)."""
+        self._server.server_close()
