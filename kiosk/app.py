@@ -39,6 +39,9 @@ TICK_SECONDS = 0.25
 READER_ALIVE_SECONDS = 10.0
 STAFF_WINDOW_SECONDS = 20.0  # how long a staff card's action waits for the customer's card
 BUTTON_WINDOW_SECONDS = 60.0  # the staff button acts on the card shown this recently
+# Cards the daily expiry pass checks per tick, under the counter's lock: a tap arriving
+# meanwhile waits for one slice only (a few reads, rarely a commit).
+EXPIRY_SLICE = 16
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ class Parts:
     reader: object
     sync: object | None
     button: object = None
+    till: object = None  # the till's basket endpoint, when [till] enabled
     stop: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
 
@@ -81,9 +85,11 @@ class App:
         config_path: str | None,
         notifier: Notifier | None = None,
         pin_factory: object | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.config_path = config_path
         self.pin_factory = pin_factory
+        self.clock = clock  # the counter's wall clock (tests move it); None: the real one
         self.notifier = notifier or Notifier.from_environment()
         self.stopping = threading.Event()
         self._reload = threading.Event()
@@ -103,7 +109,7 @@ class App:
         from kiosk.adapters.lights import Lights, make_pin_factory
         from kiosk.adapters.reader import Reader
 
-        counter = Counter.open(config)
+        counter = Counter.open(config) if self.clock is None else Counter.open(config, clock=self.clock)
         display = Display.from_config(config.display, config.kiosk.locale, config.program.name)
         pins = self.pin_factory if self.pin_factory is not None else make_pin_factory(config.lights.factory)
         lights = Lights.from_config(config.lights, pins)
@@ -118,7 +124,10 @@ class App:
             sync = SyncWorker(
                 config.central, config.kiosk.ledger_path, counter.program.tz, self.on_sync_status
             )
-        return Parts(config, counter, display, lights, reader, sync, button)
+        from kiosk.adapters.till import TillListener
+
+        till = TillListener.from_config(config.till)  # last: it holds a socket once built
+        return Parts(config, counter, display, lights, reader, sync, button, till)
 
     def start(self, parts: Parts) -> None:
         self.parts = parts
@@ -129,6 +138,8 @@ class App:
         workers: list[tuple[str, Stoppable]] = [("reader", parts.reader)]  # type: ignore[list-item]
         if parts.sync is not None:
             workers.append(("sync", parts.sync))  # type: ignore[arg-type]
+        if parts.till is not None:
+            workers.append(("till", parts.till))  # type: ignore[arg-type]
         for name, worker in workers:
             thread = threading.Thread(target=worker.run, args=(parts.stop,), name=name, daemon=True)
             thread.start()
@@ -193,7 +204,10 @@ class App:
         self._armed = None
         if armed is None or is_random_uid(uid):
             self._last_card = (uid, now)
-            return counter.tap(uid)
+            till = parts.till
+            # a refused phone leaves the basket for the loyalty card that follows it
+            basket = None if till is None or is_random_uid(uid) else till.take()  # type: ignore[attr-defined]
+            return counter.tap(uid, basket=basket)
         return self._staff_action(counter, uid, armed.action, armed.staff_ref)
 
     @staticmethod
@@ -339,6 +353,7 @@ class App:
                 self._reload.clear()
                 self.reload()
             assert self.parts is not None
+            self._housekeeping(self.parts)
             with self._lock:
                 self.parts.display.tick(time.monotonic())  # type: ignore[attr-defined]
             if self.reader_alive():
@@ -347,6 +362,24 @@ class App:
             if line != last_status:
                 self.notifier.status(line)
                 last_status = line
+
+    def _housekeeping(self, parts: Parts) -> None:
+        """Between taps: one slice of the daily expiry pass, and the booster of the hour
+        for the idle screen. Never raises: the main loop outlives a bad ledger moment."""
+        counter = parts.counter
+        try:
+            with self._counter_lock:
+                expired = counter.expire_due(limit=EXPIRY_SLICE) if counter.expiry_due() else 0
+            booster = counter.booster()
+        except KioskError as error:
+            log.error("event=housekeeping error=%r", str(error))
+            return
+        if expired:
+            log.info("event=expiry cards=%d", expired)
+            if parts.sync is not None:
+                parts.sync.wake()  # type: ignore[attr-defined]
+        with self._lock:
+            parts.display.set_booster(booster, time.monotonic())  # type: ignore[attr-defined]
 
     def shutdown(self) -> None:
         self.notifier.stopping()

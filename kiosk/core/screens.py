@@ -121,7 +121,7 @@ class Screens:
             return self._refused(outcome.refusal)
         headline = {
             OutcomeKind.WELCOME: self._line("welcome", BIG),
-            OutcomeKind.STAMPED: self._greeting(first_name),
+            OutcomeKind.STAMPED: self._greeting(first_name, outcome),
             OutcomeKind.COOLDOWN: self._line("cooldown", BIG),
             OutcomeKind.DAILY_CAP: self._line("daily_cap", BIG),
             OutcomeKind.REDEEMED: self._line("redeemed", BIG),
@@ -131,14 +131,16 @@ class Screens:
             OutcomeKind.NOTHING_TO_UNDO: self._line(_UNDO_REFUSALS[outcome.undo_refusal], BIG),
         }[kind]
         if outcome.birthday and kind is OutcomeKind.STAMPED:
-            headline = self._greeting(first_name)  # the wish itself is the line below
+            headline = self._greeting(first_name, outcome)  # the wish is the line below
         return self._render(self._card_blocks(outcome, headline))
 
-    def _greeting(self, first_name: str | None) -> Text:
+    def _greeting(self, first_name: str | None, outcome: Outcome) -> Text:
         if first_name and first_name.strip():
             template = text(self.locale, "hello", name="{name}")
             return Text(template, BIG, {"name": first_name.strip()}, squeeze="name")
-        return self._line("stamp_added", BIG)
+        if not outcome.points:
+            return self._line("stamp_added", BIG)
+        return self._line("points_added" if outcome.stamps_added else "visit_counted", BIG)
 
     def _card_blocks(self, outcome: Outcome, headline: Text) -> list[Block]:
         """Headline, the stamp row, then the most useful line(s) below it."""
@@ -167,6 +169,9 @@ class Screens:
             lines.append(Text(self._t("boosted", n=outcome.booster), SMALL))
         if outcome.points and outcome.stamps_added:
             lines.append(Text(self._t("points", n=outcome.stamps_added), SMALL))
+        elif outcome.points and outcome.kind in (OutcomeKind.STAMPED, OutcomeKind.WELCOME):
+            # a visit with no basket from the till (or a ticket that earns nothing)
+            lines.append(self._line("points_none"))
         tier = outcome.tier
         if tier is not None and tier.tier:
             if tier.changed:

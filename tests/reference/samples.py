@@ -112,6 +112,7 @@ SAMPLES: dict[str, Sample] = {
     "points": lambda s: s.outcome(
         decide_tap(POINTS, _card(POINTS, 1), NOON + timedelta(days=1), basket=Basket(450))
     ),
+    "points_none": lambda s: s.outcome(decide_tap(POINTS, _card(POINTS, 1), NOON + timedelta(days=1))),
     "staff_mode": lambda s: s.outcome(staff_mode(PROGRAM)),
     "staff_mode_undo": lambda s: s.outcome(staff_mode(PROGRAM, StaffAction.UNDO)),
     "undone": lambda s: s.outcome(_undone()),
