@@ -18,7 +18,9 @@ Two properties of this field are choices, both kept here in sim/ (the kiosk cann
   the SENS_REQ step, a placeholder ATQA followed by an empty SDD/SEL answer, which
   ``sense_tta`` catches and turns into None. Commands other than sense requests still get
   plain silence, as from a card that was lifted (nfcpy then times out, as with real cards).
-  ``quick_empty=False`` gives the slow, literal behaviour.
+  ``quick_empty=False`` gives the slow, literal behaviour. With ``quick_lifted=True``
+  (benchmarks) a frame sent to a card no longer on the field also gets that empty frame at
+  once, as a real reader reports its RF timeout in milliseconds, not nfcpy's UDP timeout.
 * **A broken reader garbles frames.** Linux does not report ICMP "port unreachable" to an
   unconnected UDP socket, so nfcpy cannot notice that the field vanished: a stopped field
   looks like an empty one. ``fail()`` instead answers every frame with an undecodable one
@@ -86,9 +88,11 @@ def _is_sense(brty: str, data: bytes) -> bool:
 class VirtualField:
     """A reader's RF field with at most one card on it, served on a UDP port."""
 
-    def __init__(self, port: int = 0, host: str = "127.0.0.1", quick_empty: bool = True) -> None:
+    def __init__(self, port: int = 0, host: str = "127.0.0.1", quick_empty: bool = True,
+                 quick_lifted: bool = False) -> None:
         self.host = host
         self.quick_empty = quick_empty
+        self.quick_lifted = quick_lifted
         self._port = port
         self._sock: socket.socket | None = None
         self._thread: threading.Thread | None = None
@@ -259,5 +263,7 @@ class VirtualField:
         if sense and self.quick_empty:
             if brty == "106A" and len(data) == 1:
                 return head + b" 0400"  # placeholder ATQA; the SDD/SEL that follows is empty
+            return head
+        if card is None and self.quick_lifted:
             return head
         return None

@@ -27,7 +27,8 @@ recorded but not applied (luma sends 0 for both on the panels we support).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -84,6 +85,11 @@ class VirtualOled:
         self.writes = 0
         self.frames_saved = 0
         self._last_saved: bytes | None = None
+        # a probe's view of the wire: when the latest write ended (time.monotonic()), and a
+        # listener told at each end of frame (that time, payload bytes since the last one)
+        self.last_write_at: float | None = None
+        self.on_frame: Callable[[float, int], None] | None = None
+        self._frame_start_bytes = 0
 
     # -- the bus side: what luma.core's i2c interface calls ---------------------------
 
@@ -101,9 +107,14 @@ class VirtualOled:
                 self._data_byte(byte)
         else:
             raise ValueError(f"unknown control byte 0x{control:02X}")
+        self.last_write_at = time.monotonic()
 
     def end_frame(self) -> None:
-        """The driver finished an update: keep a PNG of the glass when it changed."""
+        """The driver finished an update: tell the listener, keep a PNG of the glass when
+        it changed."""
+        sent, self._frame_start_bytes = self.bytes_written - self._frame_start_bytes, self.bytes_written
+        if self.on_frame is not None and sent and self.last_write_at is not None:
+            self.on_frame(self.last_write_at, sent)
         if self.frames_dir is None:
             return
         view = self.view()
