@@ -275,7 +275,7 @@ class TillListener:
         host, port = self.address
         log.info("event=till listening=%s:%d token=%s", host, port, self.token is not None)
         try:
-            self._server.serve_forever(poll_interval=0.5)
+            self._server.serve_forever(poll_interval=0.2)  # how soon a stop is seen
         finally:
             self._server.server_close()
 

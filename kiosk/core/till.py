@@ -65,6 +65,8 @@ def parse_basket(body: bytes | str) -> Basket:
         data = json.loads(text)
     except UnicodeDecodeError:
         raise BasketError("the body is not UTF-8 text") from None
+    except RecursionError:
+        raise BasketError("the body is nested too deeply to be a basket") from None
     except json.JSONDecodeError as error:
         raise BasketError(f"the body is not valid JSON: {error.msg} at character {error.pos}") from None
     return basket_from_mapping(data)
