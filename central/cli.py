@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from central import store
@@ -46,6 +46,16 @@ def _parser() -> argparse.ArgumentParser:
     program = command("program", "set or show the loyalty program kiosks run")
     program.add_argument("action", choices=["set", "show"])
     program.add_argument("file", nargs="?", help="TOML file with a [program] table (for set)")
+    customer = command(
+        "set-customer", "store a customer's first name and birthday (only with their consent)"
+    )
+    customer.add_argument("card_ref")
+    customer.add_argument("--first-name", required=True)
+    customer.add_argument("--birthday", help="YYYY-MM-DD")
+    customer.add_argument(
+        "--consent", action="store_true",
+        help="the customer agreed that the shop keeps these (required)",
+    )
     command("export-customer", "print everything held about a card, as JSON").add_argument(
         "card_ref")
     command("erase-customer", "forget the person behind a card (its events stay)").add_argument(
@@ -61,6 +71,22 @@ def _card_ref(text: str) -> str:
     if not is_card_ref(text):
         raise UsageError(f"card_ref {text[:80]!r} is not 64 lowercase hex characters")
     return text
+
+
+def _customer(first_name: str, birthday: str | None, consent: bool) -> dict[str, object]:
+    if not consent:
+        raise UsageError("first name and birthday are kept only with the customer's --consent")
+    name = first_name.strip()
+    if not 1 <= len(name) <= 60 or not name.isprintable():
+        raise UsageError("--first-name: 1 to 60 printable characters")
+    if birthday is not None:
+        try:
+            born = date.fromisoformat(birthday)
+        except ValueError:
+            raise UsageError(f"--birthday {birthday[:20]!r}: use YYYY-MM-DD") from None
+        if len(birthday) != 10 or not date(1900, 1, 1) <= born <= _now().date():
+            raise UsageError("--birthday: YYYY-MM-DD between 1900-01-01 and today")
+    return {"first_name": name, "birthday": birthday, "consent": True}
 
 
 def _program(db: Database, action: str, file: str | None) -> str:
@@ -98,6 +124,11 @@ def _run(db: Database, args: argparse.Namespace) -> str:
         ) or "no kiosks"
     if args.command == "program":
         return _program(db, args.action, args.file)
+    if args.command == "set-customer":
+        details = _customer(args.first_name, args.birthday, args.consent)
+        store.set_customer(db, _card_ref(args.card_ref), details, _now())
+        # the name is not echoed: terminals end up in logs and screenshots
+        return "customer details stored; kiosks greet the card after their next sync"
     if args.command == "export-customer":
         found = store.export_customer(db, _card_ref(args.card_ref))
         if found is None:

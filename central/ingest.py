@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from central import program as programs_mod
 from central.cards import card_json, time_flags
-from central.db import Database, card_states, events, programs, reading, writing
+from central.db import Database, card_states, customers, events, programs, reading, writing
 from central.validate import Checked, check_event
 from kiosk.core.events import CardState, Event, EventKind, apply
 
@@ -167,7 +167,26 @@ def _cards(
 ) -> dict[str, dict[str, Any]]:
     known = known or {}
     found = {**_load(conn, set(refs) - set(known)), **known}
-    return {ref: card.to_json() for ref, card in sorted(found.items())}
+    people = _customers(conn, found)
+    return {ref: {**card.to_json(), "customer": people.get(ref)} for ref, card in sorted(found.items())}
+
+
+def _customers(conn: Connection, refs: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """First name and birthday of the cards whose holder consented; nobody else's.
+
+    Kiosks greet by first name and give the birthday bonus from this, and forget a
+    customer when a card's answer holds none (that is how an erasure reaches them)."""
+    wanted = sorted(set(refs))
+    if not wanted:
+        return {}
+    rows = conn.execute(
+        select(customers.c.card_ref, customers.c.first_name, customers.c.birthday).where(
+            customers.c.card_ref.in_(wanted), customers.c.consent.is_(True)
+        )
+    )
+    return {
+        row.card_ref: {"first_name": row.first_name, "birthday": row.birthday} for row in rows
+    }
 
 
 def cards(db: Database, refs: Sequence[str]) -> dict[str, dict[str, Any]]:

@@ -100,6 +100,8 @@ class App:
         self._status = KioskStatus()
         self._taps = 0
         self.parts: Parts | None = None
+        # set by the sync thread when it stored a new served program; the main loop swaps it
+        self._program_served = threading.Event()
 
     # --- building and tearing down ------------------------------------------------------
 
@@ -122,7 +124,8 @@ class App:
             from kiosk.adapters.sync import SyncWorker
 
             sync = SyncWorker(
-                config.central, config.kiosk.ledger_path, counter.program.tz, self.on_sync_status
+                config.central, config.kiosk.ledger_path, counter.program.tz, self.on_sync_status,
+                on_program=self._program_served.set,
             )
         from kiosk.adapters.till import TillListener
 
@@ -353,6 +356,9 @@ class App:
                 self._reload.clear()
                 self.reload()
             assert self.parts is not None
+            if self._program_served.is_set():
+                self._program_served.clear()
+                self._use_served_program(self.parts)
             self._housekeeping(self.parts)
             with self._lock:
                 self.parts.display.tick(time.monotonic())  # type: ignore[attr-defined]
@@ -362,6 +368,25 @@ class App:
             if line != last_status:
                 self.notifier.status(line)
                 last_status = line
+
+    def _use_served_program(self, parts: Parts) -> None:
+        """Run the program the sync worker just stored, from the next tap on."""
+        from kiosk.served import running_program
+
+        try:
+            with self._counter_lock:  # no tap is half-way through the rules meanwhile
+                running = running_program(parts.config, parts.counter.ledger.get_meta)
+                parts.counter.use_program(running)
+        except KioskError as error:
+            log.error("event=program error=%r", str(error))
+            return
+        screens = getattr(parts.display, "screens", None)
+        if screens is not None:
+            with self._lock:
+                parts.display.screens = replace(  # type: ignore[attr-defined]
+                    screens, program_name=running.program.name
+                )
+        log.info("event=program version=%s source=%s", running.program.version, running.source)
 
     def _housekeeping(self, parts: Parts) -> None:
         """Between taps: one slice of the daily expiry pass, and the booster of the hour

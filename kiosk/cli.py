@@ -188,6 +188,7 @@ def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
             ("last success", status.last_success.isoformat(timespec="seconds")
              if status.last_success else "never"),
             ("last error", status.last_error or "-"),
+            ("program", f"{counter.program.version} (from {counter.program_source})"),
             ("clock", "BEHIND the last recorded event: check NTP"
              if last_event and wall < last_event else f"ok ({wall:%Y-%m-%d %H:%M} UTC)"),
         ]
@@ -209,7 +210,7 @@ def cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_OK
     counter = Counter.open(config)  # creates the ledger and site key if this is the first run
     counter.close()
-    worker = SyncWorker(config.central, config.kiosk.ledger_path, config.program.to_program().tz)
+    worker = SyncWorker(config.central, config.kiosk.ledger_path, counter.program.tz)
     try:
         report = worker.sync_once(refresh=True)
     finally:

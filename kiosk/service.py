@@ -34,6 +34,7 @@ from kiosk.core.rules import (
 )
 from kiosk.core.staff import StaffPolicy, decide_undo, figures, todays_figures
 from kiosk.errors import KioskError, StorageError, UnknownCard
+from kiosk.served import FROM_CONFIG, Running, running_program
 
 SITE_KEY_BYTES = 32
 EXPIRY_DAY_KEY = "expiry_pass_day"  # ledger meta: the local day of the last finished pass
@@ -111,15 +112,28 @@ class Counter:
         self._new_id = new_id
         self._last_time = ledger.last_event_time()
         self.clock_behind = False
+        self.program_source = FROM_CONFIG
         self._expiry_walk: tuple[str, str] | None = None  # (last card_ref checked, its day)
 
     @classmethod
     def open(cls, config: Config, **kwargs: Callable[[], object]) -> Counter:
-        program = config.program.to_program()
+        """A counter running the served program held in the ledger, else [program]."""
         site_key = load_site_key(config.kiosk.site_key_path)
-        ledger = Ledger.open(config.kiosk.ledger_path, program.tz)
-        staff = config.staff.to_policy()
-        return cls(program, ledger, site_key, config.kiosk.id, staff=staff, **kwargs)  # type: ignore[arg-type]
+        default_tz = config.program.to_program().tz
+        ledger = Ledger.open(config.kiosk.ledger_path, default_tz)
+        running = running_program(config, ledger.get_meta)
+        if running.program.tz != default_tz:  # the ledger folds stamp days in the program's zone
+            ledger.close()
+            ledger = Ledger.open(config.kiosk.ledger_path, running.program.tz)
+        counter = cls(
+            running.program, ledger, site_key, config.kiosk.id, staff=running.staff, **kwargs  # type: ignore[arg-type]
+        )
+        counter.program_source = running.source
+        return counter
+
+    def use_program(self, running: Running) -> None:
+        """Run another program from the next tap on (the caller holds the counter's lock)."""
+        self.program, self.staff, self.program_source = running.program, running.staff, running.source
 
     def close(self) -> None:
         self.ledger.close()
@@ -171,7 +185,8 @@ class Counter:
             return refuse(self.program, RefusalReason.RANDOM_ID)
         ref = self.card_ref(uid)
         moment = self.now(now)
-        outcome = decide_tap(self.program, self.ledger.card(ref), moment, basket=basket)
+        customer = self.ledger.customer(ref)
+        outcome = decide_tap(self.program, self.ledger.card(ref), moment, customer, basket)
         return self._commit(outcome, ref, moment, None)
 
     def booster(self, now: datetime | None = None) -> int:

@@ -17,10 +17,11 @@ import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 
 from kiosk.core.events import CardState, Event, EventKind, apply, fold
+from kiosk.core.perks import Customer
 from kiosk.errors import SchemaTooNew, StorageError
 
 _EVENT_COLUMNS = (
@@ -54,6 +55,16 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE meta (
         key TEXT PRIMARY KEY,
         value TEXT NOT NULL
+    );
+    """,
+    # 2: customers who consented (first name, birthday), as the central API last said;
+    # a row exists only with consent, and goes when the server says there is no customer
+    """
+    CREATE TABLE customers (
+        card_ref TEXT PRIMARY KEY,
+        first_name TEXT,
+        birthday TEXT,
+        consent INTEGER NOT NULL CHECK (consent = 1)
     );
     """,
 )
@@ -277,6 +288,7 @@ class Ledger:
         rejected: Mapping[str, str],
         remote_cards: Sequence[CardState],
         at: datetime,
+        customers: Mapping[str, Customer | None] | None = None,
     ) -> None:
         """Apply one answer of the central API in one transaction.
 
@@ -284,6 +296,7 @@ class Ledger:
         `rejected`: id -> reason, kept aside and never sent again;
         `remote_cards`: the server's fold of each card (every kiosk's events). The cache of
         such a card becomes that state plus this kiosk's events the server has not got yet.
+        `customers`: card_ref -> the customer the server holds (None: none, so forget it).
         """
         stamp = at.astimezone(UTC).isoformat()
         with self._transaction() as db:
@@ -307,6 +320,44 @@ class Ledger:
                     state = apply(state, _row_to_event(row), self._tz)
                 merged.append(state)
             self._put_cards(db, merged)
+            if customers:
+                self._put_customers(db, customers)
+
+    # --- customers (only with consent) -------------------------------------------------
+
+    def customer(self, card_ref: str) -> Customer | None:
+        """The consenting customer behind a card, as the central API last said, or None."""
+        row = self._query(
+            "SELECT first_name, birthday FROM customers WHERE card_ref = ?", (card_ref,)
+        ).fetchone()
+        if row is None:
+            return None
+        birthday = None if row[1] is None else date.fromisoformat(str(row[1]))
+        return Customer(None if row[0] is None else str(row[0]), birthday, consent=True)
+
+    def set_customers(self, customers: Mapping[str, Customer | None]) -> None:
+        """Store or forget customers (card_ref -> Customer, or None to forget)."""
+        with self._transaction() as db:
+            self._put_customers(db, customers)
+
+    def _put_customers(
+        self, db: sqlite3.Connection, customers: Mapping[str, Customer | None]
+    ) -> None:
+        keep = {ref: c for ref, c in customers.items() if c is not None and c.consent}
+        gone = [(ref,) for ref in customers if ref not in keep]
+        if gone:
+            # overwrite the freed bytes too: an erased name must not linger in the file
+            db.execute("PRAGMA secure_delete = ON")
+            db.executemany("DELETE FROM customers WHERE card_ref = ?", gone)
+        db.executemany(
+            "INSERT INTO customers (card_ref, first_name, birthday, consent) VALUES (?, ?, ?, 1) "
+            "ON CONFLICT (card_ref) DO UPDATE SET first_name = excluded.first_name, "
+            "birthday = excluded.birthday",
+            [
+                (ref, c.first_name, None if c.birthday is None else c.birthday.isoformat())
+                for ref, c in keep.items()
+            ],
+        )
 
     def rejected(self) -> list[tuple[Event, str]]:
         rows = self._query(

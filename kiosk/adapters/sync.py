@@ -40,6 +40,7 @@ from kiosk.adapters.ledger import Ledger
 from kiosk.adapters.sync_client import CentralClient, SyncFailure, read_token
 from kiosk.config import CentralSection
 from kiosk.errors import KioskError
+from kiosk.served import PROGRAM_ETAG, PROGRAM_JSON, PROGRAM_REFUSED, BadServedProgram, parse_served
 
 log = logging.getLogger("kiosk.sync")
 
@@ -49,8 +50,6 @@ LAST_ERROR = "sync.last_error"
 LAST_ATTEMPT = "sync.last_attempt"
 ONLINE = "sync.online"
 LAST_REFRESH = "sync.last_refresh"
-PROGRAM_JSON = "program.json"
-PROGRAM_ETAG = "program.etag"
 
 STOP_POLL = 0.2  # seconds: how often a waiting worker looks at its stop event
 
@@ -155,11 +154,13 @@ class SyncWorker:
         *,
         rng: random.Random | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_program: Callable[[], None] | None = None,
     ) -> None:
         self.section = section
         self.ledger_path = ledger_path
         self.tz = tz
         self.on_status = on_status
+        self.on_program = on_program  # called (from the sync thread) after a new program
         self._rng = rng or random.Random()
         self._clock = clock
         self._client = CentralClient(section)
@@ -202,6 +203,8 @@ class SyncWorker:
         self._log(report, status)
         if self.on_status is not None:
             self.on_status(status)
+        if report.program_updated and self.on_program is not None:
+            self.on_program()
         return report
 
     def _drain(
@@ -212,7 +215,9 @@ class SyncWorker:
             if not batch:
                 return
             answer = self._client.send(token, batch)
-            ledger.settle(answer.synced, answer.rejected, answer.cards, self._clock())
+            ledger.settle(
+                answer.synced, answer.rejected, answer.cards, self._clock(), answer.customers
+            )
             state.batches += 1
             state.sent += len(batch)
             state.duplicate += answer.duplicates
@@ -240,9 +245,21 @@ class SyncWorker:
             if held is None:  # none published yet: note that we asked, ask again when idle
                 ledger.set_meta({PROGRAM_ETAG: ""})
             return
-        ledger.set_meta(
-            {PROGRAM_JSON: json.dumps(answer.fields, sort_keys=True), PROGRAM_ETAG: answer.etag or ""}
-        )
+        try:
+            parse_served(answer.fields)
+        except BadServedProgram as error:
+            # keep running the program we hold; say so once per refused version
+            refused = f"{answer.etag or '-'} {error}"[:300]
+            if ledger.get_meta(PROGRAM_REFUSED) != refused:
+                log.warning("event=program source=central refused=true etag=%s problem=%r",
+                            answer.etag, str(error))
+                ledger.set_meta({PROGRAM_REFUSED: refused})
+            return
+        ledger.set_meta({
+            PROGRAM_JSON: json.dumps(answer.fields, sort_keys=True),
+            PROGRAM_ETAG: answer.etag or "",
+            PROGRAM_REFUSED: "",
+        })
         state.program_updated = True
 
     def _refresh(
@@ -262,11 +279,14 @@ class SyncWorker:
             reverse=True,
         )[: self.section.refresh_cards]
         states = []
+        customers = {}
         for card in recent:
-            remote = self._client.card(token, card.card_ref)
+            remote = self._client.remote_card(token, card.card_ref)
             if remote is not None:
-                states.append(remote)
-        ledger.settle((), {}, states, now)
+                states.append(remote.state)
+                if remote.says_customer:
+                    customers[card.card_ref] = remote.customer
+        ledger.settle((), {}, states, now, customers)
         ledger.set_meta({LAST_REFRESH: now.isoformat()})
         state.cards += len(states)
 

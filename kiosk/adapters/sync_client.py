@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ import requests
 
 from kiosk.config import CentralSection
 from kiosk.core.events import CardState, Event
+from kiosk.core.perks import Customer
 
 STATUSES = ("accepted", "duplicate", "rejected")
 USER_AGENT = "loyalty-kiosk-sync/1"
@@ -49,6 +50,18 @@ class BatchAnswer:
     cards: tuple[CardState, ...]
     program_version: str | None
     duplicates: int
+    # card_ref -> the consenting customer (None: the server holds none); only cards whose
+    # answer said either way (an older server says nothing, and nothing is forgotten)
+    customers: Mapping[str, Customer | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RemoteCard:
+    """One card as the server answers it: the state, and its customer when it said."""
+
+    state: CardState
+    customer: Customer | None
+    says_customer: bool
 
 
 @dataclass(frozen=True)
@@ -128,25 +141,56 @@ def check_batch(data: Any, sent: Sequence[Event]) -> BatchAnswer:
             duplicates += status == "duplicate"
     if wanted:
         raise SyncFailure("garbage answer: some events sent have no result")
+    remote = _check_cards(data.get("cards", {}), {e.card_ref for e in sent})
     return BatchAnswer(
         synced=tuple(synced),
         rejected=rejected,
-        cards=_check_cards(data.get("cards", {}), {e.card_ref for e in sent}),
+        cards=tuple(card.state for card in remote),
         program_version=_version(data.get("program_version")),
         duplicates=duplicates,
+        customers={c.state.card_ref: c.customer for c in remote if c.says_customer},
     )
 
 
-def _check_cards(cards: Any, refs: set[str]) -> tuple[CardState, ...]:
+def _check_cards(cards: Any, refs: set[str]) -> list[RemoteCard]:
     if not isinstance(cards, dict):
         raise SyncFailure("garbage answer: cards is not an object")
-    states = []
+    found = []
     for ref, body in cards.items():
-        state = check_card(body)
-        if ref not in refs or state.card_ref != ref:
+        card = check_remote_card(body)
+        if ref not in refs or card.state.card_ref != ref:
             raise SyncFailure("garbage answer: a card that was not in the batch")
-        states.append(state)
-    return tuple(states)
+        found.append(card)
+    return found
+
+
+def check_customer(value: Any) -> Customer | None:
+    """The `customer` of a card answer: null, or {first_name, birthday} (consent implied:
+    the server sends it only with consent). SyncFailure for anything else."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not set(value) <= {"first_name", "birthday"}:
+        raise SyncFailure("garbage answer: customer is not {first_name, birthday}")
+    name, birthday = value.get("first_name"), value.get("birthday")
+    if name is not None and (not isinstance(name, str) or not 1 <= len(name) <= 60
+                             or not name.isprintable()):
+        raise SyncFailure("garbage answer: customer first_name is not a short text")
+    born = None
+    if birthday is not None:
+        try:
+            born = date.fromisoformat(birthday) if isinstance(birthday, str) else None
+        except ValueError:
+            born = None
+        if born is None or len(birthday) != 10:
+            raise SyncFailure("garbage answer: customer birthday is not YYYY-MM-DD")
+    return Customer(name, born, consent=True)
+
+
+def check_remote_card(body: Any) -> RemoteCard:
+    """A card answer: its state and, when the server says, its customer."""
+    state = check_card(body)
+    says = isinstance(body, dict) and "customer" in body
+    return RemoteCard(state, check_customer(body["customer"]) if says else None, says)
 
 
 def check_card(body: Any) -> CardState:
@@ -229,16 +273,21 @@ class CentralClient:
 
     def card(self, token: str, card_ref: str) -> CardState | None:
         """The server's state of one card; None when the server has no event of it."""
+        found = self.remote_card(token, card_ref)
+        return None if found is None else found.state
+
+    def remote_card(self, token: str, card_ref: str) -> RemoteCard | None:
+        """The server's answer for one card (state and customer); None without events."""
         try:
             response = self._request("GET", f"/v1/cards/{card_ref}", token)
         except SyncFailure as failure:
             if failure.status == 404:
                 return None
             raise
-        state = check_card(_json(response))
-        if state.card_ref != card_ref:
+        found = check_remote_card(_json(response))
+        if found.state.card_ref != card_ref:
             raise SyncFailure("garbage answer: another card than asked")
-        return state
+        return found
 
     def program(self, token: str, etag: str | None) -> ProgramAnswer:
         """GET the current program, conditional on the ETag we hold."""

@@ -30,8 +30,8 @@ points_per_euro = 10
 promo_earns = false
 
 [staff]
-cards = ["%s"]
-""" % STAFF
+cards = ["STAFF"]
+""".replace("STAFF", STAFF)
 
 
 def test_a_program_with_every_extra_is_served_as_the_kiosk_would_run_it() -> None:
