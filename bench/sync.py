@@ -99,34 +99,28 @@ def drain(root: Path, url: str, db: Path, name: str, events: int, batch_size: in
     return {"events": events, "requests": report.batches, "seconds": round(seconds, 3)}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.sync", description=__doc__)
-    parser.add_argument("--events", type=int, default=10_000)
-    parser.add_argument("--batch-size", type=int, default=500)
-    parser.add_argument("--sample", type=int, default=1_000)
-    parser.add_argument("--cards", type=int, default=2_000)
-    args = parser.parse_args(argv)
+def run(events: int = 10_000, batch_size: int = 500, sample: int = 1_000, cards: int = 2_000
+        ) -> dict[str, Any]:
+    """Drain `events` in batches and `sample` one per request; the figures as a dict."""
     rng = random.Random(7)
     with tempfile.TemporaryDirectory(prefix="bench-sync-") as scratch:
         root = Path(scratch)
         db = root / "central.sqlite3"
         add_kiosk(str(db), "warm-up")  # creates the schema before the server opens it
         with central_process(db) as url:
-            batched = drain(root, url, db, "kiosk-batched", args.events, args.batch_size,
-                            args.cards, rng)
-            single = drain(root, url, db, "kiosk-single", args.sample, 1,
-                           min(args.cards, args.sample), rng)
-    per_event = single["seconds"] / args.sample
-    extrapolated = per_event * args.events
+            batched = drain(root, url, db, "kiosk-batched", events, batch_size, cards, rng)
+            single = drain(root, url, db, "kiosk-single", sample, 1, min(cards, sample), rng)
+    per_event = single["seconds"] / sample
+    extrapolated = per_event * events
     ratio = extrapolated / batched["seconds"]
-    print(json.dumps({
-        "backlog_events": args.events,
-        "batch_size": args.batch_size,
+    return {
+        "backlog_events": events,
+        "batch_size": batch_size,
         "drain_seconds": batched["seconds"],
         "drain_requests": batched["requests"],
-        "events_per_second": round(args.events / batched["seconds"]),
+        "events_per_second": round(events / batched["seconds"]),
         "one_per_request": {
-            "sample_events": args.sample,
+            "sample_events": sample,
             "sample_seconds": single["seconds"],
             "extrapolated_seconds_for_backlog": round(extrapolated, 2),
             "extrapolated": True,
@@ -134,7 +128,17 @@ def main(argv: list[str] | None = None) -> int:
         "speedup_vs_one_per_request": round(ratio, 1),
         "targets": {"drain_seconds_max": TARGET_SECONDS, "speedup_min": TARGET_RATIO},
         "met": batched["seconds"] <= TARGET_SECONDS and ratio >= TARGET_RATIO,
-    }))
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.sync", description=__doc__)
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--sample", type=int, default=1_000)
+    parser.add_argument("--cards", type=int, default=2_000)
+    args = parser.parse_args(argv)
+    print(json.dumps(run(args.events, args.batch_size, args.sample, args.cards)))
     return 0
 
 
