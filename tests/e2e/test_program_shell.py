@@ -1,0 +1,262 @@
+"""Points per euro, the daily expiry pass and boosters, end to end over the simulator:
+the whole App in-process (its counter's clock is the test's), nfcpy over the UDP device to a
+virtual field, the till endpoint on loopback, the real ledger, the virtual OLED and, for
+expiry, the central API on loopback."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import requests
+from gpiozero.pins.mock import MockFactory, MockPWMPin
+from PIL import Image, ImageChops
+
+from central.testing import add_kiosk, running_server
+from kiosk.app import App
+from kiosk.core.events import EventKind
+from kiosk.core.status import KioskStatus
+from kiosk.notify import Notifier
+from sim.nfc import VirtualField, make_card
+
+
+class Clock:
+    """The counter's wall clock; the test moves it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class Kiosk:
+    app: App
+    field: VirtualField
+    clock: Clock
+    outcomes: list[object]
+    changed: threading.Condition
+    ticks: list[int]
+
+    def wait_ticks(self, n: int = 2) -> None:
+        """Let the app's loop run its housekeeping `n` more times."""
+        with self.changed:
+            target = self.ticks[0] + n
+            assert self.changed.wait_for(lambda: self.ticks[0] >= target, timeout=10)
+
+    def tap(self, card: object) -> object:
+        count = len(self.outcomes)
+        assert self.field.tap(card, hold=0.05)  # type: ignore[arg-type]
+        with self.changed:
+            assert self.changed.wait_for(lambda: len(self.outcomes) > count, timeout=10)
+        assert self.field.wait_polls(6, timeout=10)  # an empty field between two customers
+        return self.outcomes[-1]
+
+    @property
+    def glass(self) -> Image.Image:
+        return self.app.parts.display.bus.glass()  # type: ignore[union-attr]
+
+    @property
+    def screens(self) -> object:
+        return self.app.parts.display.screens  # type: ignore[union-attr]
+
+    def till(self, method: str, payload: object | None = None) -> tuple[int, object]:
+        host, port = self.app.parts.till.address  # type: ignore[union-attr]
+        conn = http.client.HTTPConnection(host, port, timeout=10)
+        body = None if payload is None else json.dumps(payload).encode()
+        conn.request(method, "/v1/basket", body=body)
+        answer = conn.getresponse()
+        result = answer.status, json.loads(answer.read())
+        conn.close()
+        return result
+
+    def events(self, kind: EventKind) -> list[object]:
+        ledger = self.app.parts.counter.ledger  # type: ignore[union-attr]
+        return [e for e in ledger.events() if e.kind is kind]
+
+
+def same(a: Image.Image, b: Image.Image) -> bool:
+    return ImageChops.logical_xor(a, b).getbbox() is None
+
+
+def eventually(check: Callable[[], bool], timeout: float = 15.0) -> bool:
+    """Poll `check` until it holds or the deadline passes (the app's loop ticks every 0.25 s)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return check()
+
+
+@contextmanager
+def running_kiosk(tmp_path: Path, start: datetime, extra: str) -> Iterator[Kiosk]:
+    clock = Clock(start)
+    with VirtualField() as nfc_field:
+        config = tmp_path / "kiosk.toml"
+        config.write_text(
+            f"""
+[kiosk]
+state_dir = "{tmp_path / 'state'}"
+locale = "en"
+[reader]
+path = "{nfc_field.path}"
+poll_interval = 0.05
+[display]
+driver = "virtual"
+outcome_seconds = 30
+shift_every_seconds = 0
+[lights]
+factory = "mock"
+{extra}
+"""
+        )
+        app = App(str(config), notifier=Notifier(None),
+                  pin_factory=MockFactory(pin_class=MockPWMPin), clock=clock)
+        outcomes: list[object] = []
+        changed = threading.Condition()
+        real_log = app._log_tap
+
+        def record(source: str, outcome: object, ms: float) -> None:
+            real_log(source, outcome, ms)  # type: ignore[arg-type]
+            with changed:
+                outcomes.append(outcome)
+                changed.notify_all()
+
+        app._log_tap = record  # type: ignore[method-assign]
+        ticks = [0]
+        real_housekeeping = app._housekeeping
+
+        def housekeeping(parts: object) -> None:
+            real_housekeeping(parts)  # type: ignore[arg-type]
+            with changed:
+                ticks[0] += 1
+                changed.notify_all()
+
+        app._housekeeping = housekeeping  # type: ignore[method-assign]
+        assert app.boot() is None
+        loop = threading.Thread(target=app.loop, daemon=True)
+        loop.start()
+        try:
+            yield Kiosk(app, nfc_field, clock, outcomes, changed, ticks)
+        finally:
+            app.stopping.set()
+            loop.join(timeout=5)
+            app.shutdown()
+
+
+MONDAY_9H = datetime(2026, 3, 2, 8, tzinfo=UTC)  # 09:00 in Paris
+
+
+POINTS = """
+[till]
+enabled = true
+port = 0
+basket_seconds = 60
+[program]
+points_per_euro = 1
+goal = 100
+welcome_bonus = 0
+cooldown_minutes = 0
+"""
+
+
+def test_a_basket_from_the_till_earns_its_points_on_the_next_tap_only(tmp_path: Path) -> None:
+    with running_kiosk(tmp_path, MONDAY_9H, POINTS) as kiosk:
+        marie = make_card("ntag215", name="marie")
+        assert kiosk.tap(marie).kind.value == "welcome"  # type: ignore[attr-defined]
+        assert kiosk.till("POST", {"amount": 1250, "promo_amount": 0})[0] == 202
+        assert kiosk.till("GET")[1]["held"]["amount"] == 1250  # type: ignore[index]
+        outcome = kiosk.tap(marie)
+        assert outcome.kind.value == "stamped"  # type: ignore[attr-defined]
+        assert outcome.stamps_added == 12 and outcome.card.stamps == 12  # type: ignore[attr-defined]
+        # the OLED shows that very screen: "Points added!", 12/100, "+12 points"
+        assert same(kiosk.glass, kiosk.screens.outcome(outcome))  # type: ignore[attr-defined]
+        assert not same(kiosk.glass, kiosk.screens.outcome(kiosk.outcomes[0]))  # type: ignore[attr-defined]
+        # one basket, one tap: the next tap earns nothing and the till sees nothing held
+        assert kiosk.till("GET")[1]["held"] is None  # type: ignore[index]
+        again = kiosk.tap(marie)
+        assert again.stamps_added == 0 and again.card.stamps == 12  # type: ignore[attr-defined]
+        stamps = kiosk.events(EventKind.STAMP)
+        assert [e.delta for e in stamps] == [0, 12, 0]  # type: ignore[attr-defined]
+
+
+def test_a_refused_phone_leaves_the_basket_for_the_loyalty_card(tmp_path: Path) -> None:
+    with running_kiosk(tmp_path, MONDAY_9H, POINTS) as kiosk:
+        assert kiosk.till("POST", {"amount": 2000})[0] == 202
+        assert kiosk.tap(make_card("random-id", name="phone")).kind.value == "refused"  # type: ignore[attr-defined]
+        welcome = kiosk.tap(make_card("ntag213", name="paul"))
+        assert welcome.stamps_added == 20  # type: ignore[attr-defined]
+
+
+BOOSTED = """
+[program]
+boosters = [{ days = ["mon"], start = "10:00", end = "12:00", multiplier = 2 }]
+"""
+
+
+def test_the_idle_screen_announces_a_booster_during_its_hours_only(tmp_path: Path) -> None:
+    with running_kiosk(tmp_path, MONDAY_9H, BOOSTED) as kiosk:
+        screens = kiosk.screens
+        plain = screens.idle(KioskStatus())  # type: ignore[attr-defined]
+        boosted = screens.idle(KioskStatus(), booster=2)  # type: ignore[attr-defined]
+        assert eventually(lambda: same(kiosk.glass, plain))
+        kiosk.clock.now = MONDAY_9H + timedelta(hours=1, minutes=30)  # 10:30 in Paris
+        assert eventually(lambda: same(kiosk.glass, boosted))
+        kiosk.clock.now = MONDAY_9H + timedelta(hours=3)  # 12:00: over
+        assert eventually(lambda: same(kiosk.glass, plain))
+        kiosk.clock.now = MONDAY_9H + timedelta(days=1, hours=1, minutes=30)  # Tuesday 10:30
+        kiosk.wait_ticks()  # the screen stays as it is
+        assert same(kiosk.glass, plain)
+
+
+def test_stamps_due_expire_in_the_daily_pass_and_the_event_syncs(tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'central.sqlite3'}"
+    token = add_kiosk(db_url, "kiosk-1")
+    (tmp_path / "token").write_text(token)
+    long_ago = datetime.now(UTC).replace(microsecond=0) - timedelta(days=50)
+    with running_server(db_url) as central:
+        extra = f"""
+[central]
+url = "{central}"
+token_file = "{tmp_path / 'token'}"
+interval = 0.2
+[program]
+expiry = "inactivity"
+expiry_days = 30
+"""
+        with running_kiosk(tmp_path, long_ago, extra) as kiosk:
+            welcome = kiosk.tap(make_card("ntag213", name="old-customer"))
+            ref = welcome.card.card_ref  # type: ignore[attr-defined]
+
+            def central_card() -> dict[str, object] | None:
+                answer = requests.get(f"{central}/v1/cards/{ref}",
+                                      headers={"Authorization": f"Bearer {token}"}, timeout=5)
+                return answer.json() if answer.status_code == 200 else None
+
+            assert eventually(lambda: (central_card() or {}).get("stamps") == 3)
+            assert kiosk.events(EventKind.EXPIRED) == []  # the boot pass found nothing due
+            kiosk.clock.now = long_ago + timedelta(days=45)  # a new day, 45 days without a visit
+            assert eventually(lambda: len(kiosk.events(EventKind.EXPIRED)) == 1)
+            (expired,) = kiosk.events(EventKind.EXPIRED)
+            assert expired.delta == -3 and expired.card_ref == ref  # type: ignore[attr-defined]
+            assert eventually(lambda: (central_card() or {}).get("stamps") == 0)
+            counter = kiosk.app.parts.counter  # type: ignore[union-attr]
+            assert counter.ledger.card(ref).stamps == 0
+            assert counter.ledger.outbox().pending == 0
+
+
+def test_a_kiosk_without_expiry_never_runs_a_pass(tmp_path: Path) -> None:
+    with running_kiosk(tmp_path, MONDAY_9H, "") as kiosk:
+        kiosk.tap(make_card("ntag213", name="ana"))
+        kiosk.clock.now = MONDAY_9H + timedelta(days=4000)
+        kiosk.wait_ticks()
+        assert kiosk.events(EventKind.EXPIRED) == []
