@@ -1,0 +1,114 @@
+"""`python -m bench --quick` produces every figure with numbers; the sim probes it uses work.
+
+No timing is asserted anywhere: speed lives in the bench's JSON, not in tests.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from gpiozero import LED
+from luma.core.interface.serial import i2c
+from luma.oled.device import ssd1306
+from PIL import Image
+
+from sim.nfc import VirtualField
+from sim.oled import VirtualOled
+from sim.pins import probed_factory
+
+ROOT = Path(__file__).parents[2]
+FIGURES = ("tap_to_feedback", "instructions_per_tap", "idle_cpu", "memory", "startup", "sync",
+           "display_bus", "storage")
+
+
+@pytest.fixture(scope="module")
+def quick_bench(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    out = tmp_path_factory.mktemp("bench") / "bench.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    printed = json.loads(done.stdout)
+    assert json.loads(out.read_text()) == printed  # --out holds the same document
+    return printed
+
+
+def number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+
+
+def test_the_quick_bench_reports_every_figure_with_a_target_and_a_verdict(quick_bench):
+    figures = quick_bench["figures"]
+    assert set(FIGURES) <= set(figures)
+    for name in FIGURES:
+        assert "error" not in figures[name], (name, figures[name].get("error"))
+        assert "met" in figures[name], name
+    for row in quick_bench["summary"]:
+        assert row["met"] in (True, False, None) and row["target"]
+
+
+def test_the_quick_bench_gives_numbers_for_each_figure(quick_bench):
+    f = quick_bench["figures"]
+    assert all(number(f["tap_to_feedback"]["feedback_ms"][k]) for k in ("p50", "p99", "max"))
+    assert f["tap_to_feedback"]["taps"] == quick_bench["sizes"]["taps"]
+    assert set(f["tap_to_feedback"]["by_kind"]) <= {"ntag213", "ntag215", "mifare-classic-1k",
+                                                    "felica"}
+    split = f["instructions_per_tap"]["split"]
+    assert set(split["cpu_us_per_tap"]) == {"read", "rules", "commit", "render", "bus", "lights"}
+    assert "skipped" in f["instructions_per_tap"]  # quick mode leaves callgrind out
+    assert number(f["idle_cpu"]["cpu_seconds_per_minute"])
+    assert number(f["memory"]["peak_rss_mb"]) and len(f["memory"]["samples"]) >= 2
+    assert all(number(f["startup"]["ready_s"][k]) for k in ("min", "median", "max"))
+    assert number(f["startup"]["idle_frame_s"]["median"])
+    assert number(f["sync"]["backlog"]["drain_seconds"])
+    assert number(f["sync"]["backlog"]["speedup_vs_one_per_request"])
+    assert number(f["sync"]["central_ingest"]["events_per_second"])
+    bus = f["display_bus"]
+    assert number(bus["partial_updates_true"]["bytes_per_tap"])
+    assert number(bus["partial_updates_false"]["bytes_per_tap"])
+    assert number(f["storage"]["fsync_per_tap"]) and number(f["storage"]["bytes_written_per_tap"])
+
+
+def test_a_missed_target_says_what_limits_it(quick_bench):
+    for name, figure in quick_bench["figures"].items():
+        if figure.get("met") is False and "error" not in figure:
+            assert figure.get("limited_by"), name
+
+
+# -- the probes on the virtual devices ---------------------------------------------------
+
+def test_the_virtual_oled_reports_each_frame_with_its_last_byte_time_and_size():
+    bus = VirtualOled()
+    frames: list[tuple[float, int]] = []
+    device = ssd1306(i2c(bus=bus, address=0x3C))
+    bus.end_frame()  # luma's init commands are a frame of their own
+    bus.on_frame = lambda at, sent: frames.append((at, sent))
+    device.display(Image.new("1", (128, 64), 1))
+    bus.end_frame()
+    bus.end_frame()  # nothing written since: no frame to report
+    assert len(frames) == 1
+    at, sent = frames[0]
+    assert sent >= 128 * 64 // 8 and at == bus.last_write_at
+
+
+def test_a_probed_pin_reports_writes_even_when_the_level_does_not_change():
+    factory = probed_factory()
+    seen: list[float] = []
+    factory.pin(17).on_write = lambda at, value: seen.append(value)
+    led = LED(17, pin_factory=factory)
+    led.on()
+    led.on()
+    assert seen[-2:] == [1.0, 1.0]
+    led.close()
+
+
+def test_a_quick_lifted_field_answers_frames_for_an_absent_card_at_once():
+    with VirtualField(quick_lifted=True) as quick, VirtualField() as literal:
+        read_page = bytes([0x30, 0x04])
+        assert quick._handle(b"106A " + read_page.hex().encode()) == b"106A"
+        assert literal._handle(b"106A " + read_page.hex().encode()) is None
