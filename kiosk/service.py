@@ -38,6 +38,7 @@ from kiosk.served import FROM_CONFIG, Running, running_program
 
 SITE_KEY_BYTES = 32
 EXPIRY_DAY_KEY = "expiry_pass_day"  # ledger meta: the local day of the last finished pass
+EXPIRY_COMMITS = 2  # expired cards recorded per slice of the pass, at most (one fsync each)
 
 
 def load_site_key(path: Path, create: bool = True) -> bytes:
@@ -203,7 +204,8 @@ class Counter:
 
     def expire_due(self, now: datetime | None = None, limit: int = 16) -> int:
         """One slice of the daily expiry pass: check the next `limit` cards and record an
-        `expired` event for each with stamps due. Returns how many cards lost stamps.
+        `expired` event for each with stamps due (at most EXPIRY_COMMITS of them: the
+        slice stops early). Returns how many cards lost stamps.
 
         Call it until `expiry_due()` is false; the walk resumes where the last slice
         stopped, and the finished day is kept in the ledger so a restart does not redo it.
@@ -219,11 +221,15 @@ class Counter:
         after, day = self._expiry_walk
         refs = self.ledger.card_refs(after, limit)
         expired = 0
-        for ref in refs:
+        for checked, ref in enumerate(refs, 1):
             outcome = decide_expiry(self.program, self.ledger.card(ref), moment)
             if outcome.changes:
                 self._commit(outcome, ref, moment, None)
                 expired += 1
+                if expired == EXPIRY_COMMITS and checked < len(refs):
+                    # each commit is an fsync: the slice ends here, the walk resumes after it
+                    self._expiry_walk = (ref, day)
+                    return expired
         if len(refs) < limit:
             self.ledger.set_meta({EXPIRY_DAY_KEY: day})
             self._expiry_walk = None
