@@ -150,8 +150,15 @@ def decide_tap(
     per euro) are optional; without them the tap is a plain visit.
     """
     name = None if customer is None else customer.name
+    # A till ticket proves a purchase of its own: on a points program two purchases in a
+    # row both earn, so the per-visit cooldown only holds back taps without a basket.
+    purchase = program.uses_points and basket is not None
     if card.enrolled:
-        if card.last_visit is not None and now < card.last_visit + program.cooldown:
+        if (
+            not purchase
+            and card.last_visit is not None
+            and now < card.last_visit + program.cooldown
+        ):
             return card_outcome(
                 program,
                 OutcomeKind.COOLDOWN,

@@ -84,6 +84,29 @@ def test_points_balances_equal_the_sum_of_deltas_and_vouchers_match_full_cards(
     assert shell.card.vouchers("reward") == earned // 100
 
 
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 120), st.one_of(st.none(), st.integers(0, 5000))),
+             min_size=1, max_size=15)
+)
+def test_on_a_points_program_every_ticket_earns_even_inside_the_cooldown(
+    steps: list[tuple[int, int | None]],
+) -> None:
+    program = Program(points_per_euro=10, goal=10**6, welcome_bonus=0)  # 30-minute cooldown
+    shell = Shell(program)
+    moment = T0
+    for minutes, cents in steps:
+        moment += timedelta(minutes=minutes)
+        before = shell.card
+        outcome = shell.tap(moment, basket=None if cents is None else Basket(cents))
+        if cents is not None:
+            assert outcome.stamps_added == cents * 10 // 100
+        elif before.last_visit is not None and moment < before.last_visit + program.cooldown:
+            assert outcome.kind is OutcomeKind.COOLDOWN and not outcome.changes
+    earned = sum(cents * 10 // 100 for _, cents in steps if cents is not None)
+    assert shell.card.stamps == earned
+
+
 def test_the_till_basket_parses_cents_and_flags() -> None:
     basket = parse_basket(b'{"amount": 1250, "promo_amount": 300, "uses_reward": true}')
     assert basket == Basket(1250, 300, True)
