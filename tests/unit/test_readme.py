@@ -30,3 +30,17 @@ def test_every_kiosk_subcommand_is_in_the_readme():
 
 def test_the_readme_names_the_two_commands():
     assert "make demo" in README and "make test" in README
+
+
+def test_every_table_in_the_readme_starts_with_a_header_row():
+    """A blank line or a paragraph inside a table leaves rows with no header: Markdown
+    then shows them as plain text with pipes."""
+    lines = README.splitlines()
+    headless = [
+        number
+        for number, line in enumerate(lines, 1)
+        if line.startswith("|")
+        and not lines[number - 2].startswith("|")
+        and not (number < len(lines) and lines[number].startswith("| ---"))
+    ]
+    assert headless == [], f"table rows without a header at README lines {headless}"
