@@ -320,8 +320,8 @@ class Ledger:
                     state = apply(state, _row_to_event(row), self._tz)
                 merged.append(state)
             self._put_cards(db, merged)
-            if customers:
-                self._put_customers(db, customers)
+            erased = self._put_customers(db, customers) if customers else 0
+        self._forget_erased(erased)
 
     # --- customers (only with consent) -------------------------------------------------
 
@@ -335,20 +335,36 @@ class Ledger:
         birthday = None if row[1] is None else date.fromisoformat(str(row[1]))
         return Customer(None if row[0] is None else str(row[0]), birthday, consent=True)
 
+    def customer_refs(self) -> list[str]:
+        """Cards whose customer's details are held here (there are few: consent only)."""
+        return [str(r[0]) for r in self._query("SELECT card_ref FROM customers ORDER BY card_ref")]
+
+    def _forget_erased(self, erased: int) -> None:
+        """After an erasure, move the WAL into the main file and empty it: the frames that
+        still held the customer's details are gone rather than left in the journal."""
+        if erased:
+            try:
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sqlite3.Error as error:
+                raise _storage_error(error, self.path) from None
+
     def set_customers(self, customers: Mapping[str, Customer | None]) -> None:
         """Store or forget customers (card_ref -> Customer, or None to forget)."""
         with self._transaction() as db:
-            self._put_customers(db, customers)
+            erased = self._put_customers(db, customers)
+        self._forget_erased(erased)
 
     def _put_customers(
         self, db: sqlite3.Connection, customers: Mapping[str, Customer | None]
-    ) -> None:
+    ) -> int:
+        """Store or forget customers; how many rows were erased."""
         keep = {ref: c for ref, c in customers.items() if c is not None and c.consent}
         gone = [(ref,) for ref in customers if ref not in keep]
+        erased = 0
         if gone:
             # overwrite the freed bytes too: an erased name must not linger in the file
             db.execute("PRAGMA secure_delete = ON")
-            db.executemany("DELETE FROM customers WHERE card_ref = ?", gone)
+            erased = db.executemany("DELETE FROM customers WHERE card_ref = ?", gone).rowcount
         db.executemany(
             "INSERT INTO customers (card_ref, first_name, birthday, consent) VALUES (?, ?, ?, 1) "
             "ON CONFLICT (card_ref) DO UPDATE SET first_name = excluded.first_name, "
@@ -358,6 +374,7 @@ class Ledger:
                 for ref, c in keep.items()
             ],
         )
+        return erased
 
     def rejected(self) -> list[tuple[Event, str]]:
         rows = self._query(

@@ -278,14 +278,17 @@ class SyncWorker:
             key=lambda c: c.last_visit or c.first_seen or datetime.min.replace(tzinfo=UTC),
             reverse=True,
         )[: self.section.refresh_cards]
+        # every card with a name held here too: an erasure at the central must reach this
+        # kiosk even when the customer never comes back
+        refs = dict.fromkeys([*(c.card_ref for c in recent), *ledger.customer_refs()])
         states = []
         customers = {}
-        for card in recent:
-            remote = self._client.remote_card(token, card.card_ref)
+        for ref in refs:
+            remote = self._client.remote_card(token, ref)
             if remote is not None:
                 states.append(remote.state)
                 if remote.says_customer:
-                    customers[card.card_ref] = remote.customer
+                    customers[ref] = remote.customer
         ledger.settle((), {}, states, now, customers)
         ledger.set_meta({LAST_REFRESH: now.isoformat()})
         state.cards += len(states)

@@ -97,6 +97,37 @@ def test_a_customer_set_at_the_central_is_greeted_by_name_and_erased_everywhere(
     assert "Zoé" not in messages and born.isoformat() not in messages
 
 
+def test_an_erasure_reaches_a_kiosk_the_customer_never_comes_back_to_and_leaves_no_trace(
+    central: Central, tmp_path: Path
+) -> None:
+    kiosk_id = f"kiosk-c{next(_kiosks)}"
+    config = kiosk_setup(tmp_path / kiosk_id, central.url, central.token_file(kiosk_id),
+                         kiosk_id, site_key_file=shop_key(tmp_path), refresh_cards=1)
+    worker = worker_for(config)
+    counter = Counter.open(config)
+    try:
+        ref = counter.card_ref(uid(0xE2A5E))
+        counter.tap(uid(0xE2A5E), now=T0)
+        assert worker.sync_once().ok
+        assert kiosk_central(central, "set-customer", ref, "--first-name", "Quentinelle",
+                             "--consent") == 0
+        assert worker.sync_once(refresh=True).ok
+        assert counter.ledger.customer(ref) is not None
+        # other customers come and go: the named card drops out of the recent cards
+        for n in range(3):
+            counter.tap(uid(0xF00 + n), now=T0 + timedelta(hours=n + 1))
+        assert kiosk_central(central, "erase-customer", ref) == 0
+        assert worker.sync_once(refresh=True).ok
+        assert counter.ledger.customer(ref) is None
+        # while the kiosk runs, not only once it closes the file: neither the main file
+        # nor its write-ahead log keeps the name
+        on_disk = b"".join(p.read_bytes() for p in config.kiosk.ledger_path.parent.glob("*"))
+        assert b"Quentinelle" not in on_disk
+    finally:
+        counter.close()
+        worker.close()
+
+
 def test_card_answers_carry_first_name_and_birthday_only_with_consent(
     central: Central, tmp_path: Path
 ) -> None:
