@@ -55,6 +55,8 @@ LIMITED_BY = {
                             "two thirds of the tap (see split); rules and commit are small",
     "memory": "the interpreter with nfcpy, luma.oled, Pillow, pydantic, requests and "
               "SQLite loaded is most of the RSS before the first tap (see samples[0])",
+    "storage": "SQLite's WAL auto-checkpoint: every ~1000 WAL pages the checkpoint adds its "
+               "own syncs (about 0.02 per tap); each tap's commit itself is one fdatasync",
     "sync": "central ingest: one Python server process on one core (see "
             "central_ingest.server_cpu_us_per_event; 1e6 / that is its ceiling), with 50 "
             "client threads in the bench process competing for the same 2 cores",
