@@ -15,6 +15,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import FrameType
@@ -102,6 +103,10 @@ class App:
         self.parts: Parts | None = None
         # set by the sync thread when it stored a new served program; the main loop swaps it
         self._program_served = threading.Event()
+        # a tap's screen is drawn here while its commit waits for the disk (on an SD card
+        # the fsync and the drawing are each several ms); it is sent only after the commit
+        self._renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="render")
+        self._drawn: tuple[Outcome, Future[object]] | None = None
 
     # --- building and tearing down ------------------------------------------------------
 
@@ -177,20 +182,38 @@ class App:
             with self._counter_lock:
                 outcome = decide(parts)
         except KioskError as error:
+            self._drawn = None  # drawn for a tap that was not recorded: never shown
             log.error("event=tap error=%r", str(error))
             self._show_error(parts)
             return
+        image = self._early_drawing(outcome)
         self._taps += 1
         self._status = replace(
             self._status, last_tap=datetime.now().astimezone(), clock_ok=not parts.counter.clock_behind
         )
         now = time.monotonic()
         with self._lock:
-            parts.display.show_outcome(outcome, now)  # type: ignore[attr-defined]
+            parts.display.show_outcome(outcome, now, image=image)  # type: ignore[attr-defined]
             parts.lights.react(outcome)  # type: ignore[attr-defined]
         self._log_tap(source, outcome, (time.monotonic() - started) * 1000)
         if parts.sync is not None and outcome.changes:
             parts.sync.wake()  # type: ignore[attr-defined]
+
+    def _draw_early(self, parts: Parts, outcome: Outcome) -> None:
+        """The rules have decided: start drawing the screen while the commit runs."""
+        render = parts.display.render_outcome  # type: ignore[attr-defined]
+        self._drawn = (outcome, self._renderer.submit(render, outcome))
+
+    def _early_drawing(self, outcome: Outcome) -> object | None:
+        """The screen drawn during the commit of `outcome`, if that is what was drawn."""
+        drawn, self._drawn = self._drawn, None
+        if drawn is None or drawn[0] is not outcome:
+            return None
+        try:
+            return drawn[1].result(timeout=5.0)
+        except Exception as error:  # the display draws it again, in the usual way
+            log.warning("event=render error=%r", str(error))
+            return None
 
     def _decide(self, parts: Parts, uid: bytes) -> Outcome:
         """A customer's tap, or a staff card and the customer card after it."""
@@ -210,7 +233,9 @@ class App:
             till = parts.till
             # a refused phone leaves the basket for the loyalty card that follows it
             basket = None if till is None or is_random_uid(uid) else till.take()  # type: ignore[attr-defined]
-            return counter.tap(uid, basket=basket)
+            return counter.tap(
+                uid, basket=basket, on_decided=lambda decided: self._draw_early(parts, decided)
+            )
         return self._staff_action(counter, uid, armed.action, armed.staff_ref)
 
     @staticmethod
@@ -410,6 +435,7 @@ class App:
         self.notifier.stopping()
         if self.parts is not None:
             self.stop_parts(self.parts)
+        self._renderer.shutdown(wait=True)
         log.info("event=stop taps=%d", self._taps)
 
     def run(self) -> int:

@@ -180,14 +180,27 @@ class Counter:
         self._last_time = now
         return outcome
 
-    def tap(self, uid: bytes, now: datetime | None = None, basket: Basket | None = None) -> Outcome:
-        """A customer's card touched the reader; `basket` is the till's, for points per euro."""
+    def tap(
+        self,
+        uid: bytes,
+        now: datetime | None = None,
+        basket: Basket | None = None,
+        on_decided: Callable[[Outcome], object] | None = None,
+    ) -> Outcome:
+        """A customer's card touched the reader; `basket` is the till's, for points per euro.
+
+        `on_decided` is told the outcome once the rules have decided it and before it is
+        committed, so a caller can start slow work (rendering the screen) while the disk
+        syncs. The outcome is only recorded when this method returns: show it no earlier.
+        """
         if cardid.is_random_uid(uid):
             return refuse(self.program, RefusalReason.RANDOM_ID)
         ref = self.card_ref(uid)
         moment = self.now(now)
         customer = self.ledger.customer(ref)
         outcome = decide_tap(self.program, self.ledger.card(ref), moment, customer, basket)
+        if on_decided is not None:
+            on_decided(outcome)
         return self._commit(outcome, ref, moment, None)
 
     def booster(self, now: datetime | None = None) -> int:

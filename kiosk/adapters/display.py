@@ -16,6 +16,7 @@ imports sim/. Without that plug-in installed, a bus that only counts bytes stand
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 from typing import Any, Protocol
@@ -123,7 +124,12 @@ def open_device(section: DisplaySection, bus: I2CBus | None = None) -> tuple[Any
 class NullDisplay:
     """driver = "none": a kiosk with no screen (the lights still react)."""
 
-    def show_outcome(self, outcome: Outcome, now: float, first_name: str | None = None) -> None:
+    def render_outcome(self, outcome: Outcome, first_name: str | None = None) -> None:
+        """Nothing to draw."""
+
+    def show_outcome(
+        self, outcome: Outcome, now: float, first_name: str | None = None, image: object = None
+    ) -> None:
         """Nothing to show."""
 
     def set_status(self, status: KioskStatus, now: float) -> None:
@@ -155,6 +161,9 @@ class Display:
         self._section = section
         self.screens = screens
         self.bus = bus
+        # one drawing at a time: an outcome may be drawn on the app's render thread while
+        # the main loop redraws the idle screen, and the fonts are shared
+        self._drawing = threading.Lock()
         self._status = KioskStatus()
         self._booster = 1  # the stamp multiplier running now, announced on the idle screen
         self._outcome_until: float | None = None
@@ -192,11 +201,24 @@ class Display:
 
     # -- the adapter contract ------------------------------------------------------------
 
-    def show_outcome(self, outcome: Outcome, now: float, first_name: str | None = None) -> None:
-        """Show what a tap did, waking the panel; it stays `outcome_seconds`."""
+    def render_outcome(self, outcome: Outcome, first_name: str | None = None) -> Image.Image:
+        """The outcome's screen, drawn but not sent: a caller may draw it on another thread
+        while the tap is being committed, then hand it to `show_outcome`."""
+        with self._drawing:
+            return self.screens.outcome(outcome, first_name)
+
+    def show_outcome(
+        self,
+        outcome: Outcome,
+        now: float,
+        first_name: str | None = None,
+        image: Image.Image | None = None,
+    ) -> None:
+        """Show what a tap did (`image`: its screen from `render_outcome`, if drawn
+        already), waking the panel; it stays `outcome_seconds`."""
         self._wake()
         self._outcome_until = now + self._section.outcome_seconds
-        self._send(self.screens.outcome(outcome, first_name))
+        self._send(image if image is not None else self.render_outcome(outcome, first_name))
 
     def set_status(self, status: KioskStatus, now: float) -> None:
         """New kiosk status; a reader going offline or back wakes the idle screen."""
@@ -255,7 +277,9 @@ class Display:
         if section.shift_pixels and section.shift_every_seconds:
             step = SHIFT_PATH[int(idle_for // section.shift_every_seconds) % len(SHIFT_PATH)]
             shift = (step[0] * section.shift_pixels, step[1] * section.shift_pixels)
-        self._send(self.screens.idle(self._status, shift, self._booster))
+        with self._drawing:
+            idle = self.screens.idle(self._status, shift, self._booster)
+        self._send(idle)
 
     def _wake(self) -> None:
         if not self._on:
