@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -27,13 +29,42 @@ class Fonts:
     small: Font
 
 
+# Measuring and rasterising text (FreeType through HarfBuzz) was most of a screen's cost,
+# and the same strings come back tap after tap: headlines, "7/10", a regular's name. Fonts
+# are immutable and loaded once, so (font, text) -> result never goes stale; the sizes
+# bound what the caches hold (a glyph mask is a few hundred bytes).
+@lru_cache(maxsize=2048)
 def text_width(font: Font, text: str) -> int:
+    """`text`'s advance width in whole pixels at `font`."""
     return int(font.getlength(text))
 
 
+@lru_cache(maxsize=16)
 def line_height(font: Font) -> int:
+    """Ascent plus descent of `font`: the pitch of wrapped lines."""
     ascent, descent = font.getmetrics()  # type: ignore[union-attr]
     return int(ascent + descent)
+
+
+@lru_cache(maxsize=256)
+def _glyph_mask(
+    font: ImageFont.FreeTypeFont, text: str, mode: str, anchor: str, ink: int
+) -> tuple[Any, tuple[int, int]]:
+    return font.getmask2(text, mode, anchor=anchor, ink=ink)
+
+
+def draw_text(
+    draw: ImageDraw.ImageDraw, xy: tuple[int, int], text: str, font: Font, ink: int, anchor: str
+) -> None:
+    """What `draw.text(xy, text, font=font, fill=ink, anchor=anchor)` draws, pixel for pixel,
+    from a cached mask: Pillow draws one line at whole-pixel `xy` as the mask FreeType
+    renders at `anchor`, moved by the offset it reports."""
+    if "\n" in text or not isinstance(font, ImageFont.FreeTypeFont):
+        draw.text(xy, text, font=font, fill=ink, anchor=anchor)
+        return
+    core_ink = draw.draw.draw_ink(ink)  # as ImageDraw.text resolves `fill`
+    mask, (dx, dy) = _glyph_mask(font, text, draw.fontmode, anchor, core_ink)
+    draw.draw.draw_bitmap((xy[0] + dx, xy[1] + dy), mask, core_ink)
 
 
 def ellipsize(text: str, font: Font, width: int) -> str:
@@ -127,7 +158,7 @@ class Text:
             line_width = text_width(face, line)
             x = MARGIN if self.align == "left" else left + (width - line_width) // 2
             y = top + i * step
-            draw.text((x, y), line, font=face, fill=ink, anchor="la")
+            draw_text(draw, (x, y), line, face, ink, "la")
             if self.stars:
                 centre_y = y + step // 2
                 _star(draw, x - 10, centre_y, 4, ink)
@@ -171,13 +202,7 @@ class Stamps:
             filled = (room - 4) * min(self.stamps, self.goal) // max(self.goal, 1)
             if filled > 0:
                 draw.rectangle((bar[0] + 2, bar[1] + 2, bar[0] + 1 + filled, bar[3] - 2), fill=ink)
-        draw.text(
-            (width - MARGIN - count_width, top + row_height // 2),
-            count,
-            font=fonts.small,
-            fill=ink,
-            anchor="lm",
-        )
+        draw_text(draw, (width - MARGIN - count_width, top + row_height // 2), count, fonts.small, ink, "lm")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,17 @@ from dataclasses import dataclass
 from PIL import Image, ImageDraw
 
 from kiosk.core.i18n import Locale, short_date, text
-from kiosk.core.layout import MARGIN, Block, Contactless, Fonts, Stamps, Text, compose, text_width
+from kiosk.core.layout import (
+    MARGIN,
+    Block,
+    Contactless,
+    Fonts,
+    Stamps,
+    Text,
+    compose,
+    draw_text,
+    text_width,
+)
 from kiosk.core.outcome import TodayFigures, UndoRefusal
 from kiosk.core.rules import Outcome, OutcomeKind, RefusalReason
 from kiosk.core.status import KioskStatus
@@ -94,7 +104,7 @@ class Screens:
         font = self.fonts.small
         width = text_width(font, label) + 4
         badge = Image.new("1", (width, 11), 1)
-        ImageDraw.Draw(badge).text((2, 0), label, font=font, fill=0, anchor="la")
+        draw_text(ImageDraw.Draw(badge), (2, 0), label, font, 0, "la")
         return badge
 
     # -- outcomes --------------------------------------------------------------------
