@@ -169,6 +169,8 @@ class Display:
         self._outcome_until: float | None = None
         self._idle_since: float | None = None  # set by the first tick: `now` is the app's clock
         self._panel: Image.Image | None = None  # what the panel holds, native orientation
+        # (screens, panel, status, shift, booster) of the idle screen last put on the panel
+        self._idle_shown: tuple[object, ...] | None = None
         self._contrast = section.contrast
         self._on = True
         self.frames_sent = 0
@@ -277,9 +279,16 @@ class Display:
         if section.shift_pixels and section.shift_every_seconds:
             step = SHIFT_PATH[int(idle_for // section.shift_every_seconds) % len(SHIFT_PATH)]
             shift = (step[0] * section.shift_pixels, step[1] * section.shift_pixels)
+        # the main loop calls this every tick: the same idle screen still on the panel is
+        # not drawn again (drawing and comparing it cost more than the rest of a tick)
+        shown = self._idle_shown
+        if (shown is not None and self._panel is not None and shown[0] is self.screens
+                and shown[1] is self._panel and shown[2:] == (self._status, shift, self._booster)):
+            return
         with self._drawing:
             idle = self.screens.idle(self._status, shift, self._booster)
         self._send(idle)
+        self._idle_shown = (self.screens, self._panel, self._status, shift, self._booster)
 
     def _wake(self) -> None:
         if not self._on:
@@ -307,10 +316,14 @@ class Display:
             return
         before = self._serial.bytes
         try:
-            if self._panel is None or not self._section.partial_updates:
-                self._device.display(image)
-            else:
+            if self._panel is not None and self._section.partial_updates:
                 self._send_region(panel, self._panel)
+            elif _addressable(self._device):
+                # a whole frame is the region covering the panel: same bytes and commands
+                # as luma's display(), without its Python loop over every pixel
+                self._send_box(panel, (0, 0, *panel.size))
+            else:
+                self._device.display(image)
         except (OSError, RuntimeError) as error:
             # the next changed frame goes out whole, whatever the panel kept
             log.warning("display: frame not sent: %s", error)
@@ -324,24 +337,24 @@ class Display:
 
     def _send_region(self, panel: Image.Image, previous: Image.Image) -> None:
         box = ImageChops.logical_xor(panel, previous).getbbox()
-        if box is None:
-            return
+        if box is not None:
+            self._send_box(panel, box)
+
+    def _send_box(self, panel: Image.Image, box: tuple[int, int, int, int]) -> None:
+        """The pages under `box` (x0, y0, x1, y1), columns x0..x1-1, in the chip's addressing."""
         x0, y0, x1, y1 = box
         first_page, last_page = y0 // 8, (y1 - 1) // 8
-        strips = [
-            bytes(_REVERSED_BITS[b] for b in _page_strip(panel, page, x0, x1))
-            for page in range(first_page, last_page + 1)
-        ]
+        strips = _page_strips(panel, x0, x1, first_page, last_page)
         device = self._device
         if hasattr(device, "_page_address_offset"):  # SH1106: page addressing only
             for page, strip in zip(range(first_page, last_page + 1), strips, strict=True):
                 column = device._page_address_offset + x0
                 device.command(0xB0 + page, column & 0x0F, 0x10 | column >> 4)
-                device.data(list(strip))
+                device.data(strip)
         else:  # SSD1306 family, horizontal addressing set by luma's init
             start = device._colstart + x0
             device.command(0x21, start, start + x1 - x0 - 1, 0x22, first_page, last_page)
-            device.data(list(b"".join(strips)))
+            device.data(b"".join(strips))
 
     def _end_frame(self) -> None:
         end_frame = getattr(self.bus, "end_frame", None)
@@ -349,10 +362,21 @@ class Display:
             end_frame()
 
 
-def _page_strip(panel: Image.Image, page: int, x0: int, x1: int) -> bytes:
-    """Columns x0..x1-1 of one 8-row page, one byte per column, top row first (MSB)."""
-    strip = panel.crop((x0, page * 8, x1, page * 8 + 8))
-    return strip.transpose(Image.Transpose.TRANSPOSE).tobytes()
+def _addressable(device: Any) -> bool:
+    """Whether `_send_box` knows how to address `device` (the chips [display] offers)."""
+    return hasattr(device, "_page_address_offset") or hasattr(device, "_colstart")
+
+
+def _page_strips(panel: Image.Image, x0: int, x1: int, first: int, last: int) -> list[bytes]:
+    """Columns x0..x1-1 of pages first..last, one byte per column, top row in bit 0.
+
+    Transposed, each column of the region is one packed row of `pages` bytes, top row in
+    the MSB: page p of every column is every pages-th byte from p, bit order reversed. All
+    in C (crop, transpose, slicing, translate), never a Python loop over bytes."""
+    pages = last - first + 1
+    region = panel.crop((x0, first * 8, x1, last * 8 + 8))
+    columns = region.transpose(Image.Transpose.TRANSPOSE).tobytes()
+    return [columns[page::pages].translate(_REVERSED_BITS) for page in range(pages)]
 
 
 def _locale(value: str) -> Locale:
