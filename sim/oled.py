@@ -44,6 +44,7 @@ _PARAMS_COMMON = {
 _PARAMS_SSD1306 = {**_PARAMS_COMMON, 0x20: 1, 0x21: 2, 0x22: 2, 0xA3: 2,
                    0x26: 6, 0x27: 6, 0x29: 5, 0x2A: 5}
 HORIZONTAL, VERTICAL, PAGE = 0, 1, 2
+_REVERSED_BITS = bytes(int(f"{b:08b}"[::-1], 2) for b in range(256))
 
 
 class VirtualOled:
@@ -103,8 +104,7 @@ class VirtualOled:
             for byte in data:
                 self._command_byte(byte)
         elif control == DATA:
-            for byte in data:
-                self._data_byte(byte)
+            self._data(data)
         else:
             raise ValueError(f"unknown control byte 0x{control:02X}")
         self.last_write_at = time.monotonic()
@@ -174,6 +174,29 @@ class VirtualOled:
             # inspection, they do not change which pixels are lit
             self.registers[op & 0xC0 if 0x40 <= op <= 0x7F else op] = args or (op,)
 
+    def _data(self, data: Sequence[int]) -> None:
+        """Display bytes: runs along a page row are copied at once, as many as fit before
+        the column pointer wraps; anything else goes byte by byte. The simulator runs inside
+        the measured kiosk process, so its decoding should not cost more than the chip's."""
+        i, n = 0, len(data)
+        while i < n:
+            page_mode = self.mode == PAGE or self.chip == "sh1106"
+            end = self.ram_columns if page_mode else self.col_end + 1
+            run = min(n - i, end - self.column)
+            if not page_mode and self.mode != HORIZONTAL or run <= 0:
+                self._data_byte(data[i])
+                i += 1
+                continue
+            self.ram[self.page][self.column:self.column + run] = bytes(data[i:i + run])
+            i += run
+            if page_mode:
+                self.column = (self.column + run) % self.ram_columns
+            else:
+                self.column += run
+                if self.column > self.col_end:
+                    self.column = self.col_start
+                    self.page = self.page_start if self.page >= self.page_end else self.page + 1
+
     def _data_byte(self, byte: int) -> None:
         if self.column < self.ram_columns:
             self.ram[self.page][self.column] = byte
@@ -195,16 +218,21 @@ class VirtualOled:
 
     def glass(self) -> Image.Image:
         """Display RAM as the panel's 1-bit picture (ignores power and contrast)."""
-        image = Image.new("1", (self.width, self.height))
-        pixels = image.load()
-        assert pixels is not None
-        for y in range(self.height):
-            page, bit = divmod(y if self.com_decrement else self.height - 1 - y, 8)
-            row = self.ram[page]
-            for x in range(self.width):
-                column = (x if self.segment_remap else self.width - 1 - x) + self.column_offset
-                if row[column] >> bit & 1:
-                    pixels[x, y] = 1
+        # Built in C from the RAM, not pixel by pixel: with frames_dir set this runs at every
+        # frame inside the kiosk process being measured. Interleaved, each RAM column is one
+        # packed row of `pages` bytes; bit-reversed, its top pixel (bit 0) is that row's MSB.
+        pages = (self.height + 7) // 8
+        packed = bytearray(self.ram_columns * pages)
+        for page in range(pages):
+            packed[page::pages] = self.ram[page].translate(_REVERSED_BITS)
+        columns = Image.frombytes("1", (pages * 8, self.ram_columns), bytes(packed))
+        ram = columns.transpose(Image.Transpose.TRANSPOSE)  # x: RAM column, y: RAM row
+        left = self.column_offset
+        image = ram.crop((left, 0, left + self.width, self.height))
+        if not self.segment_remap:
+            image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        if not self.com_decrement:
+            image = image.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
         return image
 
     def lit(self) -> Image.Image:
