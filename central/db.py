@@ -31,6 +31,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 SCHEMA_VERSION = 1
+# meta key of the tag every write of card_states renews (see central.cardcache)
+GENERATION_KEY = "cards_generation"
 
 metadata = MetaData()
 
@@ -195,6 +197,10 @@ def _migrate(database: Database) -> None:
             raise DatabaseError(
                 f"database schema {found} is newer than this server ({SCHEMA_VERSION})"
             )
+        # databases made before the card cache have no generation tag yet
+        tagged = conn.execute(select(meta.c.key).where(meta.c.key == GENERATION_KEY)).first()
+        if tagged is None:
+            conn.execute(meta.insert().values(key=GENERATION_KEY, value="0"))
 
 
 @contextmanager

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from central import program as programs_mod
-from central.cards import card_json, time_flags
+from central.cardcache import Card, CardCache, CardSession, bump_generation, load
+from central.cards import time_flags
 from central.db import Database, card_states, customers, events, programs, reading, writing
 from central.validate import Checked, check_event
 from kiosk.core.events import CardState, Event, EventKind, apply
@@ -70,79 +71,7 @@ def program_tz(found: tuple[str, dict[str, Any]] | None) -> tzinfo:
 # --- card states ----------------------------------------------------------------------------
 
 
-# Built once: SQLAlchemy then reuses their compiled form instead of keying them anew.
-_UPDATE_CARD = (
-    update(card_states)
-    .where(card_states.c.card_ref == bindparam("ref"))
-    .values(state=bindparam("state"), flagged=bindparam("flagged"))
-)
-_INSERT_CARD = insert(card_states)
 _INSERT_EVENT = insert(events)
-
-
-@dataclass(frozen=True)
-class Card:
-    """A card's fold, its flagged events, and the fold as a dict (it is needed twice)."""
-
-    state: CardState
-    flagged: dict[str, Any]
-    state_dict: dict[str, Any]
-
-    def to_json(self) -> dict[str, Any]:
-        return card_json(self.state, self.flagged, self.state_dict)
-
-
-def _load(conn: Connection, refs: Iterable[str], *, for_update: bool = False) -> dict[str, Card]:
-    wanted = sorted(set(refs))  # sorted: row locks are always taken in the same order
-    if not wanted:
-        return {}
-    query = select(card_states).where(card_states.c.card_ref.in_(wanted))
-    # Where writers run side by side (PostgreSQL), lock the rows we are about to advance
-    # so two uploads cannot both read, add, and overwrite each other's fold. SQLite has
-    # one writer at a time and renders no FOR UPDATE.
-    rows = conn.execute(query.with_for_update() if for_update else query)
-    loaded = {}
-    for row in rows:
-        as_dict = json.loads(row.state)
-        loaded[row.card_ref] = Card(CardState.from_dict(as_dict), json.loads(row.flagged), as_dict)
-    return loaded
-
-
-
-
-def _advance(
-    conn: Connection, new: Sequence[Event], flagged: Mapping[str, list[str]], tz: tzinfo
-) -> dict[str, Card]:
-    """Add new events to their cards' stored folds (insert the cards seen for the first time)."""
-    loaded = _load(conn, (e.card_ref for e in new), for_update=True)
-    folds: dict[str, tuple[CardState, dict[str, Any]]] = {
-        ref: (card.state, card.flagged) for ref, card in loaded.items()
-    }
-    touched: set[str] = set()
-    for event in new:
-        state, flags = folds.get(event.card_ref) or (CardState(card_ref=event.card_ref), {})
-        if event.id in flagged:
-            flags = {**flags, event.id: flagged[event.id]}
-        folds[event.card_ref] = (apply(state, event, tz), flags)
-        touched.add(event.card_ref)
-    changed = {
-        ref: Card(state, flags, state.to_dict())
-        for ref, (state, flags) in folds.items() if ref in touched
-    }
-    rows = [
-        {"ref": ref, "state": json.dumps(card.state_dict), "flagged": json.dumps(card.flagged)}
-        for ref, card in changed.items()
-    ]
-    old = [r for r in rows if r["ref"] in loaded]
-    fresh = [r for r in rows if r["ref"] not in loaded]
-    if old:
-        conn.execute(_UPDATE_CARD, old)
-    if fresh:
-        conn.execute(
-            _INSERT_CARD,
-            [{"card_ref": r["ref"], "state": r["state"], "flagged": r["flagged"]} for r in fresh],
-        )
-    return changed
 
 
 def rebuild(conn: Connection, tz: tzinfo) -> int:
@@ -159,6 +88,7 @@ def rebuild(conn: Connection, tz: tzinfo) -> int:
         conn.execute(insert(card_states).values(
             card_ref=ref, state=json.dumps(state.to_dict()), flagged=json.dumps(flags)
         ))
+    bump_generation(conn)
     return len(by_card)
 
 
@@ -166,7 +96,7 @@ def _cards(
     conn: Connection, refs: Iterable[str], known: Mapping[str, Card] | None = None
 ) -> dict[str, dict[str, Any]]:
     known = known or {}
-    found = {**_load(conn, set(refs) - set(known)), **known}
+    found = {**load(conn, set(refs) - set(known)), **known}
     people = _customers(conn, found)
     return {ref: {**card.to_json(), "customer": people.get(ref)} for ref, card in sorted(found.items())}
 
@@ -268,20 +198,31 @@ def _before(conn: Connection, kiosk_id: str, first_seq: int) -> datetime | None:
 
 
 def write_batch(
-    conn: Connection, kiosk_id: str, checked: Sequence[Checked], now: datetime
+    conn: Connection,
+    kiosk_id: str,
+    checked: Sequence[Checked],
+    now: datetime,
+    cards: CardSession | None = None,
 ) -> Ingested:
-    """Write one checked batch inside the caller's transaction; answer it."""
+    """Write one checked batch inside the caller's transaction; answer it.
+
+    With `cards`, card folds are advanced in that session and written when the caller
+    flushes it (once per transaction); without, they are written before returning."""
+    session = cards or CardCache().session(conn)
     results, new = _classify(conn, checked)
     program = current(conn)
-    advanced: dict[str, Card] = {}
     if new:
         batch = [c.event for c in new if c.event is not None]
         before = _before(conn, kiosk_id, min(e.seq for e in batch))
         flagged = time_flags(batch, now, before)
         conn.execute(_INSERT_EVENT, [_row(c, iso(now), flagged.get(c.id)) for c in new])
-        advanced = _advance(conn, batch, flagged, program_tz(program))
+        session.advance(batch, flagged, program_tz(program))
     refs = [c.event.card_ref for c in checked if c.event is not None]
-    return Ingested(results, _cards(conn, refs, advanced), None if program is None else program[0])
+    found = session.get(refs)
+    answer = _cards(conn, refs, found)
+    if cards is None:
+        session.flush()
+    return Ingested(results, answer, None if program is None else program[0])
 
 
 def ingest(

@@ -18,6 +18,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from central.cardcache import CardCache
 from central.db import Database, writing
 from central.ingest import Ingested, write_batch
 from central.validate import Checked
@@ -39,6 +40,7 @@ class BatchWriter:
     def __init__(self, db: Database, max_group: int = 20) -> None:
         self.db = db
         self.max_group = max_group
+        self.cards = CardCache()  # used by the writer thread only
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="central-writer", daemon=True)
         self._thread.start()
@@ -77,8 +79,13 @@ class BatchWriter:
     def _write(self, group: list[_Job]) -> None:
         try:
             with writing(self.db) as conn:
-                answers = [write_batch(conn, j.kiosk_id, j.checked, j.now) for j in group]
+                cards = self.cards.session(conn)
+                answers = [write_batch(conn, j.kiosk_id, j.checked, j.now, cards) for j in group]
+                cards.flush()
+            self.cards.committed(cards)
         except Exception as error:  # the group is retried one batch at a time
+            # the folds in memory may be ahead of what was (not) committed
+            self.cards.clear()
             if len(group) == 1:
                 log.error("an upload could not be written: %s", error.__class__.__name__)
                 group[0].future.set_exception(error)

@@ -1,0 +1,172 @@
+"""Card folds between uploads: loaded once, advanced in memory, written once per commit.
+
+Every upload touches a couple of hundred cards. Reading each card's stored fold back
+from JSON, then writing it again after every batch, cost more than the rest of the
+write path together. The writer thread therefore keeps the folds it last committed in
+memory (`CardCache`), and a transaction (`CardSession`) advances them there, writing
+each touched card's row once just before its commit.
+
+The memory copy is only trusted while nobody else wrote card states: every transaction
+that writes them stores a new random tag under `meta.cards_generation`, and a cache
+whose tag is not the stored one starts empty. The tag row is read FOR UPDATE, so on a
+server with concurrent writers (PostgreSQL) transactions that advance cards queue there.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import tzinfo
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import Connection
+
+from central.cards import card_json
+from central.db import GENERATION_KEY, card_states, meta
+from kiosk.core.events import CardState, Event, apply
+
+# Built once: SQLAlchemy then reuses their compiled form instead of keying them anew.
+_UPDATE_CARD = (
+    update(card_states)
+    .where(card_states.c.card_ref == bindparam("ref"))
+    .values(state=bindparam("state"), flagged=bindparam("flagged"))
+)
+_INSERT_CARD = insert(card_states)
+_READ_GENERATION = select(meta.c.value).where(meta.c.key == GENERATION_KEY).with_for_update()
+_WRITE_GENERATION = update(meta).where(meta.c.key == GENERATION_KEY)
+
+
+@dataclass(frozen=True)
+class Card:
+    """A card's fold, its flagged events, and the fold as a dict (it is needed twice)."""
+
+    state: CardState
+    flagged: Mapping[str, list[str]]
+    state_dict: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return card_json(self.state, self.flagged, self.state_dict)
+
+
+def load(conn: Connection, refs: Iterable[str], *, for_update: bool = False) -> dict[str, Card]:
+    """The stored folds of the named cards that have one."""
+    wanted = sorted(set(refs))  # sorted: row locks are always taken in the same order
+    if not wanted:
+        return {}
+    query = select(card_states).where(card_states.c.card_ref.in_(wanted))
+    # Where writers run side by side (PostgreSQL), lock the rows we are about to advance.
+    # SQLite has one writer at a time and renders no FOR UPDATE.
+    rows = conn.execute(query.with_for_update() if for_update else query)
+    loaded = {}
+    for row in rows:
+        as_dict = json.loads(row.state)
+        loaded[row.card_ref] = Card(CardState.from_dict(as_dict), json.loads(row.flagged), as_dict)
+    return loaded
+
+
+def bump_generation(conn: Connection) -> str:
+    """Store a new generation tag (every cache of card states is then stale); return it."""
+    tag = secrets.token_hex(8)
+    if conn.execute(_WRITE_GENERATION.values(value=tag)).rowcount == 0:
+        conn.execute(insert(meta).values(key=GENERATION_KEY, value=tag))
+    return tag
+
+
+class CardSession:
+    """The card folds one write transaction reads and advances."""
+
+    def __init__(self, conn: Connection, known: Mapping[str, Card]) -> None:
+        self.conn = conn
+        self._known = known  # committed folds that match the database (read only here)
+        self.changed: dict[str, Card] = {}
+        self.read: dict[str, Card] = {}  # loaded from the database, not changed (yet)
+        self.generation: str | None = None
+
+    def get(self, refs: Iterable[str]) -> dict[str, Card]:
+        """The current fold of each named card that has one (this transaction's included)."""
+        found: dict[str, Card] = {}
+        missing = []
+        for ref in refs:
+            card = self.changed.get(ref) or self.read.get(ref) or self._known.get(ref)
+            if card is None:
+                missing.append(ref)
+            else:
+                found[ref] = card
+        if missing:
+            loaded = load(self.conn, missing, for_update=True)
+            found.update(loaded)
+            self.read.update(loaded)
+        return found
+
+    def advance(
+        self, new: Sequence[Event], flagged: Mapping[str, list[str]], tz: tzinfo
+    ) -> dict[str, Card]:
+        """Add new events to their cards' folds (the fold is commutative: adding them to
+        the fold so far equals folding every event again). Returns the cards touched."""
+        current = self.get({e.card_ref for e in new})
+        folds = {ref: (card.state, card.flagged) for ref, card in current.items()}
+        for event in new:
+            ref = event.card_ref
+            state, flags = folds.get(ref) or (CardState(card_ref=ref), {})
+            if event.id in flagged:
+                flags = {**flags, event.id: flagged[event.id]}
+            folds[ref] = (apply(state, event, tz), flags)
+        touched = {e.card_ref for e in new}
+        advanced = {
+            ref: Card(state, flags, state.to_dict())
+            for ref, (state, flags) in folds.items() if ref in touched
+        }
+        self.changed.update(advanced)
+        return advanced
+
+    def flush(self) -> None:
+        """Write every card this transaction changed, once, and a new generation tag."""
+        old, fresh = [], []
+        for ref, card in self.changed.items():
+            state, flags = json.dumps(card.state_dict), json.dumps(card.flagged)
+            if ref in self.read or ref in self._known:  # the card has a row already
+                old.append({"ref": ref, "state": state, "flagged": flags})
+            else:
+                fresh.append({"card_ref": ref, "state": state, "flagged": flags})
+        if old:
+            self.conn.execute(_UPDATE_CARD, old)
+        if fresh:
+            self.conn.execute(_INSERT_CARD, fresh)
+        self.generation = bump_generation(self.conn)
+
+
+class CardCache:
+    """The card folds the writer thread last committed, most recently used last."""
+
+    def __init__(self, limit: int = 50_000) -> None:
+        self.limit = limit
+        self._cards: OrderedDict[str, Card] = OrderedDict()
+        self._generation: str | None = None
+
+    def __len__(self) -> int:
+        return len(self._cards)
+
+    def session(self, conn: Connection) -> CardSession:
+        """Open the card folds for one transaction; first check nobody else wrote any."""
+        stored = conn.execute(_READ_GENERATION).scalar_one_or_none()
+        if stored is None or stored != self._generation:
+            self.clear()
+        return CardSession(conn, self._cards)
+
+    def committed(self, session: CardSession) -> None:
+        """Take in a session's folds once its transaction has committed."""
+        for ref, card in {**session.read, **session.changed}.items():
+            self._cards[ref] = card
+            self._cards.move_to_end(ref)
+        while len(self._cards) > self.limit:
+            self._cards.popitem(last=False)
+        self._generation = session.generation
+
+    def clear(self) -> None:
+        """Forget everything (after a failed transaction, or another writer's)."""
+        self._cards.clear()
+        self._generation = None
