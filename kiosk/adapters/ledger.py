@@ -250,7 +250,12 @@ class Ledger:
         return CardState(card_ref) if row is None else CardState.from_dict(json.loads(row[0]))
 
     def next_seq(self) -> int:
-        row = self._query("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
+        # MAX(seq) has no index to use: it read every event at every tap (4 ms and the whole
+        # table through the page cache at 25,000 events). Events are only ever appended, each
+        # batch numbered from the previous maximum, so the newest row holds the maximum.
+        row = self._query(
+            "SELECT COALESCE((SELECT seq FROM events ORDER BY rowid_ DESC LIMIT 1), 0)"
+        ).fetchone()
         return int(row[0]) + 1
 
     def last_event_time(self) -> datetime | None:
