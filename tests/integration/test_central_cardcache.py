@@ -1,0 +1,195 @@
+"""The writer's card folds in memory never drift from the fold of the stored events.
+
+Real SQLite files and the real BatchWriter (group commits with the card cache); another
+Database handle plays the other writer (a `kiosk-central program set` changing the time
+zone rebuilds every card).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete, select
+
+from central import store
+from central.db import GENERATION_KEY, Database, card_states, meta, open_database, reading
+from central.ingest import card_events
+from central.program import from_toml
+from central.program import timezone as program_timezone
+from central.testing import add_kiosk
+from central.validate import check_event
+from central.writer import BatchWriter
+from kiosk.core.events import CardState, Event, EventKind, fold
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+CARDS = [f"{n:064x}" for n in (1, 2, 3, 4)]
+KIOSKS = ("ka", "kb")
+
+
+def _event(kiosk: str, seq: int, card: str, kind: EventKind, delta: int, at: datetime
+           ) -> dict[str, Any]:
+    rewarded = kind in (EventKind.REWARD_EARNED, EventKind.REWARD_REDEEMED,
+                        EventKind.REWARD_REVOKED)
+    return {
+        "id": str(uuid.uuid4()), "kiosk_id": kiosk, "seq": seq, "card_ref": card,
+        "kind": kind.value, "delta": delta, "reward_id": "coffee" if rewarded else None,
+        "program_version": "1", "occurred_at": at.isoformat(), "staff_ref": None,
+    }
+
+
+def _upload(writer: BatchWriter, kiosk: str, items: list[dict[str, Any]]) -> dict[str, Any]:
+    checked = [check_event(item, kiosk, NOW) for item in items]
+    done = writer.submit(kiosk, checked, NOW).result(timeout=30)
+    assert all(r.status != "rejected" for r in done.results), done.results
+    return done.cards
+
+
+def _stored_fold(db: Database, card: str) -> CardState:
+    """What folding every stored event of the card gives, in the program's time zone."""
+    found = store.current_program(db)
+    tz = UTC if found is None else program_timezone(found[1])
+    return fold(card, [Event.from_dict({k: v for k, v in e.items()
+                                        if k not in ("received_at", "flags")})
+                       for e in card_events(db, card)], tz)
+
+
+def _stored_state(db: Database, card: str) -> CardState:
+    with reading(db) as conn:
+        row = conn.execute(select(card_states.c.state).where(card_states.c.card_ref == card)).one()
+    return CardState.from_dict(json.loads(row.state))
+
+
+@pytest.fixture()
+def served(tmp_path: Path) -> Iterator[tuple[str, Database, BatchWriter]]:
+    path = str(tmp_path / "central.sqlite3")
+    for kiosk in KIOSKS:
+        add_kiosk(path, kiosk)
+    db = open_database(path)
+    writer = BatchWriter(db, max_group=4)
+    try:
+        yield path, db, writer
+    finally:
+        writer.close()
+        db.dispose()
+
+
+uploads = st.lists(
+    st.tuples(
+        st.sampled_from(KIOSKS),
+        st.lists(
+            st.tuples(
+                st.sampled_from(CARDS),
+                st.sampled_from(list(EventKind)),
+                st.integers(-3, 5),
+                st.integers(0, 60 * 24 * 40),  # minutes before NOW
+            ),
+            min_size=1,
+            max_size=12,
+        ),
+        st.booleans(),  # send the same batch again (a retry after a lost answer)
+    ),
+    min_size=1,
+    max_size=10,
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batches=uploads)
+def test_cached_card_states_equal_the_fold_of_every_stored_event(
+    tmp_path_factory: pytest.TempPathFactory, batches: list[Any]
+) -> None:
+    path = str(tmp_path_factory.mktemp("cache") / "central.sqlite3")
+    for kiosk in KIOSKS:
+        add_kiosk(path, kiosk)
+    db = open_database(path)
+    writer = BatchWriter(db, max_group=3)
+    seqs = dict.fromkeys(KIOSKS, 0)
+    try:
+        futures = []
+        for kiosk, drawn, again in batches:
+            items = []
+            for card, kind, delta, minutes in drawn:
+                seqs[kiosk] += 1
+                items.append(_event(kiosk, seqs[kiosk], card, kind, delta,
+                                    NOW - timedelta(minutes=minutes)))
+            # submitted without waiting, so several batches share a group commit
+            for _ in range(2 if again else 1):
+                checked = [check_event(item, kiosk, NOW) for item in items]
+                futures.append(writer.submit(kiosk, checked, NOW))
+        answers = [future.result(timeout=30) for future in futures]
+        last_answer: dict[str, dict[str, Any]] = {}
+        for done in answers:
+            last_answer.update(done.cards)
+        for card in {c for _k, drawn, _a in batches for c, *_ in drawn}:
+            expected = _stored_fold(db, card)
+            assert _stored_state(db, card) == expected
+            assert CardState.from_dict(last_answer[card]) == expected
+    finally:
+        writer.close()
+        db.dispose()
+
+
+def test_a_rebuild_by_another_writer_is_seen_by_the_next_upload(
+    served: tuple[str, Database, BatchWriter],
+) -> None:
+    path, db, writer = served
+    card = CARDS[0]
+    late_evening = datetime(2026, 5, 31, 23, 30, tzinfo=UTC)  # already 1 June in Paris
+    first = _upload(writer, "ka", [_event("ka", 1, card, EventKind.STAMP, 1, late_evening)])
+    assert first[card]["stamp_day"] == "2026-05-31"
+    other = open_database(path)
+    store.set_program(other, from_toml('version = "paris"\ntimezone = "Europe/Paris"\n'), NOW)
+    other.dispose()
+    second = _upload(writer, "ka", [_event("ka", 2, card, EventKind.STAMP, 1, late_evening)])
+    assert second[card]["stamp_day"] == "2026-06-01"
+    assert second[card]["stamps_that_day"] == 2
+    assert CardState.from_dict(second[card]) == _stored_fold(db, card) == _stored_state(db, card)
+
+
+def test_a_card_state_changed_behind_the_writers_back_is_read_again(
+    served: tuple[str, Database, BatchWriter],
+) -> None:
+    path, db, writer = served
+    card = CARDS[1]
+    _upload(writer, "kb", [_event("kb", 1, card, EventKind.STAMP, 1, NOW)])
+    # another server on the same database advanced the card (and renewed the tag)
+    other = open_database(path)
+    other_writer = BatchWriter(other)
+    _upload(other_writer, "kb", [_event("kb", 2, card, EventKind.STAMP, 1, NOW)])
+    other_writer.close()
+    other.dispose()
+    answer = _upload(writer, "kb", [_event("kb", 3, card, EventKind.STAMP, 1, NOW)])
+    assert answer[card]["stamps"] == 3
+    assert _stored_state(db, card) == _stored_fold(db, card)
+
+
+def test_a_database_from_before_the_cache_gets_its_generation_tag_and_serves(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "old.sqlite3")
+    add_kiosk(path, "ka")
+    db = open_database(path)
+    with db.engine.begin() as conn:
+        conn.execute(delete(meta).where(meta.c.key == GENERATION_KEY))
+    db.dispose()
+    db = open_database(path)
+    writer = BatchWriter(db)
+    try:
+        with reading(db) as conn:
+            tags = conn.execute(select(meta.c.value).where(meta.c.key == GENERATION_KEY)).all()
+        assert len(tags) == 1
+        answer = _upload(writer, "ka", [_event("ka", 1, CARDS[2], EventKind.STAMP, 1, NOW)])
+        assert answer[CARDS[2]]["stamps"] == 1
+        assert _stored_state(db, CARDS[2]) == _stored_fold(db, CARDS[2])
+    finally:
+        writer.close()
+        db.dispose()
+
