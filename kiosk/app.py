@@ -132,9 +132,11 @@ class App:
                 config.central, config.kiosk.ledger_path, counter.program.tz, self.on_sync_status,
                 on_program=self._program_served.set,
             )
-        from kiosk.adapters.till import TillListener
+        till = None
+        if config.till.enabled:  # http.server and its imports cost 1.6 MB of RSS
+            from kiosk.adapters.till import TillListener
 
-        till = TillListener.from_config(config.till)  # last: it holds a socket once built
+            till = TillListener.from_config(config.till)  # last: it holds a socket once built
         return Parts(config, counter, display, lights, reader, sync, button, till)
 
     def start(self, parts: Parts) -> None:
