@@ -22,6 +22,7 @@ from central import program as programs_mod
 from central.cardcache import Card, CardCache, CardSession, bump_generation, load
 from central.cards import time_flags
 from central.db import Database, card_states, customers, events, programs, reading, writing
+from central.fastsql import InQuery, InsertMany
 from central.validate import Checked, check_event
 from kiosk.core.events import CardState, Event, EventKind, apply
 
@@ -71,7 +72,12 @@ def program_tz(found: tuple[str, dict[str, Any]] | None) -> tzinfo:
 # --- card states ----------------------------------------------------------------------------
 
 
-_INSERT_EVENT = insert(events)
+_INSERT_EVENT = InsertMany(insert(events), [column.name for column in events.columns])
+_KNOWN_IDS = InQuery(events.c.id, lambda wanted: select(events.c.id, events.c.body_sha256)
+                     .where(wanted))
+_CONSENTING = InQuery(customers.c.card_ref, lambda wanted: select(
+    customers.c.card_ref, customers.c.first_name, customers.c.birthday
+).where(wanted, customers.c.consent.is_(True)))
 
 
 def rebuild(conn: Connection, tz: tzinfo) -> int:
@@ -109,11 +115,7 @@ def _customers(conn: Connection, refs: Iterable[str]) -> dict[str, dict[str, Any
     wanted = sorted(set(refs))
     if not wanted:
         return {}
-    rows = conn.execute(
-        select(customers.c.card_ref, customers.c.first_name, customers.c.birthday).where(
-            customers.c.card_ref.in_(wanted), customers.c.consent.is_(True)
-        )
-    )
+    rows = _CONSENTING.run(conn, wanted)
     return {
         row.card_ref: {"first_name": row.first_name, "birthday": row.birthday} for row in rows
     }
@@ -167,8 +169,7 @@ def _classify(conn: Connection, checked: Sequence[Checked]) -> tuple[list[Result
     ids = [c.id for c in checked if c.event is not None]
     known: dict[str, str] = {}
     if ids:
-        rows = conn.execute(select(events.c.id, events.c.body_sha256).where(events.c.id.in_(ids)))
-        known = {row.id: row.body_sha256 for row in rows}
+        known = {row.id: row.body_sha256 for row in _KNOWN_IDS.run(conn, ids)}
     results: list[Result] = []
     new: list[Checked] = []
     for item in checked:
@@ -215,7 +216,8 @@ def write_batch(
         batch = [c.event for c in new if c.event is not None]
         before = _before(conn, kiosk_id, min(e.seq for e in batch))
         flagged = time_flags(batch, now, before)
-        conn.execute(_INSERT_EVENT, [_row(c, iso(now), flagged.get(c.id)) for c in new])
+        received_at = iso(now)
+        _INSERT_EVENT.run(conn, [_row(c, received_at, flagged.get(c.id)) for c in new])
         session.advance(batch, flagged, program_tz(program))
     refs = [c.event.card_ref for c in checked if c.event is not None]
     found = session.get(refs)

@@ -1,0 +1,72 @@
+"""Core statements compiled once per database dialect and run through the driver cursor.
+
+On the upload path a batch looks up and inserts hundreds of values at a time, and
+SQLAlchemy's per-execution parameter handling (expanding `IN` lists, one dict per row)
+cost several times SQLite's own work. The SQL still comes from Core, compiled for the
+dialect of the connection in hand, so it is right for whichever database the URL names;
+only the parameters skip SQLAlchemy's processing, which is why these statements take
+plain strings and integers only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Insert, Select, bindparam
+from sqlalchemy.engine import Connection, CursorResult
+
+
+class _Compiled:
+    def __init__(self, sql: str, order: Sequence[str] | None) -> None:
+        self.sql = sql
+        self.order = order  # parameter names in order for positional paramstyles, else None
+
+    def params(self, values: Mapping[str, Any]) -> tuple[Any, ...] | Mapping[str, Any]:
+        return values if self.order is None else tuple(values[name] for name in self.order)
+
+
+def _compile(statement: Select[Any] | Insert, conn: Connection) -> _Compiled:
+    compiled = statement.compile(dialect=conn.dialect)
+    order = compiled.positiontup
+    return _Compiled(str(compiled), None if order is None else list(order))
+
+
+class InQuery:
+    """`build(values_in)` where values_in is `column IN (...)`: run for a list of values.
+
+    The list is padded (with its last value, which changes no answer) to a few fixed
+    lengths, so each length is compiled once."""
+
+    def __init__(self, column: ColumnElement[Any],
+                 build: Callable[[ColumnElement[bool]], Select[Any]]) -> None:
+        self.column, self.build = column, build
+        self._compiled: dict[tuple[str, int], _Compiled] = {}
+
+    def run(self, conn: Connection, values: Sequence[Any]) -> CursorResult[Any]:
+        size = 16
+        while size < len(values):
+            size *= 2
+        key = (conn.dialect.name, size)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            names: list[Any] = [bindparam(f"v{i}") for i in range(size)]
+            compiled = self._compiled[key] = _compile(self.build(self.column.in_(names)), conn)
+        padded = list(values) + [values[-1]] * (size - len(values))
+        return conn.exec_driver_sql(
+            compiled.sql, compiled.params({f"v{i}": v for i, v in enumerate(padded)})
+        )
+
+
+class InsertMany:
+    """An INSERT of every column of a table, run for many rows at once."""
+
+    def __init__(self, statement: Insert, columns: Sequence[str]) -> None:
+        self.statement = statement.values({name: bindparam(name) for name in columns})
+        self._compiled: dict[str, _Compiled] = {}
+
+    def run(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        compiled = self._compiled.get(conn.dialect.name)
+        if compiled is None:
+            compiled = self._compiled[conn.dialect.name] = _compile(self.statement, conn)
+        conn.exec_driver_sql(compiled.sql, [compiled.params(row) for row in rows])
