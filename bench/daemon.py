@@ -28,6 +28,8 @@ from bench.rig import CARD_KINDS, wait_until, write_config
 from sim.nfc import VirtualField, make_card
 
 ROOT = Path(__file__).parents[1]
+SIM_PNG_NOTE = ("the virtual OLED's PNG of every frame (sim frames_dir, a viewer for people; "
+                "no such thing on a Pi) is off; its cost is measured apart in sim_png")
 
 
 class NotifySocket:
@@ -67,17 +69,19 @@ class NotifySocket:
 
 @contextmanager
 def kiosk_process(root: Path, field: VirtualField, prefix: Sequence[str] = (),
-                  central: str = "", poll_interval: float = 0.01
+                  central: str = "", poll_interval: float = 0.01, frames: bool = True
                   ) -> Iterator[tuple[subprocess.Popen[bytes], NotifySocket, float]]:
     """`kiosk run` (under `prefix`, e.g. valgrind) on a fresh state dir; yields the process,
-    the notify socket and time.monotonic() just before it was started."""
+    the notify socket and time.monotonic() just before it was started. `frames`: the
+    virtual OLED saves a PNG of every changed frame in root/frames (a viewer for people,
+    which a kiosk on a Pi does not have: see SIM_PNG_NOTE)."""
     root.mkdir(parents=True, exist_ok=True)
     token = root / "token"
     token.write_text("bench-token\n")
     config = write_config(root / "kiosk.toml", root / "state", field.path,
                           poll_interval=poll_interval, outcome_seconds=0.5,
                           central=central, token_file=str(token),
-                          frames_dir=str(root / "frames"))
+                          frames_dir=str(root / "frames") if frames else "")
     notify = NotifySocket(root / "notify.sock")
     env = {**os.environ, "NOTIFY_SOCKET": str(notify.path), "PYTHONUNBUFFERED": "1"}
     env.pop("KIOSK_CONFIG", None)
@@ -170,7 +174,7 @@ def memory(taps: int, samples: int = 10) -> dict[str, Any]:
     every = max(1, taps // samples)
     with tempfile.TemporaryDirectory(prefix="bench-rss-") as tmp, \
             VirtualField(quick_lifted=True) as field, \
-            kiosk_process(Path(tmp), field) as (proc, notify, _):
+            kiosk_process(Path(tmp), field, frames=False) as (proc, notify, _):
         if notify.wait("READY=1", 60) is None:
             raise RuntimeError("the kiosk did not start")
         rss, _hwm = _rss_kib(proc.pid)
@@ -190,7 +194,8 @@ def memory(taps: int, samples: int = 10) -> dict[str, Any]:
     peak_mb = round(hwm / 1024, 1)
     return {
         "method": "VmRSS/VmHWM of a `kiosk run` child from /proc while this process taps mixed "
-                  "cards (NTAG213/215, MIFARE Classic, FeliCa) on its virtual field",
+                  "cards (NTAG213/215, MIFARE Classic, FeliCa) on its virtual field; "
+                  + SIM_PNG_NOTE,
         "taps": taps,
         "samples": points,
         "peak_rss_mb": peak_mb,
@@ -243,7 +248,7 @@ def instructions(taps: int) -> dict[str, Any]:
         prefix = [valgrind, "--tool=callgrind", "--instr-atstart=no",
                   f"--callgrind-out-file={out_dir}/callgrind.out.%p"]
         with kiosk_process(Path(tmp) / "k", field, prefix=prefix,
-                           poll_interval=0.25) as (proc, notify, _):
+                           poll_interval=0.25, frames=False) as (proc, notify, _):
             if notify.wait("READY=1", 300) is None:
                 raise RuntimeError("the kiosk did not start under valgrind")
             plan = [(CARD_KINDS[i % 4], f"cg-{i % 7}") for i in range(taps + 4)]
@@ -259,7 +264,9 @@ def instructions(taps: int) -> dict[str, Any]:
                   "poll_interval 0.25 s); callgrind_control -i on/off around N taps, then "
                   "around an idle window; per tap = (taps window - idle rate x its wall "
                   "time) / N. All threads of the kiosk process; includes the virtual OLED "
-                  "controller's decoding (sim, about one share in stage_split)",
+                  "controller's decoding (sim, see split.sim_excluded_us_per_tap); "
+                  + SIM_PNG_NOTE,
+        "sim_png": sim_png_cost(),
         "taps": taps,
         "instructions_window": tapped,
         "window_s_under_valgrind": round(tap_wall, 1),
@@ -269,3 +276,30 @@ def instructions(taps: int) -> dict[str, Any]:
         "target_million": 15,
         "met": per_tap <= 15e6,
     }
+
+
+def sim_png_cost(frames: int = 40) -> dict[str, Any]:
+    """CPU of the virtual OLED saving a PNG at each changed frame (its frames_dir viewer),
+    measured apart: the kiosk figures run without it, a Pi has no such thing."""
+    from luma.core.interface.serial import i2c
+    from luma.oled.device import ssd1306
+
+    from kiosk.core.screens import Screens
+    from kiosk.core.status import KioskStatus
+    from kiosk.fonts import load
+    from sim.oled import VirtualOled
+
+    screens = Screens(load(), (128, 64), "en", "Bench Café")
+    pictures = [screens.idle(KioskStatus()), screens.reader_offline()]
+    with tempfile.TemporaryDirectory(prefix="bench-png-") as tmp:
+        bus = VirtualOled(frames_dir=tmp)
+        device = ssd1306(i2c(bus=bus, address=0x3C))
+        spent = 0
+        for n in range(frames):
+            device.display(pictures[n % 2])
+            start = time.thread_time_ns()
+            bus.end_frame()
+            spent += time.thread_time_ns() - start
+    return {"cpu_us_per_frame": round(spent / frames / 1000, 1), "frames_per_tap": 2,
+            "method": "thread CPU time of sim.oled VirtualOled.end_frame with frames_dir set "
+                      "(scaled view and PNG file per changed frame), in this process"}
