@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -56,11 +56,20 @@ class Ingested:
 # --- the program, as far as folding needs it ----------------------------------------------
 
 
+# Built once, like every statement of the upload path: building a statement anew costs
+# SQLAlchemy more than running it.
+_CURRENT = select(programs.c.version, programs.c.body).order_by(programs.c.n.desc()).limit(1)
+_BEFORE = (
+    select(events.c.occurred_at)
+    .where(events.c.kiosk_id == bindparam("kiosk"), events.c.seq < bindparam("seq"))
+    .order_by(events.c.seq.desc())
+    .limit(1)
+)
+
+
 def current(conn: Connection) -> tuple[str, dict[str, Any]] | None:
     """(version, fields) of the current program, or None before one is set."""
-    row = conn.execute(
-        select(programs.c.version, programs.c.body).order_by(programs.c.n.desc()).limit(1)
-    ).first()
+    row = conn.execute(_CURRENT).first()
     return None if row is None else (row.version, json.loads(row.body))
 
 
@@ -189,12 +198,7 @@ def _classify(conn: Connection, checked: Sequence[Checked]) -> tuple[list[Result
 
 def _before(conn: Connection, kiosk_id: str, first_seq: int) -> datetime | None:
     """When the kiosk's event just before `first_seq` claims to have happened."""
-    found = conn.execute(
-        select(events.c.occurred_at)
-        .where(events.c.kiosk_id == kiosk_id, events.c.seq < first_seq)
-        .order_by(events.c.seq.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    found = conn.execute(_BEFORE, {"kiosk": kiosk_id, "seq": first_seq}).scalar_one_or_none()
     return None if found is None else datetime.fromisoformat(found)
 
 
