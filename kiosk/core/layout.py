@@ -31,9 +31,9 @@ class Fonts:
 
 # Measuring and rasterising text (FreeType through HarfBuzz) was most of a screen's cost,
 # and the same strings come back tap after tap: headlines, "7/10", a regular's name. Fonts
-# are immutable and loaded once, so (font, text) -> result never goes stale; the sizes
-# bound what the caches hold (a glyph mask is a few hundred bytes).
-@lru_cache(maxsize=2048)
+# are immutable and loaded once, so (font, text) -> result never goes stale. The sizes
+# bound the RSS they hold: a mask is about 5 KB, a width about 200 bytes.
+@lru_cache(maxsize=512)
 def text_width(font: Font, text: str) -> int:
     """`text`'s advance width in whole pixels at `font`."""
     return int(font.getlength(text))
@@ -46,7 +46,7 @@ def line_height(font: Font) -> int:
     return int(ascent + descent)
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=64)
 def _glyph_mask(
     font: ImageFont.FreeTypeFont, text: str, mode: str, anchor: str, ink: int
 ) -> tuple[Any, tuple[int, int]]:
