@@ -48,13 +48,16 @@ QUICK = Sizes(20, 10, 10, 3, 1.0, 60, 2, 300, 30, 4, 2, 50, 30)
 
 # What holds a figure back when it misses its target (from profiling; see README).
 LIMITED_BY = {
-    "tap_to_feedback": "render (Pillow drawing of the outcome screen) and luma's frame "
-                       "conversion dominate the reader thread's CPU; see instructions.split",
-    "instructions_per_tap": "CPython interpreting Pillow-drawing, luma.oled's per-byte frame "
-                            "packing and nfcpy's frame handling: render and bus are about "
-                            "two thirds of the tap (see split); rules and commit are small",
-    "memory": "the interpreter with nfcpy, luma.oled, Pillow, pydantic, requests and "
-              "SQLite loaded is most of the RSS before the first tap (see samples[0])",
+    "tap_to_feedback": "the SQLite commit (fdatasync) and scheduling of the reader, render "
+                       "and lights threads on a shared 2-core machine; CPU per stage is in "
+                       "instructions.split",
+    "instructions_per_tap": "CPython interpreting nfcpy's frame handling, the rules and the "
+                            "SQLite calls; render and bus are small since their caches "
+                            "(see split)",
+    "memory": "imports before the first tap (samples[0]): pydantic and pydantic_core for the "
+              "config (about 20 MB with hashlib/libcrypto), nfcpy (3.5 MB), Pillow with "
+              "FreeType/HarfBuzz, luma; then about 5 MB of native caches on the first taps "
+              "(a malloc arena for each new thread, FreeType/HarfBuzz, SQLite), flat after",
     "storage": "SQLite's WAL auto-checkpoint: every ~1000 WAL pages the checkpoint adds its "
                "own syncs (about 0.02 per tap); each tap's commit itself is one fdatasync",
     "sync": "central ingest: one Python server process on one core (see "
@@ -163,8 +166,9 @@ def _storage(sizes: Sizes, split: dict[str, Any]) -> dict[str, Any]:
         # The App commits, then renders: the frame may reach the bus only after the commit
         # returned. Rendering could run beside the fsync; this is what that would save.
         result["overlap"] = {
-            "order_now": "App._act: Counter decides and commits (fsync), then "
-                         "Display.show_outcome renders and sends, then Lights.react",
+            "order_now": "App._act: Counter decides; the render thread draws the screen "
+                         "while the commit syncs (fsync); the frame is sent after the "
+                         "commit returned, then Lights.react",
             "commit_cpu_us": cpu.get("commit"),
             "render_cpu_us": cpu.get("render"),
             "could_save_at_most_us": min(cpu.get("commit", 0), cpu.get("render", 0)),
