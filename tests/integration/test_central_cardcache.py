@@ -111,6 +111,7 @@ def test_cached_card_states_equal_the_fold_of_every_stored_event(
         add_kiosk(path, kiosk)
     db = open_database(path)
     writer = BatchWriter(db, max_group=3)
+    writer.cards.limit = 2  # fewer than the cards drawn: evicted folds are read back
     seqs = dict.fromkeys(KIOSKS, 0)
     try:
         futures = []
