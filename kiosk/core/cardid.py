@@ -31,7 +31,8 @@ def parse_uid(text: str) -> bytes:
     if len(uid) not in UID_LENGTHS:
         raise ValueError(
             f"UID {text!r} has {len(uid)} bytes; a card UID has "
-            + ", ".join(str(n) for n in UID_LENGTHS)
+            + ", ".join(str(n) for n in UID_LENGTHS[:-1])
+            + f" or {UID_LENGTHS[-1]} bytes"
         )
     return uid
 
