@@ -33,9 +33,22 @@ class Fonts:
 # and the same strings come back tap after tap: headlines, "7/10", a regular's name. Fonts
 # are immutable and loaded once, so (font, text) -> result never goes stale. The sizes
 # bound the RSS they hold: a mask is about 5 KB, a width about 200 bytes.
+def _features(font: Font) -> list[str] | None:
+    """No ligatures: at these pixel sizes HarfBuzz's "fi"/"ffi" glyphs leave a gap after
+    them ("fi délité"). Only the complex layout (libraqm) has features to turn off."""
+    if isinstance(font, ImageFont.FreeTypeFont) and font.layout_engine == ImageFont.Layout.RAQM:
+        return NO_LIGATURES
+    return None
+
+
+NO_LIGATURES = ["-liga"]
+
+
 @lru_cache(maxsize=512)
 def text_width(font: Font, text: str) -> int:
     """`text`'s advance width in whole pixels at `font`."""
+    if isinstance(font, ImageFont.FreeTypeFont):
+        return int(font.getlength(text, features=_features(font)))
     return int(font.getlength(text))
 
 
@@ -50,7 +63,7 @@ def line_height(font: Font) -> int:
 def _glyph_mask(
     font: ImageFont.FreeTypeFont, text: str, mode: str, anchor: str, ink: int
 ) -> tuple[Any, tuple[int, int]]:
-    return font.getmask2(text, mode, anchor=anchor, ink=ink)
+    return font.getmask2(text, mode, anchor=anchor, ink=ink, features=_features(font))
 
 
 def draw_text(
@@ -60,7 +73,7 @@ def draw_text(
     from a cached mask: Pillow draws one line at whole-pixel `xy` as the mask FreeType
     renders at `anchor`, moved by the offset it reports."""
     if "\n" in text or not isinstance(font, ImageFont.FreeTypeFont):
-        draw.text(xy, text, font=font, fill=ink, anchor=anchor)
+        draw.text(xy, text, font=font, fill=ink, anchor=anchor, features=_features(font))
         return
     core_ink = draw.draw.draw_ink(ink)  # as ImageDraw.text resolves `fill`
     mask, (dx, dy) = _glyph_mask(font, text, draw.fontmode, anchor, core_ink)
