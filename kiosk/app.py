@@ -19,7 +19,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import FrameType
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from kiosk import config as config_module
 from kiosk.config import Config
@@ -30,6 +30,16 @@ from kiosk.core.status import KioskStatus
 from kiosk.errors import ConfigError, KioskError, UnknownCard
 from kiosk.notify import Notifier
 from kiosk.service import Counter
+
+if TYPE_CHECKING:  # the adapters import their hardware libraries: built in App.build()
+    from PIL import Image
+
+    from kiosk.adapters.button import StaffButton
+    from kiosk.adapters.display import Display, NullDisplay
+    from kiosk.adapters.lights import Lights
+    from kiosk.adapters.reader import CardRead, Reader
+    from kiosk.adapters.sync import SyncWorker
+    from kiosk.adapters.till import TillListener
 
 log = logging.getLogger("kiosk")
 
@@ -64,12 +74,12 @@ class Parts:
 
     config: Config
     counter: Counter
-    display: object
-    lights: object
-    reader: object
-    sync: object | None
-    button: object = None
-    till: object = None  # the till's basket endpoint, when [till] enabled
+    display: Display | NullDisplay
+    lights: Lights
+    reader: Reader
+    sync: SyncWorker | None
+    button: StaffButton
+    till: TillListener | None = None  # the till's basket endpoint, when [till] enabled
     stop: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
 
@@ -106,7 +116,7 @@ class App:
         # a tap's screen is drawn here while its commit waits for the disk (on an SD card
         # the fsync and the drawing are each several ms); it is sent only after the commit
         self._renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="render")
-        self._drawn: tuple[Outcome, Future[object]] | None = None
+        self._drawn: tuple[Outcome, Future[Image.Image | None]] | None = None
 
     # --- building and tearing down ------------------------------------------------------
 
@@ -143,13 +153,13 @@ class App:
         self.parts = parts
         now = time.monotonic()
         with self._lock:
-            parts.display.set_status(self._status, now)  # type: ignore[attr-defined]
-            parts.lights.set_status(self._status)  # type: ignore[attr-defined]
-        workers: list[tuple[str, Stoppable]] = [("reader", parts.reader)]  # type: ignore[list-item]
+            parts.display.set_status(self._status, now)
+            parts.lights.set_status(self._status)
+        workers: list[tuple[str, Stoppable]] = [("reader", parts.reader)]
         if parts.sync is not None:
-            workers.append(("sync", parts.sync))  # type: ignore[arg-type]
+            workers.append(("sync", parts.sync))
         if parts.till is not None:
-            workers.append(("till", parts.till))  # type: ignore[arg-type]
+            workers.append(("till", parts.till))
         for name, worker in workers:
             thread = threading.Thread(target=worker.run, args=(parts.stop,), name=name, daemon=True)
             thread.start()
@@ -163,17 +173,17 @@ class App:
                 log.warning("event=stop thread=%s still_running=true", thread.name)
         with self._lock:
             if blank:
-                parts.display.close()  # type: ignore[attr-defined]
-            parts.lights.close()  # type: ignore[attr-defined]
-        parts.button.close()  # type: ignore[attr-defined]
+                parts.display.close()
+            parts.lights.close()
+        parts.button.close()
         parts.counter.close()
 
     # --- callbacks from the adapters' threads -----------------------------------------
 
-    def on_card(self, read: object) -> None:
+    def on_card(self, read: CardRead) -> None:
         """A card was tapped (reader thread). Commit first, then show."""
-        uid: bytes = read.uid  # type: ignore[attr-defined]
-        self._act(lambda parts: self._decide(parts, uid), getattr(read, "technology", "?"))
+        uid = read.uid
+        self._act(lambda parts: self._decide(parts, uid), read.technology)
 
     def _act(self, decide: Callable[[Parts], Outcome], source: str) -> None:
         parts = self.parts
@@ -195,18 +205,18 @@ class App:
         )
         now = time.monotonic()
         with self._lock:
-            parts.display.show_outcome(outcome, now, image=image)  # type: ignore[attr-defined]
-            parts.lights.react(outcome)  # type: ignore[attr-defined]
+            parts.display.show_outcome(outcome, now, image=image)
+            parts.lights.react(outcome)
         self._log_tap(source, outcome, (time.monotonic() - started) * 1000)
         if parts.sync is not None and outcome.changes:
-            parts.sync.wake()  # type: ignore[attr-defined]
+            parts.sync.wake()
 
     def _draw_early(self, parts: Parts, outcome: Outcome) -> None:
         """The rules have decided: start drawing the screen while the commit runs."""
-        render = parts.display.render_outcome  # type: ignore[attr-defined]
+        render = parts.display.render_outcome
         self._drawn = (outcome, self._renderer.submit(render, outcome))
 
-    def _early_drawing(self, outcome: Outcome) -> object | None:
+    def _early_drawing(self, outcome: Outcome) -> Image.Image | None:
         """The screen drawn during the commit of `outcome`, if that is what was drawn."""
         drawn, self._drawn = self._drawn, None
         if drawn is None or drawn[0] is not outcome:
@@ -234,7 +244,7 @@ class App:
             self._last_card = (uid, now)
             till = parts.till
             # a refused phone leaves the basket for the loyalty card that follows it
-            basket = None if till is None or is_random_uid(uid) else till.take()  # type: ignore[attr-defined]
+            basket = None if till is None or is_random_uid(uid) else till.take()
             return counter.tap(
                 uid, basket=basket, on_decided=lambda decided: self._draw_early(parts, decided)
             )
@@ -286,7 +296,7 @@ class App:
 
     def _show_error(self, parts: Parts) -> None:
         with self._lock:
-            parts.lights.error()  # type: ignore[attr-defined]
+            parts.lights.error()
 
     def on_reader_status(self, online: bool) -> None:
         log.log(logging.INFO if online else logging.WARNING, "event=reader online=%s", online)
@@ -306,8 +316,8 @@ class App:
         if parts is None:
             return
         with self._lock:
-            parts.display.set_status(self._status, time.monotonic())  # type: ignore[attr-defined]
-            parts.lights.set_status(self._status)  # type: ignore[attr-defined]
+            parts.display.set_status(self._status, time.monotonic())
+            parts.lights.set_status(self._status)
 
     # --- the main thread ------------------------------------------------------------------
 
@@ -315,7 +325,7 @@ class App:
         parts = self.parts
         if parts is None:
             return False
-        last = float(parts.reader.last_alive)  # type: ignore[attr-defined]
+        last = float(parts.reader.last_alive)
         timeout = self.notifier.watchdog_timeout
         window = timeout / 2 if timeout else READER_ALIVE_SECONDS
         return time.monotonic() - last < window
@@ -388,7 +398,7 @@ class App:
                 self._use_served_program(self.parts)
             self._housekeeping(self.parts)
             with self._lock:
-                self.parts.display.tick(time.monotonic())  # type: ignore[attr-defined]
+                self.parts.display.tick(time.monotonic())
             if self.reader_alive():
                 self.notifier.watchdog()
             line = self.status_line()
@@ -407,12 +417,8 @@ class App:
         except KioskError as error:
             log.error("event=program error=%r", str(error))
             return
-        screens = getattr(parts.display, "screens", None)
-        if screens is not None:
-            with self._lock:
-                parts.display.screens = replace(  # type: ignore[attr-defined]
-                    screens, program_name=running.program.name
-                )
+        with self._lock:
+            parts.display.set_program_name(running.program.name, time.monotonic())
         log.info("event=program version=%s source=%s", running.program.version, running.source)
 
     def _housekeeping(self, parts: Parts) -> None:
@@ -429,9 +435,9 @@ class App:
         if expired:
             log.info("event=expiry cards=%d", expired)
             if parts.sync is not None:
-                parts.sync.wake()  # type: ignore[attr-defined]
+                parts.sync.wake()
         with self._lock:
-            parts.display.set_booster(booster, time.monotonic())  # type: ignore[attr-defined]
+            parts.display.set_booster(booster, time.monotonic())
 
     def shutdown(self) -> None:
         self.notifier.stopping()

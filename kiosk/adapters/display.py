@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from importlib.metadata import entry_points
 from typing import Any, Protocol
 
@@ -128,7 +129,11 @@ class NullDisplay:
         """Nothing to draw."""
 
     def show_outcome(
-        self, outcome: Outcome, now: float, first_name: str | None = None, image: object = None
+        self,
+        outcome: Outcome,
+        now: float,
+        first_name: str | None = None,
+        image: Image.Image | None = None,
     ) -> None:
         """Nothing to show."""
 
@@ -137,6 +142,9 @@ class NullDisplay:
 
     def set_booster(self, multiplier: int, now: float) -> None:
         """Nothing to announce."""
+
+    def set_program_name(self, name: str, now: float) -> None:
+        """Nothing to name."""
 
     def tick(self, now: float) -> None:
         """Nothing to refresh."""
@@ -241,6 +249,15 @@ class Display:
         # a blank panel announces nothing: the change wakes it, like the reader's status
         self._wake()
         self._idle_since = now
+        if self._outcome_until is None:
+            self._refresh_idle(now)
+
+    def set_program_name(self, name: str, now: float) -> None:
+        """A new program (served by the central API): its name heads the idle screen."""
+        with self._drawing:
+            if name == self.screens.program_name:
+                return
+            self.screens = replace(self.screens, program_name=name)
         if self._outcome_until is None:
             self._refresh_idle(now)
 
