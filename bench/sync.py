@@ -1,6 +1,8 @@
 """Drain a 10,000-event backlog to a loopback central server: batches vs one per request.
 
-    python -m bench.sync [--events 10000] [--batch-size 500] [--sample 1000] [--cards 2000]
+    python -m bench.sync [--events 10000] [--batch-size N] [--sample 1000] [--cards 2000]
+
+--batch-size defaults to the shipped `central.batch_size`, what a kiosk really sends.
 
 A kiosk ledger is filled with an offline day's worth of stamps (round-robin over many
 cards, as a busy shop would make them), then the real SyncWorker drains it to a real
@@ -99,9 +101,12 @@ def drain(root: Path, url: str, db: Path, name: str, events: int, batch_size: in
     return {"events": events, "requests": report.batches, "seconds": round(seconds, 3)}
 
 
-def run(events: int = 10_000, batch_size: int = 500, sample: int = 1_000, cards: int = 2_000
+def run(events: int = 10_000, batch_size: int | None = None, sample: int = 1_000, cards: int = 2_000
         ) -> dict[str, Any]:
-    """Drain `events` in batches and `sample` one per request; the figures as a dict."""
+    """Drain `events` in batches (of the shipped `central.batch_size` unless told) and
+    `sample` one per request; the figures as a dict."""
+    if batch_size is None:
+        batch_size = from_mapping({}).central.batch_size
     rng = random.Random(7)
     with tempfile.TemporaryDirectory(prefix="bench-sync-") as scratch:
         root = Path(scratch)
@@ -134,7 +139,7 @@ def run(events: int = 10_000, batch_size: int = 500, sample: int = 1_000, cards:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.sync", description=__doc__)
     parser.add_argument("--events", type=int, default=10_000)
-    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--sample", type=int, default=1_000)
     parser.add_argument("--cards", type=int, default=2_000)
     args = parser.parse_args(argv)

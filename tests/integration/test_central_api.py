@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import socket
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,7 @@ import pytest
 from central import store
 from central.db import open_database
 from central.program import from_toml
-from central.testing import Client, add_kiosk, event_dict, running_server
+from central.testing import Client, add_kiosk, event_dict, listening_socket, running_server
 from kiosk.core.events import Event, EventKind, fold, record
 from kiosk.core.rules import Program, decide_redeem, decide_tap
 
@@ -356,3 +357,13 @@ def test_stamp_days_follow_the_programs_time_zone_when_it_changes(server: Server
     paris = Program(timezone="Europe/Paris").tz
     assert card["stamp_day"] == "2026-06-01"
     assert card == {**card, **fold(CARD, [Event.from_dict(event)], paris).to_dict()}
+
+
+def test_the_server_socket_hands_out_connections_with_nagle_off() -> None:
+    """asyncio turns Nagle off only on sockets that say IPPROTO_TCP; with it on, each
+    answer's body waited 40 ms for the kiosk's delayed ACK (see bench/sync.py)."""
+    with listening_socket() as server, socket.create_connection(server.getsockname()):
+        accepted, _ = server.accept()
+        with accepted:
+            assert accepted.proto == socket.IPPROTO_TCP
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
