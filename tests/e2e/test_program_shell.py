@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,15 +15,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
-from gpiozero.pins.mock import MockFactory, MockPWMPin
 from PIL import Image, ImageChops
 
 from central.testing import add_kiosk, running_server
 from kiosk.app import App
-from kiosk.core.events import EventKind
+from kiosk.core.events import Event, EventKind
+from kiosk.core.outcome import Outcome
+from kiosk.core.screens import Screens
 from kiosk.core.status import KioskStatus
-from kiosk.notify import Notifier
+from sim.cards import VirtualCard
 from sim.nfc import VirtualField, make_card
+from tests.support.app_runner import RunningApp, running_app
 
 
 class Clock:
@@ -39,37 +40,37 @@ class Clock:
 
 @dataclass
 class Kiosk:
-    app: App
-    field: VirtualField
+    """The running App, its test clock, and what the tests here look at."""
+
+    run: RunningApp
     clock: Clock
-    outcomes: list[object]
-    changed: threading.Condition
-    ticks: list[int]
+
+    @property
+    def app(self) -> App:
+        return self.run.app
+
+    @property
+    def outcomes(self) -> list[Outcome]:
+        return [outcome for _, outcome in self.run.outcomes]
+
+    def tap(self, card: VirtualCard) -> Outcome:
+        return self.run.tap(card)
 
     def wait_ticks(self, n: int = 2) -> None:
-        """Let the app's loop run its housekeeping `n` more times."""
-        with self.changed:
-            target = self.ticks[0] + n
-            assert self.changed.wait_for(lambda: self.ticks[0] >= target, timeout=10)
-
-    def tap(self, card: object) -> object:
-        count = len(self.outcomes)
-        assert self.field.tap(card, hold=0.05)  # type: ignore[arg-type]
-        with self.changed:
-            assert self.changed.wait_for(lambda: len(self.outcomes) > count, timeout=10)
-        assert self.field.wait_polls(6, timeout=10)  # an empty field between two customers
-        return self.outcomes[-1]
+        self.run.wait_ticks(n)
 
     @property
     def glass(self) -> Image.Image:
-        return self.app.parts.display.bus.glass()  # type: ignore[union-attr]
+        return self.run.parts.display.bus.glass()  # type: ignore[union-attr]
 
     @property
-    def screens(self) -> object:
-        return self.app.parts.display.screens  # type: ignore[union-attr]
+    def screens(self) -> Screens:
+        return self.run.parts.display.screens  # type: ignore[union-attr]
 
     def till(self, method: str, payload: object | None = None) -> tuple[int, object]:
-        host, port = self.app.parts.till.address  # type: ignore[union-attr]
+        till = self.run.parts.till
+        assert till is not None, "[till] is not enabled"
+        host, port = till.address
         conn = http.client.HTTPConnection(host, port, timeout=10)
         body = None if payload is None else json.dumps(payload).encode()
         conn.request(method, "/v1/basket", body=body)
@@ -78,9 +79,8 @@ class Kiosk:
         conn.close()
         return result
 
-    def events(self, kind: EventKind) -> list[object]:
-        ledger = self.app.parts.counter.ledger  # type: ignore[union-attr]
-        return [e for e in ledger.events() if e.kind is kind]
+    def events(self, kind: EventKind) -> list[Event]:
+        return [e for e in self.run.parts.counter.ledger.events() if e.kind is kind]
 
 
 def same(a: Image.Image, b: Image.Image) -> bool:
@@ -99,6 +99,7 @@ def eventually(check: Callable[[], bool], timeout: float = 15.0) -> bool:
 
 @contextmanager
 def running_kiosk(tmp_path: Path, start: datetime, extra: str) -> Iterator[Kiosk]:
+    """The App on a virtual field and OLED, its clock at `start`, `extra` TOML appended."""
     clock = Clock(start)
     with VirtualField() as nfc_field:
         config = tmp_path / "kiosk.toml"
@@ -119,38 +120,8 @@ factory = "mock"
 {extra}
 """
         )
-        app = App(str(config), notifier=Notifier(None),
-                  pin_factory=MockFactory(pin_class=MockPWMPin), clock=clock)
-        outcomes: list[object] = []
-        changed = threading.Condition()
-        real_log = app._log_tap
-
-        def record(source: str, outcome: object, ms: float) -> None:
-            real_log(source, outcome, ms)  # type: ignore[arg-type]
-            with changed:
-                outcomes.append(outcome)
-                changed.notify_all()
-
-        app._log_tap = record  # type: ignore[method-assign]
-        ticks = [0]
-        real_housekeeping = app._housekeeping
-
-        def housekeeping(parts: object) -> None:
-            real_housekeeping(parts)  # type: ignore[arg-type]
-            with changed:
-                ticks[0] += 1
-                changed.notify_all()
-
-        app._housekeeping = housekeeping  # type: ignore[method-assign]
-        assert app.boot() is None
-        loop = threading.Thread(target=app.loop, daemon=True)
-        loop.start()
-        try:
-            yield Kiosk(app, nfc_field, clock, outcomes, changed, ticks)
-        finally:
-            app.stopping.set()
-            loop.join(timeout=5)
-            app.shutdown()
+        with running_app(config, nfc_field, clock=clock) as run:
+            yield Kiosk(run, clock)
 
 
 MONDAY_9H = datetime(2026, 3, 2, 8, tzinfo=UTC)  # 09:00 in Paris

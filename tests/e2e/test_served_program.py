@@ -10,12 +10,10 @@ from __future__ import annotations
 import io
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import insert
@@ -26,13 +24,12 @@ from central.program import from_toml
 from kiosk import cli as kiosk_cli
 from kiosk import config as config_module
 from kiosk.adapters.ledger import Ledger
-from kiosk.app import App
 from kiosk.core import cardid
-from kiosk.notify import Notifier
 from kiosk.served import PROGRAM_ETAG, PROGRAM_JSON, PROGRAM_REFUSED, running_program
 from kiosk.service import Counter, load_site_key
 from sim.nfc import VirtualField, make_card
 from tests.support import Central, central_server, kiosk_setup, worker_for
+from tests.support.app_runner import running_app
 
 EVERY_DAY = '["mon", "tue", "wed", "thu", "fri", "sat", "sun"]'
 
@@ -89,33 +86,10 @@ goal = 10
 welcome_bonus = 0
 timezone = "UTC"
 """)
-        app = App(str(config), notifier=Notifier(None))
-        outcomes: list[Any] = []
-        changed = threading.Condition()
-        real_log = app._log_tap
-
-        def record(source: str, outcome: Any, ms: float) -> None:
-            real_log(source, outcome, ms)
-            with changed:
-                outcomes.append(outcome)
-                changed.notify_all()
-
-        app._log_tap = record  # type: ignore[method-assign]
-
-        def tap(card: object) -> Any:
-            count = len(outcomes)
-            assert nfc_field.tap(card, hold=0.05)  # type: ignore[arg-type]
-            with changed:
-                assert changed.wait_for(lambda: len(outcomes) > count, timeout=10)
-            assert nfc_field.wait_polls(6, timeout=10)  # the field empties between customers
-            return outcomes[-1]
-
-        assert app.boot() is None
-        loop = threading.Thread(target=app.loop, daemon=True)
-        loop.start()
-        try:
-            parts = app.parts
-            assert parts is not None and parts.counter.program_source == "config"
+        with running_app(config, nfc_field) as run:
+            tap = run.tap
+            parts = run.parts
+            assert parts.counter.program_source == "config"
             first = tap(customer)
             assert first.goal == 10 and first.stamps == 1
             publish(central, tmp_path, f"""
@@ -133,14 +107,10 @@ cards = ["{staff_ref}"]
             parts.sync.wake()  # type: ignore[union-attr]
             until(lambda: parts.counter.program.version == "summer-1")
             assert parts.counter.program_source == "central"
-            assert parts.display.screens.program_name == "Summer card"  # type: ignore[attr-defined]
+            assert parts.display.screens.program_name == "Summer card"  # type: ignore[union-attr]
             second = tap(customer)
             assert second.goal == 6 and second.stamps == 1 + 3  # the booster, once
             assert tap(staff).kind.value == "staff_mode"  # a staff card listed by the central
-        finally:
-            app.stopping.set()
-            loop.join(timeout=5)
-            app.shutdown()
     out = io.StringIO()
     assert kiosk_cli.main(["--config", str(config), "status"], out) == 0
     assert "summer-1 (from central)" in out.getvalue()

@@ -4,53 +4,50 @@ virtual field, the real ledger and display."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from gpiozero.pins.mock import MockFactory, MockPWMPin
+from gpiozero.pins.mock import MockFactory
 
-from kiosk.app import App
 from kiosk.core import cardid
-from kiosk.core.events import EventKind
-from kiosk.notify import Notifier
+from kiosk.core.events import Event, EventKind
+from kiosk.core.outcome import Outcome
 from kiosk.service import load_site_key
+from sim.cards import VirtualCard
 from sim.nfc import VirtualField, make_card
+from tests.support.app_runner import RunningApp, running_app
 
 BUTTON_PIN = 22
 
 
 @dataclass
 class Counter:
-    app: App
-    field: VirtualField
-    factory: MockFactory
-    staff: object
-    outcomes: list[tuple[str, object]]
-    changed: threading.Condition
+    """The running App, the staff card it knows, and the checks the tests here make."""
 
-    def tap(self, card: object, kind_wanted: str | None = None) -> object:
-        count = len(self.outcomes)
-        assert self.field.tap(card, hold=0.05)  # type: ignore[arg-type]
-        with self.changed:
-            assert self.changed.wait_for(lambda: len(self.outcomes) > count, timeout=10)
-        # between two customers the reader sees an empty field (a card counts again only then)
-        assert self.field.wait_polls(2 * 3, timeout=10)
-        outcome = self.outcomes[-1][1]
+    run: RunningApp
+    staff: VirtualCard
+
+    @property
+    def factory(self) -> MockFactory:
+        return self.run.factory
+
+    @property
+    def outcomes(self) -> list[tuple[str, Outcome]]:
+        return self.run.outcomes
+
+    def tap(self, card: VirtualCard, kind_wanted: str | None = None) -> Outcome:
+        outcome = self.run.tap(card)
         if kind_wanted:
-            assert outcome.kind.value == kind_wanted, outcome  # type: ignore[attr-defined]
+            assert outcome.kind.value == kind_wanted, outcome
         return outcome
 
-    def wait_outcome(self, count: int) -> object:
-        with self.changed:
-            assert self.changed.wait_for(lambda: len(self.outcomes) >= count, timeout=10)
-        return self.outcomes[count - 1][1]
+    def wait_outcome(self, count: int) -> Outcome:
+        return self.run.wait_outcome(count)
 
-    def events(self, kind: EventKind) -> list[object]:
-        ledger = self.app.parts.counter.ledger  # type: ignore[union-attr]
-        return [e for e in ledger.events() if e.kind is kind]
+    def events(self, kind: EventKind) -> list[Event]:
+        return [e for e in self.run.parts.counter.ledger.events() if e.kind is kind]
 
 
 @pytest.fixture
@@ -58,7 +55,7 @@ def counter(tmp_path: Path) -> Iterator[Counter]:
     state = tmp_path / "state"
     staff = make_card("ntag213", name="staff-card")
     key = load_site_key(state / "site.key")  # made now, as on first run, to list the staff card
-    staff_ref = cardid.card_ref(key, staff.uid)  # type: ignore[attr-defined]
+    staff_ref = cardid.card_ref(key, staff.uid)
     config = tmp_path / "kiosk.toml"
     with VirtualField() as nfc_field:
         config.write_text(
@@ -82,28 +79,8 @@ goal = 4
 welcome_bonus = 1
 """
         )
-        factory = MockFactory(pin_class=MockPWMPin)
-        app = App(str(config), notifier=Notifier(None), pin_factory=factory)
-        outcomes: list[tuple[str, object]] = []
-        changed = threading.Condition()
-        real_log = app._log_tap
-
-        def record(source: str, outcome: object, ms: float) -> None:
-            real_log(source, outcome, ms)  # type: ignore[arg-type]
-            with changed:
-                outcomes.append((source, outcome))
-                changed.notify_all()
-
-        app._log_tap = record  # type: ignore[method-assign]
-        assert app.boot() is None
-        loop = threading.Thread(target=app.loop, daemon=True)
-        loop.start()
-        try:
-            yield Counter(app, nfc_field, factory, staff, outcomes, changed)
-        finally:
-            app.stopping.set()
-            loop.join(timeout=5)
-            app.shutdown()
+        with running_app(config, nfc_field) as run:
+            yield Counter(run, staff)
 
 
 def test_a_staff_card_then_a_customer_card_redeems_the_voucher(counter: Counter):

@@ -1,0 +1,107 @@
+"""The whole App in-process over the simulator, for end-to-end tests.
+
+nfcpy over its UDP device to a VirtualField, the real ledger, the virtual OLED, gpiozero's
+MockFactory; the App's main loop in a thread. The runner only listens: every outcome the
+App logs, and every housekeeping tick, are counted so a test can wait for them on a
+condition instead of sleeping.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from gpiozero.pins.mock import MockFactory, MockPWMPin
+
+from kiosk.app import App, Parts
+from kiosk.core.outcome import Outcome
+from kiosk.notify import Notifier
+from sim.cards import VirtualCard
+from sim.nfc import VirtualField
+
+EMPTY_POLLS = 2 * 3  # a full round of empty polls: the next card counts as a new tap
+
+
+@dataclass
+class RunningApp:
+    app: App
+    field: VirtualField
+    factory: MockFactory
+    outcomes: list[tuple[str, Outcome]] = field(default_factory=list)  # (source, outcome)
+    changed: threading.Condition = field(default_factory=threading.Condition)
+    ticks: int = 0
+
+    @property
+    def parts(self) -> Parts:
+        assert self.app.parts is not None, "the app is not running"
+        return self.app.parts
+
+    def tap(self, card: VirtualCard) -> Outcome:
+        """One customer: the card is held a moment and lifted; its outcome, once logged."""
+        count = len(self.outcomes)
+        assert self.field.tap(card, hold=0.05)
+        self.wait_outcome(count + 1)
+        # between two customers the reader sees an empty field (a card counts again only then)
+        assert self.field.wait_polls(EMPTY_POLLS, timeout=10)
+        return self.outcomes[-1][1]
+
+    def wait_outcome(self, count: int) -> Outcome:
+        """The `count`-th outcome since start, waiting for it if need be."""
+        with self.changed:
+            assert self.changed.wait_for(lambda: len(self.outcomes) >= count, timeout=10)
+        return self.outcomes[count - 1][1]
+
+    def wait_ticks(self, n: int = 2) -> None:
+        """Let the app's main loop run its housekeeping `n` more times."""
+        with self.changed:
+            target = self.ticks + n
+            assert self.changed.wait_for(lambda: self.ticks >= target, timeout=10)
+
+    def _outcome(self, source: str, outcome: Outcome) -> None:
+        with self.changed:
+            self.outcomes.append((source, outcome))
+            self.changed.notify_all()
+
+    def _tick(self) -> None:
+        with self.changed:
+            self.ticks += 1
+            self.changed.notify_all()
+
+
+@contextmanager
+def running_app(
+    config: Path,
+    nfc_field: VirtualField,
+    *,
+    factory: MockFactory | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> Iterator[RunningApp]:
+    """Boot the App on `config` (which points at `nfc_field`), run its loop, stop it after."""
+    factory = factory or MockFactory(pin_class=MockPWMPin)
+    app = App(str(config), notifier=Notifier(None), pin_factory=factory, clock=clock)
+    run = RunningApp(app, nfc_field, factory)
+    log_tap, housekeeping = app._log_tap, app._housekeeping
+
+    def logged(source: str, outcome: Outcome, ms: float) -> None:
+        log_tap(source, outcome, ms)
+        run._outcome(source, outcome)
+
+    def ticked(parts: Parts) -> None:
+        housekeeping(parts)
+        run._tick()
+
+    app._log_tap = logged  # type: ignore[method-assign]
+    app._housekeeping = ticked  # type: ignore[method-assign]
+    assert app.boot() is None
+    loop = threading.Thread(target=app.loop, daemon=True)
+    loop.start()
+    try:
+        yield run
+    finally:
+        app.stopping.set()
+        loop.join(timeout=5)
+        app.shutdown()
