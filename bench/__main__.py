@@ -58,8 +58,9 @@ LIMITED_BY = {
               "config (about 20 MB with hashlib/libcrypto), nfcpy (3.5 MB), Pillow with "
               "FreeType/HarfBuzz, luma; then about 5 MB of native caches on the first taps "
               "(a malloc arena for each new thread, FreeType/HarfBuzz, SQLite), flat after",
-    "storage": "SQLite's WAL auto-checkpoint: every ~1000 WAL pages the checkpoint adds its "
-               "own syncs (about 0.02 per tap); each tap's commit itself is one fdatasync",
+    "storage": "more than the tap's own commit reached the disk inside the taps: is SQLite's "
+               "autocheckpoint back on the tap path (Ledger.open(autocheckpoint=False) in "
+               "Counter.open)?",
     "sync": "central ingest: one Python server process on one core (see "
             "central_ingest.server_cpu_us_per_event; 1e6 / that is its ceiling), with 50 "
             "client threads in the bench process competing for the same 2 cores",
@@ -163,17 +164,17 @@ def _storage(sizes: Sizes, split: dict[str, Any]) -> dict[str, Any]:
     result = storage.measure(sizes.storage_taps)
     cpu = split.get("cpu_us_per_tap", {})
     if cpu:
-        # The App commits, then renders: the frame may reach the bus only after the commit
-        # returned. Rendering could run beside the fsync; this is what that would save.
+        # The frame may reach the bus only after the commit returned; the drawing of it
+        # runs beside the commit (tests/e2e/test_commit_before_show.py holds both).
         result["overlap"] = {
             "order_now": "App._act: Counter decides; the render thread draws the screen "
                          "while the commit syncs (fsync); the frame is sent after the "
                          "commit returned, then Lights.react",
             "commit_cpu_us": cpu.get("commit"),
             "render_cpu_us": cpu.get("render"),
-            "could_save_at_most_us": min(cpu.get("commit", 0), cpu.get("render", 0)),
+            "hidden_behind_the_commit_us_at_most": min(cpu.get("commit", 0), cpu.get("render", 0)),
             "note": "on this machine's disk the fsync is short; on an SD card (5-50 ms) "
-                    "rendering during the fsync would hide the render time entirely",
+                    "the drawing finishes inside the fsync and costs the tap nothing",
         }
     return result
 

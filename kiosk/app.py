@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # the adapters import their hardware libraries: built in App.
     from PIL import Image
 
     from kiosk.adapters.button import StaffButton
+    from kiosk.adapters.checkpoint import Checkpointer
     from kiosk.adapters.display import Display, NullDisplay
     from kiosk.adapters.lights import Lights
     from kiosk.adapters.reader import CardRead, Reader
@@ -80,6 +81,7 @@ class Parts:
     sync: SyncWorker | None
     button: StaffButton
     till: TillListener | None = None  # the till's basket endpoint, when [till] enabled
+    checkpointer: Checkpointer | None = None  # the ledger's WAL checkpoints, off the tap path
     stop: threading.Event = field(default_factory=threading.Event)
     threads: list[threading.Thread] = field(default_factory=list)
 
@@ -147,7 +149,10 @@ class App:
             from kiosk.adapters.till import TillListener
 
             till = TillListener.from_config(config.till)  # last: it holds a socket once built
-        return Parts(config, counter, display, lights, reader, sync, button, till)
+        from kiosk.adapters.checkpoint import Checkpointer
+
+        checkpointer = Checkpointer(config.kiosk.ledger_path)
+        return Parts(config, counter, display, lights, reader, sync, button, till, checkpointer)
 
     def start(self, parts: Parts) -> None:
         self.parts = parts
@@ -160,6 +165,8 @@ class App:
             workers.append(("sync", parts.sync))
         if parts.till is not None:
             workers.append(("till", parts.till))
+        if parts.checkpointer is not None:
+            workers.append(("checkpoint", parts.checkpointer))
         for name, worker in workers:
             thread = threading.Thread(target=worker.run, args=(parts.stop,), name=name, daemon=True)
             thread.start()

@@ -121,11 +121,13 @@ class Counter:
         """A counter running the served program held in the ledger, else [program]."""
         site_key = load_site_key(config.kiosk.site_key_path)
         default_tz = config.program.to_program().tz
-        ledger = Ledger.open(config.kiosk.ledger_path, default_tz)
+        ledger = Ledger.open(config.kiosk.ledger_path, default_tz, autocheckpoint=False)
         running = running_program(config, ledger.get_meta)
         if running.program.tz != default_tz:  # the ledger folds stamp days in the program's zone
             ledger.close()
-            ledger = Ledger.open(config.kiosk.ledger_path, running.program.tz)
+            ledger = Ledger.open(
+                config.kiosk.ledger_path, running.program.tz, autocheckpoint=False
+            )
         counter = cls(
             running.program, ledger, site_key, config.kiosk.id, staff=running.staff, **kwargs  # type: ignore[arg-type]
         )

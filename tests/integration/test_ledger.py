@@ -8,11 +8,14 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from kiosk.adapters.checkpoint import Checkpointer
 from kiosk.adapters.ledger import SCHEMA_VERSION, Ledger
 from kiosk.core.events import fold
 from kiosk.errors import SchemaTooNew, StorageError
@@ -38,6 +41,43 @@ def test_the_ledger_runs_in_wal_mode_with_full_sync(tmp_path: Path):
     with Ledger.open(tmp_path / "l.sqlite3") as ledger:
         assert ledger._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert ledger._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def _wal_frames_after_taps(tmp_path: Path, taps: int) -> int:
+    """Taps through a Counter (one card each), then how many frames its WAL holds."""
+    counter = Counter.open(make_config(tmp_path))
+    try:
+        for n in range(taps):
+            counter.tap(n.to_bytes(4, "big") + bytes(3), T0 + timedelta(minutes=n))
+        logged, _copied = counter.ledger.checkpoint()
+    finally:
+        counter.close()
+    return logged
+
+
+def test_a_tap_never_pays_for_a_checkpoint_the_checkpointer_does_it_between_taps(
+    tmp_path: Path,
+) -> None:
+    # past SQLite's 1,000-page mark: with autocheckpoint on, a commit would have copied the
+    # WAL into the main file (and restarted it), so far fewer frames would be waiting
+    assert _wal_frames_after_taps(tmp_path / "taps", 300) > 1000
+
+    counter = Counter.open(make_config(tmp_path / "daemon"))
+    stop = threading.Event()
+    checkpointer = Checkpointer(counter.ledger.path, interval=0.02)
+    worker = threading.Thread(target=checkpointer.run, args=(stop,))
+    worker.start()
+    try:
+        counter.tap(UID, T0)
+        deadline = time.monotonic() + 10
+        while checkpointer.runs < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)  # polling a counter the worker thread moves
+        logged, copied = counter.ledger.checkpoint()
+        assert checkpointer.runs >= 2 and logged == copied  # nothing left to copy
+    finally:
+        stop.set()
+        worker.join(timeout=5)
+        counter.close()
 
 
 def test_no_raw_uid_is_ever_written_to_disk(tmp_path: Path):
