@@ -46,6 +46,14 @@ def test_accented_letters_draw_differently_from_plain_ones() -> None:
         assert ImageChops.logical_xor(a, p).getbbox() is not None, accented
 
 
+def test_the_faces_read_the_font_files_in_place_not_copies_in_memory() -> None:
+    # Pillow keeps two copies of a font handed over as bytes (2.1 MB per set of faces);
+    # given a path, FreeType maps the file. The daemon's RSS depends on it.
+    fonts = load()
+    for face in (fonts.title, fonts.body, fonts.small):
+        assert isinstance(face.path, str) and face.path.endswith(".ttf")
+
+
 names = st.text(
     alphabet=st.characters(whitelist_categories=("Lu", "Ll", "Zs", "Pd")), min_size=1, max_size=60
 )
