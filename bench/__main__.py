@@ -55,9 +55,11 @@ LIMITED_BY = {
                             "SQLite calls; render and bus are small since their caches "
                             "(see split)",
     "memory": "imports before the first tap (samples[0]): pydantic and pydantic_core for the "
-              "config (about 20 MB with hashlib/libcrypto), nfcpy (3.5 MB), Pillow with "
-              "FreeType/HarfBuzz, luma; then about 5 MB of native caches on the first taps "
-              "(a malloc arena for each new thread, FreeType/HarfBuzz, SQLite), flat after",
+              "config (about 20 MB), requests with urllib3, charset_normalizer and idna for "
+              "the sync worker (about 8 MB), nfcpy (4 MB), Pillow with FreeType/HarfBuzz, "
+              "luma, gpiozero; then about 4.5 MB on the first tap (lazy imports of nfcpy's "
+              "tag types, a malloc arena for the render and lights threads, FreeType/HarfBuzz "
+              "tables), nearly flat after",
     "storage": "more than the tap's own commit reached the disk inside the taps: is SQLite's "
                "autocheckpoint back on the tap path (Ledger.open(autocheckpoint=False) in "
                "Counter.open)?",

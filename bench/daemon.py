@@ -25,6 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.rig import CARD_KINDS, wait_until, write_config
+from bench.sync import central_process
+from central.testing import add_kiosk
+from kiosk.adapters.ledger import Ledger
 from sim.nfc import VirtualField, make_card
 
 ROOT = Path(__file__).parents[1]
@@ -69,18 +72,19 @@ class NotifySocket:
 
 @contextmanager
 def kiosk_process(root: Path, field: VirtualField, prefix: Sequence[str] = (),
-                  central: str = "", poll_interval: float = 0.01, frames: bool = True
+                  central: str = "", poll_interval: float = 0.01, frames: bool = True,
+                  token: str = "bench-token"
                   ) -> Iterator[tuple[subprocess.Popen[bytes], NotifySocket, float]]:
     """`kiosk run` (under `prefix`, e.g. valgrind) on a fresh state dir; yields the process,
     the notify socket and time.monotonic() just before it was started. `frames`: the
     virtual OLED saves a PNG of every changed frame in root/frames (a viewer for people,
     which a kiosk on a Pi does not have: see SIM_PNG_NOTE)."""
     root.mkdir(parents=True, exist_ok=True)
-    token = root / "token"
-    token.write_text("bench-token\n")
+    token_file = root / "token"
+    token_file.write_text(token + "\n")
     config = write_config(root / "kiosk.toml", root / "state", field.path,
                           poll_interval=poll_interval, outcome_seconds=0.5,
-                          central=central, token_file=str(token),
+                          central=central, token_file=str(token_file),
                           frames_dir=str(root / "frames") if frames else "")
     notify = NotifySocket(root / "notify.sock")
     env = {**os.environ, "NOTIFY_SOCKET": str(notify.path), "PYTHONUNBUFFERED": "1"}
@@ -169,35 +173,45 @@ def tap_through(field: VirtualField, kind: str, name: str, timeout: float = 30.0
 
 
 def memory(taps: int, samples: int = 10) -> dict[str, Any]:
-    """Figure 4: RSS of `kiosk run` sampled along `taps` mixed taps; peak at the end."""
+    """Figure 4: RSS of `kiosk run` sampled along `taps` mixed taps; peak at the end. The
+    kiosk is configured as in a shop: its sync worker sends every stamp to a real
+    `kiosk-central serve` on loopback at the shipped interval while the taps go on."""
     points: list[dict[str, int]] = []
     every = max(1, taps // samples)
     with tempfile.TemporaryDirectory(prefix="bench-rss-") as tmp, \
-            VirtualField(quick_lifted=True) as field, \
-            kiosk_process(Path(tmp), field, frames=False) as (proc, notify, _):
-        if notify.wait("READY=1", 60) is None:
-            raise RuntimeError("the kiosk did not start")
-        rss, _hwm = _rss_kib(proc.pid)
-        points.append({"taps": 0, "rss_kib": rss})
-        for n in range(1, taps + 1):
-            kind = CARD_KINDS[n % len(CARD_KINDS)]
-            tap_through(field, kind, f"card-{n % max(4, taps // 5)}")
-            if n % every == 0:
-                rss, _hwm = _rss_kib(proc.pid)
-                points.append({"taps": n, "rss_kib": rss})
-        rss, hwm = _rss_kib(proc.pid)
-        if proc.poll() is not None:
-            raise RuntimeError("the kiosk died during the run")
+            central_process(Path(tmp) / "central.sqlite3") as url, \
+            VirtualField(quick_lifted=True) as field:
+        token = add_kiosk(str(Path(tmp) / "central.sqlite3"), "bench-kiosk")
+        with kiosk_process(Path(tmp) / "k", field, frames=False, central=url,
+                           token=token) as (proc, notify, _):
+            if notify.wait("READY=1", 60) is None:
+                raise RuntimeError("the kiosk did not start")
+            rss, _hwm = _rss_kib(proc.pid)
+            points.append({"taps": 0, "rss_kib": rss})
+            for n in range(1, taps + 1):
+                kind = CARD_KINDS[n % len(CARD_KINDS)]
+                tap_through(field, kind, f"card-{n % max(4, taps // 5)}")
+                if n % every == 0:
+                    rss, _hwm = _rss_kib(proc.pid)
+                    points.append({"taps": n, "rss_kib": rss})
+            rss, hwm = _rss_kib(proc.pid)
+            if proc.poll() is not None:
+                raise RuntimeError("the kiosk died during the run")
+        with Ledger.open(Path(tmp) / "k" / "state" / "ledger.sqlite3") as ledger:
+            box = ledger.outbox()
     # growth after the first tenth of the run, when caches and lazy imports have settled
     settled = points[1]["rss_kib"] if len(points) > 2 else points[0]["rss_kib"]
     growth_per_1000 = (points[-1]["rss_kib"] - settled) / max(1, taps - points[1]["taps"]) * 1000
     peak_mb = round(hwm / 1024, 1)
     return {
         "method": "VmRSS/VmHWM of a `kiosk run` child from /proc while this process taps mixed "
-                  "cards (NTAG213/215, MIFARE Classic, FeliCa) on its virtual field; "
+                  "cards (NTAG213/215, MIFARE Classic, FeliCa) on its virtual field; its sync "
+                  "worker talks to a `kiosk-central serve` child at the shipped interval; "
                   + SIM_PNG_NOTE,
         "taps": taps,
         "samples": points,
+        "synced_events": box.synced,
+        "pending_events_at_stop": box.pending,
         "peak_rss_mb": peak_mb,
         "growth_kib_per_1000_taps_after_first_tenth": round(growth_per_1000, 1),
         "target_mb": 50,
