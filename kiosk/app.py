@@ -355,10 +355,12 @@ class App:
         self.notifier.reloading()
         old = self.parts
         self.stop_parts(old, blank=False)
+        apply_log_level(config.kiosk.log_level)  # before the parts start and log
         try:
             self.start(self.build(config))
             log.info("event=reload ok=true")
         except KioskError as error:
+            apply_log_level(old.config.kiosk.log_level)
             log.error("event=reload refused=true problem=%r", str(error))
             self.start(self.build(old.config))
         self.notifier.ready()
@@ -378,7 +380,7 @@ class App:
         """Load the config and start every part; an exit code when that is impossible."""
         try:
             config = config_module.load(self.config_path)
-            logging.getLogger().setLevel(config.kiosk.log_level)
+            apply_log_level(config.kiosk.log_level)
             parts = self.build(config)
         except ConfigError as error:
             for problem in error.problems:
@@ -460,6 +462,16 @@ class App:
         self.loop()
         self.shutdown()
         return 0
+
+
+def apply_log_level(level: str) -> None:
+    """`[kiosk] log_level` for the whole process. nfcpy's frontend (`nfc.clf`) says
+    "searching for reader on path" and "using ..." at INFO on every open, that is on every
+    retry while a reader is unplugged; the reader adapter logs going offline and coming
+    back once each, so those lines are kept for DEBUG. (Not the "nfc" logger: nfcpy sets
+    that one to INFO when it is imported.)"""
+    logging.getLogger().setLevel(level)
+    logging.getLogger("nfc.clf").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
 
 
 def configure_logging() -> None:

@@ -249,6 +249,20 @@ def test_sighup_with_a_good_config_reloads_it(kiosk):
     assert "stamps=3/5" in line
 
 
+def test_nfcpy_speaks_only_at_debug_and_sighup_applies_a_new_log_level(kiosk):
+    daemon, nfc_field = kiosk
+    # at INFO, nfcpy's "searching for reader" (said on every open, so on every retry while
+    # a reader is unplugged) stays out of the journal
+    assert "outcome=welcome" in tap(daemon, nfc_field, "ntag213", "ines")
+    assert not any("searching for reader" in x for x in daemon.log)
+    daemon.config.write_text(
+        daemon.config.read_text().replace('locale = "fr"', 'locale = "fr"\nlog_level = "DEBUG"'))
+    before = len(daemon.log)
+    daemon.proc.send_signal(signal.SIGHUP)
+    assert daemon.wait_log("event=reload ok=true", after=before)
+    assert daemon.wait_log("searching for reader", after=before)  # the reload reopened it
+
+
 def test_the_watchdog_stops_being_petted_while_the_reader_loop_hangs(kiosk):
     daemon, nfc_field = kiosk
     assert daemon.notify.wait_for(lambda m: m == "WATCHDOG=1")
