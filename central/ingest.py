@@ -16,14 +16,13 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
 from central import program as programs_mod
-from central.cardcache import Card, CardCache, CardSession, bump_generation, load
+from central.cardcache import Card, CardSession, bump_generation, load
 from central.cards import time_flags
-from central.db import Database, card_states, customers, events, programs, reading, writing
+from central.db import Database, card_states, customers, events, programs, reading
 from central.fastsql import InQuery, InsertMany
-from central.validate import Checked, check_event
+from central.validate import Checked
 from kiosk.core.events import CardState, Event, EventKind, apply
 
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
@@ -203,17 +202,13 @@ def _before(conn: Connection, kiosk_id: str, first_seq: int) -> datetime | None:
 
 
 def write_batch(
-    conn: Connection,
-    kiosk_id: str,
-    checked: Sequence[Checked],
-    now: datetime,
-    cards: CardSession | None = None,
+    conn: Connection, kiosk_id: str, checked: Sequence[Checked], now: datetime,
+    cards: CardSession,
 ) -> Ingested:
     """Write one checked batch inside the caller's transaction; answer it.
 
-    With `cards`, card folds are advanced in that session and written when the caller
-    flushes it (once per transaction); without, they are written before returning."""
-    session = cards or CardCache().session(conn)
+    Card folds are advanced in `cards` and written when the caller flushes it (once per
+    transaction, see central.writer)."""
     results, new = _classify(conn, checked)
     program = current(conn)
     if new:
@@ -222,31 +217,10 @@ def write_batch(
         flagged = time_flags(batch, now, before)
         received_at = iso(now)
         _INSERT_EVENT.run(conn, [_row(c, received_at, flagged.get(c.id)) for c in new])
-        session.advance(batch, flagged, program_tz(program))
+        cards.advance(batch, flagged, program_tz(program))
     refs = [c.event.card_ref for c in checked if c.event is not None]
-    found = session.get(refs)
-    answer = _cards(conn, refs, found)
-    if cards is None:
-        session.flush()
+    answer = _cards(conn, refs, cards.get(refs))
     return Ingested(results, answer, None if program is None else program[0])
-
-
-def ingest(
-    db: Database, kiosk_id: str, items: Sequence[Mapping[str, Any]], now: datetime
-) -> Ingested:
-    """Check a batch from `kiosk_id`, write its new events in one transaction, and answer."""
-    checked = [check_event(item, kiosk_id, now) for item in items]
-    # Where no global write lock serialises uploads (PostgreSQL), a concurrent upload can
-    # insert one of our ids between our read and our write: the unique key refuses it and
-    # the batch is judged again against what is now stored.
-    for attempt in range(3):
-        try:
-            with writing(db) as conn:
-                return write_batch(conn, kiosk_id, checked, now)
-        except IntegrityError:
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
 
 
 def card_events(db: Database, card_ref: str) -> list[dict[str, Any]]:
