@@ -129,7 +129,8 @@ class App:
         from kiosk.adapters.reader import Reader
 
         counter = Counter.open(config) if self.clock is None else Counter.open(config, clock=self.clock)
-        display = Display.from_config(config.display, config.kiosk.locale, config.program.name)
+        # named after the program the counter runs: a served one held in the ledger wins
+        display = Display.from_config(config.display, config.kiosk.locale, counter.program.name)
         pins = self.pin_factory if self.pin_factory is not None else make_pin_factory(config.lights.factory)
         lights = Lights.from_config(config.lights, pins)
         button = StaffButton.from_config(
