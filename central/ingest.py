@@ -23,7 +23,7 @@ from central.cards import time_flags
 from central.db import Database, card_states, customers, events, programs, reading
 from central.fastsql import InQuery, InsertMany
 from central.validate import Checked
-from kiosk.core.events import CardState, Event, EventKind, apply
+from kiosk.core.events import Event, EventKind, fold
 
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
 CLASHING_ID = "an event with this id is already stored with different content"
@@ -95,9 +95,7 @@ def rebuild(conn: Connection, tz: tzinfo) -> int:
     for row in conn.execute(select(events)):
         by_card[row.card_ref].append(row)
     for ref, rows in by_card.items():
-        state = CardState(card_ref=ref)
-        for row in rows:
-            state = apply(state, _event(row), tz)
+        state = fold(ref, map(_event, rows), tz)
         flags = {row.id: row.flags.split(",") for row in rows if row.flags}
         conn.execute(insert(card_states).values(
             card_ref=ref, state=json.dumps(state.to_dict()), flagged=json.dumps(flags)
