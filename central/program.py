@@ -17,7 +17,6 @@ import json
 import tomllib
 from collections.abc import Sequence
 from datetime import tzinfo
-from functools import lru_cache
 from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,7 +25,6 @@ from pydantic import ValidationError
 
 from kiosk.config import ProgramSection
 from kiosk.core.cardid import is_card_ref
-from kiosk.core.rules import Program
 
 STAFF_CARDS = "staff_cards"
 MAX_STAFF_CARDS = 200
@@ -115,25 +113,10 @@ def check(fields: dict[str, Any]) -> dict[str, Any]:
     return checked
 
 
-def to_program(fields: dict[str, Any]) -> Program:
-    """The core's Program for checked fields."""
-    return section(fields).to_program()
-
-
-@lru_cache(maxsize=16)
-def _zone(name: str) -> tzinfo:
-    return ZoneInfo(name)
-
-
 def timezone(fields: dict[str, Any]) -> tzinfo:
     """The time zone of checked fields, without checking them all again (every upload
-    needs it: stamp days are counted in the program's zone)."""
-    return _zone(str(fields["timezone"]))
-
-
-def staff_cards(fields: dict[str, Any]) -> frozenset[str]:
-    """The staff card refs a served document lists (none when it lists none)."""
-    return frozenset(_staff_cards(fields.get(STAFF_CARDS, [])))
+    needs it: stamp days are counted in the program's zone). ZoneInfo caches its zones."""
+    return ZoneInfo(str(fields["timezone"]))
 
 
 def from_toml(text: str) -> dict[str, Any]:

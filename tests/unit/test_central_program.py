@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from central.program import BadProgram, check, from_toml, staff_cards, timezone, to_program
+from central.program import BadProgram, check, from_toml, timezone
 from kiosk.config import ProgramSection, from_mapping
 from kiosk.core.program import Expiry, Mode
+from kiosk.served import parse_served
 
 STAFF = "5" * 64
 
@@ -37,12 +38,14 @@ cards = ["STAFF"]
 def test_a_program_with_every_extra_is_served_as_the_kiosk_would_run_it() -> None:
     served = from_toml(EXTRAS)
     assert json.loads(json.dumps(served)) == served  # stored and served as JSON
-    program = to_program(served)
+    # what a kiosk does with the served document (kiosk.served)
+    kiosk_runs = parse_served(served)
+    program = kiosk_runs.program
     assert program.mode is Mode.LADDER and program.expiry is Expiry.PER_STAMP
     assert [t.multiplier for t in program.tiers] == [1, 2]
     assert program.boosters[0].multiplier == 3 and program.surprises[0].visit == 4
     assert program.birthday_gift is not None and program.birthday_gift.id == "cake"
-    assert staff_cards(served) == {STAFF}
+    assert kiosk_runs.staff_cards == {STAFF}
     # the kiosk's own config takes the served fields as its [program] section, unchanged
     kiosk_side = {k: v for k, v in served.items() if k != "staff_cards"}
     assert from_mapping({"program": kiosk_side}).program.to_program() == program
