@@ -61,66 +61,85 @@ READER_OFFLINE = [(True, 0.2), (False, 1.8)]
 
 
 class Track:
-    """One device playing steps in a daemon thread, then looping its idle steps."""
+    """One device playing steps, then looping its idle steps, on a thread of its own.
+
+    The thread lives as long as the track: `play` only hands it the steps and returns, so
+    a tap never waits for a thread to stop or to start (under load that handover took
+    milliseconds). Every change bumps `_version`; a step's wait ends early when it moves.
+    """
 
     def __init__(self, name: str, apply: Callable[[Any], None], speed: float = 1.0) -> None:
         self.name = name
         self._apply = apply
         self._speed = speed
         self._idle: list[Step] = []
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
+        self._pattern: list[Step] | None = None  # handed over by play(), not started yet
+        self._version = 0
+        self._closed = False
+        self._changed = threading.Condition()
         self._done = threading.Event()
         self._done.set()
+        self._thread = threading.Thread(target=self._run, name=f"lights-{name}", daemon=True)
+        self._thread.start()
 
     def play(self, steps: Sequence[Step]) -> None:
         """Replace whatever plays now with `steps`, then the idle loop."""
-        self._halt()
-        self._stop = threading.Event()
-        self._done = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, args=(list(steps), self._stop, self._done),
-            name=f"lights-{self.name}", daemon=True,
-        )
-        self._thread.start()
+        with self._changed:
+            self._pattern = list(steps)
+            self._done.clear()
+            self._bump()
 
     def set_idle(self, steps: Sequence[Step]) -> None:
         """The loop to play when no pattern runs; restarts it only when it changed."""
-        if list(steps) == self._idle:
-            return
-        self._idle = list(steps)
-        if self._done.is_set():
-            self.play([])
+        with self._changed:
+            if list(steps) == self._idle:
+                return
+            self._idle = list(steps)
+            if self._done.is_set():  # the idle loop runs now: restart it; a pattern plays on
+                self._bump()
 
     def wait(self, timeout: float) -> bool:
         """Wait until the current pattern (not the idle loop) has finished."""
         return self._done.wait(timeout)
 
     def close(self) -> None:
-        self._halt()
+        with self._changed:
+            self._closed = True
+            self._bump()
+        # the thread only ever waits on the condition, so this returns at once
+        self._thread.join(timeout=1.0)
         self._safe_apply(None)
 
-    def _halt(self) -> None:
-        self._stop.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            # the thread only ever waits on the stop event, so this returns at once
-            self._thread.join(timeout=1.0)
-        self._thread = None
+    def _bump(self) -> None:
+        self._version += 1
+        self._changed.notify()
 
-    def _run(self, steps: list[Step], stop: threading.Event, done: threading.Event) -> None:
+    def _run(self) -> None:
+        with self._changed:
+            while not self._closed:
+                version = self._version
+                if self._pattern is not None:
+                    steps, self._pattern = self._pattern, None
+                    if self._steps(steps, version):
+                        self._safe_apply(None)
+                        self._done.set()
+                elif self._idle:
+                    self._steps(self._idle, version)
+                else:
+                    self._safe_apply(None)
+                    self._wait(version, None)
+
+    def _steps(self, steps: list[Step], version: int) -> bool:
+        """Play `steps` (the lock is let go while each one lasts); False when cut short."""
         for value, seconds in steps:
             self._safe_apply(value)
-            if stop.wait(seconds * self._speed):
-                return
-        self._safe_apply(None)
-        done.set()
-        idle = self._idle
-        while idle and not stop.is_set():
-            for value, seconds in idle:
-                self._safe_apply(value)
-                if stop.wait(seconds * self._speed):
-                    break
-        self._safe_apply(None)
+            if self._wait(version, seconds * self._speed):
+                return False
+        return True
+
+    def _wait(self, version: int, seconds: float | None) -> bool:
+        """Let the lock go for `seconds` (None: for ever); True as soon as anything changed."""
+        return self._changed.wait_for(lambda: self._version != version, seconds)
 
     def _safe_apply(self, value: Any) -> None:
         try:
