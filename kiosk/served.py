@@ -50,9 +50,6 @@ class Running:
     staff: StaffPolicy
     source: str  # FROM_CENTRAL or FROM_CONFIG
 
-    def describe(self) -> str:
-        return f"{self.program.version} (from {self.source})"
-
 
 def parse_served(fields: Any) -> Served:
     """Parse a served program document; BadServedProgram when this kiosk cannot run it."""

@@ -271,11 +271,6 @@ class CentralClient:
         response = self._request("POST", "/v1/events", token, body=body)
         return check_batch(_json(response), events)
 
-    def card(self, token: str, card_ref: str) -> CardState | None:
-        """The server's state of one card; None when the server has no event of it."""
-        found = self.remote_card(token, card_ref)
-        return None if found is None else found.state
-
     def remote_card(self, token: str, card_ref: str) -> RemoteCard | None:
         """The server's answer for one card (state and customer); None without events."""
         try:
