@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 
 from central.cards import card_json
 from central.db import GENERATION_KEY, card_states, meta
-from kiosk.core.events import CardState, Change, Event, apply_change
+from kiosk.core.events import CardState, Event, apply
 
 # Built once: SQLAlchemy then reuses their compiled form instead of keying them anew.
 _UPDATE_CARD = (
@@ -38,20 +38,6 @@ _UPDATE_CARD = (
 _INSERT_CARD = insert(card_states)
 _READ_GENERATION = select(meta.c.value).where(meta.c.key == GENERATION_KEY).with_for_update()
 _WRITE_GENERATION = update(meta).where(meta.c.key == GENERATION_KEY)
-
-
-# Events repeat a handful of (kind, delta, reward) changes: make each Change once.
-_CHANGES: dict[tuple[Any, ...], Change] = {}
-
-
-def _change(event: Event) -> Change:
-    key = (event.kind, event.delta, event.reward_id)
-    found = _CHANGES.get(key)
-    if found is None:
-        found = event.change
-        if len(_CHANGES) < 4096:
-            _CHANGES[key] = found
-    return found
 
 
 @dataclass(frozen=True)
@@ -128,7 +114,7 @@ class CardSession:
             state, flags = folds.get(ref) or (CardState(card_ref=ref), {})
             if event.id in flagged:
                 flags = {**flags, event.id: flagged[event.id]}
-            folds[ref] = (apply_change(state, _change(event), event.occurred_at, tz), flags)
+            folds[ref] = (apply(state, event, tz), flags)
         touched = {e.card_ref for e in new}
         advanced = {
             ref: Card(state, flags, state.to_dict())
