@@ -17,7 +17,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -29,52 +28,18 @@ from bench.sync import central_process
 from central.testing import add_kiosk
 from kiosk.adapters.ledger import Ledger
 from sim.nfc import VirtualField, make_card
+from sim.notify import NotifyListener
 
 ROOT = Path(__file__).parents[1]
 SIM_PNG_NOTE = ("the virtual OLED's PNG of every frame (sim frames_dir, a viewer for people; "
                 "no such thing on a Pi) is off; its cost is measured apart in sim_png")
 
 
-class NotifySocket:
-    """systemd's end of sd_notify: when each message arrived (time.monotonic())."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.arrived: dict[str, float] = {}
-        self._got = threading.Event()
-        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self._sock.bind(str(path))
-        self._sock.settimeout(0.2)
-        self._thread = threading.Thread(target=self._listen, daemon=True)
-        self._thread.start()
-
-    def _listen(self) -> None:
-        while True:
-            try:
-                data = self._sock.recv(4096)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            at = time.monotonic()
-            for line in data.decode(errors="replace").splitlines():
-                self.arrived.setdefault(line, at)
-            self._got.set()
-
-    def wait(self, line: str, timeout: float) -> float | None:
-        """When `line` first arrived, waiting up to `timeout` seconds for it."""
-        wait_until(lambda: line in self.arrived, timeout)
-        return self.arrived.get(line)
-
-    def close(self) -> None:
-        self._sock.close()
-
-
 @contextmanager
 def kiosk_process(root: Path, field: VirtualField, prefix: Sequence[str] = (),
                   central: str = "", poll_interval: float = 0.01, frames: bool = True,
                   token: str = "bench-token"
-                  ) -> Iterator[tuple[subprocess.Popen[bytes], NotifySocket, float]]:
+                  ) -> Iterator[tuple[subprocess.Popen[bytes], NotifyListener, float]]:
     """`kiosk run` (under `prefix`, e.g. valgrind) on a fresh state dir; yields the process,
     the notify socket and time.monotonic() just before it was started. `frames`: the
     virtual OLED saves a PNG of every changed frame in root/frames (a viewer for people,
@@ -86,7 +51,7 @@ def kiosk_process(root: Path, field: VirtualField, prefix: Sequence[str] = (),
                           poll_interval=poll_interval, outcome_seconds=0.5,
                           central=central, token_file=str(token_file),
                           frames_dir=str(root / "frames") if frames else "")
-    notify = NotifySocket(root / "notify.sock")
+    notify = NotifyListener(root / "notify.sock")
     env = {**os.environ, "NOTIFY_SOCKET": str(notify.path), "PYTHONUNBUFFERED": "1"}
     env.pop("KIOSK_CONFIG", None)
     log = (root / "kiosk.log").open("wb")

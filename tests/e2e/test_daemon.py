@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,53 +23,9 @@ import requests
 
 from central.testing import add_kiosk, running_server
 from sim.nfc import VirtualField, make_card
+from sim.notify import NotifyListener
 
 ROOT = Path(__file__).parents[2]
-
-
-@dataclass
-class NotifyListener:
-    """The systemd side of sd_notify: a datagram socket recording what the daemon says."""
-
-    path: Path
-    messages: list[tuple[float, str]] = field(default_factory=list)
-    _sock: socket.socket | None = None
-    _cond: threading.Condition = field(default_factory=threading.Condition)
-
-    def start(self) -> NotifyListener:
-        self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self._sock.bind(str(self.path))
-        self._sock.settimeout(0.2)
-        threading.Thread(target=self._listen, daemon=True).start()
-        return self
-
-    def _listen(self) -> None:
-        assert self._sock is not None
-        while True:
-            try:
-                data = self._sock.recv(4096)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with self._cond:
-                for line in data.decode().splitlines():
-                    self.messages.append((time.monotonic(), line))
-                self._cond.notify_all()
-
-    def close(self) -> None:
-        if self._sock is not None:
-            self._sock.close()
-
-    def wait_for(self, predicate: Callable[[str], bool], timeout: float = 20.0) -> bool:
-        start = len(self.messages)
-        with self._cond:
-            return self._cond.wait_for(
-                lambda: any(predicate(m) for _, m in self.messages[start:]), timeout
-            )
-
-    def seen(self, line: str) -> bool:
-        return any(m == line for _, m in self.messages)
 
 
 @dataclass
@@ -150,7 +105,7 @@ def kiosk(tmp_path: Path) -> Iterator[tuple[Kiosk, VirtualField]]:
         config = tmp_path / "kiosk.toml"
         state = tmp_path / "state"
         write_config(config, state, nfc_field.path, central, tmp_path / "token")
-        notify = NotifyListener(tmp_path / "notify.sock").start()
+        notify = NotifyListener(tmp_path / "notify.sock")
         env = {
             **os.environ,
             "NOTIFY_SOCKET": str(notify.path),
@@ -168,7 +123,7 @@ def kiosk(tmp_path: Path) -> Iterator[tuple[Kiosk, VirtualField]]:
         )
         daemon.follow_log()
         try:
-            assert notify.wait_for(lambda m: m == "READY=1"), daemon.log
+            assert notify.wait("READY=1", 20) is not None, daemon.log
             yield daemon, nfc_field
         finally:
             if proc.poll() is None:
@@ -220,7 +175,7 @@ def test_sigterm_blanks_the_display_and_exits_zero(kiosk):
     tap(daemon, nfc_field, "felica", "yuki")
     daemon.proc.send_signal(signal.SIGTERM)
     assert daemon.proc.wait(timeout=10) == 0
-    assert daemon.notify.seen("STOPPING=1")
+    assert daemon.notify.times("STOPPING=1")
     assert daemon.wait_log("event=stop")
     with sqlite3.connect(daemon.ledger) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -265,7 +220,7 @@ def test_nfcpy_speaks_only_at_debug_and_sighup_applies_a_new_log_level(kiosk):
 
 def test_the_watchdog_stops_being_petted_while_the_reader_loop_hangs(kiosk):
     daemon, nfc_field = kiosk
-    assert daemon.notify.wait_for(lambda m: m == "WATCHDOG=1")
+    assert daemon.notify.wait("WATCHDOG=1", 20) is not None
     # Hold the ledger's write lock: the next tap blocks inside the reader loop, as a
     # stuck SD card would. The daemon must stop petting; systemd would then restart it.
     blocker = sqlite3.connect(daemon.ledger, isolation_level=None)
@@ -274,10 +229,9 @@ def test_the_watchdog_stops_being_petted_while_the_reader_loop_hangs(kiosk):
         nfc_field.place(make_card("ntag213", name="stuck"))
         time.sleep(3.5)  # longer than half of WATCHDOG_USEC: what systemd would wait
         stuck_since = time.monotonic() - 2.0
-        pets = [t for t, m in daemon.notify.messages if m == "WATCHDOG=1" and t > stuck_since]
-        assert pets == []
+        assert daemon.notify.times("WATCHDOG=1", since=stuck_since) == []
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()
         nfc_field.remove()
-    assert daemon.notify.wait_for(lambda m: m == "WATCHDOG=1", timeout=10)
+    assert daemon.notify.wait("WATCHDOG=1", 10, since=time.monotonic()) is not None
