@@ -71,8 +71,7 @@ def load(conn: Connection, refs: Iterable[str], *, for_update: bool = False) -> 
 def bump_generation(conn: Connection) -> str:
     """Store a new generation tag (every cache of card states is then stale); return it."""
     tag = secrets.token_hex(8)
-    if conn.execute(_WRITE_GENERATION.values(value=tag)).rowcount == 0:
-        conn.execute(insert(meta).values(key=GENERATION_KEY, value=tag))
+    conn.execute(_WRITE_GENERATION.values(value=tag))  # open_database made the row
     return tag
 
 
