@@ -138,6 +138,15 @@ def test_cached_card_states_equal_the_fold_of_every_stored_event(
         db.dispose()
 
 
+def test_the_writer_keeps_card_folds_across_its_own_commits(
+    served: tuple[str, Database, BatchWriter],
+) -> None:
+    _path, _db, writer = served
+    for seq, card in enumerate(CARDS[:2], start=1):
+        _upload(writer, "ka", [_event("ka", seq, card, EventKind.STAMP, 1, NOW)])
+    assert len(writer.cards) == 2, "the writer's own commit made its cache look stale"
+
+
 def test_a_rebuild_by_another_writer_is_seen_by_the_next_upload(
     served: tuple[str, Database, BatchWriter],
 ) -> None:
