@@ -8,22 +8,18 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from datetime import UTC, datetime
 from pathlib import Path
 
 from kiosk.core.outcome import OutcomeKind
 from sim.nfc import make_card
-from tests.e2e.test_program_shell import running_kiosk
-
-MONDAY = datetime(2026, 3, 2, 8, tzinfo=UTC)
+from tests.support.app_runner import running_sim_app
 
 
 def test_a_stamp_reaches_the_screen_only_after_it_is_on_disk_and_is_drawn_during_the_commit(
     tmp_path: Path,
 ) -> None:
-    with running_kiosk(tmp_path, MONDAY, "[program]\ncooldown_minutes = 0") as kiosk:
-        parts = kiosk.app.parts
-        assert parts is not None
+    with running_sim_app(tmp_path, "[program]\ncooldown_minutes = 0") as run:
+        parts = run.parts
         ledger_path = parts.config.kiosk.ledger_path
         seen_on_disk: list[int] = []
 
@@ -43,7 +39,7 @@ def test_a_stamp_reaches_the_screen_only_after_it_is_on_disk_and_is_drawn_during
         display.bus.on_frame = on_frame  # type: ignore[attr-defined]
 
         card = make_card("ntag213", bytes.fromhex("04C0FFEE000001"))
-        first, second = kiosk.tap(card), kiosk.tap(card)
+        first, second = run.tap(card), run.tap(card)
 
         assert [first.kind, second.kind] == [OutcomeKind.WELCOME, OutcomeKind.STAMPED]  # type: ignore[attr-defined]
         # enrolment + stamp, then a stamp: each outcome frame found its events already there

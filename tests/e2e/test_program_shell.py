@@ -24,8 +24,8 @@ from kiosk.core.outcome import Outcome
 from kiosk.core.screens import Screens
 from kiosk.core.status import KioskStatus
 from sim.cards import VirtualCard
-from sim.nfc import VirtualField, make_card
-from tests.support.app_runner import RunningApp, running_app
+from sim.nfc import make_card
+from tests.support.app_runner import RunningApp, running_sim_app
 
 
 class Clock:
@@ -99,29 +99,10 @@ def eventually(check: Callable[[], bool], timeout: float = 15.0) -> bool:
 
 @contextmanager
 def running_kiosk(tmp_path: Path, start: datetime, extra: str) -> Iterator[Kiosk]:
-    """The App on a virtual field and OLED, its clock at `start`, `extra` TOML appended."""
+    """The App over the simulator, its clock at `start`, `extra` TOML added to its config."""
     clock = Clock(start)
-    with VirtualField() as nfc_field:
-        config = tmp_path / "kiosk.toml"
-        config.write_text(
-            f"""
-[kiosk]
-state_dir = "{tmp_path / 'state'}"
-locale = "en"
-[reader]
-path = "{nfc_field.path}"
-poll_interval = 0.05
-[display]
-driver = "virtual"
-outcome_seconds = 30
-shift_every_seconds = 0
-[lights]
-factory = "mock"
-{extra}
-"""
-        )
-        with running_app(config, nfc_field, clock=clock) as run:
-            yield Kiosk(run, clock)
+    with running_sim_app(tmp_path, extra, clock=clock) as run:
+        yield Kiosk(run, clock)
 
 
 MONDAY_9H = datetime(2026, 3, 2, 8, tzinfo=UTC)  # 09:00 in Paris

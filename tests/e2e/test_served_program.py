@@ -27,9 +27,9 @@ from kiosk.adapters.ledger import Ledger
 from kiosk.core import cardid
 from kiosk.served import PROGRAM_ETAG, PROGRAM_JSON, PROGRAM_REFUSED, running_program
 from kiosk.service import Counter, load_site_key
-from sim.nfc import VirtualField, make_card
+from sim.nfc import make_card
 from tests.support import Central, central_server, kiosk_setup, worker_for
-from tests.support.app_runner import running_app
+from tests.support.app_runner import running_sim_app
 
 EVERY_DAY = '["mon", "tue", "wed", "thu", "fri", "sat", "sun"]'
 
@@ -60,20 +60,7 @@ def test_the_daemon_runs_a_newly_served_program_from_the_next_tap_without_a_rest
     customer, staff = make_card("ntag213", name="customer"), make_card("ntag213", name="staff")
     staff_ref = cardid.card_ref(load_site_key(state / "site.key"), staff.uid)  # type: ignore[attr-defined]
     token = central.token_file("kiosk-live")
-    config = tmp_path / "kiosk.toml"
-    with VirtualField() as nfc_field:
-        config.write_text(f"""
-[kiosk]
-id = "kiosk-live"
-state_dir = "{state}"
-locale = "en"
-[reader]
-path = "{nfc_field.path}"
-poll_interval = 0.05
-[display]
-driver = "virtual"
-[lights]
-factory = "mock"
+    toml = f"""
 [central]
 url = "{central.url}"
 token_file = "{token}"
@@ -85,14 +72,14 @@ cooldown_minutes = 0
 goal = 10
 welcome_bonus = 0
 timezone = "UTC"
-""")
-        with running_app(config, nfc_field) as run:
-            tap = run.tap
-            parts = run.parts
-            assert parts.counter.program_source == "config"
-            first = tap(customer)
-            assert first.goal == 10 and first.stamps == 1
-            publish(central, tmp_path, f"""
+"""
+    with running_sim_app(tmp_path, toml, kiosk='id = "kiosk-live"') as run:
+        tap = run.tap
+        parts = run.parts
+        assert parts.counter.program_source == "config"
+        first = tap(customer)
+        assert first.goal == 10 and first.stamps == 1
+        publish(central, tmp_path, f"""
 [program]
 name = "Summer card"
 version = "summer-1"
@@ -104,15 +91,15 @@ boosters = [{{ days = {EVERY_DAY}, multiplier = 3 }}]
 [staff]
 cards = ["{staff_ref}"]
 """)
-            parts.sync.wake()  # type: ignore[union-attr]
-            until(lambda: parts.counter.program.version == "summer-1")
-            assert parts.counter.program_source == "central"
-            assert parts.display.screens.program_name == "Summer card"  # type: ignore[union-attr]
-            second = tap(customer)
-            assert second.goal == 6 and second.stamps == 1 + 3  # the booster, once
-            assert tap(staff).kind.value == "staff_mode"  # a staff card listed by the central
+        parts.sync.wake()  # type: ignore[union-attr]
+        until(lambda: parts.counter.program.version == "summer-1")
+        assert parts.counter.program_source == "central"
+        assert parts.display.screens.program_name == "Summer card"  # type: ignore[union-attr]
+        second = tap(customer)
+        assert second.goal == 6 and second.stamps == 1 + 3  # the booster, once
+        assert tap(staff).kind.value == "staff_mode"  # a staff card listed by the central
     out = io.StringIO()
-    assert kiosk_cli.main(["--config", str(config), "status"], out) == 0
+    assert kiosk_cli.main(["--config", str(run.app.config_path), "status"], out) == 0
     assert "summer-1 (from central)" in out.getvalue()
 
 

@@ -16,8 +16,8 @@ from kiosk.core.events import Event, EventKind
 from kiosk.core.outcome import Outcome
 from kiosk.service import load_site_key
 from sim.cards import VirtualCard
-from sim.nfc import VirtualField, make_card
-from tests.support.app_runner import RunningApp, running_app
+from sim.nfc import make_card
+from tests.support.app_runner import RunningApp, running_sim_app
 
 BUTTON_PIN = 22
 
@@ -56,21 +56,7 @@ def counter(tmp_path: Path) -> Iterator[Counter]:
     staff = make_card("ntag213", name="staff-card")
     key = load_site_key(state / "site.key")  # made now, as on first run, to list the staff card
     staff_ref = cardid.card_ref(key, staff.uid)
-    config = tmp_path / "kiosk.toml"
-    with VirtualField() as nfc_field:
-        config.write_text(
-            f"""
-[kiosk]
-state_dir = "{state}"
-locale = "en"
-[reader]
-path = "{nfc_field.path}"
-poll_interval = 0.05
-[display]
-driver = "virtual"
-[lights]
-factory = "mock"
-button_pin = {BUTTON_PIN}
+    toml = f"""
 [staff]
 cards = ["{staff_ref}"]
 [program]
@@ -78,9 +64,8 @@ cooldown_minutes = 0
 goal = 4
 welcome_bonus = 1
 """
-        )
-        with running_app(config, nfc_field) as run:
-            yield Counter(run, staff)
+    with running_sim_app(tmp_path, toml, lights=f"button_pin = {BUTTON_PIN}") as run:
+        yield Counter(run, staff)
 
 
 def test_a_staff_card_then_a_customer_card_redeems_the_voucher(counter: Counter):

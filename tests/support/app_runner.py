@@ -4,6 +4,9 @@ nfcpy over its UDP device to a VirtualField, the real ledger, the virtual OLED, 
 MockFactory; the App's main loop in a thread. The runner only listens: every outcome the
 App logs, and every housekeeping tick, are counted so a test can wait for them on a
 condition instead of sleeping.
+
+    with running_sim_app(tmp_path, "[program]\ngoal = 4") as run:
+        outcome = run.tap(make_card("ntag213"))
 """
 
 from __future__ import annotations
@@ -70,6 +73,40 @@ class RunningApp:
         with self.changed:
             self.ticks += 1
             self.changed.notify_all()
+
+
+@contextmanager
+def running_sim_app(
+    tmp_path: Path,
+    toml: str = "",
+    *,
+    clock: Callable[[], datetime] | None = None,
+    **lines: str,
+) -> Iterator[RunningApp]:
+    """The App on a new virtual field, the virtual OLED and mock pins.
+
+    Its config is written to `tmp_path`/kiosk.toml and its state goes in `tmp_path`/state.
+    `toml` adds whole sections ([program], [central], ...); `lines` adds lines to the
+    simulator's own sections, e.g. `lights="button_pin = 22"`. The glass holds still (an
+    outcome stays 30 s, the idle screen never moves), so a test can compare it with a screen.
+    """
+    state = tmp_path / "state"
+    with VirtualField() as nfc_field:
+        sections = {
+            "kiosk": [f'state_dir = "{state}"', 'locale = "en"'],
+            "reader": [f'path = "{nfc_field.path}"', "poll_interval = 0.05"],
+            "display": ['driver = "virtual"', "outcome_seconds = 30", "shift_every_seconds = 0"],
+            "lights": ['factory = "mock"'],
+        }
+        for name, more in lines.items():
+            sections[name].append(more)
+        config = tmp_path / "kiosk.toml"
+        config.write_text(
+            "".join(f"[{name}]\n" + "\n".join(body) + "\n" for name, body in sections.items())
+            + toml
+        )
+        with running_app(config, nfc_field, clock=clock) as run:
+            yield run
 
 
 @contextmanager
