@@ -437,7 +437,7 @@ class App:
         counter = parts.counter
         try:
             with self._counter_lock:
-                expired = counter.expire_due(limit=EXPIRY_SLICE) if counter.expiry_due() else 0
+                expired = counter.expire_due(limit=EXPIRY_SLICE)  # 0 at once when done for today
             booster = counter.booster()
         except KioskError as error:
             log.error("event=housekeeping error=%r", str(error))
