@@ -23,10 +23,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bench.rig import CARD_KINDS, wait_until, write_config
+from bench.rig import CARD_KINDS, write_config
 from bench.sync import central_process
 from central.testing import add_kiosk
 from kiosk.adapters.ledger import Ledger
+from sim.harness import wait_until
 from sim.nfc import VirtualField, make_card
 from sim.notify import NotifyListener
 

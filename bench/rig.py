@@ -17,7 +17,6 @@ poll interval so 1,000 taps take a minute rather than ten.
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -203,13 +202,3 @@ def percentiles(values: list[float], digits: int = 2) -> dict[str, Any]:
 
     return {"n": len(ordered), "p50": rank(0.5), "p90": rank(0.9), "p99": rank(0.99),
             "max": round(ordered[-1], digits)}
-
-
-def wait_until(predicate: Any, timeout: float, step: float = 0.01) -> bool:
-    """Poll `predicate` until it holds or `timeout` passes (for other processes' state)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(step)
-    return True

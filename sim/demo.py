@@ -30,6 +30,7 @@ from kiosk.app import App
 from kiosk.core import cardid
 from kiosk.notify import Notifier
 from kiosk.service import load_site_key
+from sim.harness import wait_until
 from sim.nfc import VirtualField
 from sim.scenario import Scenario, StepResult, load_scenario, run_scenario
 from sim.terminal import pin_states, render
@@ -166,15 +167,18 @@ def summary(app: App, scenario: Scenario, central: str, token: str, state: Path)
 
 
 def wait_for_sync(app: App, timeout: float) -> bool:
+    """Wake the sync worker until the outbox is empty; False when `timeout` passed first."""
     parts = app.parts
-    assert parts is not None
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    assert parts is not None and parts.sync is not None
+    sync = parts.sync
+
+    def drained() -> bool:
         if sync_status(parts.counter.ledger).pending == 0:
             return True
-        parts.sync.wake()  # type: ignore[union-attr]
-        time.sleep(0.2)
-    return False
+        sync.wake()
+        return False
+
+    return wait_until(drained, timeout, step=0.2)
 
 
 def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:

@@ -1,4 +1,5 @@
-"""A kiosk reader adapter running against a virtual field, for tests, benchmarks and demos.
+"""A kiosk reader adapter running against a virtual field, for tests, benchmarks and demos;
+and `wait_until`, for state that changes elsewhere without telling anyone.
 
     >>> with ReaderRig(section) as rig:                       # doctest: +SKIP
     ...     rig.field.place(make_card("ntag213"))
@@ -8,6 +9,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -81,3 +83,14 @@ class ReaderRig:
     def settle(self, rounds: int = 3, timeout: float = 10.0) -> bool:
         """Wait until the reader polled `rounds` more times: it has seen the field as it is."""
         return self.field.wait_polls(rounds * len(self._section.targets), timeout)
+
+
+def wait_until(predicate: Callable[[], object], timeout: float, step: float = 0.01) -> bool:
+    """Poll `predicate` every `step` seconds until it holds or `timeout` passes: for state
+    that another process (or a library) changes without an event to wait on."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(step)
+    return True

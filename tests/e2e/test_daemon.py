@@ -22,6 +22,7 @@ import pytest
 import requests
 
 from central.testing import add_kiosk, running_server
+from sim.harness import wait_until
 from sim.nfc import VirtualField, make_card
 from sim.notify import NotifyListener
 
@@ -146,19 +147,11 @@ def test_a_tap_shows_on_the_oled_and_reaches_the_central_api(kiosk):
     line = tap(daemon, nfc_field, "ntag213", "marie")
     assert "outcome=welcome" in line and "stamps=3/10" in line
     # a new frame was drawn on the virtual OLED for it
-    deadline = time.monotonic() + 10
-    while not set(daemon.frames.glob("*.png")) - frames_before and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert set(daemon.frames.glob("*.png")) - frames_before
+    assert wait_until(lambda: set(daemon.frames.glob("*.png")) - frames_before, 10)
     # the events reach the central server without anyone asking
     card_prefix = line.split("card=")[1].split()[0]
-    deadline = time.monotonic() + 15
-    state = None
-    while time.monotonic() < deadline:
-        state = daemon.card(card_prefix)
-        if state is not None:
-            break
-        time.sleep(0.1)
+    assert wait_until(lambda: daemon.card(card_prefix) is not None, 15, step=0.1)
+    state = daemon.card(card_prefix)
     assert state is not None and state["stamps"] == 3 and state["visits"] == 1
     # no raw UID anywhere in the log
     assert not any("04" + "a1" in x.lower() and "uid" in x.lower() for x in daemon.log)

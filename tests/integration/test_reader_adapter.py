@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,22 +12,13 @@ import pytest
 from kiosk.adapters.reader import CardRead, Reader
 from kiosk.config import ReaderSection
 from kiosk.errors import ConfigError
-from sim.harness import ReaderRig
+from sim.harness import ReaderRig, wait_until
 from sim.nfc import make_card
 from tests.conftest import make_config
 
 NTAG = bytes.fromhex("04A1B2C3D4E5F6")
 CLASSIC = bytes.fromhex("5A6B7C8D")
 IDM = bytes.fromhex("012E4C1A23456789")
-
-
-def poll_until(predicate: Callable[[], bool], timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        threading.Event().wait(0.02)
-    return True
 
 
 def reader_section(tmp_path: Path, **fields: object) -> ReaderSection:
@@ -155,7 +145,7 @@ def test_a_reader_that_cannot_be_opened_is_retried_and_reported_offline_once(
     stop = threading.Event()
     thread = threading.Thread(target=reader.run, args=(stop,))
     thread.start()
-    assert poll_until(lambda: caplog.text.count("searching for reader on path") >= 3)
+    assert wait_until(lambda: caplog.text.count("searching for reader on path") >= 3, 20)
     stop.set()
     thread.join(timeout=10)
     assert not thread.is_alive()
