@@ -15,6 +15,8 @@ from kiosk.adapters.ledger import Ledger
 from kiosk.errors import StorageError
 
 log = logging.getLogger("kiosk.ledger")
+
+
 class Checkpointer:
     """Checkpoints the ledger every `interval` seconds on its own thread and connection,
     so the tap path (opened with autocheckpoint=False) only ever pays for its own commit."""
