@@ -46,12 +46,19 @@ def add_field_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
     parser.set_defaults(handler=field_command)
 
 
-def field_command(args: argparse.Namespace) -> int:
-    field = VirtualField(args.port, args.host, quick_empty=not args.slow_empty)
+def _started_field(args: argparse.Namespace, quick_empty: bool = True) -> VirtualField | None:
+    """The field on --host/--port, serving; None (said on stderr) when the port is taken."""
+    field = VirtualField(args.port, args.host, quick_empty=quick_empty)
     try:
-        field.start()
+        return field.start()
     except OSError as error:
         print(f"kiosk-sim: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
+        return None
+
+
+def field_command(args: argparse.Namespace) -> int:
+    field = _started_field(args, quick_empty=not args.slow_empty)
+    if field is None:
         return 2
     print(f"virtual field on {field.path} (type 'help')", flush=True)
     try:
@@ -157,11 +164,8 @@ def scenario_command(args: argparse.Namespace) -> int:
     if args.speed <= 0:
         print("kiosk-sim: --speed must be positive", file=sys.stderr)
         return 2
-    field = VirtualField(args.port, args.host)
-    try:
-        field.start()
-    except OSError as error:
-        print(f"kiosk-sim: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
+    field = _started_field(args)
+    if field is None:
         return 2
     print(f"{scenario.name}: {len(scenario.steps)} steps on {field.path}", flush=True)
     results: list[StepResult] = []

@@ -109,3 +109,14 @@ def test_the_shipped_morning_has_every_kind_of_customer() -> None:
     assert {"ntag213", "mifare-classic-1k", "felica", "random-id", "type-b"} <= kinds
     assert any(step.action == "place" for step in morning.steps)
     assert any(step.action == "fail" for step in morning.steps)
+
+
+@pytest.mark.parametrize("command", [["field"], ["scenario", "morning"]])
+def test_a_port_already_taken_is_refused_with_a_message(
+    command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        assert main([*command, "--port", str(port)]) == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
