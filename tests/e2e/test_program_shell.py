@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import http.client
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,6 +23,7 @@ from kiosk.core.outcome import Outcome
 from kiosk.core.screens import Screens
 from kiosk.core.status import KioskStatus
 from sim.cards import VirtualCard
+from sim.harness import wait_until
 from sim.nfc import make_card
 from tests.support.app_runner import RunningApp, running_sim_app
 
@@ -85,16 +85,6 @@ class Kiosk:
 
 def same(a: Image.Image, b: Image.Image) -> bool:
     return ImageChops.logical_xor(a, b).getbbox() is None
-
-
-def eventually(check: Callable[[], bool], timeout: float = 15.0) -> bool:
-    """Poll `check` until it holds or the deadline passes (the app's loop ticks every 0.25 s)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return check()
 
 
 @contextmanager
@@ -160,13 +150,17 @@ def test_the_idle_screen_announces_a_booster_during_its_hours_only(tmp_path: Pat
         screens = kiosk.screens
         plain = screens.idle(KioskStatus())  # type: ignore[attr-defined]
         boosted = screens.idle(KioskStatus(), booster=2)  # type: ignore[attr-defined]
-        assert eventually(lambda: same(kiosk.glass, plain))
+        # each housekeeping tick reads the clock and redraws the idle screen if need be
+        kiosk.wait_ticks()
+        assert same(kiosk.glass, plain)
         kiosk.clock.now = MONDAY_9H + timedelta(hours=1, minutes=30)  # 10:30 in Paris
-        assert eventually(lambda: same(kiosk.glass, boosted))
+        kiosk.wait_ticks()
+        assert same(kiosk.glass, boosted)
         kiosk.clock.now = MONDAY_9H + timedelta(hours=3)  # 12:00: over
-        assert eventually(lambda: same(kiosk.glass, plain))
+        kiosk.wait_ticks()
+        assert same(kiosk.glass, plain)
         kiosk.clock.now = MONDAY_9H + timedelta(days=1, hours=1, minutes=30)  # Tuesday 10:30
-        kiosk.wait_ticks()  # the screen stays as it is
+        kiosk.wait_ticks()
         assert same(kiosk.glass, plain)
 
 
@@ -194,17 +188,17 @@ expiry_days = 30
                                       headers={"Authorization": f"Bearer {token}"}, timeout=5)
                 return answer.json() if answer.status_code == 200 else None
 
-            assert eventually(lambda: (central_card() or {}).get("stamps") == 3)
+            assert wait_until(lambda: (central_card() or {}).get("stamps") == 3, 15, step=0.05)
             assert kiosk.events(EventKind.EXPIRED) == []  # the boot pass found nothing due
             kiosk.clock.now = long_ago + timedelta(days=45)  # a new day, 45 days without a visit
-            assert eventually(lambda: len(kiosk.events(EventKind.EXPIRED)) == 1)
+            kiosk.wait_ticks()  # the housekeeping tick runs the pass: one card, one slice
             (expired,) = kiosk.events(EventKind.EXPIRED)
             assert expired.delta == -3 and expired.card_ref == ref  # type: ignore[attr-defined]
-            assert eventually(lambda: (central_card() or {}).get("stamps") == 0)
+            assert wait_until(lambda: (central_card() or {}).get("stamps") == 0, 15, step=0.05)
             counter = kiosk.app.parts.counter  # type: ignore[union-attr]
             assert counter.ledger.card(ref).stamps == 0
             # the server stores the batch before the kiosk reads its answer: poll for that
-            assert eventually(lambda: counter.ledger.outbox().pending == 0)
+            assert wait_until(lambda: counter.ledger.outbox().pending == 0, 15)
 
 
 def test_a_kiosk_without_expiry_never_runs_a_pass(tmp_path: Path) -> None:

@@ -10,8 +10,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from kiosk.adapters.ledger import Ledger
 from kiosk.core import cardid
 from kiosk.served import PROGRAM_ETAG, PROGRAM_JSON, PROGRAM_REFUSED, running_program
 from kiosk.service import Counter, load_site_key
+from sim.harness import wait_until
 from sim.nfc import make_card
 from tests.support import Central, central_server, kiosk_setup, worker_for
 from tests.support.app_runner import running_sim_app
@@ -44,13 +44,6 @@ def publish(central: Central, tmp_path: Path, text: str) -> None:
     path = tmp_path / "program.toml"
     path.write_text(text)
     assert central_cli.main(["program", "set", str(path), "--db", str(central.db)]) == 0
-
-
-def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)  # polling state another thread changes; it offers no event
 
 
 def test_the_daemon_runs_a_newly_served_program_from_the_next_tap_without_a_restart(
@@ -92,7 +85,7 @@ boosters = [{{ days = {EVERY_DAY}, multiplier = 3 }}]
 cards = ["{staff_ref}"]
 """)
         parts.sync.wake()  # type: ignore[union-attr]
-        until(lambda: parts.counter.program.version == "summer-1")
+        assert wait_until(lambda: parts.counter.program.version == "summer-1", 10)
         assert parts.counter.program_source == "central"
         assert parts.display.screens.program_name == "Summer card"  # type: ignore[union-attr]
         second = tap(customer)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ from kiosk.adapters.lights import Lights
 from kiosk.config import from_mapping
 from kiosk.core.rules import RefusalReason, refuse
 from kiosk.core.status import KioskStatus
+from sim.harness import wait_until
 from tests.reference.samples import PROGRAM, _tap
 
 GREEN, RED, BUZZER = 17, 27, 18
@@ -51,13 +52,6 @@ def notes(factory: MockFactory) -> list[int]:
 
 def states(factory: MockFactory, pin: int) -> list[Any]:
     return [s.state for s in factory.pin(pin).states]
-
-
-def eventually(check: Callable[[], bool], within: float = 5.0) -> None:
-    deadline = time.monotonic() + within
-    while not check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.01)
 
 
 def test_a_stamp_blinks_green_twice_and_beeps(factory: MockFactory) -> None:
@@ -111,7 +105,7 @@ def test_a_new_tap_cuts_the_running_pattern_short(factory: MockFactory) -> None:
 
 def test_the_heartbeat_blinks_slowly_while_idle(factory: MockFactory) -> None:
     lights = make(factory, heartbeat=True)
-    eventually(lambda: len(factory.pin(GREEN).states) >= 5)
+    assert wait_until(lambda: len(factory.pin(GREEN).states) >= 5, 5)
     assert states(factory, GREEN)[:5] == [False, True, False, True, False]
     lights.close()
     assert factory.pin(GREEN).state == 0
@@ -120,9 +114,9 @@ def test_the_heartbeat_blinks_slowly_while_idle(factory: MockFactory) -> None:
 def test_a_reader_offline_blinks_red_until_it_is_back(factory: MockFactory) -> None:
     lights = make(factory)
     lights.set_status(KioskStatus(reader_online=False))
-    eventually(lambda: len(factory.pin(RED).states) >= 4)
+    assert wait_until(lambda: len(factory.pin(RED).states) >= 4, 5)
     lights.set_status(KioskStatus(reader_online=True))
-    eventually(lambda: factory.pin(RED).state == 0)
+    assert wait_until(lambda: factory.pin(RED).state == 0, 5)
     count = len(factory.pin(RED).states)
     time.sleep(0.3)  # several offline periods at this speed: nothing more may blink
     assert len(factory.pin(RED).states) == count
