@@ -22,6 +22,7 @@ from kiosk.core.events import Event, EventKind
 from kiosk.core.outcome import Outcome
 from kiosk.core.screens import Screens
 from kiosk.core.status import KioskStatus
+from kiosk.service import EXPIRY_DAY_KEY
 from sim.cards import VirtualCard
 from sim.harness import wait_until
 from sim.nfc import make_card
@@ -207,3 +208,5 @@ def test_a_kiosk_without_expiry_never_runs_a_pass(tmp_path: Path) -> None:
         kiosk.clock.now = MONDAY_9H + timedelta(days=4000)
         kiosk.wait_ticks()
         assert kiosk.events(EventKind.EXPIRED) == []
+        # no walk over every card either: a finished pass marks its day in the ledger
+        assert kiosk.run.parts.counter.ledger.get_meta(EXPIRY_DAY_KEY) is None
