@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -145,6 +146,27 @@ def test_the_writer_keeps_card_folds_across_its_own_commits(
     for seq, card in enumerate(CARDS[:2], start=1):
         _upload(writer, "ka", [_event("ka", seq, card, EventKind.STAMP, 1, NOW)])
     assert len(writer.cards) == 2, "the writer's own commit made its cache look stale"
+
+
+def test_a_batch_that_cannot_be_written_fails_alone_and_the_rest_of_its_group_commits(
+    served: tuple[str, Database, BatchWriter],
+) -> None:
+    _path, db, writer = served
+    good = [_event("ka", seq, CARDS[0], EventKind.STAMP, 1, NOW) for seq in (1, 2)]
+    # passes every check, but SQLite stores no integer past 2**63 - 1: the write raises
+    unwritable = check_event(_event("kb", 1, CARDS[0], EventKind.STAMP, 1, NOW), "kb", NOW)
+    assert unwritable.event is not None
+    unwritable = replace(unwritable, event=replace(unwritable.event, seq=2**63))
+    with db.write_guard():  # the writer waits for the lock: the batches queue into one group
+        futures = [writer.submit("ka", [check_event(good[0], "ka", NOW)], NOW),
+                   writer.submit("kb", [unwritable], NOW),
+                   writer.submit("ka", [check_event(good[1], "ka", NOW)], NOW)]
+    with pytest.raises(OverflowError):
+        futures[1].result(timeout=30)
+    assert [f.result(timeout=30).results[0].status for f in (futures[0], futures[2])] == [
+        "accepted", "accepted"]
+    assert _stored_state(db, CARDS[0]) == _stored_fold(db, CARDS[0])
+    assert _stored_state(db, CARDS[0]).stamps == 2
 
 
 def test_a_rebuild_by_another_writer_is_seen_by_the_next_upload(
