@@ -86,7 +86,8 @@ class BatchWriter:
                 cards.flush()
             self.cards.committed(cards)
         except Exception as error:  # the group is retried one batch at a time
-            # the folds in memory may be ahead of what was (not) committed
+            # not needed for correctness (the cache takes folds only after a commit, and the
+            # generation tag tells if a commit that raised landed): a cheap fresh start
             self.cards.clear()
             if len(group) == 1:
                 log.error("an upload could not be written: %s", error.__class__.__name__)
