@@ -57,3 +57,11 @@ def test_a_booster_wakes_a_blanked_panel_to_announce_itself() -> None:
     assert not bus.display_on
     display.set_booster(2, 12.0)
     assert bus.display_on and same(bus.glass(), display.screens.idle(booster=2))
+
+
+def test_the_same_booster_said_every_tick_still_lets_the_idle_panel_blank() -> None:
+    display, bus = open_display(dim_after_seconds=5.0, blank_after_seconds=10.0)
+    for step in range(50):  # the app's loop: the same booster, then a tick, every 0.25 s
+        display.set_booster(2, step * 0.25)
+        display.tick(step * 0.25)
+    assert not bus.display_on
