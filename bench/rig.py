@@ -17,6 +17,7 @@ poll interval so 1,000 taps take a minute rather than ten.
 from __future__ import annotations
 
 import threading
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ import kiosk.app
 from kiosk.app import App
 from kiosk.notify import Notifier
 from sim.cards import VirtualCard
+from sim.harness import running_app
 from sim.nfc import VirtualField
 from sim.pins import probed_factory
 
@@ -97,7 +99,7 @@ class KioskRig:
         self._seen = threading.Condition()
         self._frames: list[tuple[float, int]] = []
         self._leds: list[float] = []
-        self._loop: threading.Thread | None = None
+        self._running = ExitStack()
         self._saved_tick = kiosk.app.TICK_SECONDS
 
     def start(self) -> KioskRig:
@@ -106,9 +108,8 @@ class KioskRig:
                               partial_updates=self.partial_updates,
                               poll_interval=self.poll_interval)
         kiosk.app.TICK_SECONDS = self.tick  # restored in close()
-        app = App(str(config), notifier=Notifier(None), pin_factory=self.factory)
-        if app.boot() is not None:
-            raise RuntimeError("the kiosk did not start")
+        app = self._running.enter_context(
+            running_app(App(str(config), notifier=Notifier(None), pin_factory=self.factory)))
         self.app = app
         assert app.parts is not None
         bus = app.parts.display.bus  # type: ignore[attr-defined]
@@ -117,18 +118,12 @@ class KioskRig:
         bus.on_frame = self._on_frame
         for number in (GREEN, RED):
             self.factory.pin(number).on_write = self._on_led
-        self._loop = threading.Thread(target=app.loop, name="kiosk-loop", daemon=True)
-        self._loop.start()
         if not self.field.wait_polls(6, 30):
             raise RuntimeError("the reader never polled the field")
         return self
 
     def close(self) -> None:
-        if self.app is not None:
-            self.app.stopping.set()
-            if self._loop is not None:
-                self._loop.join(timeout=5)
-            self.app.shutdown()
+        self._running.close()
         self.field.stop()
         kiosk.app.TICK_SECONDS = self._saved_tick
 

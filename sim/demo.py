@@ -17,8 +17,6 @@ import shutil
 import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -30,7 +28,7 @@ from kiosk.app import App
 from kiosk.core import cardid
 from kiosk.notify import Notifier
 from kiosk.service import load_site_key
-from sim.harness import wait_until
+from sim.harness import running_app, wait_until
 from sim.nfc import VirtualField
 from sim.scenario import Scenario, StepResult, load_scenario, run_scenario
 from sim.terminal import pin_states, render
@@ -114,22 +112,6 @@ class Screen:
     def run(self, stop: threading.Event) -> None:
         while not stop.wait(0.05):
             self.draw()
-
-
-@contextmanager
-def running_kiosk(config: Path, factory: Any) -> Iterator[App]:
-    app = App(str(config), notifier=Notifier(None), pin_factory=factory)
-    code = app.boot()
-    if code is not None:
-        raise SystemExit(f"the kiosk did not start (exit code {code}); see the log")
-    loop = threading.Thread(target=app.loop, name="kiosk-loop", daemon=True)
-    loop.start()
-    try:
-        yield app
-    finally:
-        app.stopping.set()
-        loop.join(timeout=5)
-        app.shutdown()
 
 
 def summary(app: App, scenario: Scenario, central: str, token: str, state: Path) -> list[str]:
@@ -220,7 +202,7 @@ def _play(args: argparse.Namespace, state: Path, out: TextIO) -> int:
     with running_server(db_url) as central, VirtualField() as nfc_field:
         config = state / "kiosk.toml"
         write_config(config, state, nfc_field.path, central, args.locale, staff_ref)
-        with running_kiosk(config, factory) as app:
+        with running_app(App(str(config), notifier=Notifier(None), pin_factory=factory)) as app:
             screen = Screen(app, factory, out, live)
             stop = threading.Event()
             drawer = threading.Thread(target=screen.run, args=(stop,), daemon=True)

@@ -1,5 +1,6 @@
 """A kiosk reader adapter running against a virtual field, for tests, benchmarks and demos;
-and `wait_until`, for state that changes elsewhere without telling anyone.
+`running_app`, the whole App as `kiosk run` runs it; and `wait_until`, for state that
+changes elsewhere without telling anyone.
 
     >>> with ReaderRig(section) as rig:                       # doctest: +SKIP
     ...     rig.field.place(make_card("ntag213"))
@@ -10,10 +11,12 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from kiosk.adapters.reader import CardRead, Reader
+from kiosk.app import App
 from kiosk.config import ReaderSection
 from sim.nfc import VirtualField
 
@@ -83,6 +86,23 @@ class ReaderRig:
     def settle(self, rounds: int = 3, timeout: float = 10.0) -> bool:
         """Wait until the reader polled `rounds` more times: it has seen the field as it is."""
         return self.field.wait_polls(rounds * len(self._section.targets), timeout)
+
+
+@contextmanager
+def running_app(app: App) -> Iterator[App]:
+    """Boot `app` and run its main loop in a thread, as `kiosk run` does on its main thread;
+    stop it after. RuntimeError when it does not start (its log says why)."""
+    code = app.boot()
+    if code is not None:
+        raise RuntimeError(f"the kiosk did not start (exit code {code}); see its log")
+    loop = threading.Thread(target=app.loop, name="kiosk-loop", daemon=True)
+    loop.start()
+    try:
+        yield app
+    finally:
+        app.stopping.set()
+        loop.join(timeout=5)
+        app.shutdown()
 
 
 def wait_until(predicate: Callable[[], object], timeout: float, step: float = 0.01) -> bool:
