@@ -427,6 +427,8 @@ class App:
         except KioskError as error:
             log.error("event=program error=%r", str(error))
             return
+        if parts.sync is not None:  # its ledger, opened each round, folds in the program's zone
+            parts.sync.tz = running.program.tz
         with self._lock:
             parts.display.set_program_name(running.program.name, time.monotonic())
         log.info("event=program version=%s source=%s", running.program.version, running.source)

@@ -107,6 +107,7 @@ class Counter:
         self.program = program
         self.staff = staff or StaffPolicy()
         self.ledger = ledger
+        ledger.use_tz(program.tz)  # the ledger folds stamp days in the program's zone
         self.kiosk_id = kiosk_id
         self._site_key = site_key
         self._clock = clock
@@ -120,14 +121,8 @@ class Counter:
     def open(cls, config: Config, **kwargs: Callable[[], object]) -> Counter:
         """A counter running the served program held in the ledger, else [program]."""
         site_key = load_site_key(config.kiosk.site_key_path)
-        default_tz = config.program.to_program().tz
-        ledger = Ledger.open(config.kiosk.ledger_path, default_tz, autocheckpoint=False)
+        ledger = Ledger.open(config.kiosk.ledger_path, autocheckpoint=False)
         running = running_program(config, ledger.get_meta)
-        if running.program.tz != default_tz:  # the ledger folds stamp days in the program's zone
-            ledger.close()
-            ledger = Ledger.open(
-                config.kiosk.ledger_path, running.program.tz, autocheckpoint=False
-            )
         counter = cls(
             running.program, ledger, site_key, config.kiosk.id, staff=running.staff, **kwargs  # type: ignore[arg-type]
         )
@@ -137,6 +132,7 @@ class Counter:
     def use_program(self, running: Running) -> None:
         """Run another program from the next tap on (the caller holds the counter's lock)."""
         self.program, self.staff, self.program_source = running.program, running.staff, running.source
+        self.ledger.use_tz(running.program.tz)
 
     def close(self) -> None:
         self.ledger.close()

@@ -156,6 +156,10 @@ class Ledger:
     def close(self) -> None:
         self._db.close()
 
+    def use_tz(self, tz: tzinfo) -> None:
+        """Count stamp days in `tz` from the next append on (the running program's zone)."""
+        self._tz = tz
+
     def checkpoint(self) -> tuple[int, int]:
         """Copy the WAL's committed pages into the main file without waiting on anyone
         (a PASSIVE checkpoint: writers go on meanwhile). Returns (pages in the WAL, pages
