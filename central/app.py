@@ -23,7 +23,15 @@ from starlette.concurrency import run_in_threadpool
 
 from central import ingest, store
 from central.db import Database, open_database
-from central.validate import MAX_DELTA, MAX_EVENTS, BadEnvelope, check_event, envelope
+from central.validate import (
+    MAX_DELTA,
+    MAX_EVENTS,
+    MAX_FIRST_NAME,
+    BadEnvelope,
+    check_event,
+    customer_problem,
+    envelope,
+)
 from central.writer import BatchWriter
 from kiosk.core.cardid import is_card_ref
 from kiosk.core.events import EventKind
@@ -53,7 +61,7 @@ class CustomerIn(BaseModel):
     """Customer details for one card; kept only with the customer's consent."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
-    first_name: str | None = Field(default=None, min_length=1, max_length=60)
+    first_name: str | None = Field(default=None, min_length=1, max_length=MAX_FIRST_NAME)
     birthday: date | None = None
     consent: bool
 
@@ -220,11 +228,11 @@ def _routes(app: FastAPI, db: Database, writer: BatchWriter, now: Clock) -> None
                 f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors()
             )
             raise HTTPException(422, reasons) from None
-        if not details.consent and (details.first_name or details.birthday):
-            raise HTTPException(422, "first_name and birthday are kept only with consent: true")
-        today = now().date()
-        if details.birthday and not date(1900, 1, 1) <= details.birthday <= today:
-            raise HTTPException(422, "birthday must fall between 1900-01-01 and today")
+        problem = customer_problem(
+            details.first_name, details.birthday, details.consent, now().date()
+        )
+        if problem is not None:
+            raise HTTPException(422, problem)
         values = details.model_dump(mode="json")
         return await run_in_threadpool(store.set_customer, db, card_ref, values, now())
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from central import store
 from central.db import Database, DatabaseError, open_database
 from central.program import BadProgram, from_toml
+from central.validate import customer_problem
 from kiosk.core.cardid import is_card_ref
 
 DB_ENV = "KIOSK_CENTRAL_DB"
@@ -76,16 +77,18 @@ def _card_ref(text: str) -> str:
 def _customer(first_name: str, birthday: str | None, consent: bool) -> dict[str, object]:
     if not consent:
         raise UsageError("first name and birthday are kept only with the customer's --consent")
-    name = first_name.strip()
-    if not 1 <= len(name) <= 60 or not name.isprintable():
-        raise UsageError("--first-name: 1 to 60 printable characters")
+    born = None
     if birthday is not None:
         try:
+            if len(birthday) != 10:  # fromisoformat also takes 19900405
+                raise ValueError
             born = date.fromisoformat(birthday)
         except ValueError:
             raise UsageError(f"--birthday {birthday[:20]!r}: use YYYY-MM-DD") from None
-        if len(birthday) != 10 or not date(1900, 1, 1) <= born <= _now().date():
-            raise UsageError("--birthday: YYYY-MM-DD between 1900-01-01 and today")
+    name = first_name.strip()
+    problem = customer_problem(name, born, consent, _now().date())
+    if problem is not None:
+        raise UsageError(problem)
     return {"first_name": name, "birthday": birthday, "consent": True}
 
 

@@ -12,7 +12,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from kiosk.core.cardid import is_card_ref
@@ -217,3 +217,23 @@ def check_event(data: Mapping[str, Any], kiosk_id: str, now: datetime) -> Checke
         staff_ref=data.get("staff_ref"),
     )
     return Checked(event_id, event=event, body_sha256=body_sha256(event))
+
+
+OLDEST_BIRTHDAY = date(1900, 1, 1)
+MAX_FIRST_NAME = 60
+
+
+def customer_problem(
+    first_name: str | None, birthday: date | None, consent: bool, today: date
+) -> str | None:
+    """Why customer details cannot be kept, or None (the API and the CLI both ask)."""
+    if not consent and (first_name or birthday):
+        return "first name and birthday are kept only with the customer's consent"
+    # kiosks show the first name on their screen: no control characters
+    if first_name is not None and not (
+        1 <= len(first_name) <= MAX_FIRST_NAME and first_name.isprintable()
+    ):
+        return f"first name: 1 to {MAX_FIRST_NAME} printable characters"
+    if birthday is not None and not OLDEST_BIRTHDAY <= birthday <= today:
+        return f"birthday must fall between {OLDEST_BIRTHDAY} and today"
+    return None
