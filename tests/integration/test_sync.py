@@ -8,7 +8,6 @@ import shutil
 import ssl
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -24,6 +23,7 @@ from kiosk.adapters.sync import PROGRAM_ETAG, PROGRAM_JSON, SyncStatus, sync_sta
 from kiosk.adapters.sync_client import parse_retry_after
 from kiosk.config import Config
 from kiosk.core.events import Event, EventKind
+from sim.harness import wait_until
 from tests.support import (
     Central,
     central_server,
@@ -170,9 +170,7 @@ def test_a_429_retry_after_in_seconds_is_honoured_by_the_worker_thread(
     thread = threading.Thread(target=worker.run, args=(stop,))
     thread.start()
     try:
-        deadline = time.monotonic() + 15
-        while outbox(kiosk)[0] and time.monotonic() < deadline:
-            stop.wait(0.05)
+        wait_until(lambda: outbox(kiosk)[0] == 0, 15, step=0.05)
     finally:
         stop.set()
         thread.join(timeout=10)
@@ -279,18 +277,16 @@ def test_the_worker_thread_syncs_soon_after_a_wake_and_reports_its_status(
     config = kiosk_setup(tmp_path / "state", proxy.url, kiosk.central.token_file, kiosk.kiosk.id,
                          interval=3600)
     statuses: list[SyncStatus] = []
-    worker = worker_for(config, on_status=statuses.append)
+    reported = threading.Event()
+    worker = worker_for(config, on_status=lambda s: (statuses.append(s), reported.set()))
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,))
     thread.start()
     try:
-        deadline = time.monotonic() + 10
-        while not statuses and time.monotonic() < deadline:
-            stop.wait(0.02)
+        assert reported.wait(10), "the worker reported its status after its first round"
         ids = tap_cards(config, [uid(11)])
         worker.wake()
-        while outbox(config)[0] and time.monotonic() < deadline:
-            stop.wait(0.02)
+        assert wait_until(lambda: outbox(config)[0] == 0, 10), "synced soon after the wake"
     finally:
         stop.set()
         thread.join(timeout=10)
