@@ -23,6 +23,7 @@ from kiosk import config as config_module
 from kiosk.adapters.ledger import Ledger
 from kiosk.adapters.sync import SyncWorker
 from kiosk.config import Config
+from sim.harness import wait_until
 from tests.support import server_event_ids, sqlite_integrity
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,14 +145,14 @@ class ServerProcess:
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT, env=_env(),
         )
         _wait_for_line(self.proc, "kiosk-central listening")
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(self.url + "/v1/health", timeout=1).ok:
-                    return
-            except requests.RequestException:
-                time.sleep(0.05)  # polling a socket that is about to open
-        raise RuntimeError("central server did not answer /v1/health")
+        if not wait_until(self._healthy, STARTUP_TIMEOUT, step=0.05):
+            raise RuntimeError("central server did not answer /v1/health")
+
+    def _healthy(self) -> bool:
+        try:
+            return requests.get(self.url + "/v1/health", timeout=1).ok
+        except requests.RequestException:
+            return False
 
     def kill(self) -> None:
         if self.proc is not None:
