@@ -23,6 +23,7 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 from kiosk.app import App, Parts
 from kiosk.core.outcome import Outcome
 from kiosk.notify import Notifier
+from sim import harness
 from sim.cards import VirtualCard
 from sim.nfc import VirtualField
 
@@ -133,12 +134,5 @@ def running_app(
 
     app._log_tap = logged  # type: ignore[method-assign]
     app._housekeeping = ticked  # type: ignore[method-assign]
-    assert app.boot() is None
-    loop = threading.Thread(target=app.loop, daemon=True)
-    loop.start()
-    try:
+    with harness.running_app(app):
         yield run
-    finally:
-        app.stopping.set()
-        loop.join(timeout=5)
-        app.shutdown()
