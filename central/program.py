@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Sequence
 from datetime import tzinfo
 from importlib import resources
 from typing import Any
@@ -23,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from kiosk.config import ProgramSection
+from kiosk.config import ProgramSection, field_path
 from kiosk.core.cardid import is_card_ref
 
 STAFF_CARDS = "staff_cards"
@@ -44,14 +43,6 @@ def shipped_defaults() -> dict[str, Any]:
     return dict(tomllib.loads(text)["program"])
 
 
-def _where(loc: Sequence[int | str]) -> str:
-    """A pydantic error location as a field path: ("tiers", 1, "threshold") → tiers[1].threshold."""
-    path = ""
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-    return path or "program"
-
-
 def _problem(error: ValidationError) -> str:
     first = error.errors()[0]
     message = str(first["msg"]).removeprefix("Value error, ")
@@ -59,7 +50,7 @@ def _problem(error: ValidationError) -> str:
         message = "unknown field"
     elif first["type"] == "missing":
         message = "missing"
-    return f"{_where(first['loc'])}: {message}"
+    return f"{field_path(first['loc'], 'program')}: {message}"
 
 
 def _guard(fields: dict[str, Any]) -> None:

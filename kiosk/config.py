@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Sequence
 from datetime import time, timedelta
 from importlib import resources
 from pathlib import Path
@@ -341,10 +342,20 @@ def _layer(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def field_path(loc: Sequence[int | str], whole: str) -> str:
+    """A pydantic error location as the field path people read: ("program", "tiers", 1,
+    "threshold") is program.tiers[1].threshold; an empty one is `whole`. The kiosk's config
+    errors, a served program's and the central API's all name fields this way."""
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or whole
+
+
 def _problems(error: ValidationError) -> list[str]:
     problems = []
     for item in error.errors():
-        where = ".".join(str(part) for part in item["loc"]) or "(file)"
+        where = field_path(item["loc"], "(file)")
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = "unknown field (check the spelling against the README's config reference)"

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from kiosk.config import Config, ProgramSection
+from kiosk.config import Config, ProgramSection, field_path
 from kiosk.core.cardid import is_card_ref
 from kiosk.core.rules import Program
 from kiosk.core.staff import StaffPolicy
@@ -63,8 +63,7 @@ def parse_served(fields: Any) -> Served:
         return Served(section.to_program(), frozenset(cards))
     except ValidationError as error:
         first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "program"
-        raise BadServedProgram(f"{where}: {first['msg']}") from None
+        raise BadServedProgram(f"{field_path(first['loc'], 'program')}: {first['msg']}") from None
     except (ValueError, TypeError, RecursionError) as error:
         raise BadServedProgram(f"program: {error.__class__.__name__}") from None
 

@@ -9,7 +9,7 @@ import pytest
 from central.program import BadProgram, check, from_toml, timezone
 from kiosk.config import ProgramSection, from_mapping
 from kiosk.core.program import Expiry, Mode
-from kiosk.served import parse_served
+from kiosk.served import BadServedProgram, parse_served
 
 STAFF = "5" * 64
 
@@ -49,6 +49,15 @@ def test_a_program_with_every_extra_is_served_as_the_kiosk_would_run_it() -> Non
     # the kiosk's own config takes the served fields as its [program] section, unchanged
     kiosk_side = {k: v for k, v in served.items() if k != "staff_cards"}
     assert from_mapping({"program": kiosk_side}).program.to_program() == program
+
+
+def test_a_kiosk_names_a_bad_served_field_as_the_central_api_does() -> None:
+    served = from_toml(EXTRAS)
+    served["tiers"][1]["threshold"] = 0
+    with pytest.raises(BadProgram, match=r"^tiers\[1\]\.threshold: "):
+        check(served)
+    with pytest.raises(BadServedProgram, match=r"^tiers\[1\]\.threshold: "):
+        parse_served(served)
 
 
 def test_a_checked_program_is_a_fixed_point_of_the_check() -> None:

@@ -43,6 +43,7 @@ def test_the_environment_variable_names_the_file(tmp_path: Path, monkeypatch: py
         ('[program]\ntimezone = "Mars/Base"\n', "program.timezone"),
         ('[program]\ngoal = "ten"\n', "program.goal"),
         ('[program]\nwelcome_bonus = 12\n', "program"),
+        ('[[program.tiers]]\nname = "S"\nthreshold = 0\n', "program.tiers[0].threshold"),
         ('[kiosk]\nstate_dri = "/tmp"\n', "kiosk.state_dri"),
         ('[printer]\nport = 1\n', "printer"),
     ],
