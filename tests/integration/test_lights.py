@@ -103,6 +103,17 @@ def test_a_new_tap_cuts_the_running_pattern_short(factory: MockFactory) -> None:
     lights.close()
 
 
+def test_closing_in_the_middle_of_a_pattern_leaves_every_light_and_the_buzzer_off(
+    factory: MockFactory,
+) -> None:
+    lights = make(factory)
+    lights.react(_tap(PROGRAM, 7))  # the celebration: green on, notes playing
+    assert wait_until(lambda: factory.pin(GREEN).state and notes(factory), 5)
+    lights.close()
+    assert factory.pin(GREEN).state == 0 and factory.pin(RED).state == 0
+    assert not factory.pin(BUZZER).state
+
+
 def test_the_heartbeat_blinks_slowly_while_idle(factory: MockFactory) -> None:
     lights = make(factory, heartbeat=True)
     assert wait_until(lambda: len(factory.pin(GREEN).states) >= 5, 5)
