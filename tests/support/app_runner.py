@@ -82,6 +82,7 @@ def running_sim_app(
     toml: str = "",
     *,
     clock: Callable[[], datetime] | None = None,
+    notifier: Notifier | None = None,
     **lines: str,
 ) -> Iterator[RunningApp]:
     """The App on a new virtual field, the virtual OLED and mock pins.
@@ -106,7 +107,7 @@ def running_sim_app(
             "".join(f"[{name}]\n" + "\n".join(body) + "\n" for name, body in sections.items())
             + toml
         )
-        with running_app(config, nfc_field, clock=clock) as run:
+        with running_app(config, nfc_field, clock=clock, notifier=notifier) as run:
             yield run
 
 
@@ -117,10 +118,12 @@ def running_app(
     *,
     factory: MockFactory | None = None,
     clock: Callable[[], datetime] | None = None,
+    notifier: Notifier | None = None,
 ) -> Iterator[RunningApp]:
-    """Boot the App on `config` (which points at `nfc_field`), run its loop, stop it after."""
+    """Boot the App on `config` (which points at `nfc_field`), run its loop, stop it after.
+    `notifier`: where it says READY=1 and pets the watchdog (by default, nowhere)."""
     factory = factory or MockFactory(pin_class=MockPWMPin)
-    app = App(str(config), notifier=Notifier(None), pin_factory=factory, clock=clock)
+    app = App(str(config), notifier=notifier or Notifier(None), pin_factory=factory, clock=clock)
     run = RunningApp(app, nfc_field, factory)
     log_tap, housekeeping = app._log_tap, app._housekeeping
 
