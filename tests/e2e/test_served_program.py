@@ -94,6 +94,12 @@ cards = ["{staff_ref}"]
     out = io.StringIO()
     assert kiosk_cli.main(["--config", str(run.app.config_path), "status"], out) == 0
     assert "summer-1 (from central)" in out.getvalue()
+    # after a restart with the central out of reach, the program held in the ledger runs
+    # and the idle screen names it, not the file's [program]
+    offline = toml.split("[program]")[1]
+    with running_sim_app(tmp_path, "[program]" + offline, kiosk='id = "kiosk-live"') as again:
+        assert again.parts.counter.program.version == "summer-1"
+        assert again.parts.display.screens.program_name == "Summer card"  # type: ignore[union-attr]
 
 
 def test_a_served_program_the_kiosk_cannot_parse_is_ignored_and_the_old_one_kept(
