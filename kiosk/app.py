@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import FrameType
@@ -128,31 +129,43 @@ class App:
         from kiosk.adapters.lights import Lights, make_pin_factory
         from kiosk.adapters.reader import Reader
 
-        counter = Counter.open(config) if self.clock is None else Counter.open(config, clock=self.clock)
-        # named after the program the counter runs: a served one held in the ledger wins
-        display = Display.from_config(config.display, config.kiosk.locale, counter.program.name)
-        pins = self.pin_factory if self.pin_factory is not None else make_pin_factory(config.lights.factory)
-        lights = Lights.from_config(config.lights, pins)
-        button = StaffButton.from_config(
-            config.lights, pins, self.on_button_press, self.on_button_hold
-        )
-        reader = Reader(config.reader, self.on_card, self.on_reader_status)
-        sync = None
-        if config.central.url:
-            from kiosk.adapters.sync import SyncWorker
-
-            sync = SyncWorker(
-                config.central, config.kiosk.ledger_path, counter.program.tz, self.on_sync_status,
-                on_program=self._program_served.set,
+        # a part that fails to build (a till port taken, a display that does not answer)
+        # must not leave the ones built before it holding their pins, bus and ledger: a
+        # refused reload starts the old config again on the same ones
+        with ExitStack() as built:
+            counter = Counter.open(config) if self.clock is None else Counter.open(config, clock=self.clock)
+            built.callback(counter.close)
+            # named after the program the counter runs: a served one held in the ledger wins
+            display = Display.from_config(config.display, config.kiosk.locale, counter.program.name)
+            built.callback(display.close)
+            pins = self.pin_factory
+            if pins is None:
+                pins = make_pin_factory(config.lights.factory)
+            lights = Lights.from_config(config.lights, pins)
+            built.callback(lights.close)
+            button = StaffButton.from_config(
+                config.lights, pins, self.on_button_press, self.on_button_hold
             )
-        till = None
-        if config.till.enabled:  # http.server and its imports cost 1.6 MB of RSS
-            from kiosk.adapters.till import TillListener
+            built.callback(button.close)
+            reader = Reader(config.reader, self.on_card, self.on_reader_status)
+            sync = None
+            if config.central.url:
+                from kiosk.adapters.sync import SyncWorker
 
-            till = TillListener.from_config(config.till)  # last: it holds a socket once built
-        from kiosk.adapters.checkpoint import Checkpointer
+                sync = SyncWorker(
+                    config.central, config.kiosk.ledger_path, counter.program.tz, self.on_sync_status,
+                    on_program=self._program_served.set,
+                )
+                built.callback(sync.close)
+            till = None
+            if config.till.enabled:  # http.server and its imports cost 1.6 MB of RSS
+                from kiosk.adapters.till import TillListener
 
-        checkpointer = Checkpointer(config.kiosk.ledger_path)
+                till = TillListener.from_config(config.till)  # last: it holds a socket once built
+            from kiosk.adapters.checkpoint import Checkpointer
+
+            checkpointer = Checkpointer(config.kiosk.ledger_path)
+            built.pop_all()
         return Parts(config, counter, display, lights, reader, sync, button, till, checkpointer)
 
     def start(self, parts: Parts) -> None:
@@ -366,12 +379,16 @@ class App:
             self.start(self.build(old.config))
         self.notifier.ready()
 
+    def request_reload(self) -> None:
+        """Reload the config on the main loop's next tick (what SIGHUP asks for)."""
+        self._reload.set()
+
     def install_signals(self) -> None:
         def on_term(signum: int, frame: FrameType | None) -> None:
             self.stopping.set()
 
         def on_hup(signum: int, frame: FrameType | None) -> None:
-            self._reload.set()
+            self.request_reload()
 
         signal.signal(signal.SIGTERM, on_term)
         signal.signal(signal.SIGINT, on_term)
