@@ -94,14 +94,13 @@ def virtual_bus(section: DisplaySection) -> I2CBus:
 
 
 def open_device(section: DisplaySection, bus: I2CBus | None = None) -> tuple[Any, _CountingSerial]:
-    """luma's driver for [display], over `bus` when given, else the configured port."""
+    """luma's driver for [display], over `bus` when given (the virtual controller's, from
+    `virtual_bus`), else the configured port."""
     from luma.core.error import Error as LumaError
     from luma.core.interface.serial import i2c, spi
     from luma.oled.device import sh1106, ssd1306, ssd1309
 
     chip = section.virtual_chip if section.driver == "virtual" else section.driver
-    if section.driver == "virtual" and bus is None:
-        bus = virtual_bus(section)
     driver = {"ssd1306": ssd1306, "sh1106": sh1106, "ssd1309": ssd1309}[chip]
     try:
         if bus is not None:

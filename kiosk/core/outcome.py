@@ -109,7 +109,3 @@ class Outcome:
     def stamps_left(self) -> int:
         """Stamps still missing to the main reward."""
         return self.goal - self.stamps
-
-    @property
-    def is_new_card(self) -> bool:
-        return self.kind is OutcomeKind.WELCOME
