@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # the adapters import their hardware libraries: built in App.
     from kiosk.adapters.display import Display, NullDisplay
     from kiosk.adapters.lights import Lights
     from kiosk.adapters.reader import CardRead, Reader
-    from kiosk.adapters.sync import SyncWorker
+    from kiosk.adapters.sync import SyncStatus, SyncWorker
     from kiosk.adapters.till import TillListener
 
 log = logging.getLogger("kiosk")
@@ -323,12 +323,12 @@ class App:
         log.log(logging.INFO if online else logging.WARNING, "event=reader online=%s", online)
         self._set_status(reader_online=online)
 
-    def on_sync_status(self, status: object) -> None:
+    def on_sync_status(self, status: SyncStatus) -> None:
         self._set_status(
-            central_online=getattr(status, "online", None),
-            pending_events=int(getattr(status, "pending", 0)),
-            rejected_events=int(getattr(status, "rejected", 0)),
-            last_sync=getattr(status, "last_success", None),
+            central_online=status.online,
+            pending_events=status.pending,
+            rejected_events=status.rejected,
+            last_sync=status.last_success,
         )
 
     def _set_status(self, **changes: object) -> None:
