@@ -58,7 +58,7 @@ LIMITED_BY = {
               "config (about 20 MB), requests with urllib3, charset_normalizer and idna for "
               "the sync worker (about 8 MB), nfcpy (4 MB), Pillow with FreeType/HarfBuzz, "
               "luma, gpiozero; then about 4.5 MB on the first tap (lazy imports of nfcpy's "
-              "tag types, a malloc arena for the render and lights threads, FreeType/HarfBuzz "
+              "tag types, a malloc arena for the render thread, FreeType/HarfBuzz "
               "tables), nearly flat after",
     "storage": "more than the tap's own commit reached the disk inside the taps: is SQLite's "
                "autocheckpoint back on the tap path (Ledger.open(autocheckpoint=False) in "
