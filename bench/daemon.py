@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,7 +26,7 @@ from bench.rig import CARD_KINDS, write_config
 from bench.sync import central_process
 from central.testing import add_kiosk
 from kiosk.adapters.ledger import Ledger
-from sim.harness import wait_until
+from sim.harness import free_port, wait_until
 from sim.nfc import VirtualField, make_card
 from sim.notify import NotifyListener
 
@@ -78,9 +77,7 @@ def kiosk_process(root: Path, field: VirtualField, prefix: Sequence[str] = (),
 def _unreachable_central() -> str:
     """A loopback URL nobody listens on: the sync worker is built and imported, as on a
     real kiosk, without a server to talk to."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+    return f"http://127.0.0.1:{free_port()}"
 
 
 def startup(runs: int) -> dict[str, Any]:

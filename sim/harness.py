@@ -1,6 +1,6 @@
 """A kiosk reader adapter running against a virtual field, for tests, benchmarks and demos;
-`running_app`, the whole App as `kiosk run` runs it; and `wait_until`, for state that
-changes elsewhere without telling anyone.
+`running_app`, the whole App as `kiosk run` runs it; `wait_until`, for state that
+changes elsewhere without telling anyone; and `free_port`.
 
     >>> with ReaderRig(section) as rig:                       # doctest: +SKIP
     ...     rig.field.place(make_card("ntag213"))
@@ -9,6 +9,7 @@ changes elsewhere without telling anyone.
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -114,3 +115,11 @@ def wait_until(predicate: Callable[[], object], timeout: float, step: float = 0.
             return False
         time.sleep(step)
     return True
+
+
+def free_port(kind: socket.SocketKind = socket.SOCK_STREAM) -> int:
+    """A loopback port free right now (TCP, or UDP for a virtual field), for a child process
+    that has to be told its port before it starts."""
+    with socket.socket(socket.AF_INET, kind) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

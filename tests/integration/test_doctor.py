@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import io
-import socket
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -18,6 +17,7 @@ from kiosk import doctor
 from kiosk.config import Config
 from kiosk.doctor import CheckResult, Probes, Status
 from kiosk.service import Counter
+from sim.harness import free_port
 from tests.conftest import make_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,12 +49,6 @@ def central() -> Iterator[ThreadingHTTPServer]:
 
 def url_of(server: ThreadingHTTPServer) -> str:
     return f"http://127.0.0.1:{server.server_address[1]}"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

@@ -14,15 +14,9 @@ import pytest
 from kiosk.adapters.reader import CardRead, Reader
 from kiosk.config import ReaderSection
 from sim.cli import main, serve_commands
-from sim.harness import ReaderRig
+from sim.harness import ReaderRig, free_port
 from sim.scenario import load_scenario, parse_scenario
 from tests.conftest import make_config
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def section(tmp_path: Path) -> ReaderSection:
@@ -53,7 +47,7 @@ def test_typed_commands_tap_cards_and_bad_lines_only_get_a_message(tmp_path: Pat
 
 
 def test_the_field_command_serves_a_reader_from_another_process(tmp_path: Path) -> None:
-    port = free_port()
+    port = free_port(socket.SOCK_DGRAM)
     field = subprocess.Popen(
         [sys.executable, "-m", "sim.cli", "field", "--port", str(port)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
@@ -83,7 +77,7 @@ def test_a_scenario_that_cannot_be_read_is_refused_with_its_name(
 ) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('[cards]\nx = { kind = "ntag213" }\n[[steps]]\nat = 1\ntap = "y"\n')
-    assert main(["scenario", str(bad), "--port", str(free_port())]) == 2
+    assert main(["scenario", str(bad), "--port", str(free_port(socket.SOCK_DGRAM))]) == 2
     assert "steps[1]: no card named 'y'" in capsys.readouterr().err
 
 
