@@ -7,6 +7,8 @@ is an error. Every problem names its field, e.g. ``reader.path: ...``.
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import os
 import tomllib
 from collections.abc import Sequence
@@ -30,7 +32,7 @@ READER_PREFIXES = ("usb", "tty", "udp")
 
 
 class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class KioskSection(Section):
@@ -315,6 +317,26 @@ class TillSection(Section):
             raise ValueError("an IP address or host name, e.g. 127.0.0.1 (0.0.0.0: every interface)")
         return value
 
+    @model_validator(mode="after")
+    def _token_off_this_pi(self) -> TillSection:
+        # a basket decides how many points a tap earns: off loopback, anyone on the shop's
+        # network could post one
+        if self.enabled and not self.token_file and not _loopback(self.host):
+            raise ValueError(
+                f"host {self.host!r} is reachable from the network: set till.token_file "
+                "(a secret the till sends) or listen on 127.0.0.1"
+            )
+        return self
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
 
 class Config(Section):
     kiosk: KioskSection
@@ -364,9 +386,19 @@ def _problems(error: ValidationError) -> list[str]:
 
 
 def from_mapping(data: dict[str, Any], source: str = "<config>") -> Config:
-    """Validate a config mapping layered over the shipped defaults."""
+    """Validate a config mapping layered over the shipped defaults.
+
+    Strictly, as the central checks a program: "200" is no batch size and "no" no boolean
+    (pydantic's lax mode would convert both); through JSON so a TOML list is a tuple.
+    """
     try:
-        return Config.model_validate(_layer(_defaults(), data))
+        body = json.dumps(_layer(_defaults(), data))
+    except (TypeError, ValueError):
+        raise ConfigError(
+            source, ["values must be text, numbers, booleans, lists or tables (no TOML dates)"]
+        ) from None
+    try:
+        return Config.model_validate_json(body, strict=True)
     except ValidationError as error:
         raise ConfigError(source, _problems(error)) from None
 

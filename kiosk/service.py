@@ -17,9 +17,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from kiosk.adapters import timekeeper
 from kiosk.adapters.ledger import Ledger
 from kiosk.config import Config
 from kiosk.core import cardid
+from kiosk.core.clock import event_time
 from kiosk.core.events import CardState, Event, EventKind, record
 from kiosk.core.perks import Basket, active_booster
 from kiosk.core.program import Expiry
@@ -145,7 +147,9 @@ class Counter:
 
         A Pi has no battery clock; after a power cut offline it may restart in the past.
         The wall clock is then held at the last event's time (and flagged), so cooldowns
-        cannot be fooled. An explicit time (history replay) earlier than that is refused.
+        cannot be fooled; corrected by the central's clock once its readings agree, and
+        not held at a last event that clock shows was dated wrong. An explicit time
+        (history replay) earlier than that is refused.
         """
         if explicit is not None:
             moment = explicit if explicit.tzinfo else explicit.replace(tzinfo=UTC)
@@ -155,11 +159,9 @@ class Counter:
                     f"({self._last_time.isoformat()}); replay history in order"
                 )
             return moment.astimezone(UTC)
-        moment = self._clock()
-        self.clock_behind = self._last_time is not None and moment < self._last_time
-        if self.clock_behind and self._last_time is not None:
-            return self._last_time
-        return moment
+        timing = event_time(self._clock(), self._last_time, timekeeper.verdict(self.ledger))
+        self.clock_behind = timing.held
+        return timing.at
 
     def _commit(self, outcome: Outcome, card_ref: str, now: datetime, staff: str | None) -> Outcome:
         if not outcome.changes:

@@ -406,6 +406,14 @@ class Ledger:
         )
         return erased
 
+    def requeue(self, ids: Sequence[str]) -> None:
+        """Put events kept aside back in the outbox (refused for a time now acceptable)."""
+        with self._transaction() as db:
+            db.executemany(
+                "UPDATE events SET rejected_reason = NULL WHERE id = ? AND synced_at IS NULL",
+                [(i,) for i in ids],
+            )
+
     def rejected(self) -> list[tuple[Event, str]]:
         rows = self._query(
             f"SELECT {_EVENT_COLUMNS}, rejected_reason FROM events "

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
+from kiosk.adapters import timekeeper
 from kiosk.adapters.ledger import Ledger
 from kiosk.adapters.sync_client import CentralClient, SyncFailure, read_token
 from kiosk.config import CentralSection
@@ -190,6 +191,7 @@ class SyncWorker:
                 if not self.section.url:
                     raise SyncFailure("central.url is not set: this kiosk does not sync")
                 token = read_token(self.section.token_file)
+                timekeeper.requeue_due(ledger, started)
                 idle = not ledger.pending(1)
                 self._drain(ledger, token, state, stop)
                 self._check_program(ledger, token, state, force=idle)
@@ -215,9 +217,10 @@ class SyncWorker:
             if not batch:
                 return
             answer = self._client.send(token, batch)
-            ledger.settle(
-                answer.synced, answer.rejected, answer.cards, self._clock(), answer.customers
+            rejected = timekeeper.refusals(
+                ledger, answer.rejected, batch, self._client.take_readings(), self._clock()
             )
+            ledger.settle(answer.synced, rejected, answer.cards, self._clock(), answer.customers)
             state.batches += 1
             state.sent += len(batch)
             state.duplicate += answer.duplicates
@@ -294,6 +297,7 @@ class SyncWorker:
         state.cards += len(states)
 
     def _record(self, ledger: Ledger, state: _Round, started: datetime) -> None:
+        timekeeper.note(ledger, self._client.take_readings())
         values = {LAST_ATTEMPT: started.isoformat(), ONLINE: "0" if state.error else "1"}
         if state.error:
             values[LAST_ERROR] = state.error

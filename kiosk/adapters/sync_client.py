@@ -9,6 +9,7 @@ never has to tell `requests` exceptions apart. Nothing here touches the ledger.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -18,9 +19,14 @@ from typing import Any
 
 import requests
 
+from kiosk.adapters.deadline import mount_deadline
 from kiosk.config import CentralSection
+from kiosk.core.clock import Reading
 from kiosk.core.events import CardState, Event
 from kiosk.core.perks import Customer
+from kiosk.core.servedcard import CardRefused, hidden_characters, plain_text, served_card
+
+log = logging.getLogger("kiosk.sync")
 
 STATUSES = ("accepted", "duplicate", "rejected")
 USER_AGENT = "loyalty-kiosk-sync/1"
@@ -116,8 +122,18 @@ def _detail(response: requests.Response) -> str:
     return text[:120]
 
 
-def check_batch(data: Any, sent: Sequence[Event]) -> BatchAnswer:
-    """Check an answer against the events sent; SyncFailure if it is not exactly their answer."""
+def shown(text: str, limit: int = 200) -> str:
+    """Server text made safe for a terminal and the log: control characters escaped."""
+    cut = text[:limit]
+    return cut if cut.isprintable() else cut.encode("unicode_escape").decode("ascii")
+
+
+def check_batch(data: Any, sent: Sequence[Event], now: datetime) -> BatchAnswer:
+    """Check an answer against the events sent; SyncFailure if it is not exactly their answer.
+
+    A card state in it that fails its checks is left out (and logged): the events' results
+    still count, and the card is read again later.
+    """
     if not isinstance(data, dict):
         raise SyncFailure("garbage answer: not a JSON object")
     results = data.get("results")
@@ -135,13 +151,13 @@ def check_batch(data: Any, sent: Sequence[Event]) -> BatchAnswer:
             raise SyncFailure("garbage answer: a result names no event sent, or no known status")
         wanted.discard(event_id)
         if status == "rejected":
-            rejected[event_id] = reason[:200] if isinstance(reason, str) and reason else "rejected"
+            rejected[event_id] = shown(reason) if isinstance(reason, str) and reason else "rejected"
         else:
             synced.append(event_id)
             duplicates += status == "duplicate"
     if wanted:
         raise SyncFailure("garbage answer: some events sent have no result")
-    remote = _check_cards(data.get("cards", {}), {e.card_ref for e in sent})
+    remote = _check_cards(data.get("cards", {}), {e.card_ref for e in sent}, now)
     return BatchAnswer(
         synced=tuple(synced),
         rejected=rejected,
@@ -152,16 +168,28 @@ def check_batch(data: Any, sent: Sequence[Event]) -> BatchAnswer:
     )
 
 
-def _check_cards(cards: Any, refs: set[str]) -> list[RemoteCard]:
+def _check_cards(cards: Any, refs: set[str], now: datetime) -> list[RemoteCard]:
     if not isinstance(cards, dict):
         raise SyncFailure("garbage answer: cards is not an object")
     found = []
     for ref, body in cards.items():
-        card = check_remote_card(body)
-        if ref not in refs or card.state.card_ref != ref:
+        if ref not in refs or not isinstance(body, dict) or body.get("card_ref") != ref:
             raise SyncFailure("garbage answer: a card that was not in the batch")
-        found.append(card)
+        card = _taken(body, now)
+        if card is not None:
+            found.append(card)
     return found
+
+
+def _taken(body: dict[str, Any], now: datetime) -> RemoteCard | None:
+    """A served card, or None (logged) when its state or customer fails the checks."""
+    try:
+        return check_remote_card(body, now)
+    except SyncFailure as refused:
+        ref = body.get("card_ref")
+        log.warning("event=card_refused card=%s problem=%r",
+                    shown(ref, 12) if isinstance(ref, str) else "?", str(refused))
+        return None
 
 
 def check_customer(value: Any) -> Customer | None:
@@ -186,27 +214,27 @@ def check_customer(value: Any) -> Customer | None:
     return Customer(name, born, consent=True)
 
 
-def check_remote_card(body: Any) -> RemoteCard:
+def check_remote_card(body: Any, now: datetime) -> RemoteCard:
     """A card answer: its state and, when the server says, its customer."""
-    state = check_card(body)
+    state = check_card(body, now)
     says = isinstance(body, dict) and "customer" in body
     return RemoteCard(state, check_customer(body["customer"]) if says else None, says)
 
 
-def check_card(body: Any) -> CardState:
-    """A card state from the server, or SyncFailure when it does not parse."""
+def check_card(body: Any, now: datetime) -> CardState:
+    """A card state from the server, or SyncFailure naming the field that fails its checks."""
     try:
-        if not isinstance(body, dict):
-            raise TypeError("not an object")
-        return CardState.from_dict(body)
-    except (KeyError, TypeError, ValueError, OverflowError):
-        raise SyncFailure("garbage answer: a card state does not parse") from None
+        return served_card(body, now)
+    except CardRefused as refused:
+        raise SyncFailure(f"garbage answer: card refused: {refused}") from None
 
 
 def _version(value: Any) -> str | None:
-    if value is None or isinstance(value, str):
+    if value is None or isinstance(value, str) and plain_text(value, 40):
         return value
-    raise SyncFailure("garbage answer: program_version is not a string")
+    # the events' results still count; without a version we only miss a quick program check
+    log.warning("event=program_version_refused value=%r", shown(str(value), 60))
+    return None
 
 
 class CentralClient:
@@ -216,6 +244,23 @@ class CentralClient:
         self.section = section
         self._session = requests.Session()
         self._session.headers["User-Agent"] = USER_AGENT
+        self._watch = mount_deadline(self._session)
+        self._readings: list[Reading] = []
+
+    @property
+    def deadline(self) -> float:
+        """Seconds a whole request may take: read_timeout alone bounds each read only."""
+        return self.section.connect_timeout + self.section.read_timeout
+
+    def take_readings(self) -> list[Reading]:
+        """The central's clock as its answers gave it since the last call (oldest first)."""
+        taken, self._readings = self._readings, []
+        return taken
+
+    def _note_clock(self, response: requests.Response) -> None:
+        when = _http_date(response.headers.get("Date"))
+        if when is not None:
+            self._readings.append(Reading(datetime.now(UTC), when))
 
     def close(self) -> None:
         self._session.close()
@@ -227,28 +272,42 @@ class CentralClient:
         sent = {"Authorization": f"Bearer {token}", **(headers or {})}
         if body is not None:
             sent["Content-Type"] = "application/json"
-        try:
-            response = self._session.request(
-                method,
-                self.section.url + path,
-                data=body,
-                headers=sent,
-                timeout=(self.section.connect_timeout, self.section.read_timeout),
-                # per request: a session-level False loses to $REQUESTS_CA_BUNDLE in requests
-                verify=self.section.verify_tls,
-                allow_redirects=False,
-            )
-        except requests.exceptions.SSLError:
-            raise SyncFailure("TLS certificate refused (central.verify_tls)") from None
-        except requests.exceptions.ConnectTimeout:
-            raise SyncFailure("central API: connect timed out") from None
-        except requests.exceptions.ReadTimeout:
-            raise SyncFailure("central API: no answer within read_timeout") from None
-        except requests.exceptions.ConnectionError:
-            raise SyncFailure("central API unreachable (refused or reset)") from None
-        except requests.exceptions.RequestException as error:
-            raise SyncFailure(f"central API request failed: {error.__class__.__name__}") from None
+        with self._watch.limit(self.deadline) as run:
+            try:
+                response = self._session.request(
+                    method,
+                    self.section.url + path,
+                    data=body,
+                    headers=sent,
+                    timeout=(self.section.connect_timeout, self.section.read_timeout),
+                    # per request: a session-level False loses to $REQUESTS_CA_BUNDLE in requests
+                    verify=self.section.verify_tls,
+                    allow_redirects=False,
+                )
+            except requests.exceptions.RequestException as error:
+                if run.expired:
+                    raise SyncFailure(
+                        f"central API: no whole answer within {self.deadline:g} s "
+                        "(connect_timeout + read_timeout)"
+                    ) from None
+                raise self._failure(error) from None
+        if run.expired:
+            raise SyncFailure(f"central API: no whole answer within {self.deadline:g} s") from None
+        self._note_clock(response)
         return self._judge(response)
+
+    @staticmethod
+    def _failure(error: requests.exceptions.RequestException) -> SyncFailure:
+        # most specific first: a ConnectTimeout is also a ConnectionError
+        for kind, text in (
+            (requests.exceptions.SSLError, "TLS certificate refused (central.verify_tls)"),
+            (requests.exceptions.ConnectTimeout, "central API: connect timed out"),
+            (requests.exceptions.ReadTimeout, "central API: no answer within read_timeout"),
+            (requests.exceptions.ConnectionError, "central API unreachable (refused or reset)"),
+        ):
+            if isinstance(error, kind):
+                return SyncFailure(text)
+        return SyncFailure(f"central API request failed: {error.__class__.__name__}")
 
     def _judge(self, response: requests.Response) -> requests.Response:
         code = response.status_code
@@ -269,7 +328,7 @@ class CentralClient:
         """POST one batch; the checked answer, or SyncFailure (then nothing is known)."""
         body = json.dumps({"events": [e.to_dict() for e in events]}).encode()
         response = self._request("POST", "/v1/events", token, body=body)
-        return check_batch(_json(response), events)
+        return check_batch(_json(response), events, datetime.now(UTC))
 
     def remote_card(self, token: str, card_ref: str) -> RemoteCard | None:
         """The server's answer for one card (state and customer); None without events."""
@@ -279,10 +338,10 @@ class CentralClient:
             if failure.status == 404:
                 return None
             raise
-        found = check_remote_card(_json(response))
-        if found.state.card_ref != card_ref:
+        body = _json(response)
+        if not isinstance(body, dict) or body.get("card_ref") != card_ref:
             raise SyncFailure("garbage answer: another card than asked")
-        return found
+        return _taken(body, datetime.now(UTC))
 
     def program(self, token: str, etag: str | None) -> ProgramAnswer:
         """GET the current program, conditional on the ETag we hold."""
@@ -298,7 +357,21 @@ class CentralClient:
         fields = _json(response)
         if not isinstance(fields, dict):
             raise SyncFailure("garbage answer: the program is not a JSON object")
+        if hidden_characters(fields):
+            # reward ids, names and the version reach the screen and the staff's terminal
+            raise SyncFailure("garbage answer: the program holds control characters")
         return ProgramAnswer(response.headers.get("ETag"), fields)
+
+
+def _http_date(value: str | None) -> datetime | None:
+    """The instant of an HTTP `Date` header, or None when there is none to read."""
+    if not value:
+        return None
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
 def _json(response: requests.Response) -> Any:

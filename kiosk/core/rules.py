@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from kiosk.core.clock import seen_visit
 from kiosk.core.events import CardState, Change, EventKind, apply_change
 from kiosk.core.expiry import expiry_changes, next_expiry
 from kiosk.core.outcome import Outcome, OutcomeKind, RefusalReason, TierProgress
@@ -154,17 +155,14 @@ def decide_tap(
     # row both earn, so the per-visit cooldown only holds back taps without a basket.
     purchase = program.uses_points and basket is not None
     if card.enrolled:
-        if (
-            not purchase
-            and card.last_visit is not None
-            and now < card.last_visit + program.cooldown
-        ):
+        last_visit = seen_visit(card.last_visit, now)  # a fast clock elsewhere blocks nothing
+        if not purchase and last_visit is not None and now < last_visit + program.cooldown:
             return card_outcome(
                 program,
                 OutcomeKind.COOLDOWN,
                 card,
                 now,
-                cooldown_until=card.last_visit + program.cooldown,
+                cooldown_until=last_visit + program.cooldown,
                 first_name=name,
             )
         if (
