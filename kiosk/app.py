@@ -499,6 +499,9 @@ def configure_logging() -> None:
         level=logging.INFO,
         format="%(levelname)s %(name)s %(message)s",
     )
+    from kiosk.adapters import uidlog  # nfcpy logs the UIDs it reads at DEBUG: redacted
+
+    uidlog.install()
 
 
 def main(config_path: str | None) -> int:

@@ -16,6 +16,7 @@ from typing import TextIO
 from kiosk import __version__
 from kiosk import config as config_module
 from kiosk.core.cardid import parse_uid
+from kiosk.core.clock import EARLIEST, instant_problem
 from kiosk.core.rules import Outcome, OutcomeKind
 from kiosk.errors import BadUid, ConfigError, KioskError
 from kiosk.service import Counter
@@ -39,7 +40,19 @@ def _when(text: str) -> datetime:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a time (use ISO 8601, e.g. 2026-01-05T09:30 or 2026-01-05T09:30+01:00)"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    # the bounds the central keeps for events: a tap it would refuse is not recorded
+    problem = instant_problem(moment, datetime.now(UTC))
+    if problem is not None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} {problem}: give a time from {EARLIEST:%Y-%m-%d} to tomorrow"
+        )
+    return moment
+
+
+def shown(text: str) -> str:
+    """Text from the ledger or the central made safe for a terminal (escapes spelled out)."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 def describe(outcome: Outcome) -> str:
@@ -87,7 +100,7 @@ def _counter(args: argparse.Namespace) -> Iterator[Counter]:
 def cmd_tap(args: argparse.Namespace, out: TextIO) -> int:
     uid = _uid(args.uid)
     with _counter(args) as counter:
-        out.write(describe(counter.tap(uid, args.at)) + "\n")
+        out.write(shown(describe(counter.tap(uid, args.at))) + "\n")
     return EXIT_OK
 
 
@@ -100,8 +113,8 @@ def cmd_card(args: argparse.Namespace, out: TextIO) -> int:
         out.write(f"stamps    {max(0, min(state.stamps, program.goal))}/{program.goal}\n")
         vouchers = state.all_vouchers()
         names = {r.id: r.name for r in program.rewards}
-        shown = ", ".join(f"{n}x {names.get(rid, rid)}" for rid, n in vouchers.items())
-        out.write(f"vouchers  {shown or 'none'}\n")
+        listed = ", ".join(f"{n}x {shown(names.get(rid, rid))}" for rid, n in vouchers.items())
+        out.write(f"vouchers  {listed or 'none'}\n")
         out.write(f"visits    {state.visits}\n")
         last = state.last_visit.isoformat(timespec="minutes") if state.last_visit else "never"
         out.write(f"last visit {last}\n")
@@ -119,7 +132,7 @@ def cmd_redeem(args: argparse.Namespace, out: TextIO) -> int:
     uid = _uid(args.uid)
     with _counter(args) as counter:
         outcome = counter.redeem(uid, args.reward, args.at)
-        out.write(describe(outcome) + "\n")
+        out.write(shown(describe(outcome)) + "\n")
     return EXIT_OK if outcome.kind is OutcomeKind.REDEEMED else EXIT_ERROR
 
 
@@ -127,7 +140,7 @@ def cmd_history(args: argparse.Namespace, out: TextIO) -> int:
     uid = _uid(args.uid)
     with _counter(args) as counter:
         for event in counter.history(uid):
-            reward = f" {event.reward_id}" if event.reward_id else ""
+            reward = f" {shown(event.reward_id)}" if event.reward_id else ""
             out.write(
                 f"{event.occurred_at.isoformat(timespec='seconds')}  #{event.seq:<6} "
                 f"{event.kind.value:<16} {event.delta:+d}{reward}\n"
@@ -151,8 +164,9 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace, out: TextIO) -> int:
-    path = args.file or args.config
-    config_module.load(path)  # raises ConfigError listing every problem
+    # the file `kiosk run` would read: --config, else $KIOSK_CONFIG, else /etc/kiosk/kiosk.toml
+    path = config_module.config_path(args.file or args.config)
+    config_module.load(None if path is None else str(path))  # ConfigError lists every problem
     out.write(f"{path or 'shipped defaults'}: ok\n")
     return EXIT_OK
 
@@ -167,6 +181,7 @@ def _age(seconds: float) -> str:
 
 
 def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
+    from kiosk.adapters import timekeeper
     from kiosk.adapters.sync import sync_status
 
     config = config_module.load(args.config)
@@ -187,15 +202,16 @@ def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
             ("synced", f"{status.synced} events"),
             ("last success", status.last_success.isoformat(timespec="seconds")
              if status.last_success else "never"),
-            ("last error", status.last_error or "-"),
-            ("program", f"{counter.program.version} (from {counter.program_source})"),
+            ("last error", shown(status.last_error or "-")),
+            ("program", f"{shown(counter.program.version)} (from {counter.program_source})"),
             ("clock", "BEHIND the last recorded event: check NTP"
              if last_event and wall < last_event else f"ok ({wall:%Y-%m-%d %H:%M} UTC)"),
+            ("central clock", timekeeper.verdict(counter.ledger).describe()),
         ]
         for name, value in rows:
             out.write(f"{name:<15}{value}\n")
         for event, reason in counter.ledger.rejected()[-5:]:
-            out.write(f"  rejected #{event.seq} {event.kind.value}: {reason}\n")
+            out.write(f"  rejected #{event.seq} {event.kind.value}: {shown(reason)}\n")
     finally:
         counter.close()
     return EXIT_OK

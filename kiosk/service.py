@@ -195,6 +195,8 @@ class Counter:
         """
         if cardid.is_random_uid(uid):
             return refuse(self.program, RefusalReason.RANDOM_ID)
+        if cardid.is_blank_uid(uid):
+            return refuse(self.program, RefusalReason.BLANK_ID)
         ref = self.card_ref(uid)
         moment = self.now(now)
         customer = self.ledger.customer(ref)
@@ -271,7 +273,11 @@ class Counter:
         return self._commit(outcome, state.card_ref, moment, staff_ref)
 
     def is_staff_card(self, uid: bytes) -> bool:
-        return not cardid.is_random_uid(uid) and self.staff.is_staff_card(self.card_ref(uid))
+        return (
+            not cardid.is_random_uid(uid)
+            and not cardid.is_blank_uid(uid)
+            and self.staff.is_staff_card(self.card_ref(uid))
+        )
 
     def undo(self, uid: bytes, now: datetime | None = None, staff_ref: str | None = None) -> Outcome:
         """Staff take back the card's last stamp (within the undo window)."""

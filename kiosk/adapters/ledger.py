@@ -133,6 +133,7 @@ class Ledger:
         """
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600, exist_ok=True)  # owner-only from its creation, whatever the umask
         except OSError as error:
             raise StorageError(f"ledger {path}: cannot create {path.parent}: {error.strerror}") from None
         try:

@@ -42,6 +42,12 @@ def is_random_uid(uid: bytes) -> bool:
     return len(uid) == 4 and uid[0] == 0x08
 
 
+def is_blank_uid(uid: bytes) -> bool:
+    """All bits 0 or all 1 (00000000, FFFFFFFFFFFFFFFFFFFF): no card's own number but a
+    reader's or an emulator's placeholder, the same for every such card."""
+    return len(set(uid)) == 1 and uid[0] in (0x00, 0xFF)
+
+
 def card_ref(site_key: bytes, uid: bytes) -> str:
     """The only name a card has outside the reader: HMAC-SHA256(site key, UID), hex."""
     return hmac.new(site_key, uid, hashlib.sha256).hexdigest()

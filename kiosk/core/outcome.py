@@ -28,6 +28,7 @@ class OutcomeKind(StrEnum):
 
 class RefusalReason(StrEnum):
     RANDOM_ID = "random_id"
+    BLANK_ID = "blank_id"  # an all-zero or all-FF UID: shared by every card that sends it
     UNREADABLE = "unreadable"
 
 
