@@ -131,3 +131,44 @@ def test_the_python_stack_starts_under_memory_deny_write_execute(tmp_path: Path)
         pytest.skip("this kernel has no PR_SET_MDWE (Linux 6.3+)")
     assert result.returncode == 0, result.stderr
     assert "stack ok" in result.stdout
+
+
+def uart_drop_in() -> str:
+    """The drop-in the unit's comments give for a PN532 on the UART, as shipped there."""
+    text = UNIT.read_text()
+    block = text[text.index("take them away with this drop-in"):].splitlines()[2:]
+    lines = []
+    for line in block:
+        if not line.startswith("#   "):
+            break
+        lines.append(line.removeprefix("#   "))
+    return "\n".join(lines) + "\n"
+
+
+def security(unit: Path) -> tuple[float, str, str]:
+    assert ANALYZE is not None
+    result = subprocess.run(
+        [str(ANALYZE), "security", "--offline=true", "--no-pager", str(unit)],
+        capture_output=True, text=True, timeout=60, check=False, cwd=unit.parent,
+    )
+    match = re.search(r"Overall exposure level for kiosk\.service: ([\d.]+) (\w+)", result.stdout)
+    assert match, result.stdout + result.stderr
+    return float(match[1]), match[2], result.stdout
+
+
+@needs_analyze
+def test_the_shipped_unit_allows_no_spi_and_the_uart_drop_in_takes_usb_away(tmp_path: Path) -> None:
+    shipped = directives(UNIT.read_text())
+    assert not any(d.startswith("char-spi") for d in shipped["DeviceAllow"])
+    drop_in = uart_drop_in()
+    assert drop_in.startswith("[Service]\nDeviceAllow=\n")
+    # a drop-in's lines come after the unit's: appended, they act the same
+    uart = unit_copy(tmp_path, UNIT.read_text().replace("\n[Install]", "\n" + drop_in + "\n[Install]"))
+    assert verify(uart).stderr == ""
+    score, rating, report = security(uart)
+    base, _, _ = security(unit_copy(tmp_path / "..", UNIT.read_text()))
+    print(f"systemd-analyze security: shipped {base}, with the UART drop-in {score} {rating}")
+    device_acl = next(line for line in report.splitlines() if "DeviceAllow=" in line)
+    assert "usb_device" not in device_acl and "ttyAMA" in device_acl
+    assert any(line.startswith("✓ RestrictAddressFamilies=~AF_NETLINK") for line in report.splitlines())
+    assert score <= base
