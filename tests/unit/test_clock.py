@@ -128,3 +128,10 @@ def test_an_event_refused_for_its_time_is_marked_and_due_again_once_the_central_
     aside = [(ahead, marked["e1"]), (other, marked["e2"])]
     assert due_again(aside, T0) == []
     assert due_again(aside, T0 + timedelta(days=2)) == ["e1"]  # the e2 refusal stays for good
+
+
+def test_the_central_judges_event_times_by_the_same_bounds_the_kiosk_keeps():
+    from central import validate
+    from kiosk.core.clock import MAX_AHEAD
+
+    assert (validate.EARLIEST, validate.MAX_AHEAD) == (EARLIEST, MAX_AHEAD)
