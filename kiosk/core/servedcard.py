@@ -52,7 +52,7 @@ def hidden_characters(value: Any, depth: int = 0) -> bool:
     if depth > 20:
         return True
     if isinstance(value, str):
-        return not (value == "" or plain_text(value, 10_000))
+        return not (value == "" or plain_text(value, MAX_TEXT))
     if isinstance(value, dict):
         return any(hidden_characters(k, depth + 1) or hidden_characters(v, depth + 1)
                    for k, v in value.items())
