@@ -17,7 +17,7 @@ from kiosk.config import Config
 from kiosk.core.clock import AGREE, MAX_AHEAD, TIME_REFUSED
 from kiosk.core.events import CardState
 from kiosk.service import Counter
-from tests.support import kiosk_setup, worker_for
+from tests.support import central_server, kiosk_setup, worker_for
 from tests.support.scripted_central import ScriptedCentral
 
 UID = bytes.fromhex("04A1B2C3D4E5F6")
@@ -165,3 +165,16 @@ def test_a_served_program_with_control_characters_is_refused_and_not_run(
         report = worker_for(config).sync_once()
     assert report.error == "garbage answer: the program holds control characters"
     assert not report.program_updated
+
+
+def test_the_real_centrals_answers_give_the_kiosk_readings_of_its_clock(tmp_path: Path) -> None:
+    with central_server(tmp_path / "central") as central:
+        config = kiosk_setup(tmp_path / "state", central.url, central.token_file("kiosk-1"))
+        tap(config)
+        worker = worker_for(config)
+        for _ in range(AGREE):
+            assert worker.sync_once().ok
+    with Ledger.open(config.kiosk.ledger_path) as ledger:
+        kept = timekeeper.readings(ledger)
+        assert len(kept) >= AGREE
+        assert timekeeper.verdict(ledger).describe() == "ok (central clock)"

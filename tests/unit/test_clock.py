@@ -135,3 +135,23 @@ def test_the_central_judges_event_times_by_the_same_bounds_the_kiosk_keeps():
     from kiosk.core.clock import MAX_AHEAD
 
     assert (validate.EARLIEST, validate.MAX_AHEAD) == (EARLIEST, MAX_AHEAD)
+
+
+_INSTANTS = st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)
+).map(lambda t: t.replace(tzinfo=UTC))
+
+
+@given(_INSTANTS, _INSTANTS, st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=36500)))
+def test_an_event_set_aside_for_its_time_comes_back_exactly_when_the_central_would_take_it(
+    occurred, central_now, later
+):
+    marked = mark_time_refusals({"e1": "refused"}, [event(occurred)], central_now)
+    aside = [(event(occurred), marked["e1"])]
+    if marked["e1"] == "refused":  # not a time refusal: it stays aside for good
+        assert due_again(aside, central_now + later) == []
+    else:
+        assert due_again(aside, central_now) == []  # never straight back
+        assert bool(due_again(aside, central_now + later)) == (
+            instant_problem(occurred, central_now + later) is None
+        )
