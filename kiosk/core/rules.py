@@ -156,7 +156,11 @@ def decide_tap(
     purchase = program.uses_points and basket is not None
     if card.enrolled:
         last_visit = seen_visit(card.last_visit, now)  # a fast clock elsewhere blocks nothing
-        if not purchase and last_visit is not None and now < last_visit + program.cooldown:
+        if (
+            not purchase
+            and last_visit is not None
+            and now < last_visit + program.cooldown
+        ):
             return card_outcome(
                 program,
                 OutcomeKind.COOLDOWN,
