@@ -1,0 +1,192 @@
+"""How a record's fields travel: each field's JSON type and bounds, declared once beside
+the field itself (dataclass metadata). The ledger's columns, the CSV export, the central's
+checks and its API model all read that one declaration. Pure: stdlib only.
+
+    >>> Text(1, 5).problem("name", "too long")
+    'name must be a string of 1 to 5 characters'
+    >>> Whole(0, 9).fits(True)   # a bool is an int in Python, never a count on the wire
+    False
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from functools import cached_property
+from typing import Any
+
+WIRE = "wire"  # the dataclass metadata key holding a field's `Spec`
+
+
+class Rule:
+    """What values one field takes on the wire, and how it turns into the Python value."""
+
+    sql_type = "TEXT"
+
+    def fits(self, value: Any) -> bool:
+        """A quick yes for a well-formed wire value (never None)."""
+        raise NotImplementedError
+
+    def problem(self, name: str, value: Any) -> str | None:
+        """Why `value` is no value for field `name`, or None."""
+        raise NotImplementedError
+
+    def to_wire(self, value: Any) -> Any:
+        return value
+
+    def from_wire(self, value: Any) -> Any:
+        """The Python value; ValueError (its message follows the field's name) if none."""
+        return value
+
+
+@dataclass(frozen=True)
+class Text(Rule):
+    """A string of `min_length` to `max_length` characters, whole of `pattern` if given."""
+
+    min_length: int
+    max_length: int
+    pattern: str | None = None
+    hint: str = ""  # what the pattern asks for, in words: "64 lowercase hex characters"
+
+    @cached_property
+    def compiled(self) -> re.Pattern[str] | None:
+        return None if self.pattern is None else re.compile(self.pattern)
+
+    def fits(self, value: Any) -> bool:
+        compiled = self.compiled
+        return (
+            type(value) is str
+            and self.min_length <= len(value) <= self.max_length
+            and (compiled is None or compiled.fullmatch(value) is not None)
+        )
+
+    def problem(self, name: str, value: Any) -> str | None:
+        if self.fits(value):
+            return None
+        if self.hint:
+            return f"{name} must be {self.hint}"
+        return f"{name} must be a string of {self.min_length} to {self.max_length} characters"
+
+    def from_wire(self, value: Any) -> str:
+        return str(value)
+
+
+@dataclass(frozen=True)
+class Whole(Rule):
+    """An integer from `minimum` to `maximum`, both included."""
+
+    minimum: int
+    maximum: int
+    sql_type = "INTEGER"
+
+    def fits(self, value: Any) -> bool:
+        return type(value) is int and self.minimum <= value <= self.maximum
+
+    def problem(self, name: str, value: Any) -> str | None:
+        if type(value) is not int:
+            return f"{name} must be an integer"
+        if not self.minimum <= value <= self.maximum:
+            return f"{name} must be between {self.minimum} and {self.maximum}"
+        return None
+
+    def from_wire(self, value: Any) -> int:
+        return int(value)
+
+
+@dataclass(frozen=True)
+class Choice(Rule):
+    """One of an enumeration's values, sent as its string."""
+
+    kinds: type[StrEnum]
+
+    def fits(self, value: Any) -> bool:
+        return type(value) is str and value in self.kinds.__members__.values()
+
+    def problem(self, name: str, value: Any) -> str | None:
+        return None if self.fits(value) else f"unknown {name} {str(value)[:40]!r}"
+
+    def to_wire(self, value: Any) -> str:
+        return str(value.value)
+
+    def from_wire(self, value: Any) -> StrEnum:
+        return self.kinds(value)
+
+
+@dataclass(frozen=True)
+class Moment(Rule):
+    """An instant, sent as ISO 8601 text with a UTC offset; held in UTC."""
+
+    max_length: int = 40
+
+    def fits(self, value: Any) -> bool:
+        return type(value) is str and len(value) <= self.max_length
+
+    def problem(self, name: str, value: Any) -> str | None:
+        if self.fits(value):
+            return None  # the text itself is read by from_wire
+        return f"{name} must be an ISO 8601 date-time string with an offset"
+
+    def to_wire(self, value: Any) -> str:
+        return str(value.astimezone(UTC).isoformat())
+
+    def from_wire(self, value: Any) -> datetime:
+        try:
+            moment = datetime.fromisoformat(str(value))
+        except ValueError:
+            raise ValueError("is not an ISO 8601 date-time") from None
+        if moment.tzinfo is None:
+            raise ValueError("must carry a UTC offset")
+        try:
+            return moment.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("is out of range") from None
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One field of a record as it travels: its name, its rule, whether it may be null."""
+
+    name: str
+    rule: Rule
+    optional: bool = False
+
+    def to_wire(self, value: Any) -> Any:
+        return None if value is None else self.rule.to_wire(value)
+
+    def from_wire(self, value: Any) -> Any:
+        if value is None:
+            if self.optional:
+                return None
+            raise ValueError(f"{self.name} is missing")
+        try:
+            return self.rule.from_wire(value)
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"{self.name} {error}") from None
+
+
+def wire(rule: Rule, *, optional: bool = False) -> dict[str, Any]:
+    """Metadata for `dataclasses.field`: how the field travels."""
+    return {WIRE: (rule, optional)}
+
+
+def specs(record: type) -> tuple[Spec, ...]:
+    """The wire specs of a dataclass's fields, in declaration order."""
+    found = []
+    for item in dataclasses.fields(record):
+        rule, optional = item.metadata[WIRE]
+        found.append(Spec(item.name, rule, optional))
+    return tuple(found)
+
+
+def to_wire(record: Any, fields: tuple[Spec, ...]) -> dict[str, Any]:
+    """A record's JSON-ready fields, in declaration order."""
+    return {spec.name: spec.to_wire(getattr(record, spec.name)) for spec in fields}
+
+
+def from_wire(fields: tuple[Spec, ...], data: Mapping[str, Any]) -> dict[str, Any]:
+    """Constructor arguments from JSON-ready fields; ValueError naming the field."""
+    return {spec.name: spec.from_wire(data.get(spec.name)) for spec in fields}
