@@ -343,12 +343,6 @@ class Ledger:
             except sqlite3.Error as error:
                 raise _storage_error(error, self.path) from None
 
-    def set_customers(self, customers: Mapping[str, Customer | None]) -> None:
-        """Store or forget customers (card_ref -> Customer, or None to forget)."""
-        with self._transaction() as db:
-            erased = self._put_customers(db, customers)
-        self._forget_erased(erased)
-
     def _put_customers(
         self, db: sqlite3.Connection, customers: Mapping[str, Customer | None]
     ) -> int:
@@ -408,9 +402,6 @@ class Ledger:
             )
 
     # --- maintenance -------------------------------------------------------------------
-
-    def integrity_check(self) -> str:
-        return str(self._query("PRAGMA integrity_check").fetchone()[0])
 
     def _query(self, sql: str, args: Sequence[object] = ()) -> sqlite3.Cursor:
         try:

@@ -278,9 +278,9 @@ def test_the_ledger_keeps_no_customer_without_consent_and_migrates_an_old_file(
     with Ledger.open(path) as ledger:
         assert ledger.get_meta("kept") == "yes"
         ref = "cd" * 32
-        ledger.set_customers({ref: Customer("Noé", date(1990, 1, 1), consent=False)})
+        ledger.settle([], {}, [], T0, {ref: Customer("Noé", date(1990, 1, 1), consent=False)})
         assert ledger.customer(ref) is None
-        ledger.set_customers({ref: Customer("Noé", None, consent=True)})
+        ledger.settle([], {}, [], T0, {ref: Customer("Noé", None, consent=True)})
         assert ledger.customer(ref) == Customer("Noé", None, consent=True)
     with closing(sqlite3.connect(path)) as raw:
         assert raw.execute("PRAGMA user_version").fetchone()[0] == 2

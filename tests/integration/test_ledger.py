@@ -22,7 +22,8 @@ from kiosk.adapters.ledger import SCHEMA_VERSION, Ledger
 from kiosk.core.events import EVENT_FIELDS, fold
 from kiosk.errors import SchemaTooNew, StorageError
 from kiosk.service import Counter, load_site_key
-from tests.conftest import make_config
+from tests.support import sqlite_integrity
+from tests.support.kiosk_config import make_config
 
 UID = bytes.fromhex("04a1b2c3d4e5f6")
 T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -156,7 +157,7 @@ FULL_DISK_SCRIPT = textwrap.dedent(
     """
     import resource, signal, sys
     from datetime import UTC, datetime, timedelta
-    from tests.conftest import make_config
+    from tests.support.kiosk_config import make_config
     from kiosk.service import Counter
     from kiosk.errors import StorageError
     from pathlib import Path
@@ -185,8 +186,8 @@ def test_a_full_disk_refuses_the_tap_and_loses_nothing_recorded(tmp_path: Path):
     )
     assert "refused:" in result.stdout, result.stdout + result.stderr
     assert "nothing was recorded" in result.stdout
+    assert sqlite_integrity(tmp_path / "ledger.sqlite3") == "ok"
     with Ledger.open(tmp_path / "ledger.sqlite3") as ledger:
-        assert ledger.integrity_check() == "ok"
         events = ledger.events()
         cards = list(ledger.cards())
     # every committed tap is whole: each enrolled card has both of its events
@@ -199,7 +200,7 @@ WRITER_SCRIPT = textwrap.dedent(
     import sys
     from datetime import UTC, datetime, timedelta
     from pathlib import Path
-    from tests.conftest import make_config
+    from tests.support.kiosk_config import make_config
     from kiosk.service import Counter
     counter = Counter.open(make_config(Path(sys.argv[1]), program={"cooldown_minutes": 0}))
     moment = counter.ledger.last_event_time() or datetime(2026, 1, 1, tzinfo=UTC)
@@ -227,8 +228,8 @@ def test_killing_the_kiosk_mid_write_loses_no_acknowledged_tap(tmp_path: Path):
         proc.kill()
         proc.wait()
         acknowledged.extend(line.strip() for line in proc.stdout if line.strip())
+    assert sqlite_integrity(tmp_path / "ledger.sqlite3") == "ok"
     with Ledger.open(tmp_path / "ledger.sqlite3") as ledger:
-        assert ledger.integrity_check() == "ok"
         events = ledger.events()
         stamp_times = {e.occurred_at.isoformat() for e in events if e.kind.value == "stamp"}
         assert set(acknowledged) <= stamp_times
