@@ -12,19 +12,16 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
 
+from kiosk.config import text, within
 from kiosk.core.events import EVENT_FIELDS
 from kiosk.core.wire import Choice, Moment, Rule, Spec, Text, Whole
 
 
 def _type(rule: Rule) -> Any:
     if isinstance(rule, Text):
-        # JSON Schema patterns match anywhere: anchor them to mean the whole value
-        pattern = None if rule.pattern is None else f"^(?:{rule.pattern})$"
-        return Annotated[str, Field(
-            min_length=rule.min_length, max_length=rule.max_length, pattern=pattern
-        )]
+        return Annotated[str, text(rule)]
     if isinstance(rule, Whole):
-        return Annotated[int, Field(ge=rule.minimum, le=rule.maximum)]
+        return Annotated[int, within(rule)]
     if isinstance(rule, Choice):
         return rule.kinds
     if isinstance(rule, Moment):

@@ -56,6 +56,11 @@ class Text(Rule):
     def compiled(self) -> re.Pattern[str] | None:
         return None if self.pattern is None else re.compile(self.pattern)
 
+    @property
+    def json_pattern(self) -> str | None:
+        """The pattern as JSON Schema and pydantic read it (they search): anchored."""
+        return None if self.pattern is None else f"^(?:{self.pattern})$"
+
     def fits(self, value: Any) -> bool:
         compiled = self.compiled
         return (
