@@ -9,7 +9,7 @@ off in a plain `Program()`, which behaves as a "10 stamps = 1 coffee" card.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 from enum import StrEnum
@@ -42,14 +42,6 @@ BIRTHDAY_BONUS = Whole(0, 100)
 SURPRISE_VISIT = Whole(2, 10_000)
 SURPRISE_BONUS = Whole(1, 100)
 POINTS_PER_EURO = Whole(0, 1000)
-
-
-def _first_problem(checks: Iterable[tuple[str, Rule, object]]) -> None:
-    """Raise ValueError with the first value outside its bound."""
-    for name, rule, value in checks:
-        problem = rule.problem(name, value)
-        if problem is not None:
-            raise ValueError(problem)
 
 
 @dataclass(frozen=True)
@@ -138,47 +130,22 @@ class Program:
     reward_ticket_earns: bool = True
 
     def __post_init__(self) -> None:
-        _first_problem([
-            ("name", PROGRAM_NAME, self.name),
-            ("version", PROGRAM_VERSION, self.version),
-            ("goal", GOAL, self.goal),
-            ("reward_id", REWARD_ID, self.reward_id),
-            ("reward_name", REWARD_NAME, self.reward_name),
-            ("welcome_bonus", WELCOME_BONUS, self.welcome_bonus),
-        ])
+        _within_bounds("", self, PROGRAM_BOUNDS)
+        for parts in ("milestones", "tiers", "boosters", "surprises"):
+            for index, part in enumerate(getattr(self, parts)):
+                _within_bounds(f"{parts}[{index}].", part, PART_BOUNDS[type(part)])
+        if self.birthday_gift is not None:
+            _within_bounds("birthday_gift.", self.birthday_gift, PART_BOUNDS[Reward])
         if not self.welcome_bonus < self.goal:
             raise ValueError("welcome_bonus must be between 0 and goal - 1")
         for milestone in self.milestones:
-            _first_problem([
-                ("a milestone's id", REWARD_ID, milestone.id),
-                ("a milestone's name", REWARD_NAME, milestone.name),
-            ])
             if not 0 < milestone.stamps < self.goal:
                 raise ValueError("a milestone must sit between 1 and goal - 1 stamps")
             if milestone.id == self.reward_id:
                 raise ValueError("a milestone needs its own reward id")
-        if self.daily_cap is not None:
-            _first_problem([("daily_cap", DAILY_CAP, self.daily_cap)])
         self._check_extras()
 
     def _check_extras(self) -> None:
-        _first_problem([
-            ("tier_months", TIER_MONTHS, self.tier_months),
-            ("tier_warn_days", TIER_WARN_DAYS, self.tier_warn_days),
-            ("expiry_days", EXPIRY_DAYS, self.expiry_days),
-            ("expiry_warn_days", EXPIRY_WARN_DAYS, self.expiry_warn_days),
-            ("birthday_bonus", BIRTHDAY_BONUS, self.birthday_bonus),
-            ("points_per_euro", POINTS_PER_EURO, self.points_per_euro),
-            *((f"tier {t.name!r}'s name", TIER_NAME, t.name) for t in self.tiers),
-            *((f"tier {t.name!r}'s threshold", TIER_THRESHOLD, t.threshold) for t in self.tiers),
-            *((f"tier {t.name!r}'s multiplier", TIER_MULTIPLIER, t.multiplier)
-              for t in self.tiers),
-            *(("a booster's multiplier", BOOSTER_MULTIPLIER, b.multiplier) for b in self.boosters),
-            *((f"the surprise at visit {s.visit}", SURPRISE_VISIT, s.visit)
-              for s in self.surprises),
-            *((f"the surprise at visit {s.visit}'s bonus", SURPRISE_BONUS, s.bonus)
-              for s in self.surprises),
-        ])
         if len({t.name for t in self.tiers}) != len(self.tiers):
             raise ValueError("two tiers with the same name")
         thresholds = [t.threshold for t in self.tiers]
@@ -191,13 +158,10 @@ class Program:
                 raise ValueError("a booster needs weekdays among mon..sun")
             if not booster.start < booster.end:
                 raise ValueError("a booster must start before it ends")
-        if self.birthday_gift is not None:
-            _first_problem([
-                ("the birthday gift's id", REWARD_ID, self.birthday_gift.id),
-                ("the birthday gift's name", REWARD_NAME, self.birthday_gift.name),
-            ])
-            if self.birthday_gift.id in {r.id for r in self.rewards}:
-                raise ValueError("the birthday gift needs its own reward id")
+        if self.birthday_gift is not None and self.birthday_gift.id in {
+            r.id for r in self.rewards
+        }:
+            raise ValueError("the birthday gift needs its own reward id")
         if len({s.visit for s in self.surprises}) != len(self.surprises):
             raise ValueError("surprises need distinct visit numbers")
 
@@ -229,3 +193,29 @@ class Program:
     @cached_property
     def tz(self) -> tzinfo:
         return ZoneInfo(self.timezone)
+
+
+# Which field of a program, or of one of its parts, each bound above applies to.
+PROGRAM_BOUNDS: Mapping[str, Rule] = {
+    "name": PROGRAM_NAME, "version": PROGRAM_VERSION, "goal": GOAL, "reward_id": REWARD_ID,
+    "reward_name": REWARD_NAME, "welcome_bonus": WELCOME_BONUS, "daily_cap": DAILY_CAP,
+    "tier_months": TIER_MONTHS, "tier_warn_days": TIER_WARN_DAYS, "expiry_days": EXPIRY_DAYS,
+    "expiry_warn_days": EXPIRY_WARN_DAYS, "birthday_bonus": BIRTHDAY_BONUS,
+    "points_per_euro": POINTS_PER_EURO,
+}
+PART_BOUNDS: Mapping[type, Mapping[str, Rule]] = {
+    Reward: {"id": REWARD_ID, "name": REWARD_NAME},  # a milestone's stamps: below the goal
+    Tier: {"name": TIER_NAME, "threshold": TIER_THRESHOLD, "multiplier": TIER_MULTIPLIER},
+    Booster: {"multiplier": BOOSTER_MULTIPLIER},
+    Surprise: {"visit": SURPRISE_VISIT, "bonus": SURPRISE_BONUS},
+}
+
+
+def _within_bounds(prefix: str, record: object, bounds: Mapping[str, Rule]) -> None:
+    """Raise ValueError naming the first field (`prefix` + its name) outside its bound;
+    a field left unset (None) has nothing to check."""
+    for name, rule in bounds.items():
+        value = getattr(record, name)
+        problem = None if value is None else rule.problem(prefix + name, value)
+        if problem is not None:
+            raise ValueError(problem)
