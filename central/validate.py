@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from kiosk.core.events import EVENT_FIELDS, EVENT_NAMES, NEEDED_BY_KIND, Event, EventKind
+from kiosk.core.events import (
+    EVENT_FIELDS,
+    EVENT_NAMES,
+    EVENT_SCHEMA,
+    NEEDED_BY_KIND,
+    Event,
+    EventKind,
+)
 
 MAX_EVENTS = 500
 EARLIEST = datetime(2020, 1, 1, tzinfo=UTC)
@@ -65,11 +72,13 @@ def envelope(data: Any) -> list[Mapping[str, Any]]:
 def body_sha256(event: Event) -> str:
     """A fingerprint of an event's content, to tell a retry from a clash of ids."""
     wire = event.to_row()
-    kept = wire[:_FIRST_SCHEMA] + tuple(
-        (spec.name, value)
-        for spec, value in zip(EVENT_FIELDS[_FIRST_SCHEMA:], wire[_FIRST_SCHEMA:], strict=True)
-        if value is not None
-    )
+    kept = wire[:_FIRST_SCHEMA]
+    if any(value is not None for value in wire[_FIRST_SCHEMA:]):
+        kept += tuple(
+            (name, value)
+            for name, value in zip(EVENT_NAMES[_FIRST_SCHEMA:], wire[_FIRST_SCHEMA:], strict=True)
+            if value is not None
+        )
     # repr() of a tuple of str/int/None is unambiguous ('None' vs None) and cheap
     return hashlib.sha256(repr(kept).encode()).hexdigest()
 
@@ -141,7 +150,8 @@ def check_event(data: Mapping[str, Any], kiosk_id: str, now: datetime) -> Checke
         if reason is not None:
             return Checked(event_id, reason=reason)
     try:
-        event = Event.from_dict(data)  # every field has its type now: only a time can fail
+        # every field has passed its rule: only the time's text can still fail to read
+        event = Event(**EVENT_SCHEMA.checked_values(data))
     except ValueError as error:
         return Checked(event_id, reason=str(error))
     reason = _implausible(event.occurred_at, now)

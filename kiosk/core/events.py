@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from kiosk.core.cardid import CARD_REF
-from kiosk.core.wire import Choice, Moment, Spec, Text, Whole, from_wire, specs, to_wire, wire
+from kiosk.core.wire import Choice, Moment, Schema, Spec, Text, Whole, wire
 
 
 class EventKind(StrEnum):
@@ -75,16 +75,16 @@ class Event:
 
     def to_dict(self) -> dict[str, Any]:
         """The event's wire (JSON) form; the ledger stores the same values."""
-        return to_wire(self, EVENT_FIELDS)
+        return dict(zip(EVENT_NAMES, EVENT_SCHEMA.row(self), strict=True))
 
     def to_row(self) -> tuple[Any, ...]:
         """The wire values in the order of `EVENT_FIELDS` (a ledger row)."""
-        return tuple(spec.to_wire(getattr(self, spec.name)) for spec in EVENT_FIELDS)
+        return EVENT_SCHEMA.row(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Event:
         """Build an event from its wire/JSON form; ValueError naming the field if it can't."""
-        return cls(**from_wire(EVENT_FIELDS, data))
+        return cls(**EVENT_SCHEMA.values(data))
 
     @classmethod
     def from_row(cls, row: Sequence[Any]) -> Event:
@@ -92,8 +92,9 @@ class Event:
         return cls.from_dict(dict(zip(EVENT_NAMES, row, strict=True)))
 
 
-EVENT_FIELDS: tuple[Spec, ...] = specs(Event)
-EVENT_NAMES: tuple[str, ...] = tuple(spec.name for spec in EVENT_FIELDS)
+EVENT_SCHEMA = Schema(Event)
+EVENT_FIELDS: tuple[Spec, ...] = EVENT_SCHEMA.fields
+EVENT_NAMES: tuple[str, ...] = EVENT_SCHEMA.names
 # fields an event of a kind cannot go without, beyond those every event needs
 NEEDED_BY_KIND: Mapping[EventKind, frozenset[str]] = {
     EventKind.REWARD_EARNED: frozenset({"reward_id"}),

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from functools import cached_property
+from operator import attrgetter
 from typing import Any
 
 WIRE = "wire"  # the dataclass metadata key holding a field's `Spec`
@@ -41,6 +42,14 @@ class Rule:
     def from_wire(self, value: Any) -> Any:
         """The Python value; ValueError (its message follows the field's name) if none."""
         return value
+
+    def reader(self) -> Callable[[Any], Any]:
+        """`from_wire`, or a builtin that does the same faster."""
+        return self.from_wire
+
+    def writer(self) -> Callable[[Any], Any] | None:
+        """`to_wire`, or None where the wire value is the Python value."""
+        return self.to_wire
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,12 @@ class Text(Rule):
     def from_wire(self, value: Any) -> str:
         return str(value)
 
+    def reader(self) -> Callable[[Any], Any]:
+        return str
+
+    def writer(self) -> None:
+        return None
+
 
 @dataclass(frozen=True)
 class Whole(Rule):
@@ -100,6 +115,12 @@ class Whole(Rule):
 
     def from_wire(self, value: Any) -> int:
         return int(value)
+
+    def reader(self) -> Callable[[Any], Any]:
+        return int
+
+    def writer(self) -> None:
+        return None
 
 
 @dataclass(frozen=True)
@@ -136,7 +157,7 @@ class Moment(Rule):
         return f"{name} must be an ISO 8601 date-time string with an offset"
 
     def to_wire(self, value: Any) -> str:
-        return str(value.astimezone(UTC).isoformat())
+        return str((value if value.tzinfo is UTC else value.astimezone(UTC)).isoformat())
 
     def from_wire(self, value: Any) -> datetime:
         try:
@@ -159,18 +180,13 @@ class Spec:
     rule: Rule
     optional: bool = False
 
-    def to_wire(self, value: Any) -> Any:
-        return None if value is None else self.rule.to_wire(value)
+    @cached_property
+    def read(self) -> Callable[[Any], Any]:
+        return self.rule.reader()
 
-    def from_wire(self, value: Any) -> Any:
-        if value is None:
-            if self.optional:
-                return None
-            raise ValueError(f"{self.name} is missing")
-        try:
-            return self.rule.from_wire(value)
-        except (ValueError, TypeError) as error:
-            raise ValueError(f"{self.name} {error}") from None
+    @cached_property
+    def write(self) -> Callable[[Any], Any] | None:
+        return self.rule.writer()
 
 
 def wire(rule: Rule, *, optional: bool = False) -> dict[str, Any]:
@@ -178,20 +194,57 @@ def wire(rule: Rule, *, optional: bool = False) -> dict[str, Any]:
     return {WIRE: (rule, optional)}
 
 
-def specs(record: type) -> tuple[Spec, ...]:
-    """The wire specs of a dataclass's fields, in declaration order."""
-    found = []
-    for item in dataclasses.fields(record):
-        rule, optional = item.metadata[WIRE]
-        found.append(Spec(item.name, rule, optional))
-    return tuple(found)
+class Schema:
+    """The wire specs of a dataclass's fields (declared with `wire`), in declaration order,
+    and the conversions between its records and their JSON-ready values."""
 
+    def __init__(self, record: type) -> None:
+        fields = []
+        for item in dataclasses.fields(record):
+            rule, optional = item.metadata[WIRE]
+            fields.append(Spec(item.name, rule, optional))
+        self.fields: tuple[Spec, ...] = tuple(fields)
+        self.names: tuple[str, ...] = tuple(spec.name for spec in fields)
+        self.required = frozenset(spec.name for spec in fields if not spec.optional)
+        self._get_all = attrgetter(*self.names)
+        # only these change on the way out (an enum, a time); the rest go as they are
+        self._writers = tuple(
+            (index, spec.write) for index, spec in enumerate(fields) if spec.write is not None
+        )
+        self._readers = tuple((spec.name, spec.read) for spec in fields if spec.write is not None)
 
-def to_wire(record: Any, fields: tuple[Spec, ...]) -> dict[str, Any]:
-    """A record's JSON-ready fields, in declaration order."""
-    return {spec.name: spec.to_wire(getattr(record, spec.name)) for spec in fields}
+    def row(self, record: Any) -> tuple[Any, ...]:
+        """A record's JSON-ready values, in declaration order."""
+        values = list(self._get_all(record))
+        for index, write in self._writers:
+            if values[index] is not None:
+                values[index] = write(values[index])
+        return tuple(values)
 
+    def values(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """Constructor arguments from JSON-ready fields; ValueError naming the field."""
+        values = {}
+        for spec in self.fields:
+            value = data.get(spec.name)
+            if value is not None:
+                try:
+                    value = spec.read(value)
+                except (ValueError, TypeError) as error:
+                    raise ValueError(f"{spec.name} {error}") from None
+            elif not spec.optional:
+                raise ValueError(f"{spec.name} is missing")
+            values[spec.name] = value
+        return values
 
-def from_wire(fields: tuple[Spec, ...], data: Mapping[str, Any]) -> dict[str, Any]:
-    """Constructor arguments from JSON-ready fields; ValueError naming the field."""
-    return {spec.name: spec.from_wire(data.get(spec.name)) for spec in fields}
+    def checked_values(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """`values` of data whose every field is known to pass its rule: only the fields
+        whose wire form differs from their value (an enum, a time) are read; ValueError
+        naming the field if one of those cannot be."""
+        values = {name: data.get(name) for name in self.names}
+        for name, read in self._readers:
+            if values[name] is not None:
+                try:
+                    values[name] = read(values[name])
+                except (ValueError, TypeError) as error:
+                    raise ValueError(f"{name} {error}") from None
+        return values
