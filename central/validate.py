@@ -27,7 +27,7 @@ EARLIEST = datetime(2020, 1, 1, tzinfo=UTC)
 MAX_AHEAD = timedelta(days=1)
 
 FIELDS = frozenset(EVENT_NAMES)
-REQUIRED_FIELDS = frozenset(spec.name for spec in EVENT_FIELDS if not spec.optional)
+REQUIRED_FIELDS = EVENT_SCHEMA.required
 _ID = next(spec.rule for spec in EVENT_FIELDS if spec.name == "id")
 # The fields of the first schema are always in an event's fingerprint; a field added since
 # counts only when it is set, so an event stored before the field existed keeps its print.

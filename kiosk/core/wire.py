@@ -20,7 +20,7 @@ from functools import cached_property
 from operator import attrgetter
 from typing import Any
 
-WIRE = "wire"  # the dataclass metadata key holding a field's `Spec`
+WIRE = "wire"  # the dataclass metadata key holding a field's (rule, may be null)
 
 
 class Rule:
@@ -85,9 +85,6 @@ class Text(Rule):
             return f"{name} must be {self.hint}"
         return f"{name} must be a string of {self.min_length} to {self.max_length} characters"
 
-    def from_wire(self, value: Any) -> str:
-        return str(value)
-
     def reader(self) -> Callable[[Any], Any]:
         return str
 
@@ -113,9 +110,6 @@ class Whole(Rule):
             return f"{name} must be between {self.minimum} and {self.maximum}"
         return None
 
-    def from_wire(self, value: Any) -> int:
-        return int(value)
-
     def reader(self) -> Callable[[Any], Any]:
         return int
 
@@ -129,8 +123,12 @@ class Choice(Rule):
 
     kinds: type[StrEnum]
 
+    @cached_property
+    def names(self) -> frozenset[str]:
+        return frozenset(kind.value for kind in self.kinds)
+
     def fits(self, value: Any) -> bool:
-        return type(value) is str and value in self.kinds.__members__.values()
+        return type(value) is str and value in self.names
 
     def problem(self, name: str, value: Any) -> str | None:
         return None if self.fits(value) else f"unknown {name} {str(value)[:40]!r}"
