@@ -52,14 +52,27 @@ class Rule:
         return self.to_wire
 
 
+class Plain(Rule):
+    """A rule whose wire value is the Python value itself (a string, an integer)."""
+
+    python_type: type = object
+
+    def reader(self) -> Callable[[Any], Any]:
+        return self.python_type
+
+    def writer(self) -> None:
+        return None
+
+
 @dataclass(frozen=True)
-class Text(Rule):
+class Text(Plain):
     """A string of `min_length` to `max_length` characters, whole of `pattern` if given."""
 
     min_length: int
     max_length: int
     pattern: str | None = None
     hint: str = ""  # what the pattern asks for, in words: "64 lowercase hex characters"
+    python_type = str
 
     @cached_property
     def compiled(self) -> re.Pattern[str] | None:
@@ -85,20 +98,16 @@ class Text(Rule):
             return f"{name} must be {self.hint}"
         return f"{name} must be a string of {self.min_length} to {self.max_length} characters"
 
-    def reader(self) -> Callable[[Any], Any]:
-        return str
-
-    def writer(self) -> None:
-        return None
 
 
 @dataclass(frozen=True)
-class Whole(Rule):
+class Whole(Plain):
     """An integer from `minimum` to `maximum`, both included."""
 
     minimum: int
     maximum: int
     sql_type = "INTEGER"
+    python_type = int
 
     def fits(self, value: Any) -> bool:
         return type(value) is int and self.minimum <= value <= self.maximum
@@ -110,11 +119,6 @@ class Whole(Rule):
             return f"{name} must be between {self.minimum} and {self.maximum}"
         return None
 
-    def reader(self) -> Callable[[Any], Any]:
-        return int
-
-    def writer(self) -> None:
-        return None
 
 
 @dataclass(frozen=True)
