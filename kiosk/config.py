@@ -56,11 +56,19 @@ def text(rule: Text, **kwargs: Any) -> Any:
 
 
 class KioskSection(Section):
-    id: str = text(KIOSK_ID)
+    id: str
     state_dir: Path
     locale: Literal["fr", "en"]
     site_key_file: str = ""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("id")
+    @classmethod
+    def _kiosk_id(cls, value: str) -> str:
+        problem = KIOSK_ID.problem("the kiosk id", value)  # the central checks the same
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
     @property
     def site_key_path(self) -> Path:

@@ -119,3 +119,11 @@ def test_a_staff_card_that_is_not_a_card_ref_is_named_by_its_place() -> None:
     assert refused.value.problems == [
         "staff.cards[1]: not a card_ref (64 lowercase hex characters)"
     ]
+
+
+def test_a_kiosk_id_the_central_would_refuse_is_refused_in_plain_words() -> None:
+    with pytest.raises(ConfigError) as refused:
+        config.from_mapping({"kiosk": {"id": "counter 2"}})
+    assert refused.value.problems == [
+        "kiosk.id: the kiosk id must be 1 to 64 letters, digits, '.', '_' or '-'"
+    ]
