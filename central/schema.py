@@ -12,9 +12,9 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
 
-from kiosk.config import text, within
 from kiosk.core.events import EVENT_FIELDS
 from kiosk.core.wire import Choice, Moment, Rule, Spec, Text, Whole
+from kiosk.fields import text, within
 
 
 def _type(rule: Rule) -> Any:

@@ -13,27 +13,18 @@ from collections.abc import Sequence
 from datetime import time, timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kiosk.core import program as bounds
-from kiosk.core.cardid import is_card_ref
-from kiosk.core.events import KIOSK_ID, PROGRAM_VERSION, REWARD_ID
+from kiosk.core.events import PROGRAM_VERSION, REWARD_ID
 from kiosk.core.program import WEEKDAYS, Booster, Expiry, Mode, Surprise, Tier, TierBasis
 from kiosk.core.rules import Program, Reward
-from kiosk.core.staff import MAX_STAFF_CARDS, NOT_A_CARD_REF, StaffPolicy
-from kiosk.core.wire import Text, Whole
+from kiosk.core.staff import MAX_STAFF_CARDS, StaffPolicy
 from kiosk.errors import ConfigError
+from kiosk.fields import CardRef, KioskId, Weekday, text, within
 
 DEFAULT_PATH = Path("/etc/kiosk/kiosk.toml")
 ENV_VAR = "KIOSK_CONFIG"
@@ -44,31 +35,12 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def within(rule: Whole, **kwargs: Any) -> Any:
-    """A pydantic field bounded by a core bound (kiosk.core.program, kiosk.core.events)."""
-    return Field(ge=rule.minimum, le=rule.maximum, **kwargs)
-
-
-def text(rule: Text, **kwargs: Any) -> Any:
-    """A pydantic text field bounded by a core text rule."""
-    return Field(min_length=rule.min_length, max_length=rule.max_length,
-                 pattern=rule.json_pattern, **kwargs)
-
-
 class KioskSection(Section):
-    id: str
+    id: KioskId
     state_dir: Path
     locale: Literal["fr", "en"]
     site_key_file: str = ""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-
-    @field_validator("id")
-    @classmethod
-    def _kiosk_id(cls, value: str) -> str:
-        problem = KIOSK_ID.problem("the kiosk id", value)  # the central checks the same
-        if problem is not None:
-            raise ValueError(problem)
-        return value
 
     @property
     def site_key_path(self) -> Path:
@@ -213,14 +185,8 @@ def _clock_time(value: str) -> time:
         raise ValueError(f"{value!r} is not a time of day like 14:30") from None
 
 
-def _weekday(value: str) -> str:
-    if value not in WEEKDAYS:
-        raise ValueError(f"unknown day {value[:20]!r}: use {', '.join(WEEKDAYS)}")
-    return value
-
-
 class BoosterSection(Section):
-    days: tuple[Annotated[str, AfterValidator(_weekday)], ...] = Field(min_length=1)
+    days: tuple[Weekday, ...] = Field(min_length=1)
     start: str = "00:00"
     end: str = "24:00"
     multiplier: int = within(bounds.BOOSTER_MULTIPLIER, default=2)
@@ -320,14 +286,8 @@ class ProgramSection(Section):
         return Reward(self.birthday_gift_id, self.birthday_gift, 0) if self.birthday_gift else None
 
 
-def _card_ref(value: str) -> str:
-    if not is_card_ref(value):
-        raise ValueError(NOT_A_CARD_REF)
-    return value
-
-
 class StaffSection(Section):
-    cards: tuple[Annotated[str, AfterValidator(_card_ref)], ...] = Field(
+    cards: tuple[CardRef, ...] = Field(
         default=(), max_length=MAX_STAFF_CARDS
     )
     undo_minutes: float = Field(default=5, ge=0, le=60)
