@@ -60,6 +60,9 @@ LIMITED_BY = {
               "luma, gpiozero; then about 4.5 MB on the first tap (lazy imports of nfcpy's "
               "tag types, a malloc arena for the render thread, FreeType/HarfBuzz "
               "tables), nearly flat after",
+    "startup": "imports (about 0.2 s of CPU for kiosk.app: pydantic, luma, gpiozero, nfcpy, "
+               "Pillow) and building the parts in the child process, which shares the 2 "
+               "cores with whatever else runs",
     "storage": "more than the tap's own commit reached the disk inside the taps: is SQLite's "
                "autocheckpoint back on the tap path (Ledger.open(autocheckpoint=False) in "
                "Counter.open)?",

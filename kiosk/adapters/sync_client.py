@@ -22,7 +22,7 @@ import requests
 from kiosk.adapters.deadline import mount_deadline
 from kiosk.config import CentralSection
 from kiosk.core.clock import Reading
-from kiosk.core.events import CardState, Event
+from kiosk.core.events import PROGRAM_VERSION, CardState, Event
 from kiosk.core.perks import Customer
 from kiosk.core.servedcard import CardRefused, hidden_characters, plain_text, served_card
 
@@ -230,7 +230,7 @@ def check_card(body: Any, now: datetime) -> CardState:
 
 
 def _version(value: Any) -> str | None:
-    if value is None or isinstance(value, str) and plain_text(value, 40):
+    if value is None or isinstance(value, str) and PROGRAM_VERSION.fits(value) and plain_text(value):
         return value
     # the events' results still count; without a version we only miss a quick program check
     log.warning("event=program_version_refused value=%r", shown(str(value), 60))

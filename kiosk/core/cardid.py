@@ -10,16 +10,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from enum import StrEnum
+
+from kiosk.core.wire import Text
 
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 UID_LENGTHS = (4, 7, 8, 10)  # ISO 14443-A single/double/triple size, FeliCa IDm
 NFCID0_LENGTH = 4  # ISO 14443-B
-
-
-class UidProblem(StrEnum):
-    MALFORMED = "malformed"
-    RANDOM = "random"
+# what the kiosk stores and sends for a card: HMAC-SHA256 in lowercase hex
+CARD_REF = Text(64, 64, "[0-9a-f]{64}", "64 lowercase hex characters")
 
 
 def parse_uid(text: str) -> bytes:
@@ -53,5 +51,5 @@ def card_ref(site_key: bytes, uid: bytes) -> str:
     return hmac.new(site_key, uid, hashlib.sha256).hexdigest()
 
 
-def is_card_ref(text: str) -> bool:
-    return len(text) == 64 and bool(_HEX.match(text)) and text == text.lower()
+def is_card_ref(text: object) -> bool:
+    return CARD_REF.fits(text)

@@ -25,12 +25,12 @@ from typing import Any
 
 from kiosk.core.cardid import is_card_ref
 from kiosk.core.clock import EARLIEST, MAX_AHEAD, instant_problem
-from kiosk.core.events import CardState
+from kiosk.core.events import REWARD_ID, CardState
 
 # No real card comes near: a billion stamps is a thousand years of a busy shop's taps.
 MAX_COUNT = 10**9
 MAX_ENTRIES = 20_000  # keys of one count table (a day bucket per day is 55 years)
-MAX_NAME = 40  # a reward id or tier name, as the program's fields allow
+MAX_NAME = REWARD_ID.max_length  # a reward id, or a tier name (it travels as one)
 MAX_TEXT = 200  # any other text of an answer (flags, event ids)
 
 _INSTANTS = ("first_seen", "last_visit", "tier_at", "birthday_at")

@@ -10,7 +10,7 @@ import pytest
 from kiosk.app import configure_logging
 from sim.harness import ReaderRig
 from sim.nfc import make_card
-from tests.conftest import make_config
+from tests.support import make_config
 
 NTAG = "04A1B2C3D4E5F6"
 CLASSIC = "5A6B7C8D"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from importlib import resources
 from pathlib import Path
+
+import pytest
 
 README = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
 
@@ -20,11 +23,15 @@ def test_every_shipped_config_field_is_in_the_readme_reference():
     assert missing == [], missing
 
 
-def test_every_kiosk_subcommand_is_in_the_readme():
+def test_every_kiosk_subcommand_is_in_the_readme(capsys: pytest.CaptureFixture[str]):
     from kiosk.cli import build_parser
 
-    parser = build_parser()
-    commands = next(a for a in parser._actions if a.dest == "command").choices
+    # the command lists its subcommands to whoever types one it does not know
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["no-such-command"])
+    listed = capsys.readouterr().err.partition("choose from")[2]
+    commands = re.findall(r"'([a-z-]+)'", listed)
+    assert "run" in commands and "export" in commands
     assert [c for c in commands if f"`kiosk {c}" not in README] == []
 
 
