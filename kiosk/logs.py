@@ -1,0 +1,64 @@
+"""The daemon's log: one line per event, `key=value`, for the journal.
+
+Every kiosk module logs through `logging.getLogger(__name__)` with a message that is
+itself `event=<what> key=value ...` (a value with spaces is written with `%r`). The
+formatter puts the level and the logger in front, quotes the prose of the libraries
+(nfcpy, urllib3) as one `message=` value, and writes a traceback on the same line, so
+one line is one event:
+
+    level=info logger=kiosk.app event=tap card=3c44dd30 tech=106A outcome=stamped ...
+    level=warning logger=nfc.clf message='no reader found on usb'
+
+A card appears only as the first 8 hex digits of its ref, never as a UID or a name.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import TextIO
+
+FORMAT_STYLE = "key=value"
+
+
+class KeyValueFormatter(logging.Formatter):
+    """`level=… logger=… <message>` on one line; prose from libraries quoted as one value."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if not ours(record.name):
+            message = f"message={message!r}"
+        line = f"level={record.levelname.lower()} logger={record.name} {message}"
+        if record.exc_info:
+            line += f" traceback={self.formatException(record.exc_info)!r}"
+        return line
+
+
+def ours(logger_name: str) -> bool:
+    """Whether the logger is one of the kiosk's own (their messages are key=value)."""
+    return logger_name == "kiosk" or logger_name.startswith("kiosk.")
+
+
+def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> logging.Handler:
+    """One handler on the root logger, writing key=value lines to stderr (the journal)."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(KeyValueFormatter())
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    apply_log_level(level)
+    return handler
+
+
+def apply_log_level(level: str) -> None:
+    """`[kiosk] log_level` for the whole process. nfcpy's frontend (`nfc.clf`) says
+    "searching for reader on path" and "using ..." at INFO on every open, that is on every
+    retry while a reader is unplugged; the reader adapter logs going offline and coming
+    back once each, so those lines are kept for DEBUG. Below INFO nfcpy logs the frames it
+    exchanges, UIDs included: nfcpy never says more than INFO here, whatever the level.
+    (Not only "nfc.clf": nfcpy sets "nfc" to INFO itself when it is imported.)"""
+    logging.getLogger().setLevel(level)
+    debug = level == "DEBUG"
+    logging.getLogger("nfc").setLevel(logging.INFO)
+    logging.getLogger("nfc.clf").setLevel(logging.INFO if debug else logging.WARNING)
