@@ -282,7 +282,6 @@ class App:
         )
 
     def on_reader_status(self, online: bool) -> None:
-        log.log(logging.INFO if online else logging.WARNING, "event=reader online=%s", online)
         self._set_status(replace(self._status, reader_online=online))
 
     def on_sync_status(self, status: SyncStatus) -> None:

@@ -43,10 +43,7 @@ def configure_logging(level: str = "INFO", stream: TextIO | None = None) -> logg
     """One handler on the root logger, writing key=value lines to stderr (the journal)."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(KeyValueFormatter())
-    root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
-    root.addHandler(handler)
+    logging.getLogger().addHandler(handler)
     apply_log_level(level)
     return handler
 

@@ -45,6 +45,7 @@ class StormReport:
     terms: int = 0
     reloads_seen: int = 0
     stops: list[float] = field(default_factory=list)  # seconds from SIGTERM to exit, each process
+    clean_stops: int = 0  # processes whose last words were event=stop (they shut down themselves)
     exit_codes: set[int | None] = field(default_factory=set)
     hung: list[str] = field(default_factory=list)  # the last log lines of each hung process
 
@@ -67,6 +68,7 @@ class StormReport:
             "stop_p50_s": round(ordered[len(ordered) // 2], 3) if ordered else None,
             "stop_max_s": round(self.slowest_stop, 3),
             "late_stops": len(self.late_stops),
+            "clean_stops": self.clean_stops,
             "exit_codes": sorted(str(c) for c in self.exit_codes),
             "hung": len(self.hung),
         }
@@ -100,6 +102,7 @@ class KioskProcess:
     proc: subprocess.Popen[str]
     notify: NotifyListener
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=40))
+    pump: threading.Thread | None = None
 
     def pump_log(self) -> None:
         def pump() -> None:
@@ -107,7 +110,14 @@ class KioskProcess:
             for line in self.proc.stderr:
                 self.tail.append(line.rstrip())
 
-        threading.Thread(target=pump, name="kiosk-log", daemon=True).start()
+        self.pump = threading.Thread(target=pump, name="kiosk-log", daemon=True)
+        self.pump.start()
+
+    def last_words(self) -> list[str]:
+        """The end of its log, once the process is gone and the pipe read to its end."""
+        if self.pump is not None:
+            self.pump.join(timeout=KILL_AFTER)
+        return list(self.tail)
 
     def wait_ready(self, timeout: float, since: float) -> bool:
         return self.notify.wait("READY=1", timeout, since=since) is not None
@@ -187,6 +197,8 @@ def one_process(root: Path, nfc_field: VirtualField, rng: random.Random, hups: i
             report.hung.append("\n".join(kiosk.tail))
         report.stops.append(time.monotonic() - term_at)
         report.exit_codes.add(code)
+    if any("event=stop " in line for line in kiosk.last_words()):
+        report.clean_stops += 1
 
 
 def storm(root: Path, processes: int, hups: int, seed: int) -> StormReport:
