@@ -21,10 +21,9 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, NoReturn, Protocol
+from typing import TYPE_CHECKING, NoReturn
 
 from kiosk import config as config_module
 from kiosk.config import Config
@@ -35,21 +34,15 @@ from kiosk.early_screen import EarlyScreen
 from kiosk.errors import ConfigError, KioskError
 from kiosk.logs import apply_log_level, configure_logging
 from kiosk.notify import Notifier
-from kiosk.served import ServedPrograms
-from kiosk.service import Counter
+from kiosk.parts import Parts, build_parts
 from kiosk.session import StaffSession
 from kiosk.wakeup import Requests
 
-if TYPE_CHECKING:  # the adapters import their hardware libraries: built in App.build()
+if TYPE_CHECKING:  # the adapters import their hardware libraries: built in kiosk.parts
     from PIL import Image
 
-    from kiosk.adapters.button import StaffButton
-    from kiosk.adapters.checkpoint import Checkpointer
-    from kiosk.adapters.display import Display, NullDisplay
-    from kiosk.adapters.lights import Lights
-    from kiosk.adapters.reader import CardRead, Reader
-    from kiosk.adapters.sync import SyncStatus, SyncWorker
-    from kiosk.adapters.till import TillListener
+    from kiosk.adapters.reader import CardRead
+    from kiosk.adapters.sync import SyncStatus
 
 log = logging.getLogger(__name__)
 
@@ -66,28 +59,6 @@ EXPIRY_SLICE = 16
 # sent again). A reload waits longer, as a reader must let go of the device first.
 STOP_JOIN_SECONDS = 0.5
 RELOAD_JOIN_SECONDS = 5.0
-
-
-class Stoppable(Protocol):
-    def run(self, stop: threading.Event) -> None: ...
-
-
-@dataclass
-class Parts:
-    """Everything one configuration builds; rebuilt whole on SIGHUP."""
-
-    config: Config
-    counter: Counter
-    display: Display | NullDisplay
-    lights: Lights
-    reader: Reader
-    sync: SyncWorker | None
-    button: StaffButton
-    till: TillListener | None = None  # the till's basket endpoint, when [till] enabled
-    checkpointer: Checkpointer | None = None  # the ledger's WAL checkpoints, off the tap path
-    stop: threading.Event = field(default_factory=threading.Event)
-    threads: list[threading.Thread] = field(default_factory=list)
-    closed: bool = False  # set under the counter's lock: no tap starts after it
 
 
 def _short(card_ref: str | None) -> str:
@@ -130,76 +101,19 @@ class App:
     # --- building and tearing down ------------------------------------------------------
 
     def build(self, config: Config) -> Parts:
-        from kiosk.adapters.button import StaffButton
-        from kiosk.adapters.checkpoint import Checkpointer
-        from kiosk.adapters.display import Display
-        from kiosk.adapters.lights import Lights, make_pin_factory
-        from kiosk.adapters.reader import Reader
-
-        # a part that fails to build (a till port taken, a display that does not answer)
-        # must not leave the ones built before it holding their pins, bus and ledger: a
-        # refused reload starts the old config again on the same ones
-        with ExitStack() as built:
-            counter = Counter.open(config) if self.clock is None else Counter.open(config, clock=self.clock)
-            built.callback(counter.close)
-            # named after the program the counter runs: a served one held in the ledger wins
-            display = Display.from_config(config.display, config.kiosk.locale, counter.program.name)
-            built.callback(display.close)
-            pins = self.pin_factory or make_pin_factory(config.lights.factory)
-            lights = Lights.from_config(config.lights, pins)
-            built.callback(lights.close)
-            button = StaffButton.from_config(
-                config.lights, pins, self.on_button_press, self.on_button_hold
-            )
-            built.callback(button.close)
-            reader = Reader(config.reader, self.on_card, self.on_reader_status)
-            sync = None
-            if config.central.url:
-                from kiosk.adapters.sync import SyncWorker
-
-                sync = SyncWorker(
-                    config.central, config.kiosk.ledger_path, counter.program.tz, self.on_sync_status,
-                    on_program=self._program_served.set, programs=ServedPrograms(),
-                )
-                built.callback(sync.close)
-            till = None
-            if config.till.enabled:  # http.server and its imports cost 1.6 MB of RSS
-                from kiosk.adapters.till import TillListener
-
-                till = TillListener.from_config(config.till)  # last: it holds a socket once built
-            checkpointer = Checkpointer(config.kiosk.ledger_path)
-            built.pop_all()
-        return Parts(config, counter, display, lights, reader, sync, button, till, checkpointer)
+        return build_parts(config, self, self.pin_factory, self.clock)
 
     def start(self, parts: Parts) -> None:
         self.parts = parts
         with self._lock:
             parts.display.set_status(self._status, time.monotonic())
             parts.lights.set_status(self._status)
-        workers: list[tuple[str, Stoppable | None]] = [
-            ("reader", parts.reader), ("sync", parts.sync), ("till", parts.till),
-            ("checkpoint", parts.checkpointer),
-        ]
-        for name, worker in workers:
-            if worker is not None:
-                thread = threading.Thread(target=worker.run, args=(parts.stop,), name=name, daemon=True)
-                thread.start()
-                parts.threads.append(thread)
+        parts.start()
 
     def halt_parts(self, parts: Parts, within: float) -> None:
-        """Tell the threads to stop and wait for them `within` seconds at most; a stop
-        asked meanwhile (SIGTERM during a reload) cuts the wait to STOP_JOIN_SECONDS."""
-        parts.stop.set()
-        deadline = time.monotonic() + within
-        for thread in parts.threads:
-            while thread.is_alive():
-                now = time.monotonic()
-                if self.requests.stop:
-                    deadline = min(deadline, now + STOP_JOIN_SECONDS)
-                if now >= deadline:
-                    log.warning("event=stop thread=%s still_running=true", thread.name)
-                    break
-                thread.join(min(deadline - now, TICK_SECONDS))
+        """Stop the threads, waiting `within` seconds at most; a stop asked meanwhile
+        (SIGTERM during a reload) cuts the wait to STOP_JOIN_SECONDS."""
+        parts.halt(within, cut_short=lambda: self.requests.stop, short=STOP_JOIN_SECONDS)
 
     def close_parts(self, parts: Parts, blank: bool = True) -> None:
         """Close the parts once halted: a tap in progress finishes first, none starts after."""
@@ -280,6 +194,10 @@ class App:
             sum(n for _, n in outcome.vouchers),
             ms,
         )
+
+    def on_program_served(self) -> None:
+        """The sync thread stored a new served program: the main loop swaps it in."""
+        self._program_served.set()
 
     def on_reader_status(self, online: bool) -> None:
         self._set_status(replace(self._status, reader_online=online))

@@ -20,9 +20,10 @@ from pathlib import Path
 
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
-from kiosk.app import App, Parts
+from kiosk.app import App
 from kiosk.core.outcome import Outcome
 from kiosk.notify import Notifier
+from kiosk.parts import Parts
 from sim import harness
 from sim.cards import VirtualCard
 from sim.nfc import VirtualField
