@@ -28,6 +28,8 @@ class KeyValueFormatter(logging.Formatter):
         message = record.getMessage()
         if not ours(record.name):
             message = f"message={message!r}"
+        elif "\n" in message:  # a %s value that spans lines must not start a line of its own
+            message = message.replace("\n", "\\n")
         line = f"level={record.levelname.lower()} logger={record.name} {message}"
         if record.exc_info:
             line += f" traceback={self.formatException(record.exc_info)!r}"

@@ -77,6 +77,11 @@ def test_a_kiosk_event_is_written_as_one_key_value_line(written):
     assert line.startswith("level=info logger=kiosk.app event=tap card=3c44dd30 problem=")
 
 
+def test_a_value_that_spans_lines_stays_on_its_events_line(written):
+    logging.getLogger("kiosk.app").info("event=start kiosk=%s", "shop\nlevel=error forged=1")
+    assert written.getvalue() == "level=info logger=kiosk.app event=start kiosk=shop\\nlevel=error forged=1\n"
+
+
 def test_a_librarys_prose_is_quoted_as_one_value(written):
     logging.getLogger("nfc.clf").warning("no reader found on %s", "usb:054c")
     assert written.getvalue() == "level=warning logger=nfc.clf message='no reader found on usb:054c'\n"
