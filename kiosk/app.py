@@ -1,4 +1,4 @@
-"""The daemon: builds the parts one configuration asks for, runs them, stops them.
+"""The daemon: runs the parts one configuration builds (`kiosk.parts`), reloads and stops them.
 
 Threads:
 - the reader thread runs nfcpy's poll loop; a tap is handled right there, while the card
