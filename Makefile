@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint soak bench clean venv golden
+.PHONY: demo test lint soak soak-signals bench clean venv golden
 
 venv: $(STAMP)
 
@@ -32,8 +32,13 @@ golden: $(STAMP)
 
 ## Long crash/fault run: make soak N=1000
 N ?= 1000
+PROCESSES ?= 20
 soak: $(STAMP)
 	$(BIN)/python -m tests.soak --kills $(N)
+
+## Long stop/reload run: make soak-signals PROCESSES=20 (kiosk processes, 500 SIGHUPs and a SIGTERM each)
+soak-signals: $(STAMP)
+	$(BIN)/python -m tests.soak_signals --processes $(PROCESSES)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

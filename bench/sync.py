@@ -31,6 +31,7 @@ from kiosk.adapters.ledger import Ledger
 from kiosk.adapters.sync import SyncWorker
 from kiosk.config import from_mapping
 from kiosk.core.events import Event, EventKind
+from kiosk.served import ServedPrograms
 
 TARGET_SECONDS = 3.0
 TARGET_RATIO = 20.0
@@ -87,7 +88,8 @@ def drain(root: Path, url: str, db: Path, name: str, events: int, batch_size: in
                     "read_timeout": 60.0},
     }, "bench")
     fill_backlog(config.kiosk.ledger_path, name, events, cards, rng)
-    worker = SyncWorker(config.central, config.kiosk.ledger_path)
+    # as the daemon builds it: a round also asks the central for a newer program
+    worker = SyncWorker(config.central, config.kiosk.ledger_path, programs=ServedPrograms())
     try:
         started = time.perf_counter()
         report = worker.sync_once()

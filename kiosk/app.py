@@ -1,90 +1,64 @@
-"""The daemon: reader loop, rules, ledger, display, lights and sync worker in one process.
+"""The daemon: runs the parts one configuration builds (`kiosk.parts`), reloads and stops them.
 
 Threads:
 - the reader thread runs nfcpy's poll loop; a tap is handled right there, while the card
-  is on the reader: rules, commit (fsync), then display and lights;
+  is on the reader: the staff session and the counter decide and commit (fsync), then
+  the display and lights show it;
 - the sync thread drains the outbox to the central API; it never holds up a tap;
-- the main thread ticks the display (timeouts, burn-in care), pets the systemd watchdog
-  while the reader loop is alive, and handles SIGTERM (stop) and SIGHUP (reload).
+- the main thread ticks the display (timeouts, burn-in care), runs the housekeeping,
+  pets the systemd watchdog while the reader loop is alive, and stops (SIGTERM) or
+  reloads (SIGHUP) when asked; its signal handlers only set a flag (kiosk.wakeup).
+
+What a card or the staff button means lives in `kiosk.session` and `kiosk.service`.
 """
 
 from __future__ import annotations
 
 import logging
-import signal
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import ExitStack
-from dataclasses import dataclass, field, replace
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime
-from types import FrameType
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NoReturn
 
 from kiosk import config as config_module
 from kiosk.config import Config
-from kiosk.core.cardid import is_random_uid
-from kiosk.core.rules import Outcome, decide_redeem
-from kiosk.core.staff import StaffAction, next_staff_action, staff_mode
-from kiosk.core.status import KioskStatus
-from kiosk.errors import ConfigError, KioskError, UnknownCard
+from kiosk.core.outcome import Outcome
+from kiosk.core.staff import StaffAction
+from kiosk.core.status import KioskStatus, status_line
+from kiosk.early_screen import EarlyScreen
+from kiosk.errors import ConfigError, KioskError
+from kiosk.logs import apply_log_level, configure_logging
 from kiosk.notify import Notifier
-from kiosk.service import Counter
+from kiosk.parts import Parts, build_parts
+from kiosk.session import StaffSession
+from kiosk.wakeup import Requests
 
-if TYPE_CHECKING:  # the adapters import their hardware libraries: built in App.build()
+if TYPE_CHECKING:  # the adapters import their hardware libraries: built in kiosk.parts
     from PIL import Image
 
-    from kiosk.adapters.button import StaffButton
-    from kiosk.adapters.checkpoint import Checkpointer
-    from kiosk.adapters.display import Display, NullDisplay
-    from kiosk.adapters.lights import Lights
-    from kiosk.adapters.reader import CardRead, Reader
-    from kiosk.adapters.sync import SyncStatus, SyncWorker
-    from kiosk.adapters.till import TillListener
+    from kiosk.adapters.reader import CardRead
+    from kiosk.adapters.sync import SyncStatus
 
-log = logging.getLogger("kiosk")
+log = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.25
 # The reader loop counts as alive while its last iteration is this recent: half the
 # systemd watchdog timeout, else this. A whole poll round takes tens of milliseconds on a
 # real reader, and up to ~3 s on nfcpy's UDP device with an empty field.
 READER_ALIVE_SECONDS = 10.0
-STAFF_WINDOW_SECONDS = 20.0  # how long a staff card's action waits for the customer's card
-BUTTON_WINDOW_SECONDS = 60.0  # the staff button acts on the card shown this recently
 # Cards the daily expiry pass checks per tick, under the counter's lock: a tap arriving
 # meanwhile waits for one slice only (a few reads, rarely a commit).
 EXPIRY_SLICE = 16
-
-
-@dataclass(frozen=True)
-class Armed:
-    """A staff card was tapped: the next customer card gets `action`."""
-
-    staff_ref: str
-    action: StaffAction
-    until: float
-
-
-class Stoppable(Protocol):
-    def run(self, stop: threading.Event) -> None: ...
-
-
-@dataclass
-class Parts:
-    """Everything one configuration builds; rebuilt whole on SIGHUP."""
-
-    config: Config
-    counter: Counter
-    display: Display | NullDisplay
-    lights: Lights
-    reader: Reader
-    sync: SyncWorker | None
-    button: StaffButton
-    till: TillListener | None = None  # the till's basket endpoint, when [till] enabled
-    checkpointer: Checkpointer | None = None  # the ledger's WAL checkpoints, off the tap path
-    stop: threading.Event = field(default_factory=threading.Event)
-    threads: list[threading.Thread] = field(default_factory=list)
+# How long a stop waits for the threads: a thread still busy then (a sync request to a
+# slow server) is left to die with the process; its work is safe to cut (the outbox is
+# sent again). A reload waits longer, as a reader must let go of the device first.
+STOP_JOIN_SECONDS = 0.5
+RELOAD_JOIN_SECONDS = 5.0
 
 
 def _short(card_ref: str | None) -> str:
@@ -92,7 +66,10 @@ def _short(card_ref: str | None) -> str:
 
 
 class App:
-    """One kiosk process. `run()` returns the exit code."""
+    """One kiosk process. `run()` returns the exit code.
+
+    `on_outcome(source, outcome)` hears of every outcome shown and `on_tick()` of every
+    turn of the main loop (a demo or a test follows the kiosk through them)."""
 
     def __init__(
         self,
@@ -100,98 +77,48 @@ class App:
         notifier: Notifier | None = None,
         pin_factory: object | None = None,
         clock: Callable[[], datetime] | None = None,
+        on_outcome: Callable[[str, Outcome], None] | None = None,
+        on_tick: Callable[[], None] | None = None,
     ) -> None:
         self.config_path = config_path
         self.pin_factory = pin_factory
         self.clock = clock  # the counter's wall clock (tests move it); None: the real one
         self.notifier = notifier or Notifier.from_environment()
-        self.stopping = threading.Event()
-        self._reload = threading.Event()
-        self._lock = threading.Lock()  # display and lights are driven from two threads
+        self.on_outcome = on_outcome
+        self.on_tick = on_tick
+        self.requests = Requests()
+        self.session = StaffSession()
+        self._lock = threading.Lock()  # display and lights are driven from several threads
         self._counter_lock = threading.Lock()  # taps (reader thread) and the staff button
-        self._armed: Armed | None = None
-        self._last_card: tuple[bytes, float] | None = None  # for the staff button
         self._status = KioskStatus()
         self._taps = 0
         self.parts: Parts | None = None
         # set by the sync thread when it stored a new served program; the main loop swaps it
         self._program_served = threading.Event()
-        # a tap's screen is drawn here while its commit waits for the disk (on an SD card
-        # the fsync and the drawing are each several ms); it is sent only after the commit
         self._renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="render")
-        self._drawn: tuple[Outcome, Future[Image.Image | None]] | None = None
+        self._early: EarlyScreen[Image.Image] = EarlyScreen(self._renderer)
 
     # --- building and tearing down ------------------------------------------------------
 
     def build(self, config: Config) -> Parts:
-        from kiosk.adapters.button import StaffButton
-        from kiosk.adapters.display import Display
-        from kiosk.adapters.lights import Lights, make_pin_factory
-        from kiosk.adapters.reader import Reader
-
-        # a part that fails to build (a till port taken, a display that does not answer)
-        # must not leave the ones built before it holding their pins, bus and ledger: a
-        # refused reload starts the old config again on the same ones
-        with ExitStack() as built:
-            counter = Counter.open(config) if self.clock is None else Counter.open(config, clock=self.clock)
-            built.callback(counter.close)
-            # named after the program the counter runs: a served one held in the ledger wins
-            display = Display.from_config(config.display, config.kiosk.locale, counter.program.name)
-            built.callback(display.close)
-            pins = self.pin_factory
-            if pins is None:
-                pins = make_pin_factory(config.lights.factory)
-            lights = Lights.from_config(config.lights, pins)
-            built.callback(lights.close)
-            button = StaffButton.from_config(
-                config.lights, pins, self.on_button_press, self.on_button_hold
-            )
-            built.callback(button.close)
-            reader = Reader(config.reader, self.on_card, self.on_reader_status)
-            sync = None
-            if config.central.url:
-                from kiosk.adapters.sync import SyncWorker
-
-                sync = SyncWorker(
-                    config.central, config.kiosk.ledger_path, counter.program.tz, self.on_sync_status,
-                    on_program=self._program_served.set,
-                )
-                built.callback(sync.close)
-            till = None
-            if config.till.enabled:  # http.server and its imports cost 1.6 MB of RSS
-                from kiosk.adapters.till import TillListener
-
-                till = TillListener.from_config(config.till)  # last: it holds a socket once built
-            from kiosk.adapters.checkpoint import Checkpointer
-
-            checkpointer = Checkpointer(config.kiosk.ledger_path)
-            built.pop_all()
-        return Parts(config, counter, display, lights, reader, sync, button, till, checkpointer)
+        return build_parts(config, self, self.pin_factory, self.clock)
 
     def start(self, parts: Parts) -> None:
         self.parts = parts
-        now = time.monotonic()
         with self._lock:
-            parts.display.set_status(self._status, now)
+            parts.display.set_status(self._status, time.monotonic())
             parts.lights.set_status(self._status)
-        workers: list[tuple[str, Stoppable]] = [("reader", parts.reader)]
-        if parts.sync is not None:
-            workers.append(("sync", parts.sync))
-        if parts.till is not None:
-            workers.append(("till", parts.till))
-        if parts.checkpointer is not None:
-            workers.append(("checkpoint", parts.checkpointer))
-        for name, worker in workers:
-            thread = threading.Thread(target=worker.run, args=(parts.stop,), name=name, daemon=True)
-            thread.start()
-            parts.threads.append(thread)
+        parts.start()
 
-    def stop_parts(self, parts: Parts, blank: bool = True) -> None:
-        parts.stop.set()
-        for thread in parts.threads:
-            thread.join(timeout=5.0)
-            if thread.is_alive():
-                log.warning("event=stop thread=%s still_running=true", thread.name)
+    def halt_parts(self, parts: Parts, within: float) -> None:
+        """Stop the threads, waiting `within` seconds at most; a stop asked meanwhile
+        (SIGTERM during a reload) cuts the wait to STOP_JOIN_SECONDS."""
+        parts.halt(within, cut_short=lambda: self.requests.stop, short=STOP_JOIN_SECONDS)
+
+    def close_parts(self, parts: Parts, blank: bool = True) -> None:
+        """Close the parts once halted: a tap in progress finishes first, none starts after."""
+        with self._counter_lock:
+            parts.closed = True
         with self._lock:
             if blank:
                 parts.display.close()
@@ -203,104 +130,57 @@ class App:
 
     def on_card(self, read: CardRead) -> None:
         """A card was tapped (reader thread). Commit first, then show."""
-        uid = read.uid
-        self._act(lambda parts: self._decide(parts, uid), read.technology)
 
-    def _act(self, decide: Callable[[Parts], Outcome], source: str) -> None:
+        def decide(parts: Parts, now: float) -> Outcome:
+            till = parts.till
+            return self.session.tap(
+                parts.counter, read.uid, now,
+                basket=(lambda: None) if till is None else till.take,
+                on_decided=lambda decided: self._early.start(parts.display.render_outcome, decided),
+            )
+
+        self._act(decide, read.technology)
+
+    def on_button_press(self) -> None:
+        """Staff button: redeem a voucher of the card just shown."""
+        self._act(lambda parts, now: self.session.button(parts.counter, StaffAction.REDEEM, now), "button")
+
+    def on_button_hold(self) -> None:
+        """Staff button held: undo the last stamp of the card just shown."""
+        self._act(lambda parts, now: self.session.button(parts.counter, StaffAction.UNDO, now), "button")
+
+    def _act(self, decide: Callable[[Parts, float], Outcome | None], source: str) -> None:
         parts = self.parts
         if parts is None:
             return
         started = time.monotonic()
         try:
             with self._counter_lock:
-                outcome = decide(parts)
+                if parts.closed:
+                    return
+                outcome = decide(parts, started)
         except KioskError as error:
-            self._drawn = None  # drawn for a tap that was not recorded: never shown
+            self._early.drop()  # drawn for a tap that was not recorded: never shown
             log.error("event=tap error=%r", str(error))
-            self._show_error(parts)
+            with self._lock:
+                parts.lights.error()
             return
-        image = self._early_drawing(outcome)
+        if outcome is None:  # the button, with no card shown lately
+            return
+        image = self._early.take(outcome)
         self._taps += 1
         self._status = replace(
             self._status, last_tap=datetime.now().astimezone(), clock_ok=not parts.counter.clock_behind
         )
-        now = time.monotonic()
         with self._lock:
-            parts.display.show_outcome(outcome, now, image=image)
-            parts.lights.react(outcome)
+            if not parts.closed:
+                parts.display.show_outcome(outcome, time.monotonic(), image=image)
+                parts.lights.react(outcome)
         self._log_tap(source, outcome, (time.monotonic() - started) * 1000)
+        if self.on_outcome is not None:
+            self.on_outcome(source, outcome)
         if parts.sync is not None and outcome.changes:
             parts.sync.wake()
-
-    def _draw_early(self, parts: Parts, outcome: Outcome) -> None:
-        """The rules have decided: start drawing the screen while the commit runs."""
-        render = parts.display.render_outcome
-        self._drawn = (outcome, self._renderer.submit(render, outcome))
-
-    def _early_drawing(self, outcome: Outcome) -> Image.Image | None:
-        """The screen drawn during the commit of `outcome`, if that is what was drawn."""
-        drawn, self._drawn = self._drawn, None
-        if drawn is None or drawn[0] is not outcome:
-            return None
-        try:
-            return drawn[1].result(timeout=5.0)
-        except Exception as error:  # the display draws it again, in the usual way
-            log.warning("event=render error=%r", str(error))
-            return None
-
-    def _decide(self, parts: Parts, uid: bytes) -> Outcome:
-        """A customer's tap, or a staff card and the customer card after it."""
-        counter = parts.counter
-        now = time.monotonic()
-        armed = self._armed if self._armed and now < self._armed.until else None
-        if counter.is_staff_card(uid):
-            action = next_staff_action(armed.action if armed else None)
-            if action is StaffAction.FIGURES:
-                self._armed = None
-                return counter.todays_figures()
-            self._armed = Armed(counter.card_ref(uid), action, now + STAFF_WINDOW_SECONDS)
-            return staff_mode(counter.program, action)
-        self._armed = None
-        if armed is None or is_random_uid(uid):
-            self._last_card = (uid, now)
-            till = parts.till
-            # a refused phone leaves the basket for the loyalty card that follows it
-            basket = None if till is None or is_random_uid(uid) else till.take()
-            return counter.tap(
-                uid, basket=basket, on_decided=lambda decided: self._draw_early(parts, decided)
-            )
-        return self._staff_action(counter, uid, armed.action, armed.staff_ref)
-
-    @staticmethod
-    def _staff_action(counter: Counter, uid: bytes, action: StaffAction, staff_ref: str) -> Outcome:
-        try:
-            if action is StaffAction.REDEEM:
-                return counter.redeem(uid, staff_ref=staff_ref)
-            return counter.undo(uid, staff_ref=staff_ref)
-        except UnknownCard:
-            # a card never seen here has nothing to redeem or undo: say so, record nothing
-            unknown = counter.ledger.card(counter.card_ref(uid))
-            return decide_redeem(counter.program, unknown, counter.now())
-
-    def _button_card(self) -> bytes | None:
-        if self._last_card is None:
-            return None
-        uid, shown = self._last_card
-        return uid if time.monotonic() - shown < BUTTON_WINDOW_SECONDS else None
-
-    def on_button_press(self) -> None:
-        """Staff button: redeem a voucher of the card just shown."""
-        uid = self._button_card()
-        if uid is not None:
-            self._act(lambda parts: self._staff_action(
-                parts.counter, uid, StaffAction.REDEEM, "button"), "button")
-
-    def on_button_hold(self) -> None:
-        """Staff button held: undo the last stamp of the card just shown."""
-        uid = self._button_card()
-        if uid is not None:
-            self._act(lambda parts: self._staff_action(
-                parts.counter, uid, StaffAction.UNDO, "button"), "button")
 
     def _log_tap(self, source: str, outcome: Outcome, ms: float) -> None:
         card = outcome.card.card_ref if outcome.card else None
@@ -315,30 +195,31 @@ class App:
             ms,
         )
 
-    def _show_error(self, parts: Parts) -> None:
-        with self._lock:
-            parts.lights.error()
+    def on_program_served(self) -> None:
+        """The sync thread stored a new served program: the main loop swaps it in."""
+        self._program_served.set()
 
     def on_reader_status(self, online: bool) -> None:
-        log.log(logging.INFO if online else logging.WARNING, "event=reader online=%s", online)
-        self._set_status(reader_online=online)
+        self._set_status(replace(self._status, reader_online=online))
 
     def on_sync_status(self, status: SyncStatus) -> None:
-        self._set_status(
+        self._set_status(replace(
+            self._status,
             central_online=status.online,
             pending_events=status.pending,
             rejected_events=status.rejected,
             last_sync=status.last_success,
-        )
+        ))
 
-    def _set_status(self, **changes: object) -> None:
-        self._status = replace(self._status, **changes)  # type: ignore[arg-type]
+    def _set_status(self, status: KioskStatus) -> None:
+        self._status = status
         parts = self.parts
         if parts is None:
             return
         with self._lock:
-            parts.display.set_status(self._status, time.monotonic())
-            parts.lights.set_status(self._status)
+            if not parts.closed:
+                parts.display.set_status(status, time.monotonic())
+                parts.lights.set_status(status)
 
     # --- the main thread ------------------------------------------------------------------
 
@@ -346,17 +227,24 @@ class App:
         parts = self.parts
         if parts is None:
             return False
-        last = float(parts.reader.last_alive)
         timeout = self.notifier.watchdog_timeout
         window = timeout / 2 if timeout else READER_ALIVE_SECONDS
-        return time.monotonic() - last < window
+        return time.monotonic() - float(parts.reader.last_alive) < window
 
     def status_line(self) -> str:
-        s = self._status
-        central = {None: "no central", True: "online", False: "offline"}[s.central_online]
-        reader = "reader ok" if s.reader_online else "READER OFFLINE"
-        last = s.last_tap.strftime("%H:%M:%S") if s.last_tap else "none"
-        return f"{central}, {reader}, {s.pending_events} pending, {self._taps} taps, last tap {last}"
+        return status_line(self._status, self._taps)
+
+    def stop(self) -> None:
+        """Stop the main loop (from any thread; what SIGTERM asks for)."""
+        self.requests.ask_stop()
+
+    def request_reload(self) -> None:
+        """Reload the config on the main loop's next turn (what SIGHUP asks for)."""
+        self.requests.ask_reload()
+
+    def install_signals(self) -> None:
+        """SIGTERM/SIGINT stop, SIGHUP reloads (call on the main thread)."""
+        self.requests.install_signals()
 
     def reload(self) -> None:
         assert self.parts is not None
@@ -368,7 +256,11 @@ class App:
             return
         self.notifier.reloading()
         old = self.parts
-        self.stop_parts(old, blank=False)
+        self.halt_parts(old, within=RELOAD_JOIN_SECONDS)
+        self.close_parts(old, blank=bool(self.requests.stop))
+        if self.requests.stop:  # stopped during the reload: nothing new starts
+            self.parts = None
+            return
         apply_log_level(config.kiosk.log_level)  # before the parts start and log
         try:
             self.start(self.build(config))
@@ -377,22 +269,7 @@ class App:
             apply_log_level(old.config.kiosk.log_level)
             log.error("event=reload refused=true problem=%r", str(error))
             self.start(self.build(old.config))
-        self.notifier.ready()
-
-    def request_reload(self) -> None:
-        """Reload the config on the main loop's next tick (what SIGHUP asks for)."""
-        self._reload.set()
-
-    def install_signals(self) -> None:
-        def on_term(signum: int, frame: FrameType | None) -> None:
-            self.stopping.set()
-
-        def on_hup(signum: int, frame: FrameType | None) -> None:
-            self.request_reload()
-
-        signal.signal(signal.SIGTERM, on_term)
-        signal.signal(signal.SIGINT, on_term)
-        signal.signal(signal.SIGHUP, on_hup)
+        self.notifier.ready(self.status_line())
 
     def boot(self) -> int | None:
         """Load the config and start every part; an exit code when that is impossible."""
@@ -415,32 +292,36 @@ class App:
     def loop(self) -> None:
         """Tick the display, pet the watchdog and reload on request, until stopping."""
         last_status = ""
-        while not self.stopping.wait(TICK_SECONDS):
-            if self._reload.is_set():
-                self._reload.clear()
+        while True:
+            self.requests.wait(TICK_SECONDS)
+            if self.requests.stop:
+                return
+            if self.requests.take_reload():
                 self.reload()
-            assert self.parts is not None
+                if self.requests.stop:
+                    return
+            parts = self.parts
+            assert parts is not None
             if self._program_served.is_set():
                 self._program_served.clear()
-                self._use_served_program(self.parts)
-            self._housekeeping(self.parts)
+                self._use_served_program(parts)
+            self._housekeeping(parts)
             with self._lock:
-                self.parts.display.tick(time.monotonic())
+                parts.display.tick(time.monotonic())
             if self.reader_alive():
                 self.notifier.watchdog()
             line = self.status_line()
             if line != last_status:
                 self.notifier.status(line)
                 last_status = line
+            if self.on_tick is not None:
+                self.on_tick()
 
     def _use_served_program(self, parts: Parts) -> None:
         """Run the program the sync worker just stored, from the next tap on."""
-        from kiosk.served import running_program
-
         try:
             with self._counter_lock:  # no tap is half-way through the rules meanwhile
-                running = running_program(parts.config, parts.counter.ledger.get_meta)
-                parts.counter.use_program(running)
+                running = parts.counter.use_served_program(parts.config)
         except KioskError as error:
             log.error("event=program error=%r", str(error))
             return
@@ -470,9 +351,12 @@ class App:
 
     def shutdown(self) -> None:
         self.notifier.stopping()
-        if self.parts is not None:
-            self.stop_parts(self.parts)
+        parts, self.parts = self.parts, None
+        if parts is not None:
+            self.halt_parts(parts, within=STOP_JOIN_SECONDS)
+            self.close_parts(parts)
         self._renderer.shutdown(wait=True)
+        self.requests.close()
         log.info("event=stop taps=%d", self._taps)
 
     def run(self) -> int:
@@ -484,29 +368,15 @@ class App:
         return 0
 
 
-def apply_log_level(level: str) -> None:
-    """`[kiosk] log_level` for the whole process. nfcpy's frontend (`nfc.clf`) says
-    "searching for reader on path" and "using ..." at INFO on every open, that is on every
-    retry while a reader is unplugged; the reader adapter logs going offline and coming
-    back once each, so those lines are kept for DEBUG. (Not the "nfc" logger: nfcpy sets
-    that one to INFO when it is imported.)"""
-    logging.getLogger().setLevel(level)
-    logging.getLogger("nfc.clf").setLevel(logging.DEBUG if level == "DEBUG" else logging.WARNING)
-
-
-def configure_logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(levelname)s %(name)s %(message)s",
-    )
-    from kiosk.adapters import uidlog  # nfcpy logs the UIDs it reads at DEBUG: redacted
-
-    uidlog.install()
-
-
-def main(config_path: str | None) -> int:
+def main(config_path: str | None) -> NoReturn:
+    """`kiosk run`: the daemon on this process's main thread, until SIGTERM."""
     configure_logging()
     app = App(config_path)
     app.install_signals()
-    return app.run()
-
+    code = app.run()
+    # every part is closed and the ledger committed: tearing the interpreter's modules
+    # down would add a few hundred ms to every stop (systemd waits for the exit) for nothing
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -215,6 +215,7 @@ def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
     from kiosk.adapters.sync import SyncWorker
+    from kiosk.served import ServedPrograms
 
     config = config_module.load(args.config)
     if not config.central.url:
@@ -222,7 +223,9 @@ def cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_OK
     counter = Counter.open(config)  # creates the ledger and site key if this is the first run
     counter.close()
-    worker = SyncWorker(config.central, config.kiosk.ledger_path, counter.program.tz)
+    worker = SyncWorker(
+        config.central, config.kiosk.ledger_path, counter.program.tz, programs=ServedPrograms()
+    )
     try:
         report = worker.sync_once(refresh=True)
     finally:

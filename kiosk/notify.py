@@ -69,7 +69,7 @@ class Notifier:
         raw = env.get(SOCKET_VAR, "")
         address = socket_address(raw) if raw else None
         if raw and address is None:
-            log.warning("notify: ignoring unsupported %s=%r", SOCKET_VAR, raw)
+            log.warning("event=notify ignored=%s value=%r", SOCKET_VAR, raw)
         return cls(address, watchdog_timeout(env, os.getpid()))
 
     @property
@@ -93,7 +93,8 @@ class Notifier:
             self._socket.sendto(payload, self.address)
         except OSError as error:
             if not self._warned:  # once: a gone manager would otherwise flood the log
-                log.warning("notify: cannot reach %r: %s", self.address, error.strerror or error)
+                log.warning("event=notify reachable=false address=%r error=%r",
+                            self.address, error.strerror or str(error))
                 self._warned = True
             return False
         self._warned = False

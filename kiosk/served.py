@@ -1,8 +1,9 @@
 """The program a kiosk runs: the one the central API served, else the config's [program].
 
-The sync worker stores a served program in the ledger's meta table only once this module
-has parsed it (`parse_served`); the counter reads it back at boot and whenever a sync
-round reports a new one (`running_program`). No I/O here beyond the `get_meta` callable.
+The sync worker fetches served programs and hands each to `ServedPrograms.offer`, which
+keeps it in the ledger's meta table only once parsed (`parse_served`); the counter reads
+it back at boot and whenever a sync round reports a new one (`running_program`). The
+ledger is the only I/O here, through its meta table.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
@@ -19,7 +20,7 @@ from kiosk.config import Config, ProgramSection, field_path
 from kiosk.core.rules import Program
 from kiosk.core.staff import STAFF_CARDS, StaffPolicy, staff_cards
 
-log = logging.getLogger("kiosk.program")
+log = logging.getLogger(__name__)
 
 # ledger meta keys
 PROGRAM_JSON = "program.json"
@@ -93,3 +94,42 @@ def running_program(config: Config, get_meta: Callable[[str], str | None]) -> Ru
             staff = StaffPolicy(policy.cards | served.staff_cards, policy.undo_window)
             return Running(served.program, staff, FROM_CENTRAL)
     return Running(config.program.to_program(), policy, FROM_CONFIG)
+
+
+class MetaTable(Protocol):
+    """The ledger's key/value table, as this module uses it."""
+
+    def get_meta(self, key: str) -> str | None: ...
+
+    def set_meta(self, values: Mapping[str, str]) -> None: ...
+
+
+class ServedPrograms:
+    """What a kiosk keeps of the programs the central serves (the sync worker's shelf)."""
+
+    def held_version(self, ledger: MetaTable) -> str | None:
+        """The entity tag of the program held ("" once asked while none was published)."""
+        return ledger.get_meta(PROGRAM_ETAG)
+
+    def offer(self, ledger: MetaTable, fields: object | None, etag: str | None) -> bool:
+        """Keep a served program this kiosk can run; True when kept. A program it cannot
+        run is refused (the one held keeps running) and said once per served version."""
+        if fields is None:
+            if ledger.get_meta(PROGRAM_ETAG) is None:  # none published: asked, ask again when idle
+                ledger.set_meta({PROGRAM_ETAG: ""})
+            return False
+        try:
+            parse_served(fields)
+        except BadServedProgram as error:
+            refused = f"{etag or '-'} {error}"[:300]
+            if ledger.get_meta(PROGRAM_REFUSED) != refused:
+                log.warning("event=program source=central refused=true etag=%s problem=%r",
+                            etag, str(error))
+                ledger.set_meta({PROGRAM_REFUSED: refused})
+            return False
+        ledger.set_meta({
+            PROGRAM_JSON: json.dumps(fields, sort_keys=True),
+            PROGRAM_ETAG: etag or "",
+            PROGRAM_REFUSED: "",
+        })
+        return True

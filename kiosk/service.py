@@ -136,11 +136,37 @@ class Counter:
         self.program, self.staff, self.program_source = running.program, running.staff, running.source
         self.ledger.use_tz(running.program.tz)
 
+    def use_served_program(self, config: Config) -> Running:
+        """Run the served program the ledger holds now (the sync worker stored a new one),
+        else the config's, from the next tap on (the caller holds the counter's lock)."""
+        running = running_program(config, self.ledger.get_meta)
+        self.use_program(running)
+        return running
+
     def close(self) -> None:
         self.ledger.close()
 
     def card_ref(self, uid: bytes) -> str:
         return cardid.card_ref(self._site_key, uid)
+
+    @staticmethod
+    def unfit(uid: bytes) -> RefusalReason | None:
+        """Why a UID cannot name a card, or None when it can. The one place that decides
+        it: a phone's random ID (drawn anew at every tap) or a blank UID (all 00 or all FF,
+        shared by every card that sends it)."""
+        if cardid.is_random_uid(uid):
+            return RefusalReason.RANDOM_ID
+        if cardid.is_blank_uid(uid):
+            return RefusalReason.BLANK_ID
+        return None
+
+    def identify(self, uid: bytes) -> str | None:
+        """The card_ref of the card a UID names, or None when the UID cannot name a card."""
+        return None if self.unfit(uid) is not None else self.card_ref(uid)
+
+    def card(self, uid: bytes) -> CardState:
+        """The card's state as this kiosk holds it: a blank one for a card never seen."""
+        return self.ledger.card(self.card_ref(uid))
 
     def now(self, explicit: datetime | None = None) -> datetime:
         """The time of the next event: never earlier than the last recorded one.
@@ -193,10 +219,9 @@ class Counter:
         committed, so a caller can start slow work (rendering the screen) while the disk
         syncs. The outcome is only recorded when this method returns: show it no earlier.
         """
-        if cardid.is_random_uid(uid):
-            return refuse(self.program, RefusalReason.RANDOM_ID)
-        if cardid.is_blank_uid(uid):
-            return refuse(self.program, RefusalReason.BLANK_ID)
+        unfit = self.unfit(uid)
+        if unfit is not None:
+            return refuse(self.program, unfit)
         ref = self.card_ref(uid)
         moment = self.now(now)
         customer = self.ledger.customer(ref)
@@ -254,7 +279,10 @@ class Counter:
 
     def known_card(self, uid: bytes) -> CardState:
         """The state of a card this kiosk knows; UnknownCard otherwise."""
-        state = self.ledger.card(self.card_ref(uid))
+        ref = self.identify(uid)
+        if ref is None:
+            raise UnknownCard("this UID changes at every tap (a phone): it cannot be a loyalty card")
+        state = self.ledger.card(ref)
         if not state.enrolled:
             raise UnknownCard("this card is not enrolled here (tap it once to enrol it)")
         return state
@@ -271,13 +299,6 @@ class Counter:
         moment = self.now(now)
         outcome = decide_redeem(self.program, state, moment, reward_id)
         return self._commit(outcome, state.card_ref, moment, staff_ref)
-
-    def is_staff_card(self, uid: bytes) -> bool:
-        return (
-            not cardid.is_random_uid(uid)
-            and not cardid.is_blank_uid(uid)
-            and self.staff.is_staff_card(self.card_ref(uid))
-        )
 
     def undo(self, uid: bytes, now: datetime | None = None, staff_ref: str | None = None) -> Outcome:
         """Staff take back the card's last stamp (within the undo window)."""

@@ -26,6 +26,7 @@ from central.testing import add_kiosk, running_server
 from kiosk.adapters.sync import sync_status
 from kiosk.app import App
 from kiosk.core import cardid
+from kiosk.logs import KeyValueFormatter
 from kiosk.notify import Notifier
 from kiosk.service import load_site_key
 from sim.harness import running_app, wait_until
@@ -120,10 +121,9 @@ def summary(app: App, scenario: Scenario, central: str, token: str, state: Path)
     assert parts is not None
     lines = ["", "What the central API holds now:"]
     for name, card in scenario.cards.items():
-        uid = card.identity
-        if cardid.is_random_uid(uid) or name == "staff":
+        ref = parts.counter.identify(card.identity)
+        if ref is None or name == "staff":
             continue
-        ref = parts.counter.card_ref(uid)
         answer = requests.get(
             f"{central}/v1/cards/{ref}", headers={"Authorization": f"Bearer {token}"}, timeout=5
         )
@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     shutil.rmtree(state, ignore_errors=True)
     state.mkdir(parents=True)
     log_file = logging.FileHandler(state / "kiosk.log", encoding="utf-8")
-    log_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    log_file.setFormatter(KeyValueFormatter())  # the kiosk's own lines, as in its journal
     root = logging.getLogger()
     root.addHandler(log_file)
     root.setLevel(logging.INFO)

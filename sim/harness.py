@@ -101,7 +101,7 @@ def running_app(app: App) -> Iterator[App]:
     try:
         yield app
     finally:
-        app.stopping.set()
+        app.stop()
         loop.join(timeout=5)
         app.shutdown()
 

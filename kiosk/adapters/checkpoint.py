@@ -14,7 +14,7 @@ from pathlib import Path
 from kiosk.adapters.ledger import Ledger
 from kiosk.errors import StorageError
 
-log = logging.getLogger("kiosk.ledger")
+log = logging.getLogger(__name__)
 
 
 class Checkpointer:

@@ -265,7 +265,7 @@ class Display:
         try:
             self._device.cleanup()
         except Exception as error:  # noqa: BLE001 - closing must not raise at shutdown
-            log.warning("display: closing failed: %s", error)
+            log.warning("event=display close=failed error=%r", str(error))
         self._end_frame()
 
     # -- internals -----------------------------------------------------------------------
@@ -312,7 +312,7 @@ class Display:
         try:
             method(*args)
         except (OSError, RuntimeError) as error:
-            log.warning("display: %s failed: %s", getattr(method, "__name__", method), error)
+            log.warning("event=display call=%s error=%r", getattr(method, "__name__", "?"), str(error))
         self._end_frame()
 
     def _send(self, image: Image.Image) -> None:
@@ -333,7 +333,7 @@ class Display:
                 self._device.display(image)
         except (OSError, RuntimeError) as error:
             # the next changed frame goes out whole, whatever the panel kept
-            log.warning("display: frame not sent: %s", error)
+            log.warning("event=display frame=not_sent error=%r", str(error))
             self._panel = None
             return
         self._panel = panel

@@ -145,7 +145,7 @@ class Track:
         try:
             self._apply(value)
         except Exception as error:  # noqa: BLE001 - a flaky pin must not kill the kiosk
-            log.warning("lights: %s could not be set: %s", self.name, error)
+            log.warning("event=lights light=%s error=%r", self.name, str(error))
 
 
 class Lights:

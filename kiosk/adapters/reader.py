@@ -100,7 +100,7 @@ def _read_ndef(tag: Any) -> bytes | None:
         ndef = tag.ndef
         return None if ndef is None else bytes(ndef.octets)
     except Exception as error:  # a card lifted mid-read or an odd tag: its identity still counts
-        log.debug("no NDEF from %s: %r", tag, error)
+        log.debug("event=read ndef=none error=%r", error.__class__.__name__)
         return None
 
 
@@ -245,11 +245,11 @@ class Reader:
 
     def _emit(self, pending: _Pending, kind: str, ndef: bytes | None) -> None:
         read = CardRead(pending.uid, pending.technology, kind, ndef, pending.seen_at)
-        log.debug("tap %s %s", read.technology, read.kind)
+        log.debug("event=read tech=%s kind=%s", read.technology, read.kind)
         try:
             self._on_card(read)
         except Exception:  # the loop outlives a failing handler
-            log.exception("the tap handler failed for a %s card", read.kind)
+            log.exception("event=read handler=failed kind=%s", read.kind)
 
     # -- status -------------------------------------------------------------------------
     def _set_online(self, online: bool, why: str = "") -> None:
@@ -257,13 +257,13 @@ class Reader:
             return
         self._online = online
         if online:
-            log.info("reader online on %s", self._section.path)
+            log.info("event=reader online=True path=%s", self._section.path)
         else:
-            log.warning("reader offline: %s", why)
+            log.warning("event=reader online=False problem=%r", why)
         try:
             self._on_status(online)
         except Exception:
-            log.exception("the reader status handler failed")
+            log.exception("event=reader handler=failed")
 
     def _wait(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds

@@ -26,7 +26,6 @@ commit while we read), so a tap never waits on the network:
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
@@ -35,15 +34,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
+from typing import Protocol
 
 from kiosk.adapters import timekeeper
 from kiosk.adapters.ledger import Ledger
 from kiosk.adapters.sync_client import CentralClient, SyncFailure, read_token
 from kiosk.config import CentralSection
 from kiosk.errors import KioskError
-from kiosk.served import PROGRAM_ETAG, PROGRAM_JSON, PROGRAM_REFUSED, BadServedProgram, parse_served
 
-log = logging.getLogger("kiosk.sync")
+log = logging.getLogger(__name__)
 
 # meta keys in the ledger: the status survives restarts and `kiosk status` reads it
 LAST_SUCCESS = "sync.last_success"
@@ -53,6 +52,18 @@ ONLINE = "sync.online"
 LAST_REFRESH = "sync.last_refresh"
 
 STOP_POLL = 0.2  # seconds: how often a waiting worker looks at its stop event
+
+
+class ProgramShelf(Protocol):
+    """Where served programs go: the service layer decides what to keep (the worker
+    only fetches them), in the ledger the worker hands it."""
+
+    def held_version(self, ledger: Ledger) -> str | None:
+        """The entity tag of the program held; None when none was ever asked for."""
+
+    def offer(self, ledger: Ledger, fields: object | None, etag: str | None) -> bool:
+        """The central's answer (None: no program published); True when a new program
+        was kept, to run from the next tap on."""
 
 
 @dataclass(frozen=True)
@@ -156,12 +167,14 @@ class SyncWorker:
         rng: random.Random | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_program: Callable[[], None] | None = None,
+        programs: ProgramShelf | None = None,
     ) -> None:
         self.section = section
         self.ledger_path = ledger_path
         self.tz = tz
         self.on_status = on_status
         self.on_program = on_program  # called (from the sync thread) after a new program
+        self.programs = programs  # None: this worker does not fetch programs
         self._rng = rng or random.Random()
         self._clock = clock
         self._client = CentralClient(section)
@@ -234,36 +247,19 @@ class SyncWorker:
             if len(batch) < self.section.batch_size:
                 return  # caught up: taps made meanwhile wait for the next wake
 
-    @staticmethod
-    def _held_version(ledger: Ledger) -> str | None:
-        etag = ledger.get_meta(PROGRAM_ETAG)
+    def _held_version(self, ledger: Ledger) -> str | None:
+        etag = None if self.programs is None else self.programs.held_version(ledger)
         return None if etag is None else etag.strip().removeprefix("W/").strip('"')
 
     def _check_program(self, ledger: Ledger, token: str, state: _Round, force: bool) -> None:
-        held = ledger.get_meta(PROGRAM_ETAG)
+        if self.programs is None:
+            return
+        held = self.programs.held_version(ledger)
         if held is not None and not force:
             return
         answer = self._client.program(token, held)
-        if answer.fields is None:
-            if held is None:  # none published yet: note that we asked, ask again when idle
-                ledger.set_meta({PROGRAM_ETAG: ""})
-            return
-        try:
-            parse_served(answer.fields)
-        except BadServedProgram as error:
-            # keep running the program we hold; say so once per refused version
-            refused = f"{answer.etag or '-'} {error}"[:300]
-            if ledger.get_meta(PROGRAM_REFUSED) != refused:
-                log.warning("event=program source=central refused=true etag=%s problem=%r",
-                            answer.etag, str(error))
-                ledger.set_meta({PROGRAM_REFUSED: refused})
-            return
-        ledger.set_meta({
-            PROGRAM_JSON: json.dumps(answer.fields, sort_keys=True),
-            PROGRAM_ETAG: answer.etag or "",
-            PROGRAM_REFUSED: "",
-        })
-        state.program_updated = True
+        if self.programs.offer(ledger, answer.fields, answer.etag):
+            state.program_updated = True
 
     def _refresh(
         self, ledger: Ledger, token: str, state: _Round, now: datetime, force: bool

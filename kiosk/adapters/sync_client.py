@@ -26,7 +26,7 @@ from kiosk.core.events import PROGRAM_VERSION, CardState, Event
 from kiosk.core.perks import Customer
 from kiosk.core.servedcard import CardRefused, hidden_characters, plain_text, served_card
 
-log = logging.getLogger("kiosk.sync")
+log = logging.getLogger(__name__)
 
 STATUSES = ("accepted", "duplicate", "rejected")
 USER_AGENT = "loyalty-kiosk-sync/1"

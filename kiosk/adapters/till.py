@@ -190,7 +190,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base signature
         # the request line only: it names no card and no customer
-        log.debug("till: " + format, *args)
+        log.debug("event=till request=%r", format % args)
 
 
 class TillListener:

@@ -20,3 +20,15 @@ class KioskStatus:
     @property
     def offline(self) -> bool:
         return self.central_online is False
+
+
+def status_line(status: KioskStatus, taps: int) -> str:
+    """The one line `systemctl status kiosk` shows.
+
+    >>> status_line(KioskStatus(central_online=False, pending_events=3), taps=12)
+    'offline, reader ok, 3 pending, 12 taps, last tap none'
+    """
+    central = {None: "no central", True: "online", False: "offline"}[status.central_online]
+    reader = "reader ok" if status.reader_online else "READER OFFLINE"
+    last = status.last_tap.strftime("%H:%M:%S") if status.last_tap else "none"
+    return f"{central}, {reader}, {status.pending_events} pending, {taps} taps, last tap {last}"

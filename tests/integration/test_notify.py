@@ -106,7 +106,7 @@ def test_a_vanished_systemd_socket_is_reported_not_raised(
     os.unlink(path)
     assert notifier.watchdog() is False
     assert notifier.watchdog() is False
-    warnings = [r for r in caplog.records if "cannot reach" in r.getMessage()]
+    warnings = [r for r in caplog.records if "event=notify reachable=false" in r.getMessage()]
     assert len(warnings) == 1
 
 

@@ -19,10 +19,11 @@ from central import store
 from central.db import open_database
 from central.program import from_toml
 from kiosk.adapters.ledger import Ledger
-from kiosk.adapters.sync import PROGRAM_ETAG, PROGRAM_JSON, SyncStatus, sync_status
+from kiosk.adapters.sync import SyncStatus, sync_status
 from kiosk.adapters.sync_client import parse_retry_after
 from kiosk.config import Config
 from kiosk.core.events import Event, EventKind
+from kiosk.served import PROGRAM_ETAG, PROGRAM_JSON
 from sim.harness import wait_until
 from tests.support import (
     Central,

@@ -70,7 +70,7 @@ def test_a_served_card_out_of_bounds_is_logged_and_never_reaches_the_card_cache(
         config = kiosk(tmp_path, central, token)
         ref = tap(config)
         own = cached(config, ref)
-        with caplog.at_level(logging.WARNING, logger="kiosk.sync"):
+        with caplog.at_level(logging.WARNING, logger="kiosk.adapters.sync_client"):
             report = worker_for(config).sync_once()
         assert report.ok and report.accepted == report.sent  # the events' results still count
         assert cached(config, ref) == own  # the kiosk's own fold, not the server's card

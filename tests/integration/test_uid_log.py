@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from pathlib import Path
 
-import pytest
-
-from kiosk.app import configure_logging
+from kiosk.logs import apply_log_level, configure_logging
 from sim.harness import ReaderRig
 from sim.nfc import make_card
 from tests.support import make_config
@@ -22,10 +21,11 @@ def fragments(uid: str) -> list[str]:
     return [text[i:i + 6] for i in range(0, len(text) - 4, 2)]
 
 
-def test_nfcpys_debug_lines_carry_no_uid_nor_part_of_one(tmp_path: Path, caplog: pytest.LogCaptureFixture):
-    configure_logging()  # where the daemon sets logging up, the filter is installed
-    for name in ("nfc", "nfc.clf"):  # what log_level = "DEBUG" turns on
-        caplog.set_level(logging.DEBUG, logger=name)
+def test_nfcpys_debug_lines_carry_no_uid_nor_part_of_one(tmp_path: Path):
+    journal = io.StringIO()
+    handler = configure_logging("DEBUG", journal)  # the daemon's own handler and its filter
+    for name in ("nfc", "nfc.clf"):  # below INFO nfcpy logs the frames it exchanges
+        logging.getLogger(name).setLevel(logging.DEBUG)
     section = make_config(tmp_path, reader={"poll_interval": 0.02, "retry_initial": 0.05}).reader
     with ReaderRig(section) as rig:
         assert rig.wait_for(lambda: rig.statuses == [True])
@@ -34,7 +34,9 @@ def test_nfcpys_debug_lines_carry_no_uid_nor_part_of_one(tmp_path: Path, caplog:
         rig.field.remove()
         rig.field.place(make_card("mifare-classic-1k", bytes.fromhex(CLASSIC)))
         assert rig.wait_for(lambda: len(rig.reads) == 2)
-    lines = [r.getMessage().lower() for r in caplog.records if r.name.startswith("nfc")]
+    logging.getLogger().removeHandler(handler)
+    apply_log_level("INFO")
+    lines = [line.lower() for line in journal.getvalue().splitlines() if "logger=nfc" in line]
     assert any("sdd_res=<7 bytes>" in line for line in lines)  # nfcpy did log the reads
     leaks = [line for line in lines for part in fragments(NTAG) + fragments(CLASSIC) if part in line]
     assert leaks == []

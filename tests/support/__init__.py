@@ -18,6 +18,7 @@ from central.testing import add_kiosk, running_server
 from kiosk.adapters.ledger import Ledger
 from kiosk.adapters.sync import SyncWorker
 from kiosk.config import Config
+from kiosk.served import ServedPrograms
 from kiosk.service import Counter
 from tests.support.kiosk_config import make_config
 
@@ -104,6 +105,8 @@ def kiosk_setup(
 
 
 def worker_for(config: Config, **kwargs: Any) -> SyncWorker:
+    """The sync worker as the daemon builds it: served programs go on the service layer's shelf."""
+    kwargs.setdefault("programs", ServedPrograms())
     return SyncWorker(config.central, config.kiosk.ledger_path, config.program.to_program().tz,
                       **kwargs)
 

@@ -20,9 +20,10 @@ from pathlib import Path
 
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
-from kiosk.app import App, Parts
+from kiosk.app import App
 from kiosk.core.outcome import Outcome
 from kiosk.notify import Notifier
+from kiosk.parts import Parts
 from sim import harness
 from sim.cards import VirtualCard
 from sim.nfc import VirtualField
@@ -32,9 +33,9 @@ EMPTY_POLLS = 2 * 3  # a full round of empty polls: the next card counts as a ne
 
 @dataclass
 class RunningApp:
-    app: App
     field: VirtualField
     factory: MockFactory
+    app: App = field(init=False)  # told of each outcome shown and each tick, once built
     outcomes: list[tuple[str, Outcome]] = field(default_factory=list)  # (source, outcome)
     changed: threading.Condition = field(default_factory=threading.Condition)
     ticks: int = 0
@@ -65,12 +66,12 @@ class RunningApp:
             target = self.ticks + n
             assert self.changed.wait_for(lambda: self.ticks >= target, timeout=10)
 
-    def _outcome(self, source: str, outcome: Outcome) -> None:
+    def outcome_shown(self, source: str, outcome: Outcome) -> None:
         with self.changed:
             self.outcomes.append((source, outcome))
             self.changed.notify_all()
 
-    def _tick(self) -> None:
+    def ticked(self) -> None:
         with self.changed:
             self.ticks += 1
             self.changed.notify_all()
@@ -123,19 +124,10 @@ def running_app(
     """Boot the App on `config` (which points at `nfc_field`), run its loop, stop it after.
     `notifier`: where it says READY=1 and pets the watchdog (by default, nowhere)."""
     factory = factory or MockFactory(pin_class=MockPWMPin)
-    app = App(str(config), notifier=notifier or Notifier(None), pin_factory=factory, clock=clock)
-    run = RunningApp(app, nfc_field, factory)
-    log_tap, housekeeping = app._log_tap, app._housekeeping
-
-    def logged(source: str, outcome: Outcome, ms: float) -> None:
-        log_tap(source, outcome, ms)
-        run._outcome(source, outcome)
-
-    def ticked(parts: Parts) -> None:
-        housekeeping(parts)
-        run._tick()
-
-    app._log_tap = logged  # type: ignore[method-assign]
-    app._housekeeping = ticked  # type: ignore[method-assign]
-    with harness.running_app(app):
+    run = RunningApp(nfc_field, factory)
+    run.app = App(
+        str(config), notifier=notifier or Notifier(None), pin_factory=factory, clock=clock,
+        on_outcome=run.outcome_shown, on_tick=run.ticked,
+    )
+    with harness.running_app(run.app):
         yield run
