@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Protocol
 from kiosk import config as config_module
 from kiosk.config import Config
 from kiosk.core.cardid import is_random_uid
+from kiosk.core.outcome import CardOutcome
 from kiosk.core.rules import Outcome, decide_redeem
 from kiosk.core.staff import StaffAction, next_staff_action, staff_mode
 from kiosk.core.status import KioskStatus
@@ -259,7 +260,7 @@ class App:
                 self._armed = None
                 return counter.todays_figures()
             self._armed = Armed(counter.card_ref(uid), action, now + STAFF_WINDOW_SECONDS)
-            return staff_mode(counter.program, action)
+            return staff_mode(action)
         self._armed = None
         if armed is None or is_random_uid(uid):
             self._last_card = (uid, now)
@@ -303,15 +304,15 @@ class App:
                 parts.counter, uid, StaffAction.UNDO, "button"), "button")
 
     def _log_tap(self, source: str, outcome: Outcome, ms: float) -> None:
-        card = outcome.card.card_ref if outcome.card else None
+        shown = outcome if isinstance(outcome, CardOutcome) else None  # staff screens: no card
         log.info(
             "event=tap card=%s tech=%s outcome=%s stamps=%d/%d vouchers=%d ms=%.1f",
-            _short(card),
+            _short(shown.card.card_ref if shown else None),
             source,
             outcome.kind.value,
-            outcome.stamps,
-            outcome.goal,
-            sum(n for _, n in outcome.vouchers),
+            shown.stamps if shown else 0,
+            shown.progress.goal if shown else 0,
+            sum(n for _, n in shown.progress.vouchers) if shown else 0,
             ms,
         )
 

@@ -16,7 +16,8 @@ from typing import TextIO
 from kiosk import __version__
 from kiosk import config as config_module
 from kiosk.core.cardid import parse_uid
-from kiosk.core.rules import Outcome, OutcomeKind
+from kiosk.core.describe import describe
+from kiosk.core.outcome import Outcome, Redeemed
 from kiosk.errors import BadUid, ConfigError, KioskError
 from kiosk.service import Counter
 
@@ -42,39 +43,6 @@ def _when(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def describe(outcome: Outcome) -> str:
-    """One line a person reads at the terminal (the OLED has its own screens)."""
-    progress = f"{outcome.stamps}/{outcome.goal}"
-    vouchers = ", ".join(f"{n}x {r.name}" for r, n in outcome.vouchers) or "none"
-    if outcome.kind is OutcomeKind.REFUSED:
-        return f"refused: this card cannot hold stamps ({outcome.refusal})"
-    if outcome.kind is OutcomeKind.NO_VOUCHER:
-        return f"no voucher to redeem; stamps {progress}"
-    headline = {
-        OutcomeKind.WELCOME: f"welcome: new card, {outcome.bonus} bonus stamps + today's",
-        OutcomeKind.STAMPED: "stamped" + (f" x{outcome.multiplier}" if outcome.multiplier > 1 else ""),
-        OutcomeKind.REWARD_EARNED: "reward earned: "
-        + ", ".join(r.name for r in outcome.rewards_earned),
-        OutcomeKind.COOLDOWN: "already stamped"
-        + (f" (next stamp from {outcome.cooldown_until:%H:%M} UTC)" if outcome.cooldown_until else ""),
-        OutcomeKind.DAILY_CAP: "already stamped today",
-        OutcomeKind.REDEEMED: "redeemed: " + ", ".join(r.name for r in outcome.rewards_redeemed),
-        OutcomeKind.EXPIRED: f"{outcome.expired} stamps expired",
-        OutcomeKind.UNDONE: "last stamp undone",
-        OutcomeKind.NOTHING_TO_UNDO: f"nothing to undo ({outcome.undo_refusal})",
-    }
-    line = headline.get(outcome.kind, outcome.kind.value.replace("_", " "))
-    extras = [
-        f"+{outcome.surprise} surprise bonus" if outcome.surprise else "",
-        "happy birthday" if outcome.birthday else "",
-        f"tier {outcome.tier.tier}" if outcome.tier and outcome.tier.tier else "",
-        f"{outcome.expiring} stamps expire on {outcome.expiring_on}" if outcome.expiring else "",
-    ]
-    line = "; ".join([line, *(e for e in extras if e)])
-    left = f"{outcome.stamps_left} more to a {outcome.reward_name}"
-    return f"{line}; stamps {progress} ({left}); vouchers: {vouchers}"
-
-
 @contextmanager
 def _counter(args: argparse.Namespace) -> Iterator[Counter]:
     counter = Counter.open(config_module.load(args.config))
@@ -84,10 +52,16 @@ def _counter(args: argparse.Namespace) -> Iterator[Counter]:
         counter.close()
 
 
+def _described(args: argparse.Namespace, counter: Counter, outcome: Outcome) -> str:
+    """`outcome` in the kiosk's language, times in the program's zone."""
+    locale = config_module.load(args.config).kiosk.locale
+    return describe(outcome, locale, counter.program.tz) + "\n"
+
+
 def cmd_tap(args: argparse.Namespace, out: TextIO) -> int:
     uid = _uid(args.uid)
     with _counter(args) as counter:
-        out.write(describe(counter.tap(uid, args.at)) + "\n")
+        out.write(_described(args, counter, counter.tap(uid, args.at)))
     return EXIT_OK
 
 
@@ -119,8 +93,8 @@ def cmd_redeem(args: argparse.Namespace, out: TextIO) -> int:
     uid = _uid(args.uid)
     with _counter(args) as counter:
         outcome = counter.redeem(uid, args.reward, args.at)
-        out.write(describe(outcome) + "\n")
-    return EXIT_OK if outcome.kind is OutcomeKind.REDEEMED else EXIT_ERROR
+        out.write(_described(args, counter, outcome))
+    return EXIT_OK if isinstance(outcome, Redeemed) else EXIT_ERROR
 
 
 def cmd_history(args: argparse.Namespace, out: TextIO) -> int:

@@ -27,10 +27,10 @@ from kiosk.core.rules import (
     Outcome,
     Program,
     RefusalReason,
+    Refused,
     decide_expiry,
     decide_redeem,
     decide_tap,
-    refuse,
 )
 from kiosk.core.staff import StaffPolicy, decide_undo, figures, todays_figures
 from kiosk.errors import KioskError, StorageError, UnknownCard
@@ -192,7 +192,7 @@ class Counter:
         syncs. The outcome is only recorded when this method returns: show it no earlier.
         """
         if cardid.is_random_uid(uid):
-            return refuse(self.program, RefusalReason.RANDOM_ID)
+            return Refused(reason=RefusalReason.RANDOM_ID)
         ref = self.card_ref(uid)
         moment = self.now(now)
         customer = self.ledger.customer(ref)
@@ -288,7 +288,7 @@ class Counter:
         today = todays_figures(
             self.ledger.events(), moment, self.program.tz, self.ledger.outbox().pending
         )
-        return figures(self.program, today)
+        return figures(today)
 
     def history(self, uid: bytes) -> list[Event]:
         return self.ledger.events(self.known_card(uid).card_ref)

@@ -67,11 +67,31 @@ STRINGS: dict[str, dict[str, str]] = {
         "undo_too_late": "Too late to undo",
         "undo_reward_given": "Reward already given",
         "figures": "Today",
-        "figures_visits": "{n} visits \u00b7 {new} new",
-        "figures_rewards": "{n} rewards given",
+        "figures_visits_one": "{n} visit \u00b7 {new} new",
+        "figures_visits_many": "{n} visits \u00b7 {new} new",
+        "figures_rewards_one": "{n} reward given",
+        "figures_rewards_many": "{n} rewards given",
         "figures_pending": "{n} to sync",
         "months": "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec",
         "date": "{month} {day}",
+        # what the shipped program is called until the shop names it
+        "shipped_name": "Loyalty card",
+        "shipped_reward": "free coffee",
+        # the `kiosk` command's lines for staff
+        "cli_refused": "refused: this card or phone cannot hold stamps (its ID changes at every tap)",
+        "cli_refused_unreadable": "card not read: tap it again",
+        "cli_welcome_one": "welcome: new card, {n} bonus stamp + today's",
+        "cli_welcome_many": "welcome: new card, {n} bonus stamps + today's",
+        "cli_stamped": "stamped",
+        "cli_reward_earned": "reward earned: {rewards}",
+        "cli_cooldown": "already stamped (next stamp from {time})",
+        "cli_daily_cap": "already stamped today",
+        "cli_redeemed": "redeemed: {reward}",
+        "cli_no_voucher": "no voucher to redeem",
+        "cli_undone": "last stamp undone",
+        "cli_tier": "tier {tier}",
+        "cli_card": "stamps {stamps}/{goal} ({n} more to a {reward}); vouchers: {vouchers}",
+        "cli_none": "none",
     },
     "fr": {
         "tap_your_card": "Passez votre carte",
@@ -121,28 +141,62 @@ STRINGS: dict[str, dict[str, str]] = {
         "staff_next": "Passez la carte client",
         "staff_redeem": "Carte suivante : cadeau",
         "staff_undo": "Carte suivante : annuler",
-        "staff_again": "Carte staff : suivant",
+        "staff_again": "Carte personnel : suivant",
         "undone": "Tampon annulé",
         "nothing_to_undo": "Rien à annuler",
         "undo_too_late": "Trop tard pour annuler",
         "undo_reward_given": "Cadeau déjà remis",
         "figures": "Aujourd'hui",
-        "figures_visits": "{n} visites \u00b7 {new} nouv.",
-        "figures_rewards": "{n} cadeaux remis",
+        "figures_visits_one": "{n} visite \u00b7 {new} nouv.",
+        "figures_visits_many": "{n} visites \u00b7 {new} nouv.",
+        "figures_rewards_one": "{n} cadeau remis",
+        "figures_rewards_many": "{n} cadeaux remis",
         "figures_pending": "{n} à envoyer",
         "months": "janv. févr. mars avr. mai juin juil. août sept. oct. nov. déc.",
         "date": "le {day} {month}",
+        "shipped_name": "Carte fidélité",
+        "shipped_reward": "café offert",
+        "cli_refused": "refusée : cette carte ou ce téléphone ne peut pas recevoir de tampons "
+        "(son identifiant change à chaque passage)",
+        "cli_refused_unreadable": "carte illisible : repassez-la",
+        "cli_welcome_one": "bienvenue : nouvelle carte, {n} tampon offert + celui du jour",
+        "cli_welcome_many": "bienvenue : nouvelle carte, {n} tampons offerts + celui du jour",
+        "cli_stamped": "tamponnée",
+        "cli_reward_earned": "cadeau gagné : {rewards}",
+        "cli_cooldown": "déjà tamponnée (prochain tampon à partir de {time})",
+        "cli_daily_cap": "déjà tamponnée aujourd'hui",
+        "cli_redeemed": "remis : {reward}",
+        "cli_no_voucher": "aucun cadeau à remettre",
+        "cli_undone": "dernier tampon annulé",
+        "cli_tier": "niveau {tier}",
+        "cli_card": "tampons {stamps}/{goal} (encore {n} pour : {reward}) ; cadeaux : {vouchers}",
+        "cli_none": "aucun",
     },
 }
+
+
+def singular(locale: Locale, n: int) -> bool:
+    """Whether `n` takes the singular: French says "0 cadeau", "1 visite"; English "0 gifts"."""
+    return abs(n) < 2 if locale == "fr" else abs(n) == 1
 
 
 def text(locale: Locale, key: str, n: int | None = None, **values: object) -> str:
     """The `key` string in `locale`, formatted; `n` picks the plural form and fills `{n}`."""
     table = STRINGS[locale]
     if n is not None:
-        key = f"{key}_{'one' if abs(n) == 1 else 'many'}" if f"{key}_one" in table else key
+        form = "one" if singular(locale, n) else "many"
+        key = f"{key}_{form}" if f"{key}_one" in table else key
         values["n"] = n
     return table[key].format(**values)
+
+
+def shipped(locale: Locale, name: str) -> str:
+    """A program or reward name in `locale` when it is still the shipped default (in any
+    language), else the shop's own name as written."""
+    for key in ("shipped_name", "shipped_reward"):
+        if name in (table[key] for table in STRINGS.values()):
+            return STRINGS[locale][key]
+    return name
 
 
 def short_date(locale: Locale, day: date) -> str:

@@ -12,7 +12,7 @@ from kiosk.core.events import CardState, record
 from kiosk.core.outcome import TodayFigures
 from kiosk.core.perks import Basket, Customer
 from kiosk.core.program import Booster, Expiry, Program, Surprise, Tier
-from kiosk.core.rules import RefusalReason, decide_redeem, decide_tap, refuse
+from kiosk.core.rules import RefusalReason, Refused, decide_redeem, decide_tap
 from kiosk.core.screens import Screens
 from kiosk.core.staff import StaffAction, decide_undo, figures, staff_mode
 from kiosk.core.status import KioskStatus
@@ -97,8 +97,8 @@ SAMPLES: dict[str, Sample] = {
             later=timedelta(hours=1),
         )
     ),
-    "refused": lambda s: s.outcome(refuse(PROGRAM, RefusalReason.RANDOM_ID)),
-    "unreadable": lambda s: s.outcome(refuse(PROGRAM, RefusalReason.UNREADABLE)),
+    "refused": lambda s: s.outcome(Refused(reason=RefusalReason.RANDOM_ID)),
+    "unreadable": lambda s: s.outcome(Refused(reason=RefusalReason.UNREADABLE)),
     "idle_booster": lambda s: s.idle(booster=2),
     "boosted": lambda s: s.outcome(_tap(MONDAY_BOOST, 1, later=timedelta(days=7))),  # a Monday
     "tier_reached": lambda s: s.outcome(_tap(GOLD, 3)),
@@ -113,11 +113,11 @@ SAMPLES: dict[str, Sample] = {
         decide_tap(POINTS, _card(POINTS, 1), NOON + timedelta(days=1), basket=Basket(450))
     ),
     "points_none": lambda s: s.outcome(decide_tap(POINTS, _card(POINTS, 1), NOON + timedelta(days=1))),
-    "staff_mode": lambda s: s.outcome(staff_mode(PROGRAM)),
-    "staff_mode_undo": lambda s: s.outcome(staff_mode(PROGRAM, StaffAction.UNDO)),
+    "staff_mode": lambda s: s.outcome(staff_mode()),
+    "staff_mode_undo": lambda s: s.outcome(staff_mode(StaffAction.UNDO)),
     "undone": lambda s: s.outcome(_undone()),
     "figures": lambda s: s.outcome(
-        figures(PROGRAM, TodayFigures(NOON.date(), visits=42, new_cards=5, rewards_redeemed=4,
+        figures(TodayFigures(NOON.date(), visits=42, new_cards=5, rewards_redeemed=4,
                                       pending_sync=12))
     ),
 }
