@@ -11,6 +11,7 @@ from datetime import date
 from typing import Literal
 
 Locale = Literal["fr", "en"]
+LOCALES: tuple[Locale, ...] = ("fr", "en")
 
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
