@@ -61,7 +61,9 @@ def ram(bus: VirtualOled) -> list[bytes]:
 @pytest.mark.parametrize("driver", sorted(CHIPS))
 @settings(max_examples=10, deadline=None)
 @given(data=st.data())
-def test_a_whole_frame_sends_exactly_the_bytes_luma_sends(driver: str, height: int, data: st.DataObject) -> None:
+def test_a_whole_frame_sends_exactly_the_bytes_luma_sends(
+    driver: str, height: int, data: st.DataObject
+) -> None:
     image = data.draw(frames(height))
     ours, our_bus, theirs, their_bus = pair(driver, height)
     ours.display(image)
