@@ -17,7 +17,8 @@ from kiosk import __version__
 from kiosk import config as config_module
 from kiosk.core.cardid import parse_uid
 from kiosk.core.describe import describe
-from kiosk.core.outcome import Outcome, Redeemed
+from kiosk.core.i18n import Locale, shipped, text
+from kiosk.core.outcome import Redeemed
 from kiosk.errors import BadUid, ConfigError, KioskError
 from kiosk.service import Counter
 
@@ -44,41 +45,52 @@ def _when(text: str) -> datetime:
 
 
 @contextmanager
-def _counter(args: argparse.Namespace) -> Iterator[Counter]:
-    counter = Counter.open(config_module.load(args.config))
+def _opened(args: argparse.Namespace) -> Iterator[tuple[Counter, Locale]]:
+    """The counter, and the language staff read it in ([kiosk] locale)."""
+    config = config_module.load(args.config)
+    counter = Counter.open(config)
     try:
-        yield counter
+        yield counter, config.kiosk.locale
     finally:
         counter.close()
 
 
-def _described(args: argparse.Namespace, counter: Counter, outcome: Outcome) -> str:
-    """`outcome` in the kiosk's language, times in the program's zone."""
-    locale = config_module.load(args.config).kiosk.locale
-    return describe(outcome, locale, counter.program.tz) + "\n"
+@contextmanager
+def _counter(args: argparse.Namespace) -> Iterator[Counter]:
+    with _opened(args) as (counter, _):
+        yield counter
+
+
+def _local(counter: Counter, moment: datetime) -> str:
+    """A recorded time (UTC) as the shop's clock shows it, with its offset."""
+    return moment.astimezone(counter.program.tz).isoformat(timespec="minutes")
 
 
 def cmd_tap(args: argparse.Namespace, out: TextIO) -> int:
     uid = _uid(args.uid)
-    with _counter(args) as counter:
-        out.write(_described(args, counter, counter.tap(uid, args.at)))
+    with _opened(args) as (counter, locale):
+        out.write(describe(counter.tap(uid, args.at), locale, counter.program.tz) + "\n")
     return EXIT_OK
 
 
 def cmd_card(args: argparse.Namespace, out: TextIO) -> int:
     uid = _uid(args.uid)
-    with _counter(args) as counter:
+    with _opened(args) as (counter, locale):
         state = counter.known_card(uid)
         program = counter.program
-        out.write(f"card      {state.card_ref[:12]}…\n")
-        out.write(f"stamps    {max(0, min(state.stamps, program.goal))}/{program.goal}\n")
-        vouchers = state.all_vouchers()
-        names = {r.id: r.name for r in program.rewards}
-        shown = ", ".join(f"{n}x {names.get(rid, rid)}" for rid, n in vouchers.items())
-        out.write(f"vouchers  {shown or 'none'}\n")
-        out.write(f"visits    {state.visits}\n")
-        last = state.last_visit.isoformat(timespec="minutes") if state.last_visit else "never"
-        out.write(f"last visit {last}\n")
+        names = {r.id: shipped(locale, r.name) for r in program.voucher_rewards}
+        held = state.all_vouchers().items()
+        rows = {
+            "cli_label_card": f"{state.card_ref[:12]}…",
+            "cli_label_stamps": f"{max(0, min(state.stamps, program.goal))}/{program.goal}",
+            "cli_label_vouchers": ", ".join(f"{n}x {names.get(rid, rid)}" for rid, n in held)
+            or text(locale, "cli_none"),
+            "cli_label_visits": str(state.visits),
+            "cli_label_last_visit": _local(counter, state.last_visit)
+            if state.last_visit else text(locale, "cli_never"),
+        }
+        for label, value in rows.items():
+            out.write(f"{text(locale, label):<9} {value}\n")
     return EXIT_OK
 
 
@@ -91,9 +103,9 @@ def cmd_card_ref(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_redeem(args: argparse.Namespace, out: TextIO) -> int:
     uid = _uid(args.uid)
-    with _counter(args) as counter:
+    with _opened(args) as (counter, locale):
         outcome = counter.redeem(uid, args.reward, args.at)
-        out.write(_described(args, counter, outcome))
+        out.write(describe(outcome, locale, counter.program.tz) + "\n")
     return EXIT_OK if isinstance(outcome, Redeemed) else EXIT_ERROR
 
 
@@ -103,7 +115,7 @@ def cmd_history(args: argparse.Namespace, out: TextIO) -> int:
         for event in counter.history(uid):
             reward = f" {event.reward_id}" if event.reward_id else ""
             out.write(
-                f"{event.occurred_at.isoformat(timespec='seconds')}  #{event.seq:<6} "
+                f"{_local(counter, event.occurred_at)}  #{event.seq:<6} "
                 f"{event.kind.value:<16} {event.delta:+d}{reward}\n"
             )
     return EXIT_OK
@@ -159,12 +171,12 @@ def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
             ("rejected", f"{status.rejected} events (kept aside, see the journal)"
              if status.rejected else "0"),
             ("synced", f"{status.synced} events"),
-            ("last success", status.last_success.isoformat(timespec="seconds")
+            ("last success", _local(counter, status.last_success)
              if status.last_success else "never"),
             ("last error", status.last_error or "-"),
             ("program", f"{counter.program.version} (from {counter.program_source})"),
             ("clock", "BEHIND the last recorded event: check NTP"
-             if last_event and wall < last_event else f"ok ({wall:%Y-%m-%d %H:%M} UTC)"),
+             if last_event and wall < last_event else f"ok ({_local(counter, wall)})"),
         ]
         for name, value in rows:
             out.write(f"{name:<15}{value}\n")

@@ -41,6 +41,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "reader_offline_detail": "Please ask the staff",
         "badge_offline": "OFF",
         "birthday": "Happy birthday!",
+        "birthday_name": "Happy birthday {name}!",
         "surprise_one": "Surprise! +{n} stamp",
         "surprise_many": "Surprise! +{n} stamps",
         "boosted": "{n}\u00d7 stamps today!",
@@ -52,8 +53,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "visit_counted": "Visit counted",
         "tier_reached": "You are {tier}!",
         "tier_member": "{tier} member",
-        "tier_keep_one": "{n} visit to keep {tier}",
-        "tier_keep_many": "{n} visits to keep {tier}",
+        "tier_keep_one": "{n} visit by {date} to keep {tier}",
+        "tier_keep_many": "{n} visits by {date} to keep {tier}",
+        "tier_keep_stamps_one": "{n} stamp by {date} to keep {tier}",
+        "tier_keep_stamps_many": "{n} stamps by {date} to keep {tier}",
         "expiring_one": "{n} stamp expires {date}",
         "expiring_many": "{n} stamps expire {date}",
         "expired_one": "{n} stamp expired",
@@ -93,6 +96,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "cli_tier": "tier {tier}",
         "cli_card": "stamps {stamps}/{goal} ({n} more to a {reward}); vouchers: {vouchers}",
         "cli_none": "none",
+        "cli_never": "never",
+        "cli_label_card": "card",
+        "cli_label_stamps": "stamps",
+        "cli_label_vouchers": "vouchers",
+        "cli_label_visits": "visits",
+        "cli_label_last_visit": "last visit",
     },
     "fr": {
         "tap_your_card": "Passez votre carte",
@@ -107,7 +116,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "ask_staff_reward": "Demandez au comptoir",
         "reward_ready": "À retirer : {reward}",
         "redeemed": "Profitez-en !",
-        "no_voucher": "Pas encore de cadeau",
+        "no_voucher": "Pas de cadeau",
         "cooldown": "Déjà tamponnée",
         "cooldown_detail": "À la prochaine visite",
         "daily_cap": "Limite du jour atteinte",
@@ -121,6 +130,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "reader_offline_detail": "Demandez au personnel",
         "badge_offline": "HORS",
         "birthday": "Joyeux anniversaire !",
+        "birthday_name": "Bon anniversaire {name} !",
         "surprise_one": "Surprise ! +{n} tampon",
         "surprise_many": "Surprise ! +{n} tampons",
         "boosted": "Tampons \u00d7{n} !",
@@ -132,8 +142,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "visit_counted": "Visite notée",
         "tier_reached": "Vous êtes {tier} !",
         "tier_member": "Membre {tier}",
-        "tier_keep_one": "Restez {tier} : {n} visite",
-        "tier_keep_many": "Restez {tier} : {n} visites",
+        "tier_keep_one": "Restez {tier} : {n} visite d'ici {date}",
+        "tier_keep_many": "Restez {tier} : {n} visites d'ici {date}",
+        "tier_keep_stamps_one": "Restez {tier} : {n} tampon d'ici {date}",
+        "tier_keep_stamps_many": "Restez {tier} : {n} tampons d'ici {date}",
         "expiring_one": "{n} tampon expire {date}",
         "expiring_many": "{n} expirent {date}",
         "expired_one": "{n} tampon expiré",
@@ -172,6 +184,12 @@ STRINGS: dict[str, dict[str, str]] = {
         "cli_tier": "niveau {tier}",
         "cli_card": "tampons {stamps}/{goal} (encore {n} pour : {reward}) ; cadeaux : {vouchers}",
         "cli_none": "aucun",
+        "cli_never": "jamais",
+        "cli_label_card": "carte",
+        "cli_label_stamps": "tampons",
+        "cli_label_vouchers": "cadeaux",
+        "cli_label_visits": "visites",
+        "cli_label_last_visit": "dernière visite",
     },
 }
 
@@ -192,10 +210,10 @@ def text(locale: Locale, key: str, n: int | None = None, **values: object) -> st
 
 
 def shipped(locale: Locale, name: str) -> str:
-    """A program or reward name in `locale` when it is still the shipped default (in any
-    language), else the shop's own name as written."""
+    """`name` in `locale` when it is the shipped default program or reward name (written
+    in English in the defaults), else the shop's own name as the shop wrote it."""
     for key in ("shipped_name", "shipped_reward"):
-        if name in (table[key] for table in STRINGS.values()):
+        if name == STRINGS["en"][key]:
             return STRINGS[locale][key]
     return name
 

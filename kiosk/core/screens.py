@@ -16,7 +16,7 @@ from typing import assert_never
 
 from PIL import Image, ImageDraw
 
-from kiosk.core.i18n import Locale, short_date, text
+from kiosk.core.i18n import Locale, shipped, short_date, text
 from kiosk.core.layout import (
     MARGIN,
     Block,
@@ -53,7 +53,7 @@ from kiosk.core.outcome import (
 )
 from kiosk.core.status import KioskStatus
 
-BIG = ("title", "body")  # a headline shrinks to body size before it is ever cut
+BIG = ("title", "body", "small")  # a headline shrinks before a word of it is ever dropped
 SMALL = ("body", "small")
 
 
@@ -73,8 +73,21 @@ class Screens:
     def _t(self, key: str, n: int | None = None, **values: object) -> str:
         return text(self.locale, key, n, **values)
 
-    def _line(self, key: str, fonts: tuple[str, ...] = SMALL, **extra: object) -> Text:
-        return Text(self._t(key), fonts=fonts, **extra)  # type: ignore[arg-type]
+    def _line(self, key: str, fonts: tuple[str, ...] = SMALL) -> Text:
+        return Text(self._t(key), fonts=fonts)
+
+    def _fitted(self, ranked: list[tuple[int, Block]]) -> list[Block]:
+        """The blocks that fit the panel's height, in their order: the most important
+        (lowest rank) kept first, the others while room is left."""
+        width, height = self.size
+        kept: set[int] = set()
+        used = 0
+        for index, (_, block) in sorted(enumerate(ranked), key=lambda item: item[1][0]):
+            block_height = block.height(self.fonts, width)
+            if used + block_height <= height:
+                kept.add(index)
+                used += block_height
+        return [block for index, (_, block) in enumerate(ranked) if index in kept]
 
     def _render(self, blocks: list[Block], inverted: bool = False) -> Image.Image:
         return compose(blocks, self.size, self.fonts, inverted)
@@ -96,7 +109,8 @@ class Screens:
             badge = self._badge(status)
             name_width = self.size[0] - 2 * MARGIN - (badge.width + 3 if badge else 0)
             align = "left" if badge else "center"
-            name = Text(self.program_name, fonts=("small",), width=name_width, align=align)
+            program = shipped(self.locale, self.program_name)
+            name = Text(program, fonts=("small",), width=name_width, align=align)
             tap = self._line("tap_your_card", BIG)
             blocks: list[Block] = [name, tap] if self.compact else [name, Contactless(16), tap]
             if booster > 1:
@@ -147,7 +161,7 @@ class Screens:
             case Refused(reason=reason):
                 return self._refused(reason)
             case RewardEarned() | Welcome(rewards_earned=(_, *_)):
-                return self._reward_earned(outcome)
+                return self._reward_earned(outcome, first_name or outcome.first_name)
             case Welcome():
                 headline = self._line("welcome", BIG)
             case Stamped():
@@ -173,7 +187,8 @@ class Screens:
     def _greeting(self, first_name: str | None, outcome: Visit) -> Text:
         if first_name and first_name.strip():
             template = text(self.locale, "hello", name="{name}")
-            return Text(template, BIG, {"name": first_name.strip()}, squeeze="name")
+            # a long name is shortened at the body face rather than the greeting shrunk
+            return Text(template, BIG[:2], {"name": first_name.strip()}, squeeze="name")
         if not outcome.progress.points:
             return self._line("stamp_added", BIG)
         return self._line("points_added" if outcome.stamps_added else "visit_counted", BIG)
@@ -188,7 +203,7 @@ class Screens:
             if isinstance(outcome, Stamped) and lines:
                 return [stamps, lines[0]]
             return [headline, stamps]
-        return [headline, stamps, *lines[:2]]
+        return self._fitted([(0, headline), (1, stamps), *((2 + i, line) for i, line in enumerate(lines))])
 
     def _details(self, outcome: CardOutcome) -> list[Text]:
         """The program extras of this outcome, most surprising first, then its own detail."""
@@ -227,8 +242,10 @@ class Screens:
         if tier is not None and tier.tier:
             if tier.changed:
                 lines.append(self._named("tier_reached", tier.tier))
-            elif tier.keep:
-                lines.append(self._named("tier_keep", tier.tier, tier.keep))
+            elif tier.keep and tier.keep_by is not None:
+                key = "tier_keep" if tier.by_visits else "tier_keep_stamps"
+                by = short_date(self.locale, tier.keep_by)
+                lines.append(self._wrapped(self._t(key, n=tier.keep, tier=tier.tier, date=by)))
         if expired:
             lines.append(Text(self._t("expired", n=expired), SMALL))
         if progress.expiring and progress.expiring_on is not None:
@@ -236,9 +253,13 @@ class Screens:
             lines.append(Text(self._t("expiring", n=progress.expiring, date=on), SMALL))
         return lines
 
-    def _named(self, key: str, tier: str, n: int | None = None) -> Text:
-        template = text(self.locale, key, n, tier="{tier}")
+    def _named(self, key: str, tier: str) -> Text:
+        template = text(self.locale, key, tier="{tier}")
         return Text(template, SMALL, {"tier": tier}, squeeze="tier")
+
+    def _wrapped(self, line: str) -> Text:
+        """A detail line that may take two lines on the full panel (one on the compact)."""
+        return Text(line, SMALL, max_lines=1 if self.compact else 2)
 
     def _progress(self, progress: Progress) -> list[Text]:
         """Rewards waiting at the counter first, then how far the next one is."""
@@ -261,17 +282,43 @@ class Screens:
         return self._render(blocks)
 
     def _reward_line(self, template: str, reward: str) -> Text:
-        return Text(template, SMALL, {"reward": reward}, squeeze="reward")
+        """A line naming a reward: whole words on one line, else two on the full panel."""
+        return self._wrapped(template.format(reward=shipped(self.locale, reward)))
 
-    def _reward_earned(self, outcome: Visit) -> Image.Image:
-        """The celebration: an inverted (all lit) screen, sparkles, the reward's name."""
-        names = " + ".join(r.name for r in outcome.rewards_earned) or outcome.progress.reward_name
-        congrats = Text(self._t("congrats"), BIG, stars=True)
-        reward = Text("{reward}", BIG, {"reward": names}, squeeze="reward")
+    def _reward_earned(self, outcome: Visit, first_name: str | None) -> Image.Image:
+        """The celebration: an inverted (all lit) screen, sparkles, the reward's name; on a
+        birthday the wish and the customer's name; a tier the same tap reached."""
+        names = [shipped(self.locale, r.name) for r in outcome.rewards_earned]
+        reward = Text(
+            " + ".join(names) or shipped(self.locale, outcome.progress.reward_name),
+            ("title", "body", "small"),
+            max_lines=2 if self.compact else 3,
+        )
+        headline = self._celebration(outcome.birthday, first_name)
         if self.compact:
-            return self._render([congrats, reward], inverted=True)
-        blocks: list[Block] = [congrats, self._line("earned"), reward, self._line("ask_staff_reward")]
-        return self._render(blocks, inverted=True)
+            fits_one_line = len(reward.lines(self.fonts, self.size[0])[1]) == 1
+            return self._render([headline, reward] if fits_one_line else [reward], inverted=True)
+        tier = outcome.progress.tier
+        reached = (
+            [(2, self._named("tier_reached", tier.tier))]
+            if tier is not None and tier.changed and tier.tier else []
+        )
+        ranked: list[tuple[int, Block]] = [
+            (1, headline), (4, self._line("earned")), (0, reward), *reached,
+            (3, self._line("ask_staff_reward")),
+        ]
+        return self._render(self._fitted(ranked), inverted=True)
+
+    def _celebration(self, birthday: bool, first_name: str | None) -> Text:
+        """"Well done!", or the birthday wish with the customer's first name."""
+        name = (first_name or "").strip()
+        if not birthday:
+            return Text(self._t("congrats"), BIG, stars=True)
+        if not name:
+            return Text(self._t("birthday"), BIG, stars=True)
+        # no sparkles: they would leave the name too little room
+        template = text(self.locale, "birthday_name", name="{name}")
+        return Text(template, ("title", "body", "small"), {"name": name}, squeeze="name")
 
     def _refused(self, reason: RefusalReason) -> Image.Image:
         if reason is RefusalReason.UNREADABLE:

@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageChops
 
-from kiosk.core.layout import MARGIN, Text, ellipsize, text_width
+from kiosk.core.i18n import shipped, text
+from kiosk.core.layout import ELLIPSIS, MARGIN, MAX_CHARS, Text, ellipsize, text_width
 from kiosk.core.rules import Program, decide_tap
 from kiosk.core.screens import Screens
 from kiosk.core.status import KioskStatus
@@ -82,6 +83,70 @@ def test_a_long_first_name_keeps_the_greeting_around_it() -> None:
     greeting = Text("Hello {name}!", ("title", "body"), {"name": "Maximilienne-Éléonore"}, "name")
     _, [line] = greeting.lines(fonts, 128)
     assert line.startswith("Hello Maxim") and line.endswith("\u2026!")
+
+
+def test_french_takes_the_singular_for_zero_and_one_and_english_only_for_one() -> None:
+    assert text("fr", "figures_rewards", n=0) == "0 cadeau remis"
+    assert text("fr", "figures_visits", n=1, new=0) == "1 visite \u00b7 0 nouv."
+    assert text("fr", "figures_rewards", n=2) == "2 cadeaux remis"
+    assert text("en", "figures_rewards", n=0) == "0 rewards given"
+    assert text("en", "figures_visits", n=1, new=0) == "1 visit \u00b7 0 new"
+
+
+def test_the_shipped_names_follow_the_language_and_a_shops_own_names_do_not() -> None:
+    shipped_program = Program()
+    assert shipped("fr", shipped_program.name) == "Carte fidélité"
+    assert shipped("fr", shipped_program.reward_name) == "café offert"
+    assert shipped("en", shipped_program.reward_name) == shipped_program.reward_name
+    assert shipped("en", "café offert") == "café offert"  # a French shop's own word
+
+
+words = st.lists(
+    st.text(alphabet=st.characters(whitelist_categories=("Lu", "Ll", "Nd")), min_size=1, max_size=14),
+    min_size=1, max_size=30,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(reward=words, max_lines=st.integers(1, 3))
+def test_a_reward_name_that_does_not_fit_loses_whole_words_never_half_of_one(
+    reward: list[str], max_lines: int
+) -> None:
+    fonts = load()
+    name = " ".join(reward)
+    face, lines = Text(name, ("title", "body", "small"), max_lines=max_lines).lines(fonts, 128)
+    shown = " ".join(lines).removesuffix(ELLIPSIS).split()
+    assert all(text_width(face, line) <= 128 - 2 * MARGIN for line in lines)
+    if len(reward[0]) < 8:  # only a first word too long for a line alone may be cut
+        assert shown == reward[: len(shown)]
+        assert " ".join(lines).endswith(ELLIPSIS) or shown == reward
+
+
+def test_fitting_a_huge_name_measures_few_strings_and_shows_what_a_short_one_shows() -> None:
+    fonts = load()
+    huge = " ".join(["gâteau"] * 2000)  # 13,999 characters
+    text_width.cache_clear()
+    shown = [
+        Text("Encore 2 \u2192 {reward}", ("title", "body", "small"), {"reward": name},
+             max_lines=max_lines).lines(fonts, 128)[1]
+        for name in (huge, huge[:MAX_CHARS]) for max_lines in (1, 2, 3)
+    ]
+    squeezed = Text("Bonjour {name} !", ("title", "body"), {"name": "x" * 12_000}, squeeze="name")
+    assert squeezed.lines(fonts, 128)[1][0].endswith("\u2026 !")
+    assert text_width.cache_info().misses < 300  # a binary search, not a walk along the text
+    assert shown[:3] == shown[3:]
+
+
+@settings(max_examples=40, deadline=None)
+@given(first_name=names, reward=names)
+def test_no_ink_reaches_the_panels_edge_margin(first_name: str, reward: str) -> None:
+    fonts = load()
+    program = Program(name="x", reward_name=reward.strip() or "x", goal=10)
+    outcome = decide_tap(program, _card(program, 3), NOON.replace(year=2027))
+    for size in SIZES:
+        image = Screens(fonts, size, "fr", program.name).outcome(outcome, first_name=first_name)
+        box = image.getbbox()
+        assert box is not None and box[0] >= MARGIN and box[2] <= size[0] - MARGIN
 
 
 def test_ellipsize_leaves_text_that_fits_alone() -> None:
