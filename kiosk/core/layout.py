@@ -44,9 +44,32 @@ def text_width(font: Font, text: str) -> int:
     counting it pushed headlines such as "Passez votre carte" down to the smaller face."""
     if not isinstance(font, ImageFont.FreeTypeFont):
         return int(font.getlength(text))
-    mask, (dx, _) = font.getmask2(text, "1", anchor="la")
+    # the mask drawn for this line on a normal (not inverted) screen: measured once, drawn
+    mask, (dx, _) = _glyph_mask(font, text, "1", "la", ON)
     box = mask.getbbox()
     return 0 if box is None else int(dx + box[2])
+
+
+@lru_cache(maxsize=1024)
+def advance_width(font: Font, text: str) -> float:
+    """Where the pen ends after `text` at `font`: ten times cheaper than its ink."""
+    return float(font.getlength(text))
+
+
+# A glyph's ink ends at most this far past its advance (DejaVu at 10-13 px: 1 px), and
+# the blank after the last glyph is at most this wide: only a text whose advance is that
+# close to the room left needs its ink measured, which costs ten times as much.
+INK_SLACK = 3
+
+
+def fits(font: Font, text: str, width: int) -> bool:
+    """Whether `text`'s ink at `font` ends within `width` pixels of the pen's start."""
+    advance = advance_width(font, text)
+    if advance <= width - INK_SLACK:
+        return True
+    if advance > width + INK_SLACK:
+        return False
+    return text_width(font, text) <= width
 
 
 @lru_cache(maxsize=16)
@@ -96,9 +119,9 @@ def _longest(count: int, fits: Callable[[int], bool]) -> int:
 def ellipsize(text: str, font: Font, width: int) -> str:
     """`text` cut to fit `width` pixels, ending with an ellipsis when it was cut."""
     text = text[:MAX_CHARS]
-    if text_width(font, text) <= width:
+    if fits(font, text, width):
         return text
-    keep = _longest(len(text), lambda n: text_width(font, text[:n].rstrip() + ELLIPSIS) <= width)
+    keep = _longest(len(text), lambda n: fits(font, text[:n].rstrip() + ELLIPSIS, width))
     return text[:keep].rstrip() + ELLIPSIS if keep else ""
 
 
@@ -106,17 +129,17 @@ def clip_words(text: str, font: Font, width: int) -> str:
     """`text` fitted to `width` by dropping whole words from its end (then an ellipsis);
     only a first word too long alone is cut inside."""
     text = text[:MAX_CHARS]
-    if text_width(font, text) <= width:
+    if fits(font, text, width):
         return text
     words = text.split()
     keep = _longest(
-        len(words), lambda n: text_width(font, " ".join(words[:n]) + ELLIPSIS) <= width
+        len(words), lambda n: fits(font, " ".join(words[:n]) + ELLIPSIS, width)
     )
     return " ".join(words[:keep]) + ELLIPSIS if keep else ellipsize(text, font, width)
 
 
 def _words_that_fit(words: Sequence[str], font: Font, width: int) -> int:
-    return _longest(len(words), lambda n: text_width(font, " ".join(words[:n])) <= width)
+    return _longest(len(words), lambda n: fits(font, " ".join(words[:n]), width))
 
 
 def wrap(text: str, font: Font, width: int, max_lines: int) -> tuple[list[str], bool]:
@@ -132,7 +155,7 @@ def wrap(text: str, font: Font, width: int, max_lines: int) -> tuple[list[str], 
     fitted = not words and len(text) <= MAX_CHARS
     if not fitted and lines:
         lines[-1] = clip_words(" ".join([lines[-1], *words]), font, width)
-    fitted = fitted and all(text_width(font, line) <= width for line in lines)
+    fitted = fitted and all(fits(font, line, width) for line in lines)
     return [ellipsize(line, font, width) for line in lines], fitted
 
 
@@ -163,7 +186,7 @@ class Text:
         full = self.template.format(**values)
         for count in range(1, self.max_lines + 1):
             for face in faces:
-                if count == 1 and text_width(face, full) <= width:
+                if count == 1 and fits(face, full, width):
                     return face, [full]
                 lines, fitted = wrap(full, face, width, count)
                 if fitted and count > 1:
@@ -181,7 +204,7 @@ class Text:
         def shown(n: int) -> str:
             return self.template.format(**{**values, key: value[:n].rstrip() + ELLIPSIS})
 
-        keep = _longest(len(value), lambda n: text_width(face, shown(n)) <= width)
+        keep = _longest(len(value), lambda n: fits(face, shown(n), width))
         return shown(keep) if keep else ellipsize(shown(0), face, width)
 
     def height(self, fonts: Fonts, panel_width: int) -> int:
