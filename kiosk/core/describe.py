@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import assert_never
 
-from kiosk.core.i18n import Locale, shipped, short_date, text
+from kiosk.core.i18n import STAFF_NEXT, UNDO_REFUSALS, Locale, shipped, short_date, text
 from kiosk.core.outcome import (
     CardOutcome,
     Cooldown,
@@ -30,22 +30,12 @@ from kiosk.core.outcome import (
     RefusalReason,
     Refused,
     RewardEarned,
-    StaffAction,
     StaffMode,
     Stamped,
     Undone,
-    UndoRefusal,
     Visit,
     Welcome,
 )
-
-UNDO_REFUSALS = {
-    UndoRefusal.NO_STAMP: "nothing_to_undo",
-    UndoRefusal.ALREADY_UNDONE: "nothing_to_undo",
-    UndoRefusal.TOO_LATE: "undo_too_late",
-    UndoRefusal.REWARD_GIVEN: "undo_reward_given",
-}
-STAFF_NEXT = {StaffAction.REDEEM: "staff_redeem", StaffAction.UNDO: "staff_undo"}
 
 
 def describe(outcome: Outcome, locale: Locale, tz: tzinfo) -> str:
@@ -58,7 +48,7 @@ def describe(outcome: Outcome, locale: Locale, tz: tzinfo) -> str:
         case Refused(reason=reason):
             return t("cli_refused_unreadable" if reason is RefusalReason.UNREADABLE else "cli_refused")
         case StaffMode(action=action):
-            return t("staff_mode") + " \u2014 " + t(STAFF_NEXT.get(action, "staff_next"))
+            return t("staff_mode") + " \u2014 " + t(STAFF_NEXT[action])
         case Figures(figures=day):
             return "; ".join((
                 t("figures") + f" {short_date(locale, day.day)}",

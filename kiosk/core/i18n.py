@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
+from kiosk.core.outcome import StaffAction, UndoRefusal
+
 Locale = Literal["fr", "en"]
 LOCALES: tuple[Locale, ...] = ("fr", "en")
 
@@ -191,6 +193,20 @@ STRINGS: dict[str, dict[str, str]] = {
         "cli_label_visits": "visites",
         "cli_label_last_visit": "dernière visite",
     },
+}
+
+
+# the key of the line that says why nothing was undone, and what the next card will do
+UNDO_REFUSALS = {
+    UndoRefusal.NO_STAMP: "nothing_to_undo",
+    UndoRefusal.ALREADY_UNDONE: "nothing_to_undo",
+    UndoRefusal.TOO_LATE: "undo_too_late",
+    UndoRefusal.REWARD_GIVEN: "undo_reward_given",
+}
+STAFF_NEXT = {
+    StaffAction.REDEEM: "staff_redeem",
+    StaffAction.UNDO: "staff_undo",
+    StaffAction.FIGURES: "staff_next",
 }
 
 

@@ -16,7 +16,7 @@ from typing import assert_never
 
 from PIL import Image, ImageDraw
 
-from kiosk.core.i18n import Locale, shipped, short_date, text
+from kiosk.core.i18n import STAFF_NEXT, UNDO_REFUSALS, Locale, shipped, short_date, text
 from kiosk.core.layout import (
     MARGIN,
     Block,
@@ -42,12 +42,10 @@ from kiosk.core.outcome import (
     RefusalReason,
     Refused,
     RewardEarned,
-    StaffAction,
     StaffMode,
     Stamped,
     TodayFigures,
     Undone,
-    UndoRefusal,
     Visit,
     Welcome,
 )
@@ -151,10 +149,7 @@ class Screens:
             case Figures(figures=figures):
                 return self._figures(figures)
             case StaffMode(action=action):
-                next_card = {StaffAction.REDEEM: "staff_redeem", StaffAction.UNDO: "staff_undo"}
-                lines: list[Block] = [
-                    self._line("staff_mode", BIG), self._line(next_card.get(action, "staff_next"))
-                ]
+                lines: list[Block] = [self._line("staff_mode", BIG), self._line(STAFF_NEXT[action])]
                 if not self.compact:
                     lines.append(self._line("staff_again"))
                 return self._render(lines, True)
@@ -179,7 +174,7 @@ class Screens:
             case Undone():
                 headline = self._line("undone", BIG)
             case NothingToUndo(refusal=refusal):
-                headline = self._line(_UNDO_REFUSALS[refusal], BIG)
+                headline = self._line(UNDO_REFUSALS[refusal], BIG)
             case _:
                 assert_never(outcome)
         return self._render(self._card_blocks(outcome, headline))
@@ -327,14 +322,6 @@ class Screens:
             return self._render([self._line("refused", BIG), self._line("use_loyalty_card")])
         why = Text(self._t("refused_random_id"), ("small",), max_lines=2)
         return self._render([self._line("refused", BIG), why, self._line("use_loyalty_card")])
-
-
-_UNDO_REFUSALS = {
-    UndoRefusal.NO_STAMP: "nothing_to_undo",
-    UndoRefusal.ALREADY_UNDONE: "nothing_to_undo",
-    UndoRefusal.TOO_LATE: "undo_too_late",
-    UndoRefusal.REWARD_GIVEN: "undo_reward_given",
-}
 
 
 def _shifted(image: Image.Image, shift: tuple[int, int]) -> Image.Image:
