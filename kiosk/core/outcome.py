@@ -18,7 +18,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import ClassVar
 
-from kiosk.core.events import CardState, Change
+from kiosk.core.events import CardState, Change, EventKind
 from kiosk.core.program import Reward
 
 
@@ -142,7 +142,11 @@ class Welcome(Visit):
     """A new card: enrolled with its bonus and today's stamp."""
 
     kind = OutcomeKind.WELCOME
-    bonus: int = 0
+
+    @property
+    def bonus(self) -> int:
+        """The welcome bonus stamps, as recorded with the enrolment."""
+        return sum(c.delta for c in self.changes if c.kind is EventKind.ENROLLED)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -13,7 +13,6 @@ stamps reach, then the tier the card now holds.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from kiosk.core.events import CardState, Change, EventKind, apply_change
@@ -202,7 +201,7 @@ def decide_tap(
     kind: type[Welcome | RewardEarned | Stamped] = (
         Welcome if not card.enrolled else RewardEarned if earned else Stamped
     )
-    visit = kind(
+    return kind(
         card=after,
         progress=progress(program, after, now, changes),
         changes=changes,
@@ -215,9 +214,6 @@ def decide_tap(
         surprise=sum(c.delta for c in extras if c.kind is EventKind.BONUS),
         first_name=name,
     )
-    if isinstance(visit, Welcome):
-        return replace(visit, bonus=program.welcome_bonus)
-    return visit
 
 
 def decide_redeem(
