@@ -286,7 +286,7 @@ class Screens:
         names = [shipped(self.locale, r.name) for r in outcome.rewards_earned]
         reward = Text(
             " + ".join(names) or shipped(self.locale, outcome.progress.reward_name),
-            ("title", "body", "small"),
+            BIG,
             max_lines=2 if self.compact else 3,
         )
         headline = self._celebration(outcome.birthday, first_name)
@@ -313,7 +313,7 @@ class Screens:
             return Text(self._t("birthday"), BIG, stars=True)
         # no sparkles: they would leave the name too little room
         template = text(self.locale, "birthday_name", name="{name}")
-        return Text(template, ("title", "body", "small"), {"name": name}, squeeze="name")
+        return Text(template, BIG, {"name": name}, squeeze="name")
 
     def _refused(self, reason: RefusalReason) -> Image.Image:
         if reason is RefusalReason.UNREADABLE:
