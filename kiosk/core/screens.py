@@ -238,7 +238,9 @@ class Screens:
             if tier.changed:
                 lines.append(self._named("tier_reached", tier.tier))
             elif tier.keep and tier.keep_by is not None:
-                key = "tier_keep" if tier.by_visits else "tier_keep_stamps"
+                key = ("tier_keep" if tier.by_visits else "tier_keep_stamps") + (
+                    "_short" if self.compact else ""
+                )
                 by = short_date(self.locale, tier.keep_by)
                 lines.append(self._wrapped(self._t(key, n=tier.keep, tier=tier.tier, date=by)))
         if expired:
