@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from kiosk import config as config_module
 from kiosk.config import Config
-from kiosk.core.outcome import Outcome
+from kiosk.core.outcome import CardOutcome, Outcome
 from kiosk.core.staff import StaffAction
 from kiosk.core.status import KioskStatus, status_line
 from kiosk.early_screen import EarlyScreen
@@ -183,15 +183,15 @@ class App:
             parts.sync.wake()
 
     def _log_tap(self, source: str, outcome: Outcome, ms: float) -> None:
-        card = outcome.card.card_ref if outcome.card else None
+        shown = outcome if isinstance(outcome, CardOutcome) else None  # staff screens: no card
         log.info(
             "event=tap card=%s tech=%s outcome=%s stamps=%d/%d vouchers=%d ms=%.1f",
-            _short(card),
+            _short(shown.card.card_ref if shown else None),
             source,
             outcome.kind.value,
-            outcome.stamps,
-            outcome.goal,
-            sum(n for _, n in outcome.vouchers),
+            shown.stamps if shown else 0,
+            shown.progress.goal if shown else 0,
+            sum(n for _, n in shown.progress.vouchers) if shown else 0,
             ms,
         )
 

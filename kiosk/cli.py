@@ -17,8 +17,10 @@ from kiosk import __version__
 from kiosk import config as config_module
 from kiosk.core.cardid import parse_uid
 from kiosk.core.clock import EARLIEST, instant_problem
+from kiosk.core.describe import describe
 from kiosk.core.events import EVENT_NAMES
-from kiosk.core.rules import Outcome, OutcomeKind
+from kiosk.core.i18n import Locale, shipped, text
+from kiosk.core.outcome import Redeemed
 from kiosk.errors import BadUid, ConfigError, KioskError
 from kiosk.service import Counter
 
@@ -56,69 +58,53 @@ def shown(text: str) -> str:
     return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
-def describe(outcome: Outcome) -> str:
-    """One line a person reads at the terminal (the OLED has its own screens)."""
-    progress = f"{outcome.stamps}/{outcome.goal}"
-    vouchers = ", ".join(f"{n}x {r.name}" for r, n in outcome.vouchers) or "none"
-    if outcome.kind is OutcomeKind.REFUSED:
-        return f"refused: this card cannot hold stamps ({outcome.refusal})"
-    if outcome.kind is OutcomeKind.NO_VOUCHER:
-        return f"no voucher to redeem; stamps {progress}"
-    headline = {
-        OutcomeKind.WELCOME: f"welcome: new card, {outcome.bonus} bonus stamps + today's",
-        OutcomeKind.STAMPED: "stamped" + (f" x{outcome.multiplier}" if outcome.multiplier > 1 else ""),
-        OutcomeKind.REWARD_EARNED: "reward earned: "
-        + ", ".join(r.name for r in outcome.rewards_earned),
-        OutcomeKind.COOLDOWN: "already stamped"
-        + (f" (next stamp from {outcome.cooldown_until:%H:%M} UTC)" if outcome.cooldown_until else ""),
-        OutcomeKind.DAILY_CAP: "already stamped today",
-        OutcomeKind.REDEEMED: "redeemed: " + ", ".join(r.name for r in outcome.rewards_redeemed),
-        OutcomeKind.EXPIRED: f"{outcome.expired} stamps expired",
-        OutcomeKind.UNDONE: "last stamp undone",
-        OutcomeKind.NOTHING_TO_UNDO: f"nothing to undo ({outcome.undo_refusal})",
-    }
-    line = headline.get(outcome.kind, outcome.kind.value.replace("_", " "))
-    extras = [
-        f"+{outcome.surprise} surprise bonus" if outcome.surprise else "",
-        "happy birthday" if outcome.birthday else "",
-        f"tier {outcome.tier.tier}" if outcome.tier and outcome.tier.tier else "",
-        f"{outcome.expiring} stamps expire on {outcome.expiring_on}" if outcome.expiring else "",
-    ]
-    line = "; ".join([line, *(e for e in extras if e)])
-    left = f"{outcome.stamps_left} more to a {outcome.reward_name}"
-    return f"{line}; stamps {progress} ({left}); vouchers: {vouchers}"
-
-
 @contextmanager
-def _counter(args: argparse.Namespace) -> Iterator[Counter]:
-    counter = Counter.open(config_module.load(args.config))
+def _opened(args: argparse.Namespace) -> Iterator[tuple[Counter, Locale]]:
+    """The counter, and the language staff read it in ([kiosk] locale)."""
+    config = config_module.load(args.config)
+    counter = Counter.open(config)
     try:
-        yield counter
+        yield counter, config.kiosk.locale
     finally:
         counter.close()
 
 
+@contextmanager
+def _counter(args: argparse.Namespace) -> Iterator[Counter]:
+    with _opened(args) as (counter, _):
+        yield counter
+
+
+def _local(counter: Counter, moment: datetime) -> str:
+    """A recorded time (UTC) as the shop's clock shows it, with its offset."""
+    return moment.astimezone(counter.program.tz).isoformat(timespec="minutes")
+
+
 def cmd_tap(args: argparse.Namespace, out: TextIO) -> int:
     uid = _uid(args.uid)
-    with _counter(args) as counter:
-        out.write(shown(describe(counter.tap(uid, args.at))) + "\n")
+    with _opened(args) as (counter, locale):
+        out.write(shown(describe(counter.tap(uid, args.at), locale, counter.program.tz)) + "\n")
     return EXIT_OK
 
 
 def cmd_card(args: argparse.Namespace, out: TextIO) -> int:
     uid = _uid(args.uid)
-    with _counter(args) as counter:
+    with _opened(args) as (counter, locale):
         state = counter.known_card(uid)
         program = counter.program
-        out.write(f"card      {state.card_ref[:12]}…\n")
-        out.write(f"stamps    {max(0, min(state.stamps, program.goal))}/{program.goal}\n")
-        vouchers = state.all_vouchers()
-        names = {r.id: r.name for r in program.rewards}
-        listed = ", ".join(f"{n}x {shown(names.get(rid, rid))}" for rid, n in vouchers.items())
-        out.write(f"vouchers  {listed or 'none'}\n")
-        out.write(f"visits    {state.visits}\n")
-        last = state.last_visit.isoformat(timespec="minutes") if state.last_visit else "never"
-        out.write(f"last visit {last}\n")
+        names = {r.id: shipped(locale, r.name) for r in program.voucher_rewards}
+        held = state.all_vouchers().items()
+        rows = {
+            "cli_label_card": f"{state.card_ref[:12]}…",
+            "cli_label_stamps": f"{max(0, min(state.stamps, program.goal))}/{program.goal}",
+            "cli_label_vouchers": ", ".join(f"{n}x {shown(names.get(rid, rid))}" for rid, n in held)
+            or text(locale, "cli_none"),
+            "cli_label_visits": str(state.visits),
+            "cli_label_last_visit": _local(counter, state.last_visit)
+            if state.last_visit else text(locale, "cli_never"),
+        }
+        for label, value in rows.items():
+            out.write(f"{text(locale, label):<9} {value}\n")
     return EXIT_OK
 
 
@@ -131,10 +117,10 @@ def cmd_card_ref(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_redeem(args: argparse.Namespace, out: TextIO) -> int:
     uid = _uid(args.uid)
-    with _counter(args) as counter:
+    with _opened(args) as (counter, locale):
         outcome = counter.redeem(uid, args.reward, args.at)
-        out.write(shown(describe(outcome)) + "\n")
-    return EXIT_OK if outcome.kind is OutcomeKind.REDEEMED else EXIT_ERROR
+        out.write(shown(describe(outcome, locale, counter.program.tz)) + "\n")
+    return EXIT_OK if isinstance(outcome, Redeemed) else EXIT_ERROR
 
 
 def cmd_history(args: argparse.Namespace, out: TextIO) -> int:
@@ -143,7 +129,7 @@ def cmd_history(args: argparse.Namespace, out: TextIO) -> int:
         for event in counter.history(uid):
             reward = f" {shown(event.reward_id)}" if event.reward_id else ""
             out.write(
-                f"{event.occurred_at.isoformat(timespec='seconds')}  #{event.seq:<6} "
+                f"{_local(counter, event.occurred_at)}  #{event.seq:<6} "
                 f"{event.kind.value:<16} {event.delta:+d}{reward}\n"
             )
     return EXIT_OK
@@ -196,12 +182,12 @@ def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
             ("rejected", f"{status.rejected} events (kept aside, see the journal)"
              if status.rejected else "0"),
             ("synced", f"{status.synced} events"),
-            ("last success", status.last_success.isoformat(timespec="seconds")
+            ("last success", _local(counter, status.last_success)
              if status.last_success else "never"),
             ("last error", shown(status.last_error or "-")),
             ("program", f"{shown(counter.program.version)} (from {counter.program_source})"),
             ("clock", "BEHIND the last recorded event: check NTP"
-             if last_event and wall < last_event else f"ok ({wall:%Y-%m-%d %H:%M} UTC)"),
+             if last_event and wall < last_event else f"ok ({_local(counter, wall)})"),
             ("central clock", timekeeper.verdict(counter.ledger).describe()),
         ]
         for name, value in rows:

@@ -29,10 +29,10 @@ from kiosk.core.rules import (
     Outcome,
     Program,
     RefusalReason,
+    Refused,
     decide_expiry,
     decide_redeem,
     decide_tap,
-    refuse,
 )
 from kiosk.core.staff import StaffPolicy, decide_undo, figures, todays_figures
 from kiosk.errors import KioskError, StorageError, UnknownCard
@@ -221,7 +221,7 @@ class Counter:
         """
         unfit = self.unfit(uid)
         if unfit is not None:
-            return refuse(self.program, unfit)
+            return Refused(reason=unfit)
         ref = self.card_ref(uid)
         moment = self.now(now)
         customer = self.ledger.customer(ref)
@@ -317,7 +317,7 @@ class Counter:
         today = todays_figures(
             self.ledger.events(), moment, self.program.tz, self.ledger.outbox().pending
         )
-        return figures(self.program, today)
+        return figures(today)
 
     def history(self, uid: bytes) -> list[Event]:
         return self.ledger.events(self.known_card(uid).card_ref)

@@ -79,7 +79,7 @@ class StaffSession:
             if action is StaffAction.FIGURES:
                 return counter.todays_figures()
             self._armed = Armed(ref, action, now + self.staff_window)
-            return staff_mode(counter.program, action)
+            return staff_mode(action)
         if armed is not None:
             return self._staff_action(counter, uid, armed.action, armed.staff_ref)
         self._shown = (uid, now + self.button_window)

@@ -132,9 +132,11 @@ def summary(app: App, scenario: Scenario, central: str, token: str, state: Path)
             continue
         body = answer.json()
         vouchers = ", ".join(f"{n}x {rid}" for rid, n in body.get("vouchers", {}).items()) or "none"
+        visits = body["visits"]
         lines.append(
             f"  {name:<8} {body['stamps']}/{parts.counter.program.goal} stamps, "
-            f"{body['visits']} visits, vouchers: {vouchers}, redeemed: {sum(body['redeemed'].values())}"
+            f"{visits} {'visit' if visits == 1 else 'visits'}, vouchers: {vouchers}, "
+            f"redeemed: {sum(body['redeemed'].values())}"
         )
     status = sync_status(parts.counter.ledger)
     frames = sorted((state / "frames").glob("*.png"))

@@ -20,24 +20,28 @@ import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from importlib.metadata import entry_points
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PIL import Image, ImageChops
 
 from kiosk.config import DisplaySection
-from kiosk.core.i18n import Locale
+from kiosk.core.i18n import LOCALES, Locale
 from kiosk.core.layout import Fonts
 from kiosk.core.rules import Outcome
 from kiosk.core.screens import Screens
 from kiosk.core.status import KioskStatus
 from kiosk.errors import DisplayUnavailable
 
+if TYPE_CHECKING:
+    from kiosk.adapters.panels import SH1106, SSD1306
+
+    Panel = SSD1306 | SH1106
+
 log = logging.getLogger(__name__)
 
 BUS_ENTRY_POINTS = "kiosk.display_buses"
 # the idle screen walks around a small square, one step per shift period
 SHIFT_PATH = ((0, 0), (1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0), (-1, -1), (0, -1), (1, -1))
-_REVERSED_BITS = bytes(int(f"{b:08b}"[::-1], 2) for b in range(256))
 
 
 class I2CBus(Protocol):
@@ -84,15 +88,16 @@ def virtual_bus(section: DisplaySection) -> I2CBus:
     return bus
 
 
-def open_device(section: DisplaySection, bus: I2CBus | None = None) -> tuple[Any, _CountingSerial]:
+def open_device(section: DisplaySection, bus: I2CBus | None = None) -> tuple[Panel, _CountingSerial]:
     """luma's driver for [display], over `bus` when given (the virtual controller's, from
     `virtual_bus`), else the configured port."""
     from luma.core.error import Error as LumaError
     from luma.core.interface.serial import i2c, spi
-    from luma.oled.device import sh1106, ssd1306, ssd1309
+
+    from kiosk.adapters.panels import PANELS
 
     chip = section.virtual_chip if section.driver == "virtual" else section.driver
-    driver = {"ssd1306": ssd1306, "sh1106": sh1106, "ssd1309": ssd1309}[chip]
+    driver = PANELS[chip]
     try:
         if bus is not None:
             serial = i2c(bus=bus, address=section.i2c_address)
@@ -148,7 +153,7 @@ class Display:
 
     def __init__(
         self,
-        device: Any,
+        device: Panel,
         serial: _CountingSerial,
         section: DisplaySection,
         screens: Screens,
@@ -318,19 +323,19 @@ class Display:
     def _send(self, image: Image.Image) -> None:
         """Send `image` unless the panel already shows it; only the changed region when
         partial updates are on."""
-        panel = self._device.preprocess(image)
-        if self._panel is not None and panel.tobytes() == self._panel.tobytes():
+        device = self._device
+        panel = device.preprocess(image)
+        previous = self._panel
+        if previous is not None and panel.tobytes() == previous.tobytes():
             return
         before = self._serial.bytes
         try:
-            if self._panel is not None and self._section.partial_updates:
-                self._send_region(panel, self._panel)
-            elif _addressable(self._device):
-                # a whole frame is the region covering the panel: same bytes and commands
-                # as luma's display(), without its Python loop over every pixel
-                self._send_box(panel, (0, 0, *panel.size))
+            if previous is not None and self._section.partial_updates:
+                box = ImageChops.logical_xor(panel, previous).getbbox()
+                if box is not None:
+                    device.display_region(panel, box)
             else:
-                self._device.display(image)
+                device.display_region(panel, (0, 0, *panel.size))
         except (OSError, RuntimeError) as error:
             # the next changed frame goes out whole, whatever the panel kept
             log.warning("event=display frame=not_sent error=%r", str(error))
@@ -342,51 +347,14 @@ class Display:
         self.bytes_sent += self.last_frame_bytes
         self._end_frame()
 
-    def _send_region(self, panel: Image.Image, previous: Image.Image) -> None:
-        box = ImageChops.logical_xor(panel, previous).getbbox()
-        if box is not None:
-            self._send_box(panel, box)
-
-    def _send_box(self, panel: Image.Image, box: tuple[int, int, int, int]) -> None:
-        """The pages under `box` (x0, y0, x1, y1), columns x0..x1-1, in the chip's addressing."""
-        x0, y0, x1, y1 = box
-        first_page, last_page = y0 // 8, (y1 - 1) // 8
-        strips = _page_strips(panel, x0, x1, first_page, last_page)
-        device = self._device
-        if hasattr(device, "_page_address_offset"):  # SH1106: page addressing only
-            for page, strip in zip(range(first_page, last_page + 1), strips, strict=True):
-                column = device._page_address_offset + x0
-                device.command(0xB0 + page, column & 0x0F, 0x10 | column >> 4)
-                device.data(strip)
-        else:  # SSD1306 family, horizontal addressing set by luma's init
-            start = device._colstart + x0
-            device.command(0x21, start, start + x1 - x0 - 1, 0x22, first_page, last_page)
-            device.data(b"".join(strips))
-
     def _end_frame(self) -> None:
         end_frame = getattr(self.bus, "end_frame", None)
         if end_frame is not None:
             end_frame()
 
 
-def _addressable(device: Any) -> bool:
-    """Whether `_send_box` knows how to address `device` (the chips [display] offers)."""
-    return hasattr(device, "_page_address_offset") or hasattr(device, "_colstart")
-
-
-def _page_strips(panel: Image.Image, x0: int, x1: int, first: int, last: int) -> list[bytes]:
-    """Columns x0..x1-1 of pages first..last, one byte per column, top row in bit 0.
-
-    Transposed, each column of the region is one packed row of `pages` bytes, top row in
-    the MSB: page p of every column is every pages-th byte from p, bit order reversed. All
-    in C (crop, transpose, slicing, translate), never a Python loop over bytes."""
-    pages = last - first + 1
-    region = panel.crop((x0, first * 8, x1, last * 8 + 8))
-    columns = region.transpose(Image.Transpose.TRANSPOSE).tobytes()
-    return [columns[page::pages].translate(_REVERSED_BITS) for page in range(pages)]
-
-
 def _locale(value: str) -> Locale:
-    if value not in ("fr", "en"):
-        raise ValueError(f"kiosk.locale must be fr or en, not {value!r}")
-    return value  # type: ignore[return-value]
+    for locale in LOCALES:
+        if value == locale:
+            return locale
+    raise ValueError(f"kiosk.locale must be fr or en, not {value!r}")

@@ -21,11 +21,26 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, assert_never
 
 from kiosk.config import LightsSection
 from kiosk.core.melody import Note, parse_melody
-from kiosk.core.rules import Outcome, OutcomeKind
+from kiosk.core.outcome import (
+    Cooldown,
+    DailyCap,
+    Expired,
+    Figures,
+    NothingToUndo,
+    NoVoucher,
+    Outcome,
+    Redeemed,
+    Refused,
+    RewardEarned,
+    StaffMode,
+    Stamped,
+    Undone,
+    Welcome,
+)
 from kiosk.core.status import KioskStatus
 
 log = logging.getLogger(__name__)
@@ -40,20 +55,13 @@ def _blinks(n: int, on: float, off: float) -> list[Step]:
     return steps
 
 
-GREEN_PATTERNS: dict[OutcomeKind, list[Step]] = {
-    OutcomeKind.STAMPED: _blinks(2, 0.25, 0.15),
-    OutcomeKind.WELCOME: _blinks(3, 0.25, 0.15),
-    OutcomeKind.REWARD_EARNED: [*_blinks(8, 0.1, 0.1), (True, 0.8), (False, 0.0)],
-    OutcomeKind.REDEEMED: [(True, 1.0), (False, 0.0)],
-    OutcomeKind.COOLDOWN: _blinks(1, 0.1, 0.0),
-    OutcomeKind.DAILY_CAP: _blinks(1, 0.1, 0.0),
-    OutcomeKind.NO_VOUCHER: _blinks(1, 0.1, 0.0),
-    OutcomeKind.EXPIRED: _blinks(1, 0.1, 0.0),
-    OutcomeKind.STAFF_MODE: _blinks(4, 0.05, 0.05),
-    OutcomeKind.UNDONE: [(True, 0.6), (False, 0.0)],
-    OutcomeKind.NOTHING_TO_UNDO: _blinks(1, 0.1, 0.0),
-    OutcomeKind.FIGURES: _blinks(1, 0.1, 0.0),
-}
+GLIMPSE = _blinks(1, 0.1, 0.0)  # shown, nothing changed
+STAMP = _blinks(2, 0.25, 0.15)
+WELCOME = _blinks(3, 0.25, 0.15)
+CELEBRATION = [*_blinks(8, 0.1, 0.1), (True, 0.8), (False, 0.0)]
+REDEEMED = [(True, 1.0), (False, 0.0)]
+UNDONE = [(True, 0.6), (False, 0.0)]
+STAFF = _blinks(4, 0.05, 0.05)
 RED_REFUSED = _blinks(2, 0.3, 0.2)
 RED_ERROR = _blinks(3, 0.1, 0.1)
 HEARTBEAT = [(True, 0.05), (False, 2.95)]
@@ -194,16 +202,10 @@ class Lights:
 
     def react(self, outcome: Outcome) -> None:
         """Play the outcome's pattern in the background and return at once."""
-        kind = outcome.kind
-        if kind is OutcomeKind.REFUSED:
-            self._play(self._red, RED_REFUSED)
-            self._melody("refused")
-            return
-        self._play(self._green, GREEN_PATTERNS[kind])
-        if kind is OutcomeKind.REWARD_EARNED or (kind is OutcomeKind.WELCOME and outcome.rewards_earned):
-            self._melody("reward")
-        elif kind in (OutcomeKind.STAMPED, OutcomeKind.WELCOME, OutcomeKind.REDEEMED):
-            self._melody("stamp")
+        steps, melody = _response(outcome)
+        self._play(self._red if isinstance(outcome, Refused) else self._green, steps)
+        if melody is not None:
+            self._melody(melody)
 
     def error(self) -> None:
         """Something went wrong on the kiosk's side (storage, reader): a quick red flicker."""
@@ -282,3 +284,27 @@ def make_pin_factory(name: str) -> object | None:
         rpigpio: object = RPiGPIOFactory()
         return rpigpio
     return None
+
+
+def _response(outcome: Outcome) -> tuple[list[Step], str | None]:
+    """The LED's pattern (the red LED's for a refusal, else the green's) and the melody
+    (by its [lights] name) for `outcome`."""
+    match outcome:
+        case RewardEarned() | Welcome(rewards_earned=(_, *_)):
+            return CELEBRATION, "reward"
+        case Welcome():
+            return WELCOME, "stamp"
+        case Stamped():
+            return STAMP, "stamp"
+        case Redeemed():
+            return REDEEMED, "stamp"
+        case Undone():
+            return UNDONE, None
+        case StaffMode():
+            return STAFF, None
+        case Refused():
+            return RED_REFUSED, "refused"
+        case Cooldown() | DailyCap() | NoVoucher() | Expired() | NothingToUndo() | Figures():
+            return GLIMPSE, None
+        case _:
+            assert_never(outcome)

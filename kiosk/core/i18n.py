@@ -10,7 +10,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
+from kiosk.core.outcome import StaffAction, UndoRefusal
+
 Locale = Literal["fr", "en"]
+LOCALES: tuple[Locale, ...] = ("fr", "en")
 
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
@@ -33,6 +36,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "daily_cap_detail": "See you tomorrow!",
         "refused": "Card not accepted",
         "refused_random_id": "This card or phone can't hold stamps.",
+        "refused_blank_id": "This card has a blank ID: it can't hold stamps.",
         "use_loyalty_card": "Please use a loyalty card",
         "unreadable": "Card not read",
         "unreadable_detail": "Please tap again",
@@ -40,6 +44,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "reader_offline_detail": "Please ask the staff",
         "badge_offline": "OFF",
         "birthday": "Happy birthday!",
+        "birthday_name": "Happy birthday {name}!",
         "surprise_one": "Surprise! +{n} stamp",
         "surprise_many": "Surprise! +{n} stamps",
         "boosted": "{n}\u00d7 stamps today!",
@@ -51,8 +56,15 @@ STRINGS: dict[str, dict[str, str]] = {
         "visit_counted": "Visit counted",
         "tier_reached": "You are {tier}!",
         "tier_member": "{tier} member",
-        "tier_keep_one": "{n} visit to keep {tier}",
-        "tier_keep_many": "{n} visits to keep {tier}",
+        "tier_keep_one": "{n} visit by {date} to keep {tier}",
+        "tier_keep_many": "{n} visits by {date} to keep {tier}",
+        "tier_keep_stamps_one": "{n} stamp by {date} to keep {tier}",
+        "tier_keep_stamps_many": "{n} stamps by {date} to keep {tier}",
+        # the same on the 128x32 panel's one line
+        "tier_keep_short_one": "{n} visit by {date}",
+        "tier_keep_short_many": "{n} visits by {date}",
+        "tier_keep_stamps_short_one": "{n} stamp by {date}",
+        "tier_keep_stamps_short_many": "{n} stamps by {date}",
         "expiring_one": "{n} stamp expires {date}",
         "expiring_many": "{n} stamps expire {date}",
         "expired_one": "{n} stamp expired",
@@ -67,11 +79,39 @@ STRINGS: dict[str, dict[str, str]] = {
         "undo_too_late": "Too late to undo",
         "undo_reward_given": "Reward already given",
         "figures": "Today",
-        "figures_visits": "{n} visits \u00b7 {new} new",
-        "figures_rewards": "{n} rewards given",
+        "figures_visits_one": "{n} visit \u00b7 {new} new",
+        "figures_visits_many": "{n} visits \u00b7 {new} new",
+        "figures_rewards_one": "{n} reward given",
+        "figures_rewards_many": "{n} rewards given",
         "figures_pending": "{n} to sync",
         "months": "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec",
         "date": "{month} {day}",
+        # what the shipped program is called until the shop names it
+        "shipped_name": "Loyalty card",
+        "shipped_reward": "free coffee",
+        # the `kiosk` command's lines for staff
+        "cli_refused_random_id": "refused: this card or phone cannot hold stamps (its ID changes at every tap)",
+        "cli_refused_blank_id": "refused: this card cannot hold stamps (blank_id): its ID is blank, "
+        "the same on many cards",
+        "cli_refused_unreadable": "card not read: tap it again",
+        "cli_welcome_one": "welcome: new card, {n} bonus stamp + today's",
+        "cli_welcome_many": "welcome: new card, {n} bonus stamps + today's",
+        "cli_stamped": "stamped",
+        "cli_reward_earned": "reward earned: {rewards}",
+        "cli_cooldown": "already stamped (next stamp from {time})",
+        "cli_daily_cap": "already stamped today",
+        "cli_redeemed": "redeemed: {reward}",
+        "cli_no_voucher": "no voucher to redeem",
+        "cli_undone": "last stamp undone",
+        "cli_tier": "tier {tier}",
+        "cli_card": "stamps {stamps}/{goal} ({n} more to a {reward}); vouchers: {vouchers}",
+        "cli_none": "none",
+        "cli_never": "never",
+        "cli_label_card": "card",
+        "cli_label_stamps": "stamps",
+        "cli_label_vouchers": "vouchers",
+        "cli_label_visits": "visits",
+        "cli_label_last_visit": "last visit",
     },
     "fr": {
         "tap_your_card": "Passez votre carte",
@@ -86,13 +126,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "ask_staff_reward": "Demandez au comptoir",
         "reward_ready": "À retirer : {reward}",
         "redeemed": "Profitez-en !",
-        "no_voucher": "Pas encore de cadeau",
+        "no_voucher": "Pas de cadeau",
         "cooldown": "Déjà tamponnée",
         "cooldown_detail": "À la prochaine visite",
         "daily_cap": "Limite du jour atteinte",
         "daily_cap_detail": "À demain !",
         "refused": "Carte non acceptée",
         "refused_random_id": "Ce téléphone ou cette carte ne convient pas.",
+        "refused_blank_id": "Cette carte n'a pas d'identifiant : elle ne convient pas.",
         "use_loyalty_card": "Utilisez une carte fidélité",
         "unreadable": "Carte illisible",
         "unreadable_detail": "Merci de réessayer",
@@ -100,6 +141,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "reader_offline_detail": "Demandez au personnel",
         "badge_offline": "HORS",
         "birthday": "Joyeux anniversaire !",
+        "birthday_name": "Bon anniversaire {name} !",
         "surprise_one": "Surprise ! +{n} tampon",
         "surprise_many": "Surprise ! +{n} tampons",
         "boosted": "Tampons \u00d7{n} !",
@@ -111,8 +153,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "visit_counted": "Visite notée",
         "tier_reached": "Vous êtes {tier} !",
         "tier_member": "Membre {tier}",
-        "tier_keep_one": "Restez {tier} : {n} visite",
-        "tier_keep_many": "Restez {tier} : {n} visites",
+        "tier_keep_one": "Restez {tier} : {n} visite d'ici {date}",
+        "tier_keep_many": "Restez {tier} : {n} visites d'ici {date}",
+        "tier_keep_stamps_one": "Restez {tier} : {n} tampon d'ici {date}",
+        "tier_keep_stamps_many": "Restez {tier} : {n} tampons d'ici {date}",
+        "tier_keep_short_one": "{n} visite d'ici {date}",
+        "tier_keep_short_many": "{n} visites d'ici {date}",
+        "tier_keep_stamps_short_one": "{n} tampon d'ici {date}",
+        "tier_keep_stamps_short_many": "{n} tampons d'ici {date}",
         "expiring_one": "{n} tampon expire {date}",
         "expiring_many": "{n} expirent {date}",
         "expired_one": "{n} tampon expiré",
@@ -121,28 +169,84 @@ STRINGS: dict[str, dict[str, str]] = {
         "staff_next": "Passez la carte client",
         "staff_redeem": "Carte suivante : cadeau",
         "staff_undo": "Carte suivante : annuler",
-        "staff_again": "Carte staff : suivant",
+        "staff_again": "Carte personnel : suivant",
         "undone": "Tampon annulé",
         "nothing_to_undo": "Rien à annuler",
         "undo_too_late": "Trop tard pour annuler",
         "undo_reward_given": "Cadeau déjà remis",
         "figures": "Aujourd'hui",
-        "figures_visits": "{n} visites \u00b7 {new} nouv.",
-        "figures_rewards": "{n} cadeaux remis",
+        "figures_visits_one": "{n} visite \u00b7 {new} nouv.",
+        "figures_visits_many": "{n} visites \u00b7 {new} nouv.",
+        "figures_rewards_one": "{n} cadeau remis",
+        "figures_rewards_many": "{n} cadeaux remis",
         "figures_pending": "{n} à envoyer",
         "months": "janv. févr. mars avr. mai juin juil. août sept. oct. nov. déc.",
         "date": "le {day} {month}",
+        "shipped_name": "Carte fidélité",
+        "shipped_reward": "café offert",
+        "cli_refused_random_id": "refusée : cette carte ou ce téléphone ne peut pas recevoir de tampons "
+        "(son identifiant change à chaque passage)",
+        "cli_refused_blank_id": "refusée : cette carte ne peut pas recevoir de tampons (blank_id) : "
+        "son identifiant est vide, le même sur bien des cartes",
+        "cli_refused_unreadable": "carte illisible : repassez-la",
+        "cli_welcome_one": "bienvenue : nouvelle carte, {n} tampon offert + celui du jour",
+        "cli_welcome_many": "bienvenue : nouvelle carte, {n} tampons offerts + celui du jour",
+        "cli_stamped": "tamponnée",
+        "cli_reward_earned": "cadeau gagné : {rewards}",
+        "cli_cooldown": "déjà tamponnée (prochain tampon à partir de {time})",
+        "cli_daily_cap": "déjà tamponnée aujourd'hui",
+        "cli_redeemed": "remis : {reward}",
+        "cli_no_voucher": "aucun cadeau à remettre",
+        "cli_undone": "dernier tampon annulé",
+        "cli_tier": "niveau {tier}",
+        "cli_card": "tampons {stamps}/{goal} (encore {n} pour : {reward}) ; cadeaux : {vouchers}",
+        "cli_none": "aucun",
+        "cli_never": "jamais",
+        "cli_label_card": "carte",
+        "cli_label_stamps": "tampons",
+        "cli_label_vouchers": "cadeaux",
+        "cli_label_visits": "visites",
+        "cli_label_last_visit": "dernière visite",
     },
 }
+
+
+# the key of the line that says why nothing was undone, and what the next card will do
+UNDO_REFUSALS = {
+    UndoRefusal.NO_STAMP: "nothing_to_undo",
+    UndoRefusal.ALREADY_UNDONE: "nothing_to_undo",
+    UndoRefusal.TOO_LATE: "undo_too_late",
+    UndoRefusal.REWARD_GIVEN: "undo_reward_given",
+}
+STAFF_NEXT = {
+    StaffAction.REDEEM: "staff_redeem",
+    StaffAction.UNDO: "staff_undo",
+    StaffAction.FIGURES: "staff_next",
+}
+
+
+def singular(locale: Locale, n: int) -> bool:
+    """Whether `n` takes the singular: French says "0 cadeau", "1 visite"; English "0 gifts"."""
+    return abs(n) < 2 if locale == "fr" else abs(n) == 1
 
 
 def text(locale: Locale, key: str, n: int | None = None, **values: object) -> str:
     """The `key` string in `locale`, formatted; `n` picks the plural form and fills `{n}`."""
     table = STRINGS[locale]
     if n is not None:
-        key = f"{key}_{'one' if abs(n) == 1 else 'many'}" if f"{key}_one" in table else key
+        form = "one" if singular(locale, n) else "many"
+        key = f"{key}_{form}" if f"{key}_one" in table else key
         values["n"] = n
     return table[key].format(**values)
+
+
+def shipped(locale: Locale, name: str) -> str:
+    """`name` in `locale` when it is the shipped default program or reward name (written
+    in English in the defaults), else the shop's own name as the shop wrote it."""
+    for key in ("shipped_name", "shipped_reward"):
+        if name == STRINGS["en"][key]:
+            return STRINGS[locale][key]
+    return name
 
 
 def short_date(locale: Locale, day: date) -> str:

@@ -7,7 +7,7 @@ as loaded objects, nothing here reads a file or a clock.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -18,6 +18,10 @@ Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 ELLIPSIS = "\u2026"
 ON, OFF = 1, 0
 MARGIN = 2  # keeps pixel shift from pushing ink off the panel
+# No line on a 128-pixel panel holds more characters than this, even two lines of the
+# smallest face: longer text is cut to it before anything is measured, so fitting costs
+# the same for a 12,000-character name as for a 200-character one.
+MAX_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -29,33 +33,55 @@ class Fonts:
     small: Font
 
 
-# Measuring and rasterising text (FreeType through HarfBuzz) was most of a screen's cost,
+# Measuring and rasterising text (FreeType) was most of a screen's cost,
 # and the same strings come back tap after tap: headlines, "7/10", a regular's name. Fonts
 # are immutable and loaded once, so (font, text) -> result never goes stale. The sizes
 # bound the RSS they hold: a mask is about 5 KB, a width about 200 bytes.
-def _features(font: Font) -> list[str] | None:
-    """No ligatures: at these pixel sizes HarfBuzz's "fi"/"ffi" glyphs leave a gap after
-    them ("fi délité"). Only the complex layout (libraqm) has features to turn off."""
-    if isinstance(font, ImageFont.FreeTypeFont) and font.layout_engine == ImageFont.Layout.RAQM:
-        return NO_LIGATURES
-    return None
-
-
-NO_LIGATURES = ["-liga"]
-
-
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=1024)
 def text_width(font: Font, text: str) -> int:
-    """`text`'s advance width in whole pixels at `font`."""
+    """Pixels from the pen's start to the right edge of `text`'s ink at `font`: what must
+    fit in a line. The ink, not the advance: the last glyph's side bearing is blank, and
+    counting it pushed headlines such as "Passez votre carte" down to the smaller face."""
+    if not isinstance(font, ImageFont.FreeTypeFont):
+        return int(font.getlength(text))
+    # the mask drawn for this line on a normal (not inverted) screen: measured once, drawn
+    mask, (dx, _) = _glyph_mask(font, text, "1", "la", ON)
+    box = mask.getbbox()
+    return 0 if box is None else int(dx + box[2])
+
+
+@lru_cache(maxsize=1024)
+def advance_width(font: Font, text: str) -> float:
+    """Where the pen ends after `text` at `font`, glyphs hinted as they are drawn (1-bit):
+    ten times cheaper than finding its ink."""
     if isinstance(font, ImageFont.FreeTypeFont):
-        return int(font.getlength(text, features=_features(font)))
-    return int(font.getlength(text))
+        return float(font.getlength(text, mode="1"))
+    return float(font.getlength(text))
+
+
+# Measured at 1 bit, a text's ink ends at most this far past its advance (DejaVu at
+# 10-13 px: 1 px) and the blank after its last glyph is at most this wide: only a text
+# whose advance is that close to the room left needs its ink found.
+INK_SLACK = 3
+
+
+def fits(font: Font, text: str, width: int) -> bool:
+    """Whether `text`'s ink at `font` ends within `width` pixels of the pen's start."""
+    advance = advance_width(font, text)
+    if advance <= width - INK_SLACK:
+        return True
+    if advance > width + INK_SLACK:
+        return False
+    return text_width(font, text) <= width
 
 
 @lru_cache(maxsize=16)
 def line_height(font: Font) -> int:
     """Ascent plus descent of `font`: the pitch of wrapped lines."""
-    ascent, descent = font.getmetrics()  # type: ignore[union-attr]
+    if not isinstance(font, ImageFont.FreeTypeFont):
+        left, top, right, bottom = font.getbbox("Ag")
+        return int(bottom)
+    ascent, descent = font.getmetrics()
     return int(ascent + descent)
 
 
@@ -63,7 +89,7 @@ def line_height(font: Font) -> int:
 def _glyph_mask(
     font: ImageFont.FreeTypeFont, text: str, mode: str, anchor: str, ink: int
 ) -> tuple[Any, tuple[int, int]]:
-    return font.getmask2(text, mode, anchor=anchor, ink=ink, features=_features(font))
+    return font.getmask2(text, mode, anchor=anchor, ink=ink)
 
 
 def draw_text(
@@ -73,47 +99,66 @@ def draw_text(
     from a cached mask: Pillow draws one line at whole-pixel `xy` as the mask FreeType
     renders at `anchor`, moved by the offset it reports."""
     if "\n" in text or not isinstance(font, ImageFont.FreeTypeFont):
-        draw.text(xy, text, font=font, fill=ink, anchor=anchor, features=_features(font))
+        draw.text(xy, text, font=font, fill=ink, anchor=anchor)
         return
     core_ink = draw.draw.draw_ink(ink)  # as ImageDraw.text resolves `fill`
     mask, (dx, dy) = _glyph_mask(font, text, draw.fontmode, anchor, core_ink)
     draw.draw.draw_bitmap((xy[0] + dx, xy[1] + dy), mask, core_ink)
 
 
+def _longest(count: int, fits: Callable[[int], bool]) -> int:
+    """The largest n in 0..count with fits(n), for a `fits` that stays true up to some n
+    and false after it: a binary search, log2(count) measurements."""
+    low, high = 0, count
+    while low < high:
+        middle = (low + high + 1) // 2
+        if fits(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
 def ellipsize(text: str, font: Font, width: int) -> str:
     """`text` cut to fit `width` pixels, ending with an ellipsis when it was cut."""
-    if text_width(font, text) <= width:
+    text = text[:MAX_CHARS]
+    if fits(font, text, width):
         return text
-    cut = text
-    while cut and text_width(font, cut.rstrip() + ELLIPSIS) > width:
-        cut = cut[:-1]
-    return cut.rstrip() + ELLIPSIS if cut else ""
+    keep = _longest(len(text), lambda n: fits(font, text[:n].rstrip() + ELLIPSIS, width))
+    return text[:keep].rstrip() + ELLIPSIS if keep else ""
+
+
+def clip_words(text: str, font: Font, width: int) -> str:
+    """`text` fitted to `width` by dropping whole words from its end (then an ellipsis);
+    only a first word too long alone is cut inside."""
+    text = text[:MAX_CHARS]
+    if fits(font, text, width):
+        return text
+    words = text.split()
+    keep = _longest(
+        len(words), lambda n: fits(font, " ".join(words[:n]) + ELLIPSIS, width)
+    )
+    return " ".join(words[:keep]) + ELLIPSIS if keep else ellipsize(text, font, width)
+
+
+def _words_that_fit(words: Sequence[str], font: Font, width: int) -> int:
+    return _longest(len(words), lambda n: fits(font, " ".join(words[:n]), width))
 
 
 def wrap(text: str, font: Font, width: int, max_lines: int) -> tuple[list[str], bool]:
-    """Greedy word wrap; returns the lines and whether everything fitted uncut."""
+    """Greedy word wrap; returns the lines and whether everything fitted uncut. Text
+    beyond `max_lines` loses whole words (an ellipsis says so), never half a word."""
+    words = text[:MAX_CHARS].split()
     lines: list[str] = []
-    current = ""
-    words = text.split()
-    for index, word in enumerate(words):
-        candidate = f"{current} {word}".strip()
-        if text_width(font, candidate) <= width:
-            current = candidate
-            continue
-        if current:
-            lines.append(current)
-        current = word
-        if len(lines) == max_lines:
-            rest = " ".join([lines.pop(), *words[index:]])
-            lines.append(ellipsize(rest, font, width))
-            return lines, False
-    if current:
-        lines.append(current)
-    if len(lines) > max_lines:
-        rest = " ".join(lines[max_lines - 1 :])
-        lines = [*lines[: max_lines - 1], ellipsize(rest, font, width)]
-        return lines, False
-    fitted = all(text_width(font, line) <= width for line in lines)
+    while words and len(lines) < max_lines:
+        # a word wider than the line goes alone, cut
+        take = max(1, _words_that_fit(words, font, width))
+        lines.append(" ".join(words[:take]))
+        words = words[take:]
+    fitted = not words and len(text) <= MAX_CHARS
+    if not fitted and lines:
+        lines[-1] = clip_words(" ".join([lines[-1], *words]), font, width)
+    fitted = fitted and all(fits(font, line, width) for line in lines)
     return [ellipsize(line, font, width) for line in lines], fitted
 
 
@@ -136,28 +181,34 @@ class Text:
     align: str = "center"
 
     def lines(self, fonts: Fonts, panel_width: int) -> tuple[Font, list[str]]:
-        """The font and lines this text is drawn with, all within the available width."""
+        """The font and lines this text is drawn with, all within the available width:
+        the fewest lines first, each at the largest face that holds it."""
         width = (self.width or panel_width - 2 * MARGIN) - (22 if self.stars else 0)
         faces = [getattr(fonts, name) for name in self.fonts]
-        full = self.template.format(**self.values)
-        for face in faces:
-            lines, fitted = wrap(full, face, width, self.max_lines)
-            if fitted and self.max_lines > 1:
-                return face, lines
-            if self.max_lines == 1 and text_width(face, full) <= width:
-                return face, [full]
+        values = {key: value[:MAX_CHARS] for key, value in self.values.items()}
+        full = self.template.format(**values)
+        for count in range(1, self.max_lines + 1):
+            for face in faces:
+                if count == 1 and fits(face, full, width):
+                    return face, [full]
+                lines, fitted = wrap(full, face, width, count)
+                if fitted and count > 1:
+                    return face, lines
         face = faces[-1]
         if self.squeeze and self.max_lines == 1:
-            return face, [self._squeezed(face, width)]
+            return face, [self._squeezed(face, width, values)]
         return face, wrap(full, face, width, self.max_lines)[0]
 
-    def _squeezed(self, face: Font, width: int) -> str:
-        assert self.squeeze is not None
-        value = self.values[self.squeeze]
-        others = dict(self.values, **{self.squeeze: ""})
-        room = width - text_width(face, self.template.format(**others))
-        short = ellipsize(value, face, max(room, 0))
-        return ellipsize(self.template.format(**dict(self.values, **{self.squeeze: short})), face, width)
+    def _squeezed(self, face: Font, width: int, values: dict[str, str]) -> str:
+        key = self.squeeze
+        assert key is not None
+        value = values[key]
+
+        def shown(n: int) -> str:
+            return self.template.format(**{**values, key: value[:n].rstrip() + ELLIPSIS})
+
+        keep = _longest(len(value), lambda n: fits(face, shown(n), width))
+        return shown(keep) if keep else ellipsize(shown(0), face, width)
 
     def height(self, fonts: Fonts, panel_width: int) -> int:
         face, lines = self.lines(fonts, panel_width)

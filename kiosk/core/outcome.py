@@ -1,29 +1,43 @@
-"""What a tap or a staff action decided, as data: the changes to record and what to show."""
+"""What a tap or a staff action decided, as data: the changes to record and what to show.
+
+Each kind of outcome is its own small frozen type; `Outcome` is their union. Whatever
+shows an outcome (screens, lights, the CLI) matches on the type and ends with
+`assert_never`, so a new kind is a new class here plus one line in the union, and
+mypy then names every place that has yet to show it.
+
+    >>> from kiosk.core.events import CardState
+    >>> shown = NoVoucher(card=CardState(card_ref="ab"), progress=Progress(goal=10))
+    >>> shown.kind.value, shown.stamps_left, shown.changes
+    ('no_voucher', 10, ())
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import ClassVar
 
-from kiosk.core.events import CardState, Change
+from kiosk.core.events import CardState, Change, EventKind
 from kiosk.core.program import Reward
 
 
 class OutcomeKind(StrEnum):
-    WELCOME = "welcome"  # a new card: enrolled with its bonus and today's stamp
+    """Each outcome type's name, as logs and the lights' patterns know it."""
+
+    WELCOME = "welcome"
     STAMPED = "stamped"
     REWARD_EARNED = "reward_earned"
-    COOLDOWN = "cooldown"  # already stamped a moment ago: shown, not stamped
+    COOLDOWN = "cooldown"
     DAILY_CAP = "daily_cap"
-    REFUSED = "refused"  # a card that cannot hold stamps (random ID)
+    REFUSED = "refused"
     REDEEMED = "redeemed"
     NO_VOUCHER = "no_voucher"
-    EXPIRED = "expired"  # a daily check took stamps off an inactive card
-    STAFF_MODE = "staff_mode"  # a staff card was tapped: the next tap is a staff action
-    UNDONE = "undone"  # staff undid the card's last stamp
+    EXPIRED = "expired"
+    STAFF_MODE = "staff_mode"
+    UNDONE = "undone"
     NOTHING_TO_UNDO = "nothing_to_undo"
-    FIGURES = "figures"  # today's figures, for staff
+    FIGURES = "figures"
 
 
 class RefusalReason(StrEnum):
@@ -37,6 +51,14 @@ class UndoRefusal(StrEnum):
     TOO_LATE = "too_late"
     ALREADY_UNDONE = "already_undone"
     REWARD_GIVEN = "reward_given"  # the voucher that stamp made is already redeemed
+
+
+class StaffAction(StrEnum):
+    """What the next customer card does after a staff card; each staff tap moves on one."""
+
+    REDEEM = "redeem"
+    UNDO = "undo"
+    FIGURES = "figures"  # shown at once: no customer card needed
 
 
 @dataclass(frozen=True)
@@ -66,47 +88,156 @@ class TodayFigures:
     pending_sync: int = 0
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What a tap changed and what the customer should be shown, as data."""
+@dataclass(frozen=True, kw_only=True)
+class Progress:
+    """Where a card stands in the program after an outcome: what every card screen shows
+    under its headline. Each program extra stays at its "nothing to say" value when off."""
 
-    kind: OutcomeKind
-    card: CardState | None
     goal: int
-    changes: tuple[Change, ...] = ()
-    stamps_added: int = 0
-    bonus: int = 0
-    rewards_earned: tuple[Reward, ...] = ()
-    rewards_redeemed: tuple[Reward, ...] = ()
-    vouchers: tuple[tuple[Reward, int], ...] = ()
-    refusal: RefusalReason | None = None
-    cooldown_until: datetime | None = None
+    reward_name: str = ""
+    vouchers: tuple[tuple[Reward, int], ...] = ()  # rewards the customer can take now
     next_reward: Reward | None = None
     stamps_to_next: int = 0
-    reward_name: str = ""
-    program_name: str = ""
-    notes: tuple[str, ...] = field(default=())
-    # program extras; each stays at its "nothing to say" value when the feature is off
     points: bool = False  # the card counts points (per euro) rather than stamps
-    multiplier: int = 1  # tier x booster applied to this tap's stamps
-    booster: int = 1
     tier: TierProgress | None = None
-    expired: int = 0  # stamps that expired at this tap (before it stamped)
     expiring: int = 0  # stamps that will expire on `expiring_on` unless spent
     expiring_on: date | None = None
-    birthday: bool = False
-    first_name: str | None = None  # only ever with the customer's consent
-    surprise: int = 0
-    undo_refusal: UndoRefusal | None = None
-    figures: TodayFigures | None = None
-    staff_action: str | None = None  # STAFF_MODE: what the next customer card will do
+
+
+@dataclass(frozen=True, kw_only=True)
+class CardOutcome:
+    """An outcome about one customer card: the card after it, and the changes to record."""
+
+    kind: ClassVar[OutcomeKind]
+    card: CardState
+    progress: Progress
+    changes: tuple[Change, ...] = ()
 
     @property
     def stamps(self) -> int:
         """Stamps shown on the card, between 0 and goal."""
-        return 0 if self.card is None else max(0, min(self.card.stamps, self.goal))
+        return max(0, min(self.card.stamps, self.progress.goal))
 
     @property
     def stamps_left(self) -> int:
         """Stamps still missing to the main reward."""
-        return self.goal - self.stamps
+        return self.progress.goal - self.stamps
+
+
+@dataclass(frozen=True, kw_only=True)
+class Visit(CardOutcome):
+    """A customer's tap that stamped (base class of Welcome, Stamped, RewardEarned)."""
+
+    stamps_added: int = 0  # after tier x booster; points on a points program
+    rewards_earned: tuple[Reward, ...] = ()
+    multiplier: int = 1  # tier x booster applied to this tap's stamps
+    booster: int = 1
+    expired: int = 0  # stamps that expired at this tap, before it stamped
+    birthday: bool = False
+    surprise: int = 0
+    first_name: str | None = None  # only ever with the customer's consent
+
+
+@dataclass(frozen=True, kw_only=True)
+class Welcome(Visit):
+    """A new card: enrolled with its bonus and today's stamp."""
+
+    kind = OutcomeKind.WELCOME
+
+    @property
+    def bonus(self) -> int:
+        """The welcome bonus stamps, as recorded with the enrolment."""
+        return sum(c.delta for c in self.changes if c.kind is EventKind.ENROLLED)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Stamped(Visit):
+    kind = OutcomeKind.STAMPED
+
+
+@dataclass(frozen=True, kw_only=True)
+class RewardEarned(Visit):
+    """A known card's tap that reached at least one reward (`rewards_earned`)."""
+
+    kind = OutcomeKind.REWARD_EARNED
+
+
+@dataclass(frozen=True, kw_only=True)
+class Cooldown(CardOutcome):
+    """Already stamped a moment ago: shown, not stamped."""
+
+    kind = OutcomeKind.COOLDOWN
+    until: datetime
+    first_name: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DailyCap(CardOutcome):
+    kind = OutcomeKind.DAILY_CAP
+    first_name: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Redeemed(CardOutcome):
+    kind = OutcomeKind.REDEEMED
+    reward: Reward
+
+
+@dataclass(frozen=True, kw_only=True)
+class NoVoucher(CardOutcome):
+    kind = OutcomeKind.NO_VOUCHER
+
+
+@dataclass(frozen=True, kw_only=True)
+class Expired(CardOutcome):
+    """The daily check took `expired` stamps off an inactive card (none: no changes)."""
+
+    kind = OutcomeKind.EXPIRED
+    expired: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Undone(CardOutcome):
+    """Staff undid the card's last stamp, taking `stamps_taken` off."""
+
+    kind = OutcomeKind.UNDONE
+    stamps_taken: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class NothingToUndo(CardOutcome):
+    kind = OutcomeKind.NOTHING_TO_UNDO
+    refusal: UndoRefusal
+
+
+@dataclass(frozen=True, kw_only=True)
+class Refused:
+    """A card that cannot hold stamps: nothing recorded, no card shown."""
+
+    kind: ClassVar[OutcomeKind] = OutcomeKind.REFUSED
+    changes: ClassVar[tuple[Change, ...]] = ()
+    reason: RefusalReason
+
+
+@dataclass(frozen=True, kw_only=True)
+class StaffMode:
+    """A staff card was tapped: the next customer card is `action`."""
+
+    kind: ClassVar[OutcomeKind] = OutcomeKind.STAFF_MODE
+    changes: ClassVar[tuple[Change, ...]] = ()
+    action: StaffAction
+
+
+@dataclass(frozen=True, kw_only=True)
+class Figures:
+    """Today's figures, for staff."""
+
+    kind: ClassVar[OutcomeKind] = OutcomeKind.FIGURES
+    changes: ClassVar[tuple[Change, ...]] = ()
+    figures: TodayFigures
+
+
+Outcome = (
+    Welcome | Stamped | RewardEarned | Cooldown | DailyCap | Redeemed | NoVoucher | Expired
+    | Undone | NothingToUndo | Refused | StaffMode | Figures
+)

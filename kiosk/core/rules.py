@@ -18,7 +18,22 @@ from datetime import datetime
 from kiosk.core.clock import seen_visit
 from kiosk.core.events import CardState, Change, EventKind, apply_change
 from kiosk.core.expiry import expiry_changes, next_expiry
-from kiosk.core.outcome import Outcome, OutcomeKind, RefusalReason, TierProgress
+from kiosk.core.outcome import (
+    Cooldown,
+    DailyCap,
+    Expired,
+    NoVoucher,
+    Outcome,
+    OutcomeKind,
+    Progress,
+    Redeemed,
+    RefusalReason,
+    Refused,
+    RewardEarned,
+    Stamped,
+    TierProgress,
+    Welcome,
+)
 from kiosk.core.perks import (
     Basket,
     Customer,
@@ -32,7 +47,8 @@ from kiosk.core.tiers import tier_changes, tier_multiplier, tier_progress
 
 __all__ = [
     "Basket", "CardState", "Customer", "Outcome", "OutcomeKind", "Program", "RefusalReason",
-    "Reward", "TierProgress", "decide_expiry", "decide_redeem", "decide_tap", "refuse",
+    "Refused", "Reward", "TierProgress", "decide_expiry", "decide_redeem", "decide_tap",
+    "progress",
 ]
 
 
@@ -62,35 +78,25 @@ def _available(program: Program, card: CardState) -> tuple[tuple[Reward, int], .
     return tuple(ranked)
 
 
-def card_outcome(
-    program: Program,
-    kind: OutcomeKind,
-    card: CardState,
-    now: datetime,
-    changes: tuple[Change, ...] = (),
-    **extra: object,
-) -> Outcome:
-    """An outcome showing `card` after `changes`, with its progress, tier and expiry."""
+def progress(
+    program: Program, card: CardState, now: datetime, changes: tuple[Change, ...] = ()
+) -> Progress:
+    """Where `card` stands after `changes`: rewards, next reward, tier and expiry."""
     next_reward, to_next = _progress(program, card)
     expiring, expiring_on = next_expiry(program, card, now)
     tier = tier_progress(
         program, card, now, any(c.kind is EventKind.TIER_CHANGED for c in changes)
     )
-    return Outcome(
-        kind=kind,
-        card=card,
+    return Progress(
         goal=program.goal,
-        changes=changes,
+        reward_name=program.reward_name,
         vouchers=_available(program, card),
         next_reward=next_reward,
         stamps_to_next=to_next,
-        reward_name=program.reward_name,
-        program_name=program.name,
         points=program.uses_points,
         tier=tier,
         expiring=expiring,
         expiring_on=expiring_on,
-        **extra,  # type: ignore[arg-type]
     )
 
 
@@ -155,12 +161,10 @@ def decide_tap(
             and last_visit is not None
             and now < last_visit + program.cooldown
         ):
-            return card_outcome(
-                program,
-                OutcomeKind.COOLDOWN,
-                card,
-                now,
-                cooldown_until=last_visit + program.cooldown,
+            return Cooldown(
+                card=card,
+                progress=progress(program, card, now),
+                until=last_visit + program.cooldown,
                 first_name=name,
             )
         if (
@@ -168,7 +172,7 @@ def decide_tap(
             and card.stamp_day == now.astimezone(program.tz).date()
             and card.stamps_that_day >= program.daily_cap
         ):
-            return card_outcome(program, OutcomeKind.DAILY_CAP, card, now, first_name=name)
+            return DailyCap(card=card, progress=progress(program, card, now), first_name=name)
         opening: tuple[Change, ...] = expiry_changes(program, card, now)
     else:
         opening = (Change(EventKind.ENROLLED, program.welcome_bonus),)
@@ -191,18 +195,14 @@ def decide_tap(
     after = _after(program, stamped, tiered, now)
 
     earned = _earned(program, changes) + _rungs_reached(program, opened.stamps, after.stamps)
-    if not card.enrolled:
-        kind = OutcomeKind.WELCOME
-    else:
-        kind = OutcomeKind.REWARD_EARNED if earned else OutcomeKind.STAMPED
-    return card_outcome(
-        program,
-        kind,
-        after,
-        now,
-        changes,
+    kind: type[Welcome | RewardEarned | Stamped] = (
+        Welcome if not card.enrolled else RewardEarned if earned else Stamped
+    )
+    return kind(
+        card=after,
+        progress=progress(program, after, now, changes),
+        changes=changes,
         stamps_added=stamp.delta,
-        bonus=program.welcome_bonus if not card.enrolled else 0,
         rewards_earned=earned,
         multiplier=multiplier,
         booster=boost,
@@ -227,13 +227,13 @@ def decide_redeem(
         None,
     )
     if choice is None:
-        return card_outcome(program, OutcomeKind.NO_VOUCHER, card, now)
+        return NoVoucher(card=card, progress=progress(program, card, now))
     changes: tuple[Change, ...] = (Change(EventKind.REWARD_REDEEMED, 0, choice.id),)
     if card.vouchers(choice.id) <= 0:
         changes = (Change(EventKind.REWARD_EARNED, -choice.stamps, choice.id), *changes)
     after = _after(program, card, changes, now)
-    return card_outcome(
-        program, OutcomeKind.REDEEMED, after, now, changes, rewards_redeemed=(choice,)
+    return Redeemed(
+        card=after, progress=progress(program, after, now, changes), changes=changes, reward=choice
     )
 
 
@@ -243,17 +243,6 @@ def decide_expiry(program: Program, card: CardState, now: datetime) -> Outcome:
     changes = expiry_changes(program, card, now) if card.enrolled else ()
     after = _after(program, card, changes, now)
     expired = -sum(c.delta for c in changes)
-    return card_outcome(program, OutcomeKind.EXPIRED, after, now, changes, expired=expired)
-
-
-def refuse(program: Program, reason: RefusalReason) -> Outcome:
-    """A card that cannot hold stamps: say so, record nothing."""
-    return Outcome(
-        kind=OutcomeKind.REFUSED,
-        card=None,
-        goal=program.goal,
-        refusal=reason,
-        reward_name=program.reward_name,
-        program_name=program.name,
+    return Expired(
+        card=after, progress=progress(program, after, now, changes), changes=changes, expired=expired
     )
-

@@ -12,10 +12,11 @@ Each screen is a short list of layout blocks (kiosk.core.layout); the same list 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import assert_never
 
 from PIL import Image, ImageDraw
 
-from kiosk.core.i18n import Locale, short_date, text
+from kiosk.core.i18n import STAFF_NEXT, UNDO_REFUSALS, Locale, shipped, short_date, text
 from kiosk.core.layout import (
     MARGIN,
     Block,
@@ -27,11 +28,30 @@ from kiosk.core.layout import (
     draw_text,
     text_width,
 )
-from kiosk.core.outcome import TodayFigures, UndoRefusal
-from kiosk.core.rules import Outcome, OutcomeKind, RefusalReason
+from kiosk.core.outcome import (
+    CardOutcome,
+    Cooldown,
+    DailyCap,
+    Expired,
+    Figures,
+    NothingToUndo,
+    NoVoucher,
+    Outcome,
+    Progress,
+    Redeemed,
+    RefusalReason,
+    Refused,
+    RewardEarned,
+    StaffMode,
+    Stamped,
+    TodayFigures,
+    Undone,
+    Visit,
+    Welcome,
+)
 from kiosk.core.status import KioskStatus
 
-BIG = ("title", "body")  # a headline shrinks to body size before it is ever cut
+BIG = ("title", "body", "small")  # a headline shrinks before a word of it is ever dropped
 SMALL = ("body", "small")
 
 
@@ -51,8 +71,21 @@ class Screens:
     def _t(self, key: str, n: int | None = None, **values: object) -> str:
         return text(self.locale, key, n, **values)
 
-    def _line(self, key: str, fonts: tuple[str, ...] = SMALL, **extra: object) -> Text:
-        return Text(self._t(key), fonts=fonts, **extra)  # type: ignore[arg-type]
+    def _line(self, key: str, fonts: tuple[str, ...] = SMALL) -> Text:
+        return Text(self._t(key), fonts=fonts)
+
+    def _fitted(self, ranked: list[tuple[int, Block]]) -> list[Block]:
+        """The blocks that fit the panel's height, in their order: the most important
+        (lowest rank) kept first, the others while room is left."""
+        width, height = self.size
+        kept: set[int] = set()
+        used = 0
+        for index, (_, block) in sorted(enumerate(ranked), key=lambda item: item[1][0]):
+            block_height = block.height(self.fonts, width)
+            if used + block_height <= height:
+                kept.add(index)
+                used += block_height
+        return [block for index, (_, block) in enumerate(ranked) if index in kept]
 
     def _render(self, blocks: list[Block], inverted: bool = False) -> Image.Image:
         return compose(blocks, self.size, self.fonts, inverted)
@@ -74,7 +107,8 @@ class Screens:
             badge = self._badge(status)
             name_width = self.size[0] - 2 * MARGIN - (badge.width + 3 if badge else 0)
             align = "left" if badge else "center"
-            name = Text(self.program_name, fonts=("small",), width=name_width, align=align)
+            program = shipped(self.locale, self.program_name)
+            name = Text(program, fonts=("small",), width=name_width, align=align)
             tap = self._line("tap_your_card", BIG)
             blocks: list[Block] = [name, tap] if self.compact else [name, Contactless(16), tap]
             if booster > 1:
@@ -111,115 +145,128 @@ class Screens:
 
     def outcome(self, outcome: Outcome, first_name: str | None = None) -> Image.Image:
         """The screen for what a tap (or a redemption) just did."""
-        kind = outcome.kind
-        first_name = first_name or outcome.first_name
-        if kind is OutcomeKind.FIGURES and outcome.figures is not None:
-            return self._figures(outcome.figures)
-        if kind is OutcomeKind.STAFF_MODE:
-            action = {"redeem": "staff_redeem", "undo": "staff_undo"}.get(
-                outcome.staff_action or "", "staff_next"
-            )
-            lines: list[Block] = [self._line("staff_mode", BIG), self._line(action)]
-            if not self.compact:
-                lines.append(self._line("staff_again"))
-            return self._render(lines, True)
-        if kind is OutcomeKind.REWARD_EARNED or (
-            kind is OutcomeKind.WELCOME and outcome.rewards_earned
-        ):
-            return self._reward_earned(outcome)
-        if kind is OutcomeKind.REFUSED:
-            return self._refused(outcome.refusal)
-        headline = {
-            OutcomeKind.WELCOME: self._line("welcome", BIG),
-            OutcomeKind.STAMPED: self._greeting(first_name, outcome),
-            OutcomeKind.COOLDOWN: self._line("cooldown", BIG),
-            OutcomeKind.DAILY_CAP: self._line("daily_cap", BIG),
-            OutcomeKind.REDEEMED: self._line("redeemed", BIG),
-            OutcomeKind.NO_VOUCHER: self._line("no_voucher", BIG),
-            OutcomeKind.EXPIRED: self._line("stamp_added", BIG),
-            OutcomeKind.UNDONE: self._line("undone", BIG),
-            OutcomeKind.NOTHING_TO_UNDO: self._line(_UNDO_REFUSALS[outcome.undo_refusal], BIG),
-        }[kind]
-        if outcome.birthday and kind is OutcomeKind.STAMPED:
-            headline = self._greeting(first_name, outcome)  # the wish is the line below
+        match outcome:
+            case Figures(figures=figures):
+                return self._figures(figures)
+            case StaffMode(action=action):
+                lines: list[Block] = [self._line("staff_mode", BIG), self._line(STAFF_NEXT[action])]
+                if not self.compact:
+                    lines.append(self._line("staff_again"))
+                return self._render(lines, True)
+            case Refused(reason=reason):
+                return self._refused(reason)
+            case RewardEarned() | Welcome(rewards_earned=(_, *_)):
+                return self._reward_earned(outcome, first_name or outcome.first_name)
+            case Welcome():
+                headline = self._line("welcome", BIG)
+            case Stamped():
+                headline = self._greeting(first_name or outcome.first_name, outcome)
+            case Cooldown():
+                headline = self._line("cooldown", BIG)
+            case DailyCap():
+                headline = self._line("daily_cap", BIG)
+            case Redeemed():
+                headline = self._line("redeemed", BIG)
+            case NoVoucher():
+                headline = self._line("no_voucher", BIG)
+            case Expired():
+                headline = self._line("stamp_added", BIG)
+            case Undone():
+                headline = self._line("undone", BIG)
+            case NothingToUndo(refusal=refusal):
+                headline = self._line(UNDO_REFUSALS[refusal], BIG)
+            case _:
+                assert_never(outcome)
         return self._render(self._card_blocks(outcome, headline))
 
-    def _greeting(self, first_name: str | None, outcome: Outcome) -> Text:
+    def _greeting(self, first_name: str | None, outcome: Visit) -> Text:
         if first_name and first_name.strip():
             template = text(self.locale, "hello", name="{name}")
-            return Text(template, BIG, {"name": first_name.strip()}, squeeze="name")
-        if not outcome.points:
+            # a long name is shortened at the body face rather than the greeting shrunk
+            return Text(template, BIG[:2], {"name": first_name.strip()}, squeeze="name")
+        if not outcome.progress.points:
             return self._line("stamp_added", BIG)
         return self._line("points_added" if outcome.stamps_added else "visit_counted", BIG)
 
-    def _card_blocks(self, outcome: Outcome, headline: Text) -> list[Block]:
+    def _card_blocks(self, outcome: CardOutcome, headline: Text) -> list[Block]:
         """Headline, the stamp row, then the most useful line(s) below it."""
-        stamps = Stamps(outcome.stamps, outcome.goal, size=8 if self.compact else 10)
-        lines = [*self._details(outcome), *self._progress(outcome)]
+        stamps = Stamps(outcome.stamps, outcome.progress.goal, size=8 if self.compact else 10)
+        lines = [*self._details(outcome), *self._progress(outcome.progress)]
         if self.compact:
             # two rows only: the stamps row carries the count; a stamp's second row says
             # what's next, any other outcome keeps its headline
-            if outcome.kind is OutcomeKind.STAMPED and lines:
+            if isinstance(outcome, Stamped) and lines:
                 return [stamps, lines[0]]
             return [headline, stamps]
-        return [headline, stamps, *lines[:2]]
+        return self._fitted([(0, headline), (1, stamps), *((2 + i, line) for i, line in enumerate(lines))])
 
-    def _details(self, outcome: Outcome) -> list[Text]:
-        extras = self._extras(outcome)
-        return [*extras, *self._kind_details(outcome)] if extras else self._kind_details(outcome)
+    def _details(self, outcome: CardOutcome) -> list[Text]:
+        """The program extras of this outcome, most surprising first, then its own detail."""
+        lines = self._visit_extras(outcome) if isinstance(outcome, Visit) else []
+        expired = outcome.expired if isinstance(outcome, Visit | Expired) else 0
+        lines += self._card_extras(outcome.progress, expired)
+        match outcome:
+            case Welcome(bonus=bonus) if bonus:
+                lines.append(Text(self._t("bonus", n=bonus), SMALL))
+            case Cooldown():
+                lines.append(self._line("cooldown_detail"))
+            case DailyCap():
+                lines.append(self._line("daily_cap_detail"))
+            case Redeemed(reward=reward):
+                lines.append(self._reward_line("{reward}", reward.name))
+        return lines
 
-    def _extras(self, outcome: Outcome) -> list[Text]:
-        """The program extras of this tap, most surprising first; empty when all are off."""
+    def _visit_extras(self, visit: Visit) -> list[Text]:
         lines = []
-        if outcome.birthday:
+        if visit.birthday:
             lines.append(self._line("birthday"))
-        if outcome.surprise:
-            lines.append(Text(self._t("surprise", n=outcome.surprise), SMALL))
-        if outcome.booster > 1:
-            lines.append(Text(self._t("boosted", n=outcome.booster), SMALL))
-        if outcome.points and outcome.stamps_added:
-            lines.append(Text(self._t("points", n=outcome.stamps_added), SMALL))
-        elif outcome.points and outcome.kind in (OutcomeKind.STAMPED, OutcomeKind.WELCOME):
+        if visit.surprise:
+            lines.append(Text(self._t("surprise", n=visit.surprise), SMALL))
+        if visit.booster > 1:
+            lines.append(Text(self._t("boosted", n=visit.booster), SMALL))
+        if visit.progress.points and visit.stamps_added:
+            lines.append(Text(self._t("points", n=visit.stamps_added), SMALL))
+        elif visit.progress.points and isinstance(visit, Stamped | Welcome):
             # a visit with no basket from the till (or a ticket that earns nothing)
             lines.append(self._line("points_none"))
-        tier = outcome.tier
+        return lines
+
+    def _card_extras(self, progress: Progress, expired: int) -> list[Text]:
+        lines = []
+        tier = progress.tier
         if tier is not None and tier.tier:
             if tier.changed:
                 lines.append(self._named("tier_reached", tier.tier))
-            elif tier.keep:
-                lines.append(self._named("tier_keep", tier.tier, tier.keep))
-        if outcome.expired:
-            lines.append(Text(self._t("expired", n=outcome.expired), SMALL))
-        if outcome.expiring and outcome.expiring_on is not None:
-            on = short_date(self.locale, outcome.expiring_on)
-            lines.append(Text(self._t("expiring", n=outcome.expiring, date=on), SMALL))
+            elif tier.keep and tier.keep_by is not None:
+                key = ("tier_keep" if tier.by_visits else "tier_keep_stamps") + (
+                    "_short" if self.compact else ""
+                )
+                by = short_date(self.locale, tier.keep_by)
+                lines.append(self._wrapped(self._t(key, n=tier.keep, tier=tier.tier, date=by)))
+        if expired:
+            lines.append(Text(self._t("expired", n=expired), SMALL))
+        if progress.expiring and progress.expiring_on is not None:
+            on = short_date(self.locale, progress.expiring_on)
+            lines.append(Text(self._t("expiring", n=progress.expiring, date=on), SMALL))
         return lines
 
-    def _named(self, key: str, tier: str, n: int | None = None) -> Text:
-        template = text(self.locale, key, n, tier="{tier}")
+    def _named(self, key: str, tier: str) -> Text:
+        template = text(self.locale, key, tier="{tier}")
         return Text(template, SMALL, {"tier": tier}, squeeze="tier")
 
-    def _kind_details(self, outcome: Outcome) -> list[Text]:
-        kind = outcome.kind
-        if kind is OutcomeKind.WELCOME and outcome.bonus:
-            return [Text(self._t("bonus", n=outcome.bonus), SMALL)]
-        if kind is OutcomeKind.COOLDOWN:
-            return [self._line("cooldown_detail")]
-        if kind is OutcomeKind.DAILY_CAP:
-            return [self._line("daily_cap_detail")]
-        if kind is OutcomeKind.REDEEMED and outcome.rewards_redeemed:
-            return [self._reward_line("{reward}", outcome.rewards_redeemed[0].name)]
-        return []
+    def _wrapped(self, line: str) -> Text:
+        """A detail line that may take two lines on the full panel (one on the compact)."""
+        return Text(line, SMALL, max_lines=1 if self.compact else 2)
 
-    def _progress(self, outcome: Outcome) -> list[Text]:
+    def _progress(self, progress: Progress) -> list[Text]:
         """Rewards waiting at the counter first, then how far the next one is."""
         lines = []
-        if outcome.vouchers:
+        if progress.vouchers:
             template = text(self.locale, "reward_ready", reward="{reward}")
-            lines.append(self._reward_line(template, outcome.vouchers[0][0].name))
-        if outcome.next_reward is not None and outcome.stamps_to_next > 0:
-            template = text(self.locale, "more_to", outcome.stamps_to_next, reward="{reward}")
-            lines.append(self._reward_line(template, outcome.next_reward.name))
+            lines.append(self._reward_line(template, progress.vouchers[0][0].name))
+        if progress.next_reward is not None and progress.stamps_to_next > 0:
+            template = text(self.locale, "more_to", progress.stamps_to_next, reward="{reward}")
+            lines.append(self._reward_line(template, progress.next_reward.name))
         return lines
 
     def _figures(self, figures: TodayFigures) -> Image.Image:
@@ -232,34 +279,51 @@ class Screens:
         return self._render(blocks)
 
     def _reward_line(self, template: str, reward: str) -> Text:
-        return Text(template, SMALL, {"reward": reward}, squeeze="reward")
+        """A line naming a reward: whole words on one line, else two on the full panel."""
+        return self._wrapped(template.format(reward=shipped(self.locale, reward)))
 
-    def _reward_earned(self, outcome: Outcome) -> Image.Image:
-        """The celebration: an inverted (all lit) screen, sparkles, the reward's name."""
-        names = " + ".join(r.name for r in outcome.rewards_earned) or outcome.reward_name
-        congrats = Text(self._t("congrats"), BIG, stars=True)
-        reward = Text("{reward}", BIG, {"reward": names}, squeeze="reward")
+    def _reward_earned(self, outcome: Visit, first_name: str | None) -> Image.Image:
+        """The celebration: an inverted (all lit) screen, sparkles, the reward's name; on a
+        birthday the wish and the customer's name; a tier the same tap reached."""
+        names = [shipped(self.locale, r.name) for r in outcome.rewards_earned]
+        reward = Text(
+            " + ".join(names) or shipped(self.locale, outcome.progress.reward_name),
+            BIG,
+            max_lines=2 if self.compact else 3,
+        )
+        headline = self._celebration(outcome.birthday, first_name)
         if self.compact:
-            return self._render([congrats, reward], inverted=True)
-        blocks: list[Block] = [congrats, self._line("earned"), reward, self._line("ask_staff_reward")]
-        return self._render(blocks, inverted=True)
+            fits_one_line = len(reward.lines(self.fonts, self.size[0])[1]) == 1
+            return self._render([headline, reward] if fits_one_line else [reward], inverted=True)
+        tier = outcome.progress.tier
+        reached = (
+            [(2, self._named("tier_reached", tier.tier))]
+            if tier is not None and tier.changed and tier.tier else []
+        )
+        ranked: list[tuple[int, Block]] = [
+            (1, headline), (4, self._line("earned")), (0, reward), *reached,
+            (3, self._line("ask_staff_reward")),
+        ]
+        return self._render(self._fitted(ranked), inverted=True)
 
-    def _refused(self, reason: RefusalReason | None) -> Image.Image:
+    def _celebration(self, birthday: bool, first_name: str | None) -> Text:
+        """"Well done!", or the birthday wish with the customer's first name."""
+        name = (first_name or "").strip()
+        if not birthday:
+            return Text(self._t("congrats"), BIG, stars=True)
+        if not name:
+            return Text(self._t("birthday"), BIG, stars=True)
+        # no sparkles: they would leave the name too little room
+        template = text(self.locale, "birthday_name", name="{name}")
+        return Text(template, BIG, {"name": name}, squeeze="name")
+
+    def _refused(self, reason: RefusalReason) -> Image.Image:
         if reason is RefusalReason.UNREADABLE:
             return self._render([self._line("unreadable", BIG), self._line("unreadable_detail")])
         if self.compact:
             return self._render([self._line("refused", BIG), self._line("use_loyalty_card")])
-        why = Text(self._t("refused_random_id"), ("small",), max_lines=2)
+        why = Text(self._t(f"refused_{reason.value}"), ("small",), max_lines=2)
         return self._render([self._line("refused", BIG), why, self._line("use_loyalty_card")])
-
-
-_UNDO_REFUSALS = {
-    None: "nothing_to_undo",
-    UndoRefusal.NO_STAMP: "nothing_to_undo",
-    UndoRefusal.ALREADY_UNDONE: "nothing_to_undo",
-    UndoRefusal.TOO_LATE: "undo_too_late",
-    UndoRefusal.REWARD_GIVEN: "undo_reward_given",
-}
 
 
 def _shifted(image: Image.Image, shift: tuple[int, int]) -> Image.Image:

@@ -8,13 +8,25 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
-from enum import StrEnum
 
 from kiosk.core.cardid import is_card_ref
 from kiosk.core.events import CardState, Change, Event, EventKind, apply_change
-from kiosk.core.outcome import Outcome, OutcomeKind, TodayFigures, UndoRefusal
+from kiosk.core.outcome import (
+    Figures,
+    NothingToUndo,
+    StaffAction,
+    StaffMode,
+    TodayFigures,
+    Undone,
+    UndoRefusal,
+)
 from kiosk.core.program import Program
-from kiosk.core.rules import card_outcome
+from kiosk.core.rules import progress
+
+__all__ = [
+    "StaffAction", "StaffPolicy", "decide_undo", "figures", "next_staff_action", "staff_mode",
+    "todays_figures",
+]
 
 
 @dataclass(frozen=True)
@@ -46,30 +58,19 @@ def staff_cards(value: object, field: str) -> frozenset[str]:
     return frozenset(value)
 
 
-class StaffAction(StrEnum):
-    """What the next customer card does after a staff card; each staff tap moves on one."""
-
-    REDEEM = "redeem"
-    UNDO = "undo"
-    FIGURES = "figures"  # shown at once: no customer card needed
-
-
 def next_staff_action(current: StaffAction | None) -> StaffAction:
     """A staff card tap: redeem first, then undo, then today's figures, then redeem again."""
     order = list(StaffAction)
     return order[0] if current is None else order[(order.index(current) + 1) % len(order)]
 
 
-def staff_mode(program: Program, action: StaffAction = StaffAction.REDEEM) -> Outcome:
+def staff_mode(action: StaffAction = StaffAction.REDEEM) -> StaffMode:
     """A staff card was tapped: the next customer card is a staff action."""
-    return Outcome(
-        kind=OutcomeKind.STAFF_MODE, card=None, goal=program.goal,
-        reward_name=program.reward_name, program_name=program.name, staff_action=action.value,
-    )
+    return StaffMode(action=action)
 
 
-def _refused(program: Program, card: CardState, now: datetime, why: UndoRefusal) -> Outcome:
-    return card_outcome(program, OutcomeKind.NOTHING_TO_UNDO, card, now, undo_refusal=why)
+def _refused(program: Program, card: CardState, now: datetime, why: UndoRefusal) -> NothingToUndo:
+    return NothingToUndo(card=card, progress=progress(program, card, now), refusal=why)
 
 
 def decide_undo(
@@ -78,7 +79,7 @@ def decide_undo(
     last_stamp_events: Sequence[Event],
     now: datetime,
     policy: StaffPolicy = StaffPolicy(),
-) -> Outcome:
+) -> Undone | NothingToUndo:
     """Undo the card's last stamp within the undo window.
 
     `last_stamp_events`: the card's events from its last `stamp` event on, as recorded.
@@ -111,7 +112,10 @@ def decide_undo(
         after = apply_change(after, change, now, program.tz)
     if after.stamps < 0:
         return _refused(program, card, now, UndoRefusal.REWARD_GIVEN)
-    return card_outcome(program, OutcomeKind.UNDONE, after, now, tuple(changes), stamps_added=-taken)
+    done = tuple(changes)
+    return Undone(
+        card=after, progress=progress(program, after, now, done), changes=done, stamps_taken=taken
+    )
 
 
 def todays_figures(
@@ -139,9 +143,6 @@ def todays_figures(
     )
 
 
-def figures(program: Program, today: TodayFigures) -> Outcome:
+def figures(today: TodayFigures) -> Figures:
     """Today's figures as an outcome the display shows to staff."""
-    return Outcome(
-        kind=OutcomeKind.FIGURES, card=None, goal=program.goal, figures=today,
-        reward_name=program.reward_name, program_name=program.name,
-    )
+    return Figures(figures=today)

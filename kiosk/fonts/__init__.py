@@ -19,14 +19,21 @@ REGULAR = "DejaVuSans.ttf"
 BOLD = "DejaVuSansCondensed-Bold.ttf"
 
 
+# Pillow's basic layout places each glyph at its hinted advance, as the 1-bit glyphs are
+# drawn; the complex one (HarfBuzz) places them at unhinted advances, which left gaps inside
+# words at these sizes ("Stamp ad ded"). Nothing here needs shaping: French and English
+# only, and no ligatures wanted.
+LAYOUT = ImageFont.Layout.BASIC
+
+
 def _face(name: str, size: int) -> ImageFont.FreeTypeFont:
     source = resources.files(__name__).joinpath(name)
     if isinstance(source, Path):
         # Installed on disk (always, from a wheel or a checkout): FreeType maps the file and
         # reads the glyphs it needs. Handing Pillow the bytes instead would keep two copies
         # of the whole file per face in the heap (4.3 MB for the three faces).
-        return ImageFont.truetype(str(source), size)
-    return ImageFont.truetype(io.BytesIO(source.read_bytes()), size)
+        return ImageFont.truetype(str(source), size, layout_engine=LAYOUT)
+    return ImageFont.truetype(io.BytesIO(source.read_bytes()), size, layout_engine=LAYOUT)
 
 
 @cache

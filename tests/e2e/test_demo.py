@@ -14,7 +14,7 @@ def test_the_demo_enrols_stamps_rewards_redeems_and_syncs_everything(tmp_path: P
     assert demo.main(["--plain", "--speed", "3", "--state-dir", str(state)], out=out) == 0
     text = out.getvalue()
     assert "marie    0/10 stamps, 8 visits, vouchers: none, redeemed: 1" in text
-    assert "lea      3/10 stamps, 1 visits" in text  # left on the reader: counted once
+    assert "lea      3/10 stamps, 1 visit," in text  # left on the reader: counted once
     assert "pending: 0, rejected: 0" in text
     assert "still pending" not in text
     assert len(list((state / "frames").glob("*.png"))) >= 10

@@ -106,7 +106,7 @@ def test_a_random_id_card_is_refused_and_never_enrolled(kiosk: ReaderRig, counte
     kiosk.field.place(phone)
     assert kiosk.wait_for(lambda: len(kiosk.results) == 1)
     outcome = kiosk.results[0]
-    assert outcome.kind is OutcomeKind.REFUSED and outcome.refusal is RefusalReason.RANDOM_ID
+    assert outcome.kind is OutcomeKind.REFUSED and outcome.reason is RefusalReason.RANDOM_ID
     with pytest.raises(UnknownCard):
         counter.known_card(kiosk.reads[0].uid)
 

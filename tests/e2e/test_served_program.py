@@ -71,7 +71,7 @@ timezone = "UTC"
         parts = run.parts
         assert parts.counter.program_source == "config"
         first = tap(customer)
-        assert first.goal == 10 and first.stamps == 1
+        assert first.progress.goal == 10 and first.stamps == 1
         publish(central, tmp_path, f"""
 [program]
 name = "Summer card"
@@ -89,7 +89,7 @@ cards = ["{staff_ref}"]
         assert parts.counter.program_source == "central"
         assert parts.display.screens.program_name == "Summer card"  # type: ignore[union-attr]
         second = tap(customer)
-        assert second.goal == 6 and second.stamps == 1 + 3  # the booster, once
+        assert second.progress.goal == 6 and second.stamps == 1 + 3  # the booster, once
         assert tap(staff).kind.value == "staff_mode"  # a staff card listed by the central
     out = io.StringIO()
     assert kiosk_cli.main(["--config", str(run.app.config_path), "status"], out) == 0

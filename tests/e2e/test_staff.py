@@ -87,8 +87,8 @@ def test_a_staff_card_tapped_twice_undoes_the_next_cards_last_stamp(counter: Cou
     counter.tap(paul, "welcome")
     stamped = counter.tap(paul, "stamped")
     assert stamped.card.stamps == 3  # type: ignore[attr-defined]
-    assert counter.tap(counter.staff, "staff_mode").staff_action == "redeem"  # type: ignore[attr-defined]
-    assert counter.tap(counter.staff, "staff_mode").staff_action == "undo"  # type: ignore[attr-defined]
+    assert counter.tap(counter.staff, "staff_mode").action == "redeem"  # type: ignore[attr-defined]
+    assert counter.tap(counter.staff, "staff_mode").action == "undo"  # type: ignore[attr-defined]
     undone = counter.tap(paul, "undone")
     assert undone.card.stamps == 2  # type: ignore[attr-defined]
     assert len(counter.events(EventKind.ADJUSTMENT)) == 1

@@ -52,6 +52,23 @@ def test_a_card_is_enrolled_stamped_to_its_reward_and_redeemed(config_file: Path
     ]
 
 
+def test_staff_read_a_french_kiosk_in_french_at_the_shops_time(tmp_path: Path):
+    path = tmp_path / "kiosk.toml"
+    path.write_text(
+        f'[kiosk]\nstate_dir = "{tmp_path / "state"}"\nlocale = "fr"\n'
+        '[program]\ngoal = 4\nwelcome_bonus = 1\ntimezone = "Europe/Paris"\n'
+    )
+    first = kiosk(path, "tap", UID, "--at", "2026-01-05T09:00")
+    assert "bienvenue : nouvelle carte, 1 tampon offert" in first.stdout
+    assert "encore 2 pour : café offert" in first.stdout  # the shipped reward, in French
+    again = kiosk(path, "tap", UID, "--at", "2026-01-05T09:10")
+    # 09:00 UTC + 30 minutes is 10:30 in Paris in January
+    assert "déjà tamponnée (prochain tampon à partir de 10:30)" in again.stdout
+    card = kiosk(path, "card", UID).stdout
+    assert "tampons   2/4" in card and "dernière visite 2026-01-05T10:00+01:00" in card
+    assert kiosk(path, "history", UID).stdout.startswith("2026-01-05T10:00+01:00")
+
+
 def test_a_second_tap_within_the_cooldown_is_shown_but_not_stamped(config_file: Path):
     kiosk(config_file, "tap", UID, "--at", "2026-01-05T09:00")
     again = kiosk(config_file, "tap", UID, "--at", "2026-01-05T09:10")

@@ -10,7 +10,7 @@ from PIL import Image, ImageChops
 
 from kiosk.adapters.display import Display, NullDisplay
 from kiosk.config import from_mapping
-from kiosk.core.rules import RefusalReason, refuse
+from kiosk.core.rules import RefusalReason, Refused
 from kiosk.core.status import KioskStatus
 from kiosk.errors import DisplayUnavailable
 from sim.oled import VirtualOled
@@ -120,7 +120,7 @@ def test_the_virtual_driver_from_config_alone_saves_frames(tmp_path: Path) -> No
     frames = tmp_path / "frames"
     shown = Display.from_config(section(frames_dir=str(frames)), "en", PROGRAM.name)
     assert isinstance(shown, Display) and isinstance(shown.bus, VirtualOled)
-    shown.show_outcome(refuse(PROGRAM, RefusalReason.RANDOM_ID), 0.0)
+    shown.show_outcome(Refused(reason=RefusalReason.RANDOM_ID), 0.0)
     shown.close()
     saved = sorted(frames.glob("frame-*.png"))
     assert len(saved) >= 3  # idle, refused, blank at close

@@ -11,7 +11,7 @@ from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from kiosk.adapters.lights import Lights
 from kiosk.config import from_mapping
-from kiosk.core.rules import RefusalReason, refuse
+from kiosk.core.rules import RefusalReason, Refused
 from kiosk.core.status import KioskStatus
 from sim.harness import wait_until
 from tests.reference.samples import PROGRAM, sample_tap
@@ -77,7 +77,7 @@ def test_a_reward_plays_the_celebration_and_melody(factory: MockFactory) -> None
 
 def test_a_refused_card_blinks_red_and_sounds_low(factory: MockFactory) -> None:
     lights = make(factory)
-    lights.react(refuse(PROGRAM, RefusalReason.RANDOM_ID))
+    lights.react(Refused(reason=RefusalReason.RANDOM_ID))
     assert lights.wait(5)
     assert states(factory, RED) == [False, True, False, True, False]
     assert states(factory, GREEN) == [False]
@@ -96,7 +96,7 @@ def test_react_returns_before_the_pattern_ends(factory: MockFactory) -> None:
 def test_a_new_tap_cuts_the_running_pattern_short(factory: MockFactory) -> None:
     lights = make(factory)
     lights.react(sample_tap(PROGRAM, 7))
-    lights.react(refuse(PROGRAM, RefusalReason.RANDOM_ID))
+    lights.react(Refused(reason=RefusalReason.RANDOM_ID))
     assert lights.wait(5)
     assert not factory.pin(GREEN).state
     assert states(factory, RED) == [False, True, False, True, False]
@@ -136,7 +136,7 @@ def test_a_reader_offline_blinks_red_until_it_is_back(factory: MockFactory) -> N
 
 def test_parts_that_are_not_fitted_are_skipped(factory: MockFactory) -> None:
     lights = make(factory, red_pin=0, buzzer_pin=0)
-    lights.react(refuse(PROGRAM, RefusalReason.RANDOM_ID))
+    lights.react(Refused(reason=RefusalReason.RANDOM_ID))
     lights.react(sample_tap(PROGRAM, 3))
     assert lights.wait(5)
     assert states(factory, GREEN) == [False, True, False, True, False]
@@ -157,10 +157,3 @@ def test_a_melody_with_a_bad_note_is_refused_naming_the_field() -> None:
 
     with pytest.raises(ConfigError, match="lights.reward_melody"):
         from_mapping({"lights": {"reward_melody": "H9:0.1"}})
-
-
-def test_every_outcome_kind_has_a_light_pattern():
-    from kiosk.adapters.lights import GREEN_PATTERNS
-    from kiosk.core.rules import OutcomeKind
-
-    assert set(OutcomeKind) - {OutcomeKind.REFUSED} <= set(GREEN_PATTERNS)

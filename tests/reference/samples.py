@@ -4,6 +4,7 @@ tests and `make golden`)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from PIL import Image
@@ -11,8 +12,8 @@ from PIL import Image
 from kiosk.core.events import CardState, record
 from kiosk.core.outcome import TodayFigures
 from kiosk.core.perks import Basket, Customer
-from kiosk.core.program import Booster, Expiry, Program, Surprise, Tier
-from kiosk.core.rules import RefusalReason, decide_redeem, decide_tap, refuse
+from kiosk.core.program import Booster, Expiry, Program, Reward, Surprise, Tier
+from kiosk.core.rules import RefusalReason, Refused, decide_redeem, decide_tap
 from kiosk.core.screens import Screens
 from kiosk.core.staff import StaffAction, decide_undo, figures, staff_mode
 from kiosk.core.status import KioskStatus
@@ -45,7 +46,8 @@ def sample_tap(program: Program, taps_before: int, later: timedelta = timedelta(
 
 def _extras(**fields: object) -> Program:
     fields.setdefault("welcome_bonus", 2)
-    return Program(name=PROGRAM.name, reward_name="café offert", **fields)  # type: ignore[arg-type]
+    fields.setdefault("reward_name", "café offert")
+    return Program(name=PROGRAM.name, **fields)  # type: ignore[arg-type]
 
 
 MONDAY_BOOST = _extras(boosters=(Booster(frozenset({0}), time(10), time(12), 2),))
@@ -53,6 +55,14 @@ GOLD = _extras(tiers=(Tier("Silver", 2), Tier("Gold", 4, multiplier=2)), goal=20
 AGEING = _extras(expiry=Expiry.PER_STAMP, expiry_days=30, expiry_warn_days=14)
 POINTS = _extras(points_per_euro=10, goal=100, welcome_bonus=0)
 MARIE = Customer("Marie", date(1990, 3, 6), consent=True)
+BIRTHDAY_GIFT = _extras(birthday_gift=Reward("birthday", "part de gâteau", 0))
+# two rewards reached by one boosted tap, with names longer than a line
+CAKE_AND_VOUCHER = _extras(
+    reward_name="chèque cadeau de 5 € à valoir en boutique",
+    milestones=(Reward("cake", "part de gâteau maison", 9),),
+    boosters=(Booster(frozenset({0}), time(10), time(12), 2),),
+)
+SHIPPED = Program()  # the shipped defaults: names that follow the kiosk's language
 
 
 def _undone():  # noqa: ANN202
@@ -63,6 +73,11 @@ def _undone():  # noqa: ANN202
                     now=NOON + timedelta(days=3), new_id=lambda: "e", first_seq=1)
     assert stamp.card is not None
     return decide_undo(PROGRAM, stamp.card, events, NOON + timedelta(days=3, minutes=1))
+
+
+def _gold_on_a_reward_tap():  # noqa: ANN202
+    program = _extras(tiers=(Tier("Gold", 4, multiplier=1),), goal=5, welcome_bonus=1)
+    return sample_tap(program, 3)
 
 
 def _keep_gold():  # noqa: ANN202
@@ -97,8 +112,8 @@ SAMPLES: dict[str, Sample] = {
             later=timedelta(hours=1),
         )
     ),
-    "refused": lambda s: s.outcome(refuse(PROGRAM, RefusalReason.RANDOM_ID)),
-    "unreadable": lambda s: s.outcome(refuse(PROGRAM, RefusalReason.UNREADABLE)),
+    "refused": lambda s: s.outcome(Refused(reason=RefusalReason.RANDOM_ID)),
+    "unreadable": lambda s: s.outcome(Refused(reason=RefusalReason.UNREADABLE)),
     "idle_booster": lambda s: s.idle(booster=2),
     "boosted": lambda s: s.outcome(sample_tap(MONDAY_BOOST, 1, later=timedelta(days=7))),  # a Monday
     "tier_reached": lambda s: s.outcome(sample_tap(GOLD, 3)),
@@ -113,11 +128,22 @@ SAMPLES: dict[str, Sample] = {
         decide_tap(POINTS, sample_card(POINTS, 1), NOON + timedelta(days=1), basket=Basket(450))
     ),
     "points_none": lambda s: s.outcome(decide_tap(POINTS, sample_card(POINTS, 1), NOON + timedelta(days=1))),
-    "staff_mode": lambda s: s.outcome(staff_mode(PROGRAM)),
-    "staff_mode_undo": lambda s: s.outcome(staff_mode(PROGRAM, StaffAction.UNDO)),
+    "staff_mode": lambda s: s.outcome(staff_mode()),
+    "staff_mode_undo": lambda s: s.outcome(staff_mode(StaffAction.UNDO)),
     "undone": lambda s: s.outcome(_undone()),
+    "birthday_gift": lambda s: s.outcome(
+        decide_tap(BIRTHDAY_GIFT, sample_card(PROGRAM, 3), NOON + timedelta(days=3), MARIE)
+    ),
+    "reward_long_names": lambda s: s.outcome(sample_tap(CAKE_AND_VOUCHER, 5, later=timedelta(days=3))),
+    "stamped_long_reward": lambda s: s.outcome(sample_tap(CAKE_AND_VOUCHER, 2)),
+    "reward_tier_reached": lambda s: s.outcome(_gold_on_a_reward_tap()),
+    "shipped_idle": lambda s: replace(s, program_name=SHIPPED.name).idle(),
+    "shipped_stamped": lambda s: s.outcome(sample_tap(SHIPPED, 3)),
+    "figures_one": lambda s: s.outcome(
+        figures(TodayFigures(NOON.date(), visits=1, new_cards=1))
+    ),
     "figures": lambda s: s.outcome(
-        figures(PROGRAM, TodayFigures(NOON.date(), visits=42, new_cards=5, rewards_redeemed=4,
+        figures(TodayFigures(NOON.date(), visits=42, new_cards=5, rewards_redeemed=4,
                                       pending_sync=12))
     ),
 }

@@ -7,9 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from typing import Any
 
-from kiosk.core.outcome import RefusalReason
-from kiosk.core.program import Program
-from kiosk.core.rules import refuse
+from kiosk.core.outcome import RefusalReason, Refused
 from kiosk.early_screen import EarlyScreen
 
 
@@ -29,7 +27,7 @@ def drawing(outcome: object) -> str:
 
 def test_the_screen_drawn_for_an_outcome_is_given_for_that_outcome_once():
     early: EarlyScreen[str] = EarlyScreen(AtOnce())
-    outcome = refuse(Program(), RefusalReason.RANDOM_ID)
+    outcome = Refused(reason=RefusalReason.RANDOM_ID)
     early.start(drawing, outcome)
     assert early.take(outcome) == drawing(outcome)
     assert early.take(outcome) is None
@@ -37,8 +35,8 @@ def test_the_screen_drawn_for_an_outcome_is_given_for_that_outcome_once():
 
 def test_a_screen_drawn_for_another_outcome_is_never_shown():
     early: EarlyScreen[str] = EarlyScreen(AtOnce())
-    drawn_for = refuse(Program(), RefusalReason.RANDOM_ID)
-    shown = refuse(Program(), RefusalReason.RANDOM_ID)  # equal, but another tap's
+    drawn_for = Refused(reason=RefusalReason.RANDOM_ID)
+    shown = Refused(reason=RefusalReason.RANDOM_ID)  # equal, but another tap's
     early.start(drawing, drawn_for)
     assert early.take(shown) is None
     assert early.take(drawn_for) is None  # dropped on the way
@@ -46,7 +44,7 @@ def test_a_screen_drawn_for_another_outcome_is_never_shown():
 
 def test_a_dropped_drawing_is_never_shown():
     early: EarlyScreen[str] = EarlyScreen(AtOnce())
-    outcome = refuse(Program(), RefusalReason.RANDOM_ID)
+    outcome = Refused(reason=RefusalReason.RANDOM_ID)
     early.start(drawing, outcome)
     early.drop()
     assert early.take(outcome) is None
@@ -54,7 +52,7 @@ def test_a_dropped_drawing_is_never_shown():
 
 def test_a_drawing_that_failed_leaves_the_display_to_draw_it_again():
     early: EarlyScreen[str] = EarlyScreen(AtOnce())
-    outcome = refuse(Program(), RefusalReason.RANDOM_ID)
+    outcome = Refused(reason=RefusalReason.RANDOM_ID)
 
     def broken(_: object) -> str:
         raise OSError("font file gone")

@@ -55,9 +55,9 @@ def test_the_screen_warns_which_stamps_expire_and_when() -> None:
     shell = Shell(program)
     shell.tap(T0)
     quiet = shell.tap(T0 + 5 * DAY)
-    assert quiet.expiring == 0
+    assert quiet.progress.expiring == 0
     warned = shell.tap(T0 + 20 * DAY)
-    assert warned.expiring == 3 and warned.expiring_on == date(2026, 4, 1)
+    assert warned.progress.expiring == 3 and warned.progress.expiring_on == date(2026, 4, 1)
 
 
 def test_per_stamp_expiry_takes_the_oldest_stamps_first_as_rewards_spend_them() -> None:

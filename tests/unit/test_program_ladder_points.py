@@ -29,7 +29,7 @@ def test_on_a_ladder_stamps_pile_up_past_each_reward_until_the_customer_chooses(
     assert shell.card.stamps == 12
     assert not any(c.kind is EventKind.REWARD_EARNED for o in outcomes for c in o.changes)
     assert outcomes[4].kind is OutcomeKind.REWARD_EARNED  # the biscuit is now affordable
-    assert [r.id for r, _ in outcomes[-1].vouchers] == ["coffee", "biscuit"]
+    assert [r.id for r, _ in outcomes[-1].progress.vouchers] == ["coffee", "biscuit"]
 
 
 def test_redeeming_a_ladder_reward_spends_its_stamps() -> None:
@@ -68,7 +68,7 @@ def test_a_ticket_using_a_reward_earns_only_when_the_program_says_so() -> None:
 def test_a_points_tap_without_a_basket_counts_the_visit_but_earns_nothing() -> None:
     shell = Shell(POINTS)
     outcome = shell.tap(T0)
-    assert outcome.points and outcome.stamps_added == 0 and shell.card.visits == 1
+    assert outcome.progress.points and outcome.stamps_added == 0 and shell.card.visits == 1
 
 
 @settings(max_examples=60, deadline=None)

@@ -43,9 +43,9 @@ def test_undo_takes_the_last_stamp_off_and_the_visit_with_it() -> None:
 def test_undo_is_refused_after_the_window_and_a_second_time() -> None:
     shell = Shell(Program())
     shell.taps([T0, T0 + DAY])
-    assert undo(shell, 6).undo_refusal is UndoRefusal.TOO_LATE
+    assert undo(shell, 6).refusal is UndoRefusal.TOO_LATE
     assert undo(shell, 1).kind is OutcomeKind.UNDONE
-    assert undo(shell, 1).undo_refusal is UndoRefusal.ALREADY_UNDONE
+    assert undo(shell, 1).refusal is UndoRefusal.ALREADY_UNDONE
 
 
 def test_undoing_the_stamp_that_filled_the_card_takes_back_its_voucher_and_bonus() -> None:
@@ -65,7 +65,7 @@ def test_undo_is_refused_once_the_voucher_it_made_was_redeemed() -> None:
     shell.tap(T0)
     shell.commit(decide_redeem(program, shell.card, T0 + MINUTE), T0 + MINUTE)
     outcome = decide_undo(program, shell.card, since_last_stamp(shell.events), T0 + 2 * MINUTE)
-    assert outcome.undo_refusal is UndoRefusal.REWARD_GIVEN and outcome.changes == ()
+    assert outcome.refusal is UndoRefusal.REWARD_GIVEN and outcome.changes == ()
 
 
 def test_a_staff_policy_knows_its_cards_and_window() -> None:

@@ -5,9 +5,18 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from PIL import Image, ImageChops
+from PIL import Image, ImageChops, ImageFont
 
-from kiosk.core.layout import MARGIN, Text, ellipsize, text_width
+from kiosk.core.i18n import shipped, text
+from kiosk.core.layout import (
+    ELLIPSIS,
+    MARGIN,
+    MAX_CHARS,
+    Fonts,
+    Text,
+    ellipsize,
+    text_width,
+)
 from kiosk.core.rules import Program, decide_tap
 from kiosk.core.screens import Screens
 from kiosk.core.status import KioskStatus
@@ -84,6 +93,107 @@ def test_a_long_first_name_keeps_the_greeting_around_it() -> None:
     assert line.startswith("Hello Maxim") and line.endswith("\u2026!")
 
 
+def test_french_takes_the_singular_for_zero_and_one_and_english_only_for_one() -> None:
+    assert text("fr", "figures_rewards", n=0) == "0 cadeau remis"
+    assert text("fr", "figures_visits", n=1, new=0) == "1 visite \u00b7 0 nouv."
+    assert text("fr", "figures_rewards", n=2) == "2 cadeaux remis"
+    assert text("en", "figures_rewards", n=0) == "0 rewards given"
+    assert text("en", "figures_visits", n=1, new=0) == "1 visit \u00b7 0 new"
+
+
+def test_the_shipped_names_follow_the_language_and_a_shops_own_names_do_not() -> None:
+    shipped_program = Program()
+    assert shipped("fr", shipped_program.name) == "Carte fidélité"
+    assert shipped("fr", shipped_program.reward_name) == "café offert"
+    assert shipped("en", shipped_program.reward_name) == shipped_program.reward_name
+    assert shipped("en", "café offert") == "café offert"  # a French shop's own word
+
+
+words = st.lists(
+    st.text(alphabet=st.characters(whitelist_categories=("Lu", "Ll", "Nd")), min_size=1, max_size=14),
+    min_size=1, max_size=30,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(reward=words, max_lines=st.integers(1, 3))
+def test_a_reward_name_that_does_not_fit_loses_whole_words_never_half_of_one(
+    reward: list[str], max_lines: int
+) -> None:
+    fonts = load()
+    name = " ".join(reward)
+    face, lines = Text(name, ("title", "body", "small"), max_lines=max_lines).lines(fonts, 128)
+    shown = " ".join(lines).removesuffix(ELLIPSIS).split()
+    assert all(text_width(face, line) <= 128 - 2 * MARGIN for line in lines)
+    if len(reward[0]) < 8:  # only a first word too long for a line alone may be cut
+        assert shown == reward[: len(shown)]
+        assert " ".join(lines).endswith(ELLIPSIS) or shown == reward
+
+
+class CountingFont(ImageFont.FreeTypeFont):
+    """A real face that also counts the characters handed to FreeType to measure or draw."""
+
+    characters = 0
+
+    def getlength(self, text, *args, **kwargs):  # type: ignore[no-untyped-def]
+        CountingFont.characters += len(text)
+        return super().getlength(text, *args, **kwargs)
+
+    def getmask2(self, text, *args, **kwargs):  # type: ignore[no-untyped-def]
+        CountingFont.characters += len(text)
+        return super().getmask2(text, *args, **kwargs)
+
+
+def counting_fonts() -> Fonts:
+    shipped_faces = load()
+    return Fonts(*(
+        CountingFont(face.path, face.size, layout_engine=face.layout_engine)
+        for face in (shipped_faces.title, shipped_faces.body, shipped_faces.small)
+    ))
+
+
+def test_fitting_a_huge_name_costs_about_what_a_short_one_costs() -> None:
+    def cost(name: str) -> int:
+        fonts = counting_fonts()  # new faces: nothing cached for them yet
+        CountingFont.characters = 0
+        for max_lines in (1, 2, 3):
+            Text("Encore 2 \u2192 {reward}", ("title", "body", "small"), {"reward": name},
+                 max_lines=max_lines).lines(fonts, 128)
+        Text("Bonjour {name} !", ("title", "body"), {"name": name}, squeeze="name").lines(fonts, 128)
+        return CountingFont.characters
+
+    short, huge = " ".join(["gâteau"] * 30), " ".join(["gâteau"] * 2000)  # 209 and 13,999
+    assert cost(huge) <= 2 * cost(short)
+
+
+FACES = ("title", "body", "small")
+
+
+def test_a_huge_name_is_shown_as_the_same_name_cut_to_what_any_line_can_hold() -> None:
+    fonts = load()
+    huge = " ".join(["gâteau"] * 2000)
+    def lines(name: str, max_lines: int) -> list[str]:
+        text = Text("Encore 2 \u2192 {reward}", FACES, {"reward": name}, max_lines=max_lines)
+        return text.lines(fonts, 128)[1]
+
+    for max_lines in (1, 2, 3):
+        assert lines(huge, max_lines) == lines(huge[:MAX_CHARS], max_lines)
+    squeezed = Text("Bonjour {name} !", ("title", "body"), {"name": "x" * 12_000}, squeeze="name")
+    assert squeezed.lines(fonts, 128)[1][0].endswith("\u2026 !")
+
+
+@settings(max_examples=40, deadline=None)
+@given(first_name=names, reward=names)
+def test_no_ink_reaches_the_panels_edge_margin(first_name: str, reward: str) -> None:
+    fonts = load()
+    program = Program(name="x", reward_name=reward.strip() or "x", goal=10)
+    outcome = decide_tap(program, sample_card(program, 3), NOON.replace(year=2027))
+    for size in SIZES:
+        image = Screens(fonts, size, "fr", program.name).outcome(outcome, first_name=first_name)
+        box = image.getbbox()
+        assert box is not None and box[0] >= MARGIN and box[2] <= size[0] - MARGIN
+
+
 def test_ellipsize_leaves_text_that_fits_alone() -> None:
     font = load().body
     assert ellipsize("café", font, 100) == "café"
@@ -104,3 +214,18 @@ def test_a_shifted_idle_screen_moves_by_the_shift() -> None:
     assert still.getbbox() is not None and moved.getbbox() is not None
     a, b = still.getbbox(), moved.getbbox()
     assert (b[0] - a[0], b[1] - a[1]) == (1, 1)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_refusal_reason_has_its_own_screen_and_counter_line(locale: str) -> None:
+    """A reason added later without its words would fail here, not at a customer's tap."""
+    from datetime import UTC
+
+    from kiosk.core.describe import describe
+    from kiosk.core.outcome import Refused, RefusalReason
+
+    screens = Screens(load(), SIZES[0], locale, PROGRAM.name)
+    drawn = {reason: screens.outcome(Refused(reason=reason)).tobytes() for reason in RefusalReason}
+    lines = {reason: describe(Refused(reason=reason), locale, UTC) for reason in RefusalReason}
+    assert len(set(drawn.values())) == len(RefusalReason)
+    assert len(set(lines.values())) == len(RefusalReason)
