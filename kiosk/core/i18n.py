@@ -90,7 +90,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "shipped_name": "Loyalty card",
         "shipped_reward": "free coffee",
         # the `kiosk` command's lines for staff
-        "cli_refused_random_id": "refused: this card or phone cannot hold stamps (its ID changes at every tap)",
+        "cli_refused_random_id": "refused: this card or phone cannot hold stamps "
+        "(its ID changes at every tap)",
         "cli_refused_blank_id": "refused: this card cannot hold stamps (blank_id): its ID is blank, "
         "the same on many cards",
         "cli_refused_unreadable": "card not read: tap it again",

@@ -222,7 +222,7 @@ def test_every_refusal_reason_has_its_own_screen_and_counter_line(locale: str) -
     from datetime import UTC
 
     from kiosk.core.describe import describe
-    from kiosk.core.outcome import Refused, RefusalReason
+    from kiosk.core.outcome import RefusalReason, Refused
 
     screens = Screens(load(), SIZES[0], locale, PROGRAM.name)
     drawn = {reason: screens.outcome(Refused(reason=reason)).tobytes() for reason in RefusalReason}
