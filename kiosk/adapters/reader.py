@@ -18,12 +18,15 @@ change between online and offline, once.
 from __future__ import annotations
 
 import logging
+import os
+import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from kiosk.adapters.pn532_speed import back_to_115200
 from kiosk.config import ReaderSection
 
 log = logging.getLogger(__name__)
@@ -31,6 +34,9 @@ log = logging.getLogger(__name__)
 # Tags are held by nfcpy's presence loop while they stay on the reader; while one is held
 # the loop still calls `terminate` every 0.1 s, so stopping stays prompt.
 BACKOFF_SLICE = 1.0  # seconds: a long backoff is waited in slices so `last_alive` keeps moving
+# A serial port that vanished (a USB-serial bridge unplugged) is looked for this often, so
+# the reader is back within a second of its return whatever the backoff had grown to.
+PORT_WATCH = 0.25
 
 CLASSIC_SAK = {0x08: "mifare-classic-1k", 0x88: "mifare-classic-1k", 0x18: "mifare-classic-4k",
                0x09: "mifare-mini"}
@@ -81,6 +87,20 @@ def card_kind(target: Any, tag: Any = None) -> str:
             return "mifare-ultralight"
         return "type2"
     return "unknown"
+
+
+def serial_port(path: str) -> str | None:
+    """The /dev node of a `tty:NAME[:driver]` path, by nfcpy's own naming rule (`tty:AMA0` is
+    /dev/ttyAMA0, any other single name is taken as is); None for other paths and globs."""
+    parts = path.split(":")
+    if parts[0] != "tty" or len(parts) < 2 or not parts[1]:
+        return None
+    name = parts[1]
+    if re.fullmatch(r"(S|ACM|AMA|USB)\d+", name):
+        return f"/dev/tty{name}"
+    if re.fullmatch(r"S|ACM|AMA|USB|usbserial.*", name):
+        return None  # nfcpy tries every port of that kind
+    return f"/dev/{name}"
 
 
 def _is_peer_device(target: Any) -> bool:
@@ -156,7 +176,7 @@ class Reader:
             problem = self._open(clf)
             if problem is None:
                 problem = self._poll(clf)
-                clf.close()
+                self._close(clf)
                 if problem is None:  # stopped
                     break
                 if self._online:
@@ -166,12 +186,30 @@ class Reader:
             delay = min(2 * delay, self._section.retry_max)
 
     def _open(self, clf: Any) -> str | None:
+        problem = self._try_open(clf)
+        port = serial_port(self._section.path)
+        if problem is None or port is None:
+            return problem
+        if not os.path.exists(port):
+            return f"{port} is missing: check the reader's cable (and the UART in the boot config)"
+        if self._section.path.endswith(":pn532") and back_to_115200(port) is not None:
+            problem = self._try_open(clf)  # it was only left at a higher speed
+        return problem
+
+    def _try_open(self, clf: Any) -> str | None:
         try:
             if clf.open(self._section.path):
                 return None
             return f"no reader found on {self._section.path}"
         except Exception as error:  # IOError from the driver, a diagnose that failed, ...
             return f"cannot open {self._section.path}: {error or type(error).__name__}"
+
+    @staticmethod
+    def _close(clf: Any) -> None:
+        try:
+            clf.close()  # nfcpy's PN532 driver talks to the chip while closing
+        except Exception as error:  # a line that just broke: nothing left to close cleanly
+            log.debug("closing the reader: %r", error)
 
     def _poll(self, clf: Any) -> str | None:
         """Run nfcpy's connect loop; None when stopped, else why the reader failed."""
@@ -266,10 +304,19 @@ class Reader:
             log.exception("the reader status handler failed")
 
     def _wait(self, seconds: float) -> None:
+        """Wait out a backoff; a serial port that was missing and reappears ends it at once."""
         deadline = time.monotonic() + seconds
+        port = serial_port(self._section.path)
+        missing = port is not None and not os.path.exists(port)
         while not self._stop.is_set():
             self._last_alive = time.monotonic()
             left = deadline - self._last_alive
             if left <= 0:
                 return
-            self._stop.wait(min(left, BACKOFF_SLICE))
+            if missing:
+                if os.path.exists(port or ""):
+                    log.info("%s is back", port)
+                    return
+                self._stop.wait(min(left, PORT_WATCH))
+            else:
+                self._stop.wait(min(left, BACKOFF_SLICE))
