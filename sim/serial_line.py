@@ -22,6 +22,7 @@ closes the line (the host's reads and writes fail, the ``/dev`` name disappears)
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import itertools
 import logging
@@ -126,10 +127,8 @@ class PN532Line:
             if fd is not None:
                 os.close(fd)
         self._master = self._slave = None
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(self.device)
-        except FileNotFoundError:
-            pass
 
     # -- faults ------------------------------------------------------------------------
     def tamper(self, *changes: Tamper) -> None:

@@ -181,7 +181,7 @@ class Reader:
                     break
                 if self._online:
                     delay = self._section.retry_initial  # it worked for a while: start over
-            self._set_online(False, problem)
+            self._set_online(False, self._missing_port() or problem)
             self._wait(delay)
             delay = min(2 * delay, self._section.retry_max)
 
@@ -191,10 +191,16 @@ class Reader:
         if problem is None or port is None:
             return problem
         if not os.path.exists(port):
-            return f"{port} is missing: check the reader's cable (and the UART in the boot config)"
+            return self._missing_port() or problem
         if self._section.path.endswith(":pn532") and back_to_115200(port) is not None:
             problem = self._try_open(clf)  # it was only left at a higher speed
         return problem
+
+    def _missing_port(self) -> str | None:
+        port = serial_port(self._section.path)
+        if port is None or os.path.exists(port):
+            return None
+        return f"{port} is missing: check the reader's cable (and the UART in the boot config)"
 
     def _try_open(self, clf: Any) -> str | None:
         try:
