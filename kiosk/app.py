@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from kiosk import config as config_module
 from kiosk.config import Config
-from kiosk.core.cardid import is_random_uid
-from kiosk.core.rules import Outcome, decide_redeem
+from kiosk.core.cardid import is_original, is_random_uid
+from kiosk.core.rules import Outcome, RefusalReason, decide_redeem, refuse
 from kiosk.core.staff import StaffAction, next_staff_action, staff_mode
 from kiosk.core.status import KioskStatus
 from kiosk.errors import ConfigError, KioskError, UnknownCard
@@ -203,8 +203,8 @@ class App:
 
     def on_card(self, read: CardRead) -> None:
         """A card was tapped (reader thread). Commit first, then show."""
-        uid = read.uid
-        self._act(lambda parts: self._decide(parts, uid), read.technology)
+        uid, signature = read.uid, read.signature
+        self._act(lambda parts: self._decide(parts, uid, signature), read.technology)
 
     def _act(self, decide: Callable[[Parts], Outcome], source: str) -> None:
         parts = self.parts
@@ -248,9 +248,12 @@ class App:
             log.warning("event=render error=%r", str(error))
             return None
 
-    def _decide(self, parts: Parts, uid: bytes) -> Outcome:
-        """A customer's tap, or a staff card and the customer card after it."""
+    def _decide(self, parts: Parts, uid: bytes, signature: bytes | None = None) -> Outcome:
+        """A customer's tap, or a staff card and the customer card after it; an NTAG asked
+        for its originality signature (reader.originality_check) is refused when it fails."""
         counter = parts.counter
+        if signature is not None and not is_original(uid, signature, parts.config.reader.originality_public_key):
+            return refuse(counter.program, RefusalReason.NOT_ORIGINAL)
         now = time.monotonic()
         armed = self._armed if self._armed and now < self._armed.until else None
         if counter.is_staff_card(uid):

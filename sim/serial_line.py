@@ -256,3 +256,45 @@ class PN532Line:
         with self._changed:
             self.frames_sent += 1
             self._changed.notify_all()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m sim.serial_line [--name NAME]`: a virtual PN532 in its own process (so a
+    benchmark counts only the kiosk's CPU). Prints ``path <nfcpy path>``, then reads
+    ``place KIND NAME`` (answers ``placed <time.monotonic()>``), ``remove``, ``polls N``
+    (answers ``polled`` once the host listed targets N more times) and ``quit``."""
+    import argparse
+    import sys
+    import time
+
+    from sim.nfc import make_card
+
+    parser = argparse.ArgumentParser(prog="python -m sim.serial_line", description=main.__doc__)
+    parser.add_argument("--name", default="")
+    args = parser.parse_args(argv)
+    try:
+        line = PN532Line(args.name).start()
+    except LinkUnavailable as error:
+        print(f"error {error}", flush=True)
+        return 1
+    try:
+        print(f"path {line.path}", flush=True)
+        for command in sys.stdin:
+            words = command.split()
+            if words[:1] == ["place"] and len(words) == 3:
+                line.place(make_card(words[1], name=words[2]))
+                print(f"placed {time.monotonic():.6f}", flush=True)
+            elif words[:1] == ["remove"]:
+                line.remove()
+                print("removed", flush=True)
+            elif words[:1] == ["polls"] and len(words) == 2:
+                print("polled" if line.wait_polls(int(words[1]), 30) else "timeout", flush=True)
+            elif words[:1] == ["quit"]:
+                break
+    finally:
+        line.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

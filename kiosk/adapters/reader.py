@@ -1,8 +1,10 @@
 """The NFC reader: nfcpy's poll loop, one `CardRead` per physical tap, reopen when lost.
 
 Identity comes from anticollision (Type A UID, Type B NFCID0, FeliCa IDm), so cards nfcpy
-cannot read further (MIFARE Classic, bank cards) count too. NDEF is read when the tag
-allows it.
+cannot read further (MIFARE Classic, bank cards) count too. The tap is handed on as soon as
+anticollision gave the identity: nothing else is read from the card (on a PN532 each card
+command is four chip commands, and an NDEF read cost 50-140 ms per tap that nothing used),
+except the originality signature of an NTAG when `originality_check` asks for it.
 
 One tap is one read: the card nfcpy found is remembered until a poll round finds the
 field empty, so a card left lying on the reader is reported once, however often nfcpy
@@ -48,9 +50,11 @@ class CardRead:
 
     uid: bytes  # Type A sdd_res / FeliCa IDm / Type B NFCID0
     technology: str  # "106A" | "106B" | "212F"
-    kind: str  # "ntag213", "mifare-classic-1k", "iso-dep", "felica", "type-b", "unknown", ...
-    ndef: bytes | None  # NDEF message bytes when the tag allowed reading it, else None
+    kind: str  # from the SAK: "type2", "mifare-classic-1k", "iso-dep", "felica", "type-b", ...
     seen_at: float  # time.monotonic() when anticollision completed
+    # READ_SIG's answer when the originality check asked this card (b"": it refused or
+    # stayed silent); None when it was not asked
+    signature: bytes | None = None
 
 
 def identify(target: Any) -> tuple[bytes, str] | None:
@@ -65,8 +69,8 @@ def identify(target: Any) -> tuple[bytes, str] | None:
     return None
 
 
-def card_kind(target: Any, tag: Any = None) -> str:
-    """A short name for the kind of card, from the SAK and, once activated, nfcpy's tag class."""
+def card_kind(target: Any) -> str:
+    """A short name for the kind of card, from its technology and SAK."""
     brty = str(target.brty)
     if brty.endswith("F"):
         return "felica"
@@ -79,12 +83,7 @@ def card_kind(target: Any, tag: Any = None) -> str:
         return "iso-dep"
     if sak in CLASSIC_SAK:
         return CLASSIC_SAK[sak]
-    if sak & 0x60 == 0:  # Type 2: NTAG and Ultralight tell their model through GET_VERSION
-        name = type(tag).__name__ if tag is not None else ""
-        if name.startswith("NTAG"):
-            return name.lower()
-        if name.startswith("MifareUltralight"):
-            return "mifare-ultralight"
+    if sak & 0x60 == 0:  # Type 2: NTAG, Ultralight (only GET_VERSION would tell which)
         return "type2"
     return "unknown"
 
@@ -115,13 +114,18 @@ def _name(error: BaseException) -> str:
     return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
 
 
-def _read_ndef(tag: Any) -> bytes | None:
+def is_ntag_candidate(uid: bytes, target: Any) -> bool:
+    """A Type 2 tag with NXP's 7-byte UID: an NTAG21x would answer READ_SIG."""
+    sak = target.sel_res[0] if target.sel_res else 0xFF
+    return len(uid) == 7 and uid[0] == 0x04 and sak & 0x60 == 0 and sak not in CLASSIC_SAK
+
+
+def _read_signature(tag: Any) -> bytes:
     try:
-        ndef = tag.ndef
-        return None if ndef is None else bytes(ndef.octets)
-    except Exception as error:  # a card lifted mid-read or an odd tag: its identity still counts
-        log.debug("no NDEF from %s: %r", tag, error)
-        return None
+        return bytes(tag.transceive(b"\x3c\x00"))  # READ_SIG, address 00
+    except Exception as error:  # a NAK (an Ultralight, a clone), a timeout, a card lifted
+        log.debug("no originality signature from %s: %r", tag, error)
+        return b""
 
 
 @dataclass
@@ -236,7 +240,7 @@ class Reader:
         finally:
             if self._pending is not None:  # identified, then the reader failed: still a tap
                 pending, self._pending = self._pending, None
-                self._emit(pending, card_kind(pending.target), None)
+                self._emit(pending, b"")
         if self._stop.is_set():
             return None
         if result is False:
@@ -260,7 +264,7 @@ class Reader:
         self._set_online(True)
         if self._pending is not None:  # found, but nfcpy could not activate it as a tag
             pending, self._pending = self._pending, None
-            self._emit(pending, card_kind(pending.target), None)
+            self._emit(pending, b"")
         if not self._discovered:
             self._present = None  # the field was empty: the next card is a new tap
         self._discovered = False
@@ -273,13 +277,17 @@ class Reader:
         if identity is None or identity == self._present:
             return False  # still lying there: already counted, no need to talk to it again
         self._present = identity
-        self._pending = _Pending(identity[0], identity[1], target, seen_at)
-        return not _is_peer_device(target)
+        pending = _Pending(identity[0], identity[1], target, seen_at)
+        if self._section.originality_check and is_ntag_candidate(pending.uid, target):
+            self._pending = pending
+            return True  # activate it: READ_SIG needs a selected tag
+        self._emit(pending, None)
+        return False  # nothing more to ask it: the tap is noticed now
 
     def _on_connect(self, tag: Any) -> bool:
         pending, self._pending = self._pending, None
         if pending is not None:
-            self._emit(pending, card_kind(pending.target, tag), _read_ndef(tag))
+            self._emit(pending, _read_signature(tag))
         self._holding = True
         return True  # hold the tag until it is lifted
 
@@ -287,8 +295,9 @@ class Reader:
         self._holding = False
         return False  # keep polling inside the same connect()
 
-    def _emit(self, pending: _Pending, kind: str, ndef: bytes | None) -> None:
-        read = CardRead(pending.uid, pending.technology, kind, ndef, pending.seen_at)
+    def _emit(self, pending: _Pending, signature: bytes | None) -> None:
+        kind = card_kind(pending.target)
+        read = CardRead(pending.uid, pending.technology, kind, pending.seen_at, signature)
         log.debug("tap %s %s", read.technology, read.kind)
         try:
             self._on_card(read)

@@ -29,6 +29,7 @@ class OutcomeKind(StrEnum):
 class RefusalReason(StrEnum):
     RANDOM_ID = "random_id"
     UNREADABLE = "unreadable"
+    NOT_ORIGINAL = "not_original"  # an NTAG whose originality signature failed: a clone
 
 
 class UndoRefusal(StrEnum):

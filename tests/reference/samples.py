@@ -99,6 +99,7 @@ SAMPLES: dict[str, Sample] = {
     ),
     "refused": lambda s: s.outcome(refuse(PROGRAM, RefusalReason.RANDOM_ID)),
     "unreadable": lambda s: s.outcome(refuse(PROGRAM, RefusalReason.UNREADABLE)),
+    "not_original": lambda s: s.outcome(refuse(PROGRAM, RefusalReason.NOT_ORIGINAL)),
     "idle_booster": lambda s: s.idle(booster=2),
     "boosted": lambda s: s.outcome(_tap(MONDAY_BOOST, 1, later=timedelta(days=7))),  # a Monday
     "tier_reached": lambda s: s.outcome(_tap(GOLD, 3)),

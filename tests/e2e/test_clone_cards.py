@@ -1,0 +1,37 @@
+"""The originality check end to end: the App over the simulator with `originality_check`
+on; virtual NTAGs sign their UID with the simulator's test key, whose public half the
+config names; a magic clone answers zeros or refuses READ_SIG."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kiosk.core.outcome import OutcomeKind, RefusalReason
+from sim.cards import MagicNtag, Ntag21x, originality_public_key
+from sim.nfc import make_card
+from tests.support.app_runner import running_sim_app
+
+UID = bytes.fromhex("04A1B2C3D4E5F6")
+CHECK = f'originality_check = true\noriginality_key = "{originality_public_key().hex()}"'
+
+
+def test_a_genuine_ntag_is_stamped_and_its_clone_is_refused_with_its_own_screen(tmp_path: Path) -> None:
+    with running_sim_app(tmp_path, reader=CHECK) as run:
+        assert run.tap(Ntag21x(UID)).kind is OutcomeKind.WELCOME
+        for clone in (MagicNtag(UID), MagicNtag(UID, signature=None)):
+            refused = run.tap(clone)
+            assert (refused.kind, refused.refusal) == (OutcomeKind.REFUSED, RefusalReason.NOT_ORIGINAL)
+            assert not refused.changes  # nothing recorded for the clone
+        assert run.parts.counter.known_card(UID).visits == 1
+
+
+def test_cards_without_a_signature_are_not_asked_and_count_as_before(tmp_path: Path) -> None:
+    with running_sim_app(tmp_path, reader=CHECK) as run:
+        assert run.tap(make_card("mifare-classic-1k", name="paul")).kind is OutcomeKind.WELCOME
+        assert run.tap(make_card("felica", name="yuki")).kind is OutcomeKind.WELCOME
+
+
+def test_without_the_check_a_clone_counts_as_its_original(tmp_path: Path) -> None:
+    with running_sim_app(tmp_path) as run:
+        assert run.tap(Ntag21x(UID)).kind is OutcomeKind.WELCOME
+        assert run.tap(MagicNtag(UID)).kind is not OutcomeKind.REFUSED
