@@ -252,7 +252,8 @@ class App:
         """A customer's tap, or a staff card and the customer card after it; an NTAG asked
         for its originality signature (reader.originality_check) is refused when it fails."""
         counter = parts.counter
-        if signature is not None and not is_original(uid, signature, parts.config.reader.originality_public_key):
+        key = parts.config.reader.originality_public_key
+        if signature is not None and not is_original(uid, signature, key):
             return refuse(counter.program, RefusalReason.NOT_ORIGINAL)
         now = time.monotonic()
         armed = self._armed if self._armed and now < self._armed.until else None

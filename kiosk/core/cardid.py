@@ -60,7 +60,9 @@ def is_card_ref(text: str) -> bool:
 
 def is_public_key(text: str) -> bool:
     """An uncompressed secp128r1 point in hex: 04, then x and y (16 bytes each)."""
-    return len(text) == 66 and bool(_HEX.match(text)) and text[:2] == "04" and _key(bytes.fromhex(text)) is not None
+    if len(text) != 66 or not _HEX.match(text) or text[:2] != "04":
+        return False
+    return _key(bytes.fromhex(text)) is not None
 
 
 @lru_cache(maxsize=4)
