@@ -29,6 +29,7 @@ from typing import Any
 
 from kiosk.adapters.reader import CardRead, Reader
 from kiosk.config import ReaderSection, from_mapping
+from sim.serial_line import LinkUnavailable
 
 KINDS = ("ntag213", "mifare-classic-1k", "felica", "type-b")
 TARGET_P99_MS = 150.0
@@ -42,6 +43,9 @@ class Chip:
         self.proc = subprocess.Popen([sys.executable, "-m", "sim.serial_line"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True)
         first = self._ask(None)
+        if first.startswith("error "):
+            self.close()
+            raise LinkUnavailable(first[len("error "):])
         if not first.startswith("path "):
             self.close()
             raise RuntimeError(f"the virtual PN532 did not start: {first}")

@@ -228,6 +228,11 @@ class PN532Line:
             if self._last:
                 self._send(master, self._last)
             return
+        if self.chip.pending_baud is not None and self._host_speed(master) == self.chip.pending_baud:
+            # The host sent its ACK and reopened the port at the new speed; nfcpy flushes the
+            # port's output when it reopens it, which on a pseudo-terminal can drop an ACK the
+            # chip had not read yet. On a UART the ACK has reached the hardware FIFO by then.
+            self.chip.baud, self.chip.pending_baud = self.chip.pending_baud, None
         if isinstance(event, hsu.Garbled) or event.tfi != hsu.HOST or not event.data:
             log.debug("pn532: dropped %s", event)
             return

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from kiosk.adapters.pn53x_probe import chipset_of, list_targets
 from kiosk.adapters.pn532_speed import back_to_115200
 from kiosk.config import ReaderSection
 
@@ -157,6 +158,7 @@ class Reader:
         self._discovered = False
         self._holding = False
         self._fresh = True
+        self._chipset: Any = None  # a PN53x's, polled directly between nfcpy's rounds
 
     @property
     def last_alive(self) -> float:
@@ -224,6 +226,7 @@ class Reader:
     def _poll(self, clf: Any) -> str | None:
         """Run nfcpy's connect loop; None when stopped, else why the reader failed."""
         self._fresh, self._holding, self._discovered = True, False, False
+        self._chipset = chipset_of(clf)
         options = {
             "targets": list(self._section.targets),
             "on-discover": self._on_discover,
@@ -258,7 +261,27 @@ class Reader:
             self._fresh = False
             return False
         self._end_of_round()
-        return self._stop.wait(self._section.poll_interval)
+        while not self._stop.wait(self._section.poll_interval):
+            if self._chipset is None or not self._quick_round():
+                return False  # nfcpy's own round: other readers, or a card to activate
+            self._end_of_round()
+            self._last_alive = time.monotonic()
+        return True
+
+    def _quick_round(self) -> bool:
+        """A PN53x round in one command per technology (pn53x_probe); False when a card
+        was found that nfcpy must activate (an NTAG whose signature is wanted)."""
+        for target in list_targets(self._chipset, tuple(self._section.targets)):
+            identity = identify(target)
+            if (
+                self._section.originality_check
+                and identity is not None
+                and identity != self._present
+                and is_ntag_candidate(identity[0], target)
+            ):
+                return False
+            self._on_discover(target)
+        return True
 
     def _end_of_round(self) -> None:
         self._set_online(True)
