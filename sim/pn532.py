@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sim import hsu
-from sim.cards import VirtualCard
+from sim.nfc import VirtualField
 
 ACK_DELAY = 0.001  # a valid frame is acknowledged within 15 ms (UM0701); boards: ~1 ms
 COMMAND_DELAY = 0.001  # firmware time to run a command that does not touch the field
@@ -65,7 +65,9 @@ class VirtualPn532:
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
-        self._card: VirtualCard | None = None
+        # the cards lie on a VirtualField used only as their holder (place, remove, lift
+        # mid-exchange): the chip carries the frames, not UDP
+        self.field = VirtualField()
         self.registers: dict[int, int] = {}
         self.field_on = False
         self.asleep = False
@@ -76,32 +78,17 @@ class VirtualPn532:
         self.commands: list[int] = []  # every command code run, for tests
         self._target: str | None = None  # technology of the target listed last
 
-    # -- the field ---------------------------------------------------------------------
-    @property
-    def card(self) -> VirtualCard | None:
-        return self._card
-
-    def place(self, card: VirtualCard) -> VirtualCard:
-        with self._lock:
-            card.arrive()
-            self._card = card
-        return card
-
-    def remove(self) -> VirtualCard | None:
-        with self._lock:
-            card, self._card = self._card, None
-        return card
-
     def _field(self, on: bool) -> None:
-        if not on and self._card is not None:
-            self._card.power_off()
+        card = self.field.card
+        if not on and card is not None:
+            card.power_off()
         self.field_on = on
         control = self.registers.get(CIU_TX_CONTROL, 0x80)
         self.registers[CIU_TX_CONTROL] = control | 0x03 if on else control & ~0x03
 
     def _air(self, technology: str, data: bytes) -> bytes | None:
         """One frame to the card in the field, its answer or None (silence)."""
-        card = self._card
+        card = self.field.card
         if card is None or card.technology != technology or not self.field_on:
             return None
         return card.answer(data)

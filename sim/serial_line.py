@@ -7,7 +7,7 @@ the kiosk's reader path is ``tty:<name>:pn532``. Making that link needs write ac
 
     >>> with PN532Line() as line:                          # doctest: +SKIP
     ...     config.reader.path = line.path                  # "tty:kiosk-pn532-…:pn532"
-    ...     line.chip.place(make_card("ntag213"))
+    ...     line.place(make_card("ntag213"))
 
 The line carries what a UART carries: each byte takes 10 bit times at the speed both ends
 set (a chip and a host at different speeds read each other as noise, so the chip drops
@@ -157,25 +157,26 @@ class PN532Line:
     # -- what lies on the reader (the same calls as sim.nfc.VirtualField) ---------------
     @property
     def card(self) -> VirtualCard | None:
-        return self.chip.card
+        return self.chip.field.card
 
     def place(self, card: VirtualCard) -> VirtualCard:
-        return self.chip.place(card)
+        return self.chip.field.place(card)
 
     def remove(self) -> VirtualCard | None:
-        return self.chip.remove()
+        return self.chip.field.remove()
 
     def wait_polls(self, count: int, timeout: float) -> bool:
         """Wait until the host listed targets `count` more times (empty or not)."""
-        with self._changed:
-            target = self.polls + count
-            return self._changed.wait_for(lambda: self.polls >= target, timeout)
+        return self._wait_more(lambda: self.polls, count, timeout)
 
     def wait_sent(self, frames: int, timeout: float) -> bool:
         """Wait until the chip sent `frames` more frames (ACKs and responses)."""
+        return self._wait_more(lambda: self.frames_sent, frames, timeout)
+
+    def _wait_more(self, counter: Callable[[], int], more: int, timeout: float) -> bool:
         with self._changed:
-            target = self.frames_sent + frames
-            return self._changed.wait_for(lambda: self.frames_sent >= target, timeout)
+            target = counter() + more
+            return self._changed.wait_for(lambda: counter() >= target, timeout)
 
     # -- the line ----------------------------------------------------------------------
     def _serve(self) -> None:
