@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from central.crashcheck import _Server
-from central.testing import Client, add_kiosk
+from central.testing import Client, add_kiosk, event_dict
 
 
 def _batches(kiosk_id: str, cards: list[str], count: int, size: int, rng: random.Random
@@ -31,13 +31,9 @@ def _batches(kiosk_id: str, cards: list[str], count: int, size: int, rng: random
     bodies = []
     for b in range(count):
         events = [
-            {
-                "id": str(uuid.UUID(int=rng.getrandbits(128))), "kiosk_id": kiosk_id,
-                "seq": b * size + i, "card_ref": rng.choice(cards), "kind": "stamp",
-                "delta": 1, "reward_id": None, "program_version": "1",
-                "occurred_at": (start + timedelta(seconds=b * size + i)).isoformat(),
-                "staff_ref": None,
-            }
+            event_dict(kiosk_id, rng.choice(cards), b * size + i,
+                       start + timedelta(seconds=b * size + i),
+                       event_id=str(uuid.UUID(int=rng.getrandbits(128))))
             for i in range(size)
         ]
         bodies.append(json.dumps({"events": events}).encode())

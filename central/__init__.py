@@ -1,7 +1,9 @@
-"""The reference central API server (`kiosk-central`). Imports kiosk.core, and kiosk.config's
-ProgramSection to check programs exactly as kiosks do; nothing else of the kiosk.
+"""The reference central API server (`kiosk-central`). Imports kiosk.core, kiosk.config's
+ProgramSection to check programs exactly as kiosks do, and kiosk.fields (pydantic fields
+built from the core's bounds); nothing else of the kiosk.
 
 Modules: `app` (FastAPI routes, `create_app(db_url)`), `validate` (checks, pure),
+`schema` (the API's event model, built from kiosk.core's Event), `listen` (the socket),
 `cards` (card answers and time flags, pure), `ingest` (the upload transaction),
 `writer` (group commit), `store` (kiosks, program, customers), `db` (schema, engine),
 `program` (program files), `cli` (the command), `testing` (a real server on loopback for

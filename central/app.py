@@ -23,8 +23,8 @@ from starlette.concurrency import run_in_threadpool
 
 from central import ingest, store
 from central.db import Database, open_database
+from central.schema import EventIn
 from central.validate import (
-    MAX_DELTA,
     MAX_EVENTS,
     MAX_FIRST_NAME,
     BadEnvelope,
@@ -34,27 +34,10 @@ from central.validate import (
 )
 from central.writer import BatchWriter
 from kiosk.core.cardid import is_card_ref
-from kiosk.core.events import EventKind
 
 MAX_BODY = 1024 * 1024
 log = logging.getLogger("central")
 Clock = Callable[[], datetime]
-
-
-class EventIn(BaseModel):
-    """An event as kiosk.core.events.Event.to_dict() writes it (documentation only)."""
-
-    model_config = ConfigDict(extra="forbid")
-    id: str = Field(min_length=1, max_length=100)
-    kiosk_id: str = Field(min_length=1, max_length=64)
-    seq: int = Field(ge=0)
-    card_ref: str = Field(pattern=r"^[0-9a-f]{64}$")
-    kind: EventKind
-    delta: int = Field(ge=-MAX_DELTA, le=MAX_DELTA)
-    reward_id: str | None = None
-    program_version: str = Field(min_length=1, max_length=40)
-    occurred_at: datetime
-    staff_ref: str | None = None
 
 
 class CustomerIn(BaseModel):

@@ -148,7 +148,7 @@ def serve(db_url: str, host: str, port: int, log_level: str) -> None:
     import uvicorn
 
     from central.app import create_app
-    from central.testing import listening_socket
+    from central.listen import listening_socket
 
     app = create_app(db_url)
     try:

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from central.db import events, open_database
-from central.testing import Client, add_kiosk
+from central.testing import Client, add_kiosk, event_dict
 from central.validate import body_sha256
 from kiosk.core.events import Event
 
@@ -100,12 +100,10 @@ class _Kiosk:
         for _ in range(self.batch_size):
             self.seq += 1
             event_id = str(uuid.UUID(int=self.rng.getrandbits(128)))
-            event: dict[str, Any] = {
-                "id": event_id, "kiosk_id": KIOSK,
-                "seq": self.seq, "card_ref": self.rng.choice(self.cards), "kind": "stamp",
-                "delta": 1, "reward_id": None, "program_version": "1",
-                "occurred_at": datetime.now(UTC).isoformat(), "staff_ref": None,
-            }
+            event = event_dict(
+                KIOSK, self.rng.choice(self.cards), self.seq, datetime.now(UTC),
+                event_id=event_id,
+            )
             self.sent[event_id] = event
             batch.append(event)
         return batch

@@ -23,7 +23,7 @@ from central.cards import time_flags
 from central.db import Database, card_states, customers, events, programs, reading
 from central.fastsql import InQuery, InsertMany
 from central.validate import Checked
-from kiosk.core.events import Event, EventKind, fold
+from kiosk.core.events import Event, fold
 
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
 CLASHING_ID = "an event with this id is already stored with different content"
@@ -137,35 +137,14 @@ def cards(db: Database, refs: Sequence[str]) -> dict[str, dict[str, Any]]:
 
 
 def _event(row: Any) -> Event:
-    return Event(
-        id=row.id,
-        kiosk_id=row.kiosk_id,
-        seq=row.seq,
-        card_ref=row.card_ref,
-        kind=EventKind(row.kind),
-        delta=row.delta,
-        reward_id=row.reward_id,
-        program_version=row.program_version,
-        occurred_at=datetime.fromisoformat(row.occurred_at),
-        staff_ref=row.staff_ref,
-    )
+    return Event.from_dict(row._mapping)  # the events table holds every field of an Event
 
 
 def _row(checked: Checked, received_at: str, flags: list[str] | None) -> dict[str, Any]:
     assert checked.event is not None
-    event = checked.event
     return {
-        "id": event.id,
+        **checked.event.to_dict(),
         "body_sha256": checked.body_sha256,
-        "kiosk_id": event.kiosk_id,
-        "seq": event.seq,
-        "card_ref": event.card_ref,
-        "kind": event.kind.value,
-        "delta": event.delta,
-        "reward_id": event.reward_id,
-        "program_version": event.program_version,
-        "occurred_at": iso(event.occurred_at),
-        "staff_ref": event.staff_ref,
         "received_at": received_at,
         "flags": ",".join(flags) if flags else None,
     }

@@ -23,10 +23,8 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 
 from kiosk.config import ProgramSection, field_path
-from kiosk.core.cardid import is_card_ref
+from kiosk.core.staff import STAFF_CARDS, staff_cards
 
-STAFF_CARDS = "staff_cards"
-MAX_STAFF_CARDS = 200
 MAX_ITEMS = 50  # tiers, boosters, milestones, surprises: more is a mistake, not a program
 MAX_TEXT = 200  # any string value; the section's own limits are tighter for most fields
 MAX_TOML = 64 * 1024
@@ -63,16 +61,10 @@ def _guard(fields: dict[str, Any]) -> None:
 
 
 def _staff_cards(value: Any) -> list[str]:
-    if not isinstance(value, list | tuple):
-        raise BadProgram(f"{STAFF_CARDS}: must be a list of card refs")
-    if len(value) > MAX_STAFF_CARDS:
-        raise BadProgram(f"{STAFF_CARDS}: more than {MAX_STAFF_CARDS} cards")
-    for index, ref in enumerate(value):
-        if not isinstance(ref, str) or not is_card_ref(ref):
-            raise BadProgram(
-                f"{STAFF_CARDS}[{index}]: not a card_ref (64 lowercase hex characters)"
-            )
-    return sorted(set(value))
+    try:
+        return sorted(staff_cards(value, STAFF_CARDS))
+    except ValueError as error:
+        raise BadProgram(str(error)) from None
 
 
 def section(fields: dict[str, Any]) -> ProgramSection:

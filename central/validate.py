@@ -7,29 +7,31 @@ whole request. Each event is then judged alone, so one bad event never sinks a b
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from kiosk.core.cardid import is_card_ref
-from kiosk.core.events import Event, EventKind
+from kiosk.core.events import (
+    EVENT_FIELDS,
+    EVENT_NAMES,
+    EVENT_SCHEMA,
+    NEEDED_BY_KIND,
+    Event,
+    EventKind,
+)
 
 MAX_EVENTS = 500
-MAX_DELTA = 1000
 EARLIEST = datetime(2020, 1, 1, tzinfo=UTC)
 MAX_AHEAD = timedelta(days=1)
 
-EVENT_FIELDS = frozenset(
-    {"id", "kiosk_id", "seq", "card_ref", "kind", "delta", "reward_id",
-     "program_version", "occurred_at", "staff_ref"}
-)
-REQUIRED_FIELDS = EVENT_FIELDS - {"reward_id", "staff_ref"}
-_NAME = re.compile(r"^[A-Za-z0-9._:-]+$")
-_REWARD_KINDS = (EventKind.REWARD_EARNED, EventKind.REWARD_REDEEMED)
+FIELDS = frozenset(EVENT_NAMES)
+REQUIRED_FIELDS = EVENT_SCHEMA.required
+_ID = next(spec.rule for spec in EVENT_FIELDS if spec.name == "id")
+# The fields of the first schema are always in an event's fingerprint; a field added since
+# counts only when it is set, so an event stored before the field existed keeps its print.
+_FIRST_SCHEMA = 10
 
 
 class BadEnvelope(ValueError):
@@ -61,161 +63,100 @@ def envelope(data: Any) -> list[Mapping[str, Any]]:
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             raise BadEnvelope(f"events[{index}] is not a JSON object")
-        event_id = item.get("id")
-        if not isinstance(event_id, str) or not 1 <= len(event_id) <= 100:
-            raise BadEnvelope(f'events[{index}].id must be a string of 1 to 100 characters')
+        problem = _ID.problem("id", item.get("id"))
+        if problem is not None:
+            raise BadEnvelope(f"events[{index}].{problem}")
     return items
 
 
 def body_sha256(event: Event) -> str:
     """A fingerprint of an event's content, to tell a retry from a clash of ids."""
+    wire = event.to_row()
+    kept = wire[:_FIRST_SCHEMA]
+    if any(value is not None for value in wire[_FIRST_SCHEMA:]):
+        kept += tuple(
+            (name, value)
+            for name, value in zip(EVENT_NAMES[_FIRST_SCHEMA:], wire[_FIRST_SCHEMA:], strict=True)
+            if value is not None
+        )
     # repr() of a tuple of str/int/None is unambiguous ('None' vs None) and cheap
-    canonical = repr((
-        event.id, event.kiosk_id, event.seq, event.card_ref, event.kind.value, event.delta,
-        event.reward_id, event.program_version, event.occurred_at.isoformat(), event.staff_ref,
-    ))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(repr(kept).encode()).hexdigest()
 
 
-def _text(data: Mapping[str, Any], key: str, limit: int, *, pattern: bool = False) -> str | None:
-    value = data.get(key)
-    if not isinstance(value, str) or not 1 <= len(value) <= limit:
-        return f"{key} must be a string of 1 to {limit} characters"
-    if pattern and not _NAME.match(value):
-        return f"{key} may hold only letters, digits and . _ : -"
-    return None
+def _needs(kind: EventKind, data: Mapping[str, Any]) -> str | None:
+    missing = sorted(name for name in NEEDED_BY_KIND.get(kind, ()) if data.get(name) is None)
+    return f"a {kind.value} event needs {', '.join(missing)}" if missing else None
 
 
-def _optional_text(data: Mapping[str, Any], key: str, limit: int) -> str | None:
-    # any text: the kiosk config lets a shop name a reward "café" or "free coffee"
-    return None if data.get(key) is None else _text(data, key, limit)
-
-
-def _integer(data: Mapping[str, Any], key: str) -> str | None:
-    value = data.get(key)
-    # bool is an int in Python but never a count on the wire
-    if not isinstance(value, int) or isinstance(value, bool):
-        return f"{key} must be an integer"
-    return None
-
-
-def _problem(data: Mapping[str, Any], kiosk_id: str) -> str | None:
-    unknown = sorted(set(data) - EVENT_FIELDS)
+def why_refused(data: Mapping[str, Any], kiosk_id: str) -> str | None:
+    """Why an event object is refused for `kiosk_id` (its time aside), or None: the full
+    check, field by field, for the events the quick look did not pass."""
+    unknown = sorted(set(data) - FIELDS)
     if unknown:
         return f"unknown field(s): {', '.join(unknown)}"
     missing = sorted(REQUIRED_FIELDS - set(data))
     if missing:
         return f"missing field(s): {', '.join(missing)}"
-    problem = (
-        _text(data, "kiosk_id", 64, pattern=True)
-        or _integer(data, "seq")
-        or _integer(data, "delta")
-        or _text(data, "program_version", 40)
-        or _optional_text(data, "reward_id", 40)
-        or _optional_text(data, "staff_ref", 64)
-    )
-    if problem:
-        return problem
+    for spec in EVENT_FIELDS:
+        value = data.get(spec.name)
+        problem = None if value is None and spec.optional else spec.rule.problem(spec.name, value)
+        if problem is not None:
+            return problem
     if data["kiosk_id"] != kiosk_id:
         return "kiosk_id is not the kiosk this token belongs to"
-    if not isinstance(data["card_ref"], str) or not is_card_ref(data["card_ref"]):
-        return "card_ref must be 64 lowercase hex characters"
-    if data["kind"] not in EventKind.__members__.values():
-        return f"unknown kind {str(data['kind'])[:40]!r}"
-    if data["seq"] < 0 or data["seq"] >= 2**62:
-        return "seq must be between 0 and 2**62"
-    if abs(data["delta"]) > MAX_DELTA:
-        return f"delta must be between -{MAX_DELTA} and {MAX_DELTA}"
-    if EventKind(data["kind"]) in _REWARD_KINDS and data.get("reward_id") is None:
-        return f"a {data['kind']} event needs a reward_id"
-    return None
+    return _needs(EventKind(data["kind"]), data)
 
 
-def _occurred(value: Any, now: datetime) -> datetime | str:
-    """The event's time in UTC, or the reason it is not believable."""
-    if not isinstance(value, str) or len(value) > 40:
-        return "occurred_at must be an ISO 8601 date-time string with an offset"
-    try:
-        occurred = datetime.fromisoformat(value)
-    except ValueError:
-        return "occurred_at is not an ISO 8601 date-time"
-    if occurred.tzinfo is None:
-        return "occurred_at must carry a UTC offset"
-    try:
-        occurred = occurred.astimezone(UTC)
-    except OverflowError:
-        return "occurred_at is out of range"
+# (name, quick check, may be null) of every field, for the quick look
+_QUICK = tuple((spec.name, spec.rule.fits, spec.optional) for spec in EVENT_FIELDS)
+_KIND_OF = {kind.value: kind for kind in EventKind}
+
+
+def plainly_valid(data: Mapping[str, Any], kiosk_id: str) -> EventKind | None:
+    """The event's kind when the event is well formed by a quick look, else None.
+
+    Nearly every event a kiosk sends is; this answers those without composing reasons.
+    It passes only events `why_refused` passes too: None sends the caller there, for the
+    reason to give.
+    """
+    if not REQUIRED_FIELDS <= data.keys() <= FIELDS:
+        return None
+    for name, fits, optional in _QUICK:
+        value = data.get(name)
+        if not (fits(value) or value is None and optional):
+            return None
+    if data["kiosk_id"] != kiosk_id:
+        return None
+    kind = _KIND_OF[data["kind"]]
+    needed = NEEDED_BY_KIND.get(kind)
+    if needed and any(data.get(name) is None for name in needed):
+        return None
+    return kind
+
+
+def _implausible(occurred: datetime, now: datetime) -> str | None:
     if occurred < EARLIEST:
         return "occurred_at is before 2020: the kiosk clock is wrong"
     if occurred > now + MAX_AHEAD:
         return "occurred_at is more than a day in the future: the kiosk clock is wrong"
-    return occurred
-
-
-_KIND_OF = {kind.value: kind for kind in EventKind}
-
-
-@functools.lru_cache(maxsize=256)
-def _good_kiosk_id(kiosk_id: str) -> bool:
-    return _text({"kiosk_id": kiosk_id}, "kiosk_id", 64, pattern=True) is None
-
-
-def _short_or_none(value: Any, limit: int) -> bool:
-    return value is None or type(value) is str and 1 <= len(value) <= limit
-
-
-def _plainly_valid(data: Mapping[str, Any], kiosk_id: str) -> EventKind | None:
-    """The event's kind when the event is well formed by a quick look, else None.
-
-    Nearly every event a kiosk sends is; this answers those without the field-by-field
-    walk. It passes only events `_problem` passes too: None sends the caller there, for
-    the reason to give.
-    """
-    keys = data.keys()
-    if not REQUIRED_FIELDS <= keys <= EVENT_FIELDS:
-        return None
-    seq, delta, card_ref, kind = data["seq"], data["delta"], data["card_ref"], data["kind"]
-    version, reward_id = data["program_version"], data.get("reward_id")
-    ok = (
-        type(seq) is int and 0 <= seq < 2**62
-        and type(delta) is int and -MAX_DELTA <= delta <= MAX_DELTA
-        and data["kiosk_id"] == kiosk_id and _good_kiosk_id(kiosk_id)
-        and type(version) is str and 1 <= len(version) <= 40
-        and _short_or_none(reward_id, 40) and _short_or_none(data.get("staff_ref"), 64)
-        and type(card_ref) is str and is_card_ref(card_ref)
-        and type(kind) is str
-    )
-    found = _KIND_OF.get(kind) if ok else None
-    if found is None or found in _REWARD_KINDS and reward_id is None:
-        return None
-    return found
+    return None
 
 
 def check_event(data: Mapping[str, Any], kiosk_id: str, now: datetime) -> Checked:
     """Judge one event object (whose `id` the envelope already checked) for `kiosk_id`."""
     event_id = str(data["id"])
-    kind = _plainly_valid(data, kiosk_id)
-    if kind is None:
-        reason = _problem(data, kiosk_id)
+    if plainly_valid(data, kiosk_id) is None:
+        reason = why_refused(data, kiosk_id)
         if reason is not None:
             return Checked(event_id, reason=reason)
-        kind = EventKind(data["kind"])
-    occurred = _occurred(data["occurred_at"], now)
-    if isinstance(occurred, str):
-        return Checked(event_id, reason=occurred)
-    # built field by field (not Event.from_dict): every field is already checked above
-    event = Event(
-        id=event_id,
-        kiosk_id=data["kiosk_id"],
-        seq=data["seq"],
-        card_ref=data["card_ref"],
-        kind=kind,
-        delta=data["delta"],
-        reward_id=data.get("reward_id"),
-        program_version=data["program_version"],
-        occurred_at=occurred,
-        staff_ref=data.get("staff_ref"),
-    )
+    try:
+        # every field has passed its rule: only the time's text can still fail to read
+        event = Event(**EVENT_SCHEMA.checked_values(data))
+    except ValueError as error:
+        return Checked(event_id, reason=str(error))
+    reason = _implausible(event.occurred_at, now)
+    if reason is not None:
+        return Checked(event_id, reason=reason)
     return Checked(event_id, event=event, body_sha256=body_sha256(event))
 
 

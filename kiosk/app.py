@@ -203,8 +203,8 @@ class App:
 
     def on_card(self, read: CardRead) -> None:
         """A card was tapped (reader thread). Commit first, then show."""
-        uid, signature = read.uid, read.signature
-        self._act(lambda parts: self._decide(parts, uid, signature), read.technology)
+        uid, signature, lost = read.uid, read.signature, read.lost
+        self._act(lambda parts: self._decide(parts, uid, signature, lost), read.technology)
 
     def _act(self, decide: Callable[[Parts], Outcome], source: str) -> None:
         parts = self.parts
@@ -248,10 +248,15 @@ class App:
             log.warning("event=render error=%r", str(error))
             return None
 
-    def _decide(self, parts: Parts, uid: bytes, signature: bytes | None = None) -> Outcome:
+    def _decide(
+        self, parts: Parts, uid: bytes, signature: bytes | None = None, lost: bool = False
+    ) -> Outcome:
         """A customer's tap, or a staff card and the customer card after it; an NTAG asked
-        for its originality signature (reader.originality_check) is refused when it fails."""
+        for its originality signature (reader.originality_check) is refused when it fails,
+        and asked to tap again when it left before answering."""
         counter = parts.counter
+        if lost:
+            return refuse(counter.program, RefusalReason.UNREADABLE)
         key = parts.config.reader.originality_public_key
         if signature is not None and not is_original(uid, signature, key):
             return refuse(counter.program, RefusalReason.NOT_ORIGINAL)

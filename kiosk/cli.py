@@ -16,6 +16,7 @@ from typing import TextIO
 from kiosk import __version__
 from kiosk import config as config_module
 from kiosk.core.cardid import parse_uid
+from kiosk.core.events import EVENT_NAMES
 from kiosk.core.rules import Outcome, OutcomeKind
 from kiosk.errors import BadUid, ConfigError, KioskError
 from kiosk.service import Counter
@@ -135,15 +136,10 @@ def cmd_history(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
-EXPORT_FIELDS = (
-    "id", "kiosk_id", "seq", "card_ref", "kind", "delta", "reward_id",
-    "program_version", "occurred_at", "staff_ref",
-)
-
-
 def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
     with _counter(args) as counter:
-        writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+        # one column per field of an event, in the wire form the central receives
+        writer = csv.DictWriter(out, fieldnames=EVENT_NAMES, lineterminator="\n")
         writer.writeheader()
         for event in counter.ledger.events():
             writer.writerow(event.to_dict())

@@ -18,11 +18,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from kiosk.core.cardid import NXP_NTAG21X_KEY, is_card_ref, is_public_key
+from kiosk.core import program as bounds
+from kiosk.core.cardid import NXP_NTAG21X_KEY, is_public_key
+from kiosk.core.events import PROGRAM_VERSION, REWARD_ID
 from kiosk.core.program import WEEKDAYS, Booster, Expiry, Mode, Surprise, Tier, TierBasis
 from kiosk.core.rules import Program, Reward
-from kiosk.core.staff import StaffPolicy
+from kiosk.core.staff import MAX_STAFF_CARDS, StaffPolicy
 from kiosk.errors import ConfigError
+from kiosk.fields import CardRef, KioskId, Weekday, text, within
 
 DEFAULT_PATH = Path("/etc/kiosk/kiosk.toml")
 ENV_VAR = "KIOSK_CONFIG"
@@ -34,7 +37,7 @@ class Section(BaseModel):
 
 
 class KioskSection(Section):
-    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    id: KioskId
     state_dir: Path
     locale: Literal["fr", "en"]
     site_key_file: str = ""
@@ -178,15 +181,15 @@ class CentralSection(Section):
 
 
 class MilestoneSection(Section):
-    id: str = Field(min_length=1, max_length=40)
-    name: str = Field(min_length=1, max_length=60)
-    stamps: int = Field(ge=1)
+    id: str = text(REWARD_ID)
+    name: str = text(bounds.REWARD_NAME)
+    stamps: int = within(bounds.MILESTONE_STAMPS)
 
 
 class TierSection(Section):
-    name: str = Field(min_length=1, max_length=30)
-    threshold: int = Field(ge=1)
-    multiplier: int = Field(default=1, ge=1, le=10)
+    name: str = text(bounds.TIER_NAME)
+    threshold: int = within(bounds.TIER_THRESHOLD)
+    multiplier: int = within(bounds.TIER_MULTIPLIER, default=1)
 
 
 def _clock_time(value: str) -> time:
@@ -201,10 +204,10 @@ def _clock_time(value: str) -> time:
 
 
 class BoosterSection(Section):
-    days: tuple[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], ...] = Field(min_length=1)
+    days: tuple[Weekday, ...] = Field(min_length=1)
     start: str = "00:00"
     end: str = "24:00"
-    multiplier: int = Field(default=2, ge=2, le=10)
+    multiplier: int = within(bounds.BOOSTER_MULTIPLIER, default=2)
 
     @field_validator("start", "end")
     @classmethod
@@ -218,36 +221,37 @@ class BoosterSection(Section):
 
 
 class SurpriseSection(Section):
-    visit: int = Field(ge=2)
-    bonus: int = Field(ge=1, le=100)
+    visit: int = within(bounds.SURPRISE_VISIT)
+    bonus: int = within(bounds.SURPRISE_BONUS)
 
 
 class ProgramSection(Section):
-    name: str = Field(min_length=1, max_length=60)
-    version: str = Field(min_length=1, max_length=40)
-    goal: int = Field(ge=1, le=100)
-    reward_id: str = Field(min_length=1, max_length=40)
-    reward: str = Field(min_length=1, max_length=60)
-    welcome_bonus: int = Field(ge=0)
+    name: str = text(bounds.PROGRAM_NAME)
+    version: str = text(PROGRAM_VERSION)
+    goal: int = within(bounds.GOAL)
+    reward_id: str = text(REWARD_ID)
+    reward: str = text(bounds.REWARD_NAME)
+    welcome_bonus: int = within(bounds.WELCOME_BONUS)
     cooldown_minutes: float = Field(ge=0, le=7 * 24 * 60)
-    daily_cap: int = Field(ge=0)
+    daily_cap: int = Field(ge=0, le=bounds.DAILY_CAP.maximum)  # 0: no cap
     timezone: str
     milestones: tuple[MilestoneSection, ...] = ()
     # extras, all off by default (see defaults.toml for what each does)
     mode: Literal["card", "ladder"] = "card"
     tiers: tuple[TierSection, ...] = ()
     tier_basis: Literal["visits", "stamps"] = "visits"
-    tier_months: int = Field(default=12, ge=1, le=36)
-    tier_warn_days: int = Field(default=10, ge=0, le=31)
+    tier_months: int = within(bounds.TIER_MONTHS, default=12)
+    tier_warn_days: int = within(bounds.TIER_WARN_DAYS, default=10)
     expiry: Literal["off", "inactivity", "per_stamp"] = "off"
-    expiry_days: int = Field(default=365, ge=1, le=3650)
-    expiry_warn_days: int = Field(default=14, ge=0)
+    expiry_days: int = within(bounds.EXPIRY_DAYS, default=365)
+    expiry_warn_days: int = within(bounds.EXPIRY_WARN_DAYS, default=14)
     boosters: tuple[BoosterSection, ...] = ()
-    birthday_bonus: int = Field(default=0, ge=0, le=100)
-    birthday_gift_id: str = Field(default="", max_length=40)
-    birthday_gift: str = Field(default="", max_length=60)
+    birthday_bonus: int = within(bounds.BIRTHDAY_BONUS, default=0)
+    # both empty: no birthday gift
+    birthday_gift_id: str = Field(default="", max_length=REWARD_ID.max_length)
+    birthday_gift: str = Field(default="", max_length=bounds.REWARD_NAME.max_length)
     surprises: tuple[SurpriseSection, ...] = ()
-    points_per_euro: int = Field(default=0, ge=0, le=1000)
+    points_per_euro: int = within(bounds.POINTS_PER_EURO, default=0)
     promo_earns: bool = True
     reward_ticket_earns: bool = True
 
@@ -301,18 +305,10 @@ class ProgramSection(Section):
 
 
 class StaffSection(Section):
-    cards: tuple[str, ...] = ()
+    cards: tuple[CardRef, ...] = Field(
+        default=(), max_length=MAX_STAFF_CARDS
+    )
     undo_minutes: float = Field(default=5, ge=0, le=60)
-
-    @field_validator("cards")
-    @classmethod
-    def _card_refs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for ref in value:
-            if not is_card_ref(ref):
-                raise ValueError(
-                    f"{ref[:70]!r} is not a card_ref (64 lowercase hex characters)"
-                )
-        return value
 
     def to_policy(self) -> StaffPolicy:
         return StaffPolicy(frozenset(self.cards), timedelta(minutes=self.undo_minutes))

@@ -32,9 +32,5 @@ class SchemaTooNew(StorageError):
     """The ledger was written by a newer kiosk; refusing to touch it."""
 
 
-class ReaderUnavailable(KioskError, IOError):
-    """The NFC reader is unplugged, busy, or does not answer."""
-
-
 class DisplayUnavailable(KioskError, IOError):
     """The OLED does not answer on its bus."""

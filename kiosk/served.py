@@ -16,9 +16,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from kiosk.config import Config, ProgramSection, field_path
-from kiosk.core.cardid import is_card_ref
 from kiosk.core.rules import Program
-from kiosk.core.staff import StaffPolicy
+from kiosk.core.staff import STAFF_CARDS, StaffPolicy, staff_cards
 
 log = logging.getLogger("kiosk.program")
 
@@ -26,7 +25,6 @@ log = logging.getLogger("kiosk.program")
 PROGRAM_JSON = "program.json"
 PROGRAM_ETAG = "program.etag"
 PROGRAM_REFUSED = "program.refused"  # "<etag> <reason>" of the last served program refused
-STAFF_CARDS = "staff_cards"
 FROM_CENTRAL, FROM_CONFIG = "central", "config"
 
 
@@ -55,12 +53,13 @@ def parse_served(fields: Any) -> Served:
     """Parse a served program document; BadServedProgram when this kiosk cannot run it."""
     if not isinstance(fields, Mapping):
         raise BadServedProgram("program: not an object")
-    cards = fields.get(STAFF_CARDS, [])
-    if not isinstance(cards, list) or not all(isinstance(c, str) and is_card_ref(c) for c in cards):
-        raise BadServedProgram(f"{STAFF_CARDS}: not a list of card refs")
+    try:
+        cards = staff_cards(fields.get(STAFF_CARDS, []), STAFF_CARDS)
+    except ValueError as error:
+        raise BadServedProgram(str(error)) from None
     try:
         section = ProgramSection.model_validate({k: v for k, v in fields.items() if k != STAFF_CARDS})
-        return Served(section.to_program(), frozenset(cards))
+        return Served(section.to_program(), cards)
     except ValidationError as error:
         first = error.errors()[0]
         raise BadServedProgram(f"{field_path(first['loc'], 'program')}: {first['msg']}") from None

@@ -226,14 +226,15 @@ class VirtualField:
                 datagram, sender = sock.recvfrom(4096)
             except OSError:
                 continue
-            reply = self._handle(datagram)
+            reply = self.answer(datagram)
             if reply is not None:
                 try:
                     sock.sendto(reply, sender)
                 except OSError as error:
                     log.debug("cannot answer %s: %s", sender, error)
 
-    def _handle(self, datagram: bytes) -> bytes | None:
+    def answer(self, datagram: bytes) -> bytes | None:
+        """What the field sends back for one datagram of nfcpy's UDP driver (None: silence)."""
         if datagram.startswith(b"RFOFF"):
             with self._lock:
                 if self._card is not None:

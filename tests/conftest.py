@@ -5,31 +5,18 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from kiosk import config
 from kiosk.config import Config
+from tests.support.kiosk_config import make_config
 
 settings.register_profile(
     "default", deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
-
-
-def make_config(state_dir: Path, **sections: dict[str, Any]) -> Config:
-    """A valid simulated-hardware config; override any section field by keyword."""
-    data: dict[str, dict[str, Any]] = {
-        "kiosk": {"state_dir": str(state_dir), "locale": "en"},
-        "reader": {"path": "udp:127.0.0.1:54321"},
-        "display": {"driver": "none"},
-        "lights": {"factory": "mock"},
-    }
-    for name, fields in sections.items():
-        data.setdefault(name, {}).update(fields)
-    return config.from_mapping(data, "test")
 
 
 @pytest.fixture

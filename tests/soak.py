@@ -18,7 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from central.testing import add_kiosk, listening_socket
+from central.listen import listening_socket
+from central.testing import add_kiosk
 from tests.support.crash import (
     KioskSpawner,
     ServerProcess,

@@ -46,17 +46,6 @@ class I2CBus(Protocol):
     def write_i2c_block_data(self, address: int, control: int, data: Sequence[int]) -> None: ...
 
 
-class CountingBus:
-    """A bus that accepts every write and only counts it: the virtual panel's stand-in
-    when the simulator's controller is not installed."""
-
-    def __init__(self) -> None:
-        self.bytes_written = 0
-
-    def write_i2c_block_data(self, address: int, control: int, data: Sequence[int]) -> None:
-        self.bytes_written += len(data)
-
-
 class _CountingSerial:
     """Wraps luma's serial interface to count the payload bytes each update costs."""
 
@@ -77,11 +66,13 @@ class _CountingSerial:
 
 
 def virtual_bus(section: DisplaySection) -> I2CBus:
-    """The simulator's controller through its entry point, else a byte-counting bus."""
+    """The simulator's controller, found through its entry point."""
     found = [ep for ep in entry_points(group=BUS_ENTRY_POINTS) if ep.name == "virtual"]
     if not found:
-        log.warning("display: no virtual controller installed; frames are counted, not shown")
-        return CountingBus()
+        raise DisplayUnavailable(
+            "display.driver = virtual needs the simulator's controller, which is not "
+            "installed: reinstall the kiosk package, or set display.driver to your panel"
+        )
     factory = found[0].load()
     bus: I2CBus = factory(
         chip=section.virtual_chip,

@@ -20,12 +20,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 
-from kiosk.core.events import CardState, Event, EventKind, apply, fold
+from kiosk.core.events import EVENT_NAMES, CardState, Event, apply
 from kiosk.core.perks import Customer
 from kiosk.errors import SchemaTooNew, StorageError
 
-_EVENT_COLUMNS = (
-    "id, kiosk_id, seq, card_ref, kind, delta, reward_id, program_version, occurred_at, staff_ref"
+# the events table holds every field of kiosk.core.events.Event, in its order
+_EVENT_COLUMNS = ", ".join(EVENT_NAMES)
+_INSERT_EVENT = (
+    f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES ({', '.join('?' for _ in EVENT_NAMES)})"
 )
 
 # Each entry migrates the schema from version i to i + 1. Never edit a shipped entry.
@@ -79,20 +81,8 @@ class OutboxStats:
     synced: int
 
 
-def _row_to_event(row: sqlite3.Row | tuple[object, ...]) -> Event:
-    (id_, kiosk_id, seq, card_ref, kind, delta, reward_id, version, occurred, staff) = tuple(row)
-    return Event(
-        id=str(id_),
-        kiosk_id=str(kiosk_id),
-        seq=int(str(seq)),
-        card_ref=str(card_ref),
-        kind=EventKind(str(kind)),
-        delta=int(str(delta)),
-        reward_id=None if reward_id is None else str(reward_id),
-        program_version=str(version),
-        occurred_at=datetime.fromisoformat(str(occurred)),
-        staff_ref=None if staff is None else str(staff),
-    )
+def _row_to_event(row: Sequence[object]) -> Event:
+    return Event.from_row(tuple(row))
 
 
 def _storage_error(error: sqlite3.Error, path: Path) -> StorageError:
@@ -247,24 +237,7 @@ class Ledger:
             raise ValueError("one tap's events belong to one card")
         with self._transaction() as db:
             state = self._card_in(db, events[0].card_ref)
-            db.executemany(
-                f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        e.id,
-                        e.kiosk_id,
-                        e.seq,
-                        e.card_ref,
-                        e.kind.value,
-                        e.delta,
-                        e.reward_id,
-                        e.program_version,
-                        e.occurred_at.astimezone(UTC).isoformat(),
-                        e.staff_ref,
-                    )
-                    for e in events
-                ],
-            )
+            db.executemany(_INSERT_EVENT, [e.to_row() for e in events])
             for event in events:
                 state = apply(state, event, self._tz)
             self._put_cards(db, [state])
@@ -292,14 +265,6 @@ class Ledger:
         where, args = ("WHERE card_ref = ?", (card_ref,)) if card_ref else ("", ())
         rows = self._query(f"SELECT {_EVENT_COLUMNS} FROM events {where} ORDER BY rowid_", args)
         return [_row_to_event(r) for r in rows]
-
-    def last_stamp(self, card_ref: str) -> Event | None:
-        row = self._query(
-            f"SELECT {_EVENT_COLUMNS} FROM events WHERE card_ref = ? AND kind = ? "
-            "ORDER BY rowid_ DESC LIMIT 1",
-            (card_ref, EventKind.STAMP.value),
-        ).fetchone()
-        return None if row is None else _row_to_event(row)
 
     # --- outbox ------------------------------------------------------------------------
 
@@ -378,12 +343,6 @@ class Ledger:
             except sqlite3.Error as error:
                 raise _storage_error(error, self.path) from None
 
-    def set_customers(self, customers: Mapping[str, Customer | None]) -> None:
-        """Store or forget customers (card_ref -> Customer, or None to forget)."""
-        with self._transaction() as db:
-            erased = self._put_customers(db, customers)
-        self._forget_erased(erased)
-
     def _put_customers(
         self, db: sqlite3.Connection, customers: Mapping[str, Customer | None]
     ) -> int:
@@ -443,21 +402,6 @@ class Ledger:
             )
 
     # --- maintenance -------------------------------------------------------------------
-
-    def rebuild_cards(self) -> int:
-        """Recompute every cached card from the journal (after a restore or a bug)."""
-        with self._transaction() as db:
-            rows = db.execute(f"SELECT {_EVENT_COLUMNS} FROM events ORDER BY rowid_").fetchall()
-            by_card: dict[str, list[Event]] = {}
-            for row in rows:
-                event = _row_to_event(row)
-                by_card.setdefault(event.card_ref, []).append(event)
-            db.execute("DELETE FROM cards")
-            self._put_cards(db, [fold(ref, evs, self._tz) for ref, evs in by_card.items()])
-        return len(by_card)
-
-    def integrity_check(self) -> str:
-        return str(self._query("PRAGMA integrity_check").fetchone()[0])
 
     def _query(self, sql: str, args: Sequence[object] = ()) -> sqlite3.Cursor:
         try:

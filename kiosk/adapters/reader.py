@@ -53,9 +53,11 @@ class CardRead:
     technology: str  # "106A" | "106B" | "212F"
     kind: str  # from the SAK: "type2", "mifare-classic-1k", "iso-dep", "felica", "type-b", ...
     seen_at: float  # time.monotonic() when anticollision completed
-    # READ_SIG's answer when the originality check asked this card (b"": it refused or
-    # stayed silent); None when it was not asked
+    # READ_SIG's answer when the originality check asked this card (a NAK byte when it
+    # refused); None when it was not asked
     signature: bytes | None = None
+    # asked for its signature, the card left or went silent first: nothing is known of it
+    lost: bool = False
 
 
 def identify(target: Any) -> tuple[bytes, str] | None:
@@ -121,12 +123,14 @@ def is_ntag_candidate(uid: bytes, target: Any) -> bool:
     return len(uid) == 7 and uid[0] == 0x04 and sak & 0x60 == 0 and sak not in CLASSIC_SAK
 
 
-def _read_signature(tag: Any) -> bytes:
+def _read_signature(tag: Any) -> bytes | None:
+    """READ_SIG's answer (a one-byte NAK from an Ultralight or many clones), or None when
+    the card left or went silent before answering."""
     try:
         return bytes(tag.transceive(b"\x3c\x00"))  # READ_SIG, address 00
-    except Exception as error:  # a NAK (an Ultralight, a clone), a timeout, a card lifted
+    except Exception as error:  # a timeout, a card lifted, a garbled answer
         log.debug("no originality signature from %s: %r", tag, error)
-        return b""
+        return None
 
 
 @dataclass
@@ -243,7 +247,7 @@ class Reader:
         finally:
             if self._pending is not None:  # identified, then the reader failed: still a tap
                 pending, self._pending = self._pending, None
-                self._emit(pending, b"")
+                self._emit(pending, None, lost=True)
         if self._stop.is_set():
             return None
         if result is False:
@@ -287,7 +291,7 @@ class Reader:
         self._set_online(True)
         if self._pending is not None:  # found, but nfcpy could not activate it as a tag
             pending, self._pending = self._pending, None
-            self._emit(pending, b"")
+            self._emit(pending, None, lost=True)
         if not self._discovered:
             self._present = None  # the field was empty: the next card is a new tap
         self._discovered = False
@@ -310,7 +314,8 @@ class Reader:
     def _on_connect(self, tag: Any) -> bool:
         pending, self._pending = self._pending, None
         if pending is not None:
-            self._emit(pending, _read_signature(tag))
+            signature = _read_signature(tag)
+            self._emit(pending, signature, lost=signature is None)
         self._holding = True
         return True  # hold the tag until it is lifted
 
@@ -318,9 +323,9 @@ class Reader:
         self._holding = False
         return False  # keep polling inside the same connect()
 
-    def _emit(self, pending: _Pending, signature: bytes | None) -> None:
+    def _emit(self, pending: _Pending, signature: bytes | None, lost: bool = False) -> None:
         kind = card_kind(pending.target)
-        read = CardRead(pending.uid, pending.technology, kind, pending.seen_at, signature)
+        read = CardRead(pending.uid, pending.technology, kind, pending.seen_at, signature, lost)
         log.debug("tap %s %s", read.technology, read.kind)
         try:
             self._on_card(read)

@@ -10,23 +10,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from enum import StrEnum
 from functools import lru_cache
 from typing import Any
+
+from kiosk.core.wire import Text
 
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 UID_LENGTHS = (4, 7, 8, 10)  # ISO 14443-A single/double/triple size, FeliCa IDm
 NFCID0_LENGTH = 4  # ISO 14443-B
+# what the kiosk stores and sends for a card: HMAC-SHA256 in lowercase hex
+CARD_REF = Text(64, 64, "[0-9a-f]{64}", "64 lowercase hex characters")
 # NXP's public key for NTAG21x originality signatures (secp128r1, uncompressed point), as
 # AN11350 gives it and several independent open-source verifiers reproduce it; the unit
 # tests check it against a published tag's signature.
 NXP_NTAG21X_KEY = bytes.fromhex("04494E1A386D3D3CFE3DC10E5DE68A499B1C202DB5B132393E89ED19FE5BE8BC61")
 SIGNATURE_LENGTH = 32  # READ_SIG: r and s, 16 bytes each
-
-
-class UidProblem(StrEnum):
-    MALFORMED = "malformed"
-    RANDOM = "random"
 
 
 def parse_uid(text: str) -> bytes:
@@ -54,8 +52,8 @@ def card_ref(site_key: bytes, uid: bytes) -> str:
     return hmac.new(site_key, uid, hashlib.sha256).hexdigest()
 
 
-def is_card_ref(text: str) -> bool:
-    return len(text) == 64 and bool(_HEX.match(text)) and text == text.lower()
+def is_card_ref(text: object) -> bool:
+    return CARD_REF.fits(text)
 
 
 def is_public_key(text: str) -> bool:

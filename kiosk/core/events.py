@@ -8,11 +8,14 @@ so events merged from several kiosks in any order give the same state.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from enum import StrEnum
 from typing import Any
+
+from kiosk.core.cardid import CARD_REF
+from kiosk.core.wire import Choice, Moment, Schema, Spec, Text, Whole, wire
 
 
 class EventKind(StrEnum):
@@ -38,59 +41,65 @@ class Change:
     reward_id: str | None = None
 
 
+# Bounds of what an event may carry: the central refuses anything outside them.
+MAX_DELTA = 1000  # stamps (or points) one event may add or take
+MAX_SEQ = 2**62 - 1
+KIOSK_ID = Text(1, 64, r"[A-Za-z0-9._-]+", "1 to 64 letters, digits, '.', '_' or '-'")
+REWARD_ID = Text(1, 40)
+PROGRAM_VERSION = Text(1, 40)
+
+
 @dataclass(frozen=True)
 class Event:
-    """One thing that happened to one card at one kiosk, as decided then."""
+    """One thing that happened to one card at one kiosk, as decided then.
 
-    id: str
-    kiosk_id: str
-    seq: int
-    card_ref: str
-    kind: EventKind
-    delta: int
-    reward_id: str | None
-    program_version: str
-    occurred_at: datetime
-    staff_ref: str | None = None
+    Each field declares how it travels (`kiosk.core.wire`): the ledger's columns, the
+    CSV export, the central's checks and its API model are all read from here, so a new
+    field is added here only (plus a migration of each database that stores events).
+    """
+
+    id: str = field(metadata=wire(Text(1, 100)))
+    kiosk_id: str = field(metadata=wire(KIOSK_ID))
+    seq: int = field(metadata=wire(Whole(0, MAX_SEQ)))
+    card_ref: str = field(metadata=wire(CARD_REF))
+    kind: EventKind = field(metadata=wire(Choice(EventKind)))
+    delta: int = field(metadata=wire(Whole(-MAX_DELTA, MAX_DELTA)))
+    reward_id: str | None = field(metadata=wire(REWARD_ID, optional=True))
+    program_version: str = field(metadata=wire(PROGRAM_VERSION))
+    occurred_at: datetime = field(metadata=wire(Moment()))
+    staff_ref: str | None = field(default=None, metadata=wire(Text(1, 64), optional=True))
 
     @property
     def change(self) -> Change:
         return Change(self.kind, self.delta, self.reward_id)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "kiosk_id": self.kiosk_id,
-            "seq": self.seq,
-            "card_ref": self.card_ref,
-            "kind": self.kind.value,
-            "delta": self.delta,
-            "reward_id": self.reward_id,
-            "program_version": self.program_version,
-            "occurred_at": self.occurred_at.astimezone(UTC).isoformat(),
-            "staff_ref": self.staff_ref,
-        }
+        """The event's wire (JSON) form; the ledger stores the same values."""
+        return dict(zip(EVENT_NAMES, EVENT_SCHEMA.row(self), strict=True))
+
+    def to_row(self) -> tuple[Any, ...]:
+        """The wire values in the order of `EVENT_FIELDS` (a ledger row)."""
+        return EVENT_SCHEMA.row(self)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Event:
-        """Build an event from its wire/JSON form; raises ValueError/KeyError/TypeError."""
-        occurred = datetime.fromisoformat(str(data["occurred_at"]))
-        if occurred.tzinfo is None:
-            raise ValueError("occurred_at must carry a UTC offset")
-        reward_id = data.get("reward_id")
-        staff_ref = data.get("staff_ref")
-        return cls(
-            id=str(data["id"]),
-            kiosk_id=str(data["kiosk_id"]),
-            seq=int(data["seq"]),
-            card_ref=str(data["card_ref"]),
-            kind=EventKind(data["kind"]),
-            delta=int(data["delta"]),
-            reward_id=None if reward_id is None else str(reward_id),
-            program_version=str(data["program_version"]),
-            occurred_at=occurred.astimezone(UTC),
-            staff_ref=None if staff_ref is None else str(staff_ref),
-        )
+        """Build an event from its wire/JSON form; ValueError naming the field if it can't."""
+        return cls(**EVENT_SCHEMA.values(data))
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> Event:
+        """Build an event from values in the order of `EVENT_FIELDS`."""
+        return cls.from_dict(dict(zip(EVENT_NAMES, row, strict=True)))
+
+
+EVENT_SCHEMA = Schema(Event)
+EVENT_FIELDS: tuple[Spec, ...] = EVENT_SCHEMA.fields
+EVENT_NAMES: tuple[str, ...] = EVENT_SCHEMA.names
+# fields an event of a kind cannot go without, beyond those every event needs
+NEEDED_BY_KIND: Mapping[EventKind, frozenset[str]] = {
+    EventKind.REWARD_EARNED: frozenset({"reward_id"}),
+    EventKind.REWARD_REDEEMED: frozenset({"reward_id"}),
+}
 
 
 def record(

@@ -9,13 +9,39 @@ off in a plain `Program()`, which behaves as a "10 stamps = 1 coffee" card.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
+from kiosk.core.events import PROGRAM_VERSION, REWARD_ID
+from kiosk.core.wire import Rule, Text, Whole
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+# The bounds of everything a shop configures. `Program` checks itself against them, and the
+# config file's fields (kiosk.config, which also checks programs the central serves) are
+# built from them: a bound is changed here only.
+PROGRAM_NAME = Text(1, 60)
+REWARD_NAME = Text(1, 60)
+TIER_NAME = Text(1, 30)
+GOAL = Whole(1, 100)
+WELCOME_BONUS = Whole(0, GOAL.maximum - 1)  # and below the goal
+MILESTONE_STAMPS = Whole(1, GOAL.maximum - 1)  # and below the goal
+DAILY_CAP = Whole(1, 1000)
+TIER_THRESHOLD = Whole(1, 100_000)
+TIER_MULTIPLIER = Whole(1, 10)
+TIER_MONTHS = Whole(1, 36)
+TIER_WARN_DAYS = Whole(0, 31)
+EXPIRY_DAYS = Whole(1, 3650)
+EXPIRY_WARN_DAYS = Whole(0, EXPIRY_DAYS.maximum - 1)  # and shorter than expiry_days
+BOOSTER_MULTIPLIER = Whole(2, 10)
+BIRTHDAY_BONUS = Whole(0, 100)
+SURPRISE_VISIT = Whole(2, 10_000)
+SURPRISE_BONUS = Whole(1, 100)
+POINTS_PER_EURO = Whole(0, 1000)
 
 
 @dataclass(frozen=True)
@@ -104,53 +130,40 @@ class Program:
     reward_ticket_earns: bool = True
 
     def __post_init__(self) -> None:
-        if self.goal < 1:
-            raise ValueError("goal must be at least 1")
-        if not 0 <= self.welcome_bonus < self.goal:
+        _within_bounds("", self, PROGRAM_BOUNDS)
+        for parts in ("milestones", "tiers", "boosters", "surprises"):
+            for index, part in enumerate(getattr(self, parts)):
+                _within_bounds(f"{parts}[{index}].", part, PART_BOUNDS[type(part)])
+        if self.birthday_gift is not None:
+            _within_bounds("birthday_gift.", self.birthday_gift, PART_BOUNDS[Reward])
+        if not self.welcome_bonus < self.goal:
             raise ValueError("welcome_bonus must be between 0 and goal - 1")
         for milestone in self.milestones:
             if not 0 < milestone.stamps < self.goal:
                 raise ValueError("a milestone must sit between 1 and goal - 1 stamps")
             if milestone.id == self.reward_id:
                 raise ValueError("a milestone needs its own reward id")
-        if self.daily_cap is not None and self.daily_cap < 1:
-            raise ValueError("daily_cap must be at least 1 when set")
         self._check_extras()
 
     def _check_extras(self) -> None:
         if len({t.name for t in self.tiers}) != len(self.tiers):
             raise ValueError("two tiers with the same name")
         thresholds = [t.threshold for t in self.tiers]
-        if thresholds != sorted(set(thresholds)) or any(n < 1 for n in thresholds):
-            raise ValueError("tiers must be listed lowest first, thresholds rising from 1")
-        if any(not 1 <= t.multiplier <= 10 for t in self.tiers):
-            raise ValueError("a tier's multiplier must be between 1 and 10")
-        if not 1 <= self.tier_months <= 36:
-            raise ValueError("tier_months must be between 1 and 36")
-        if not 1 <= self.expiry_days <= 3650:
-            raise ValueError("expiry_days must be between 1 and 3650")
-        if not 0 <= self.expiry_warn_days < self.expiry_days:
+        if thresholds != sorted(set(thresholds)):
+            raise ValueError("tiers must be listed lowest first, thresholds rising")
+        if not self.expiry_warn_days < self.expiry_days:
             raise ValueError("expiry_warn_days must be shorter than expiry_days")
         for booster in self.boosters:
             if not booster.weekdays or not booster.weekdays <= set(range(7)):
                 raise ValueError("a booster needs weekdays among mon..sun")
             if not booster.start < booster.end:
                 raise ValueError("a booster must start before it ends")
-            if not 2 <= booster.multiplier <= 10:
-                raise ValueError("a booster's multiplier must be between 2 and 10")
-        if self.birthday_bonus < 0:
-            raise ValueError("birthday_bonus must be 0 or more")
         if self.birthday_gift is not None and self.birthday_gift.id in {
             r.id for r in self.rewards
         }:
             raise ValueError("the birthday gift needs its own reward id")
-        visits = [s.visit for s in self.surprises]
-        if len(set(visits)) != len(visits) or any(v < 2 for v in visits):
-            raise ValueError("surprises need distinct visit numbers from 2 up")
-        if any(s.bonus < 1 for s in self.surprises):
-            raise ValueError("a surprise's bonus must be at least 1 stamp")
-        if not 0 <= self.points_per_euro <= 1000:
-            raise ValueError("points_per_euro must be between 0 and 1000")
+        if len({s.visit for s in self.surprises}) != len(self.surprises):
+            raise ValueError("surprises need distinct visit numbers")
 
     @property
     def reward(self) -> Reward:
@@ -180,3 +193,29 @@ class Program:
     @cached_property
     def tz(self) -> tzinfo:
         return ZoneInfo(self.timezone)
+
+
+# Which field of a program, or of one of its parts, each bound above applies to.
+PROGRAM_BOUNDS: Mapping[str, Rule] = {
+    "name": PROGRAM_NAME, "version": PROGRAM_VERSION, "goal": GOAL, "reward_id": REWARD_ID,
+    "reward_name": REWARD_NAME, "welcome_bonus": WELCOME_BONUS, "daily_cap": DAILY_CAP,
+    "tier_months": TIER_MONTHS, "tier_warn_days": TIER_WARN_DAYS, "expiry_days": EXPIRY_DAYS,
+    "expiry_warn_days": EXPIRY_WARN_DAYS, "birthday_bonus": BIRTHDAY_BONUS,
+    "points_per_euro": POINTS_PER_EURO,
+}
+PART_BOUNDS: Mapping[type, Mapping[str, Rule]] = {
+    Reward: {"id": REWARD_ID, "name": REWARD_NAME},  # a milestone's stamps: below the goal
+    Tier: {"name": TIER_NAME, "threshold": TIER_THRESHOLD, "multiplier": TIER_MULTIPLIER},
+    Booster: {"multiplier": BOOSTER_MULTIPLIER},
+    Surprise: {"visit": SURPRISE_VISIT, "bonus": SURPRISE_BONUS},
+}
+
+
+def _within_bounds(prefix: str, record: object, bounds: Mapping[str, Rule]) -> None:
+    """Raise ValueError naming the first field (`prefix` + its name) outside its bound;
+    a field left unset (None) has nothing to check."""
+    for name, rule in bounds.items():
+        value = getattr(record, name)
+        problem = None if value is None else rule.problem(prefix + name, value)
+        if problem is not None:
+            raise ValueError(problem)

@@ -32,7 +32,6 @@ from kiosk.core.tiers import tier_changes, tier_multiplier, tier_progress
 __all__ = [
     "Basket", "CardState", "Customer", "Outcome", "OutcomeKind", "Program", "RefusalReason",
     "Reward", "TierProgress", "decide_expiry", "decide_redeem", "decide_tap", "refuse",
-    "stamp_changes",
 ]
 
 
@@ -108,11 +107,6 @@ def _reward_changes(program: Program, stamps_before: int, stamps: int) -> list[C
         elif cycle_position in milestones:
             changes.append(Change(EventKind.REWARD_EARNED, 0, milestones[cycle_position].id))
     return changes
-
-
-def stamp_changes(program: Program, stamps_before: int, stamps: int) -> tuple[Change, ...]:
-    """A stamp of `stamps`, and every reward its stamps pass on the card."""
-    return (Change(EventKind.STAMP, stamps), *_reward_changes(program, stamps_before, stamps))
 
 
 def _after(program: Program, card: CardState, changes: tuple[Change, ...], now: datetime) -> CardState:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from enum import StrEnum
 
+from kiosk.core.cardid import is_card_ref
 from kiosk.core.events import CardState, Change, Event, EventKind, apply_change
 from kiosk.core.outcome import Outcome, OutcomeKind, TodayFigures, UndoRefusal
 from kiosk.core.program import Program
@@ -25,6 +26,24 @@ class StaffPolicy:
 
     def is_staff_card(self, card_ref: str) -> bool:
         return card_ref in self.cards
+
+
+STAFF_CARDS = "staff_cards"  # a served program's list of staff card refs
+MAX_STAFF_CARDS = 200
+NOT_A_CARD_REF = "not a card_ref (64 lowercase hex characters)"
+
+
+def staff_cards(value: object, field: str) -> frozenset[str]:
+    """The staff cards a list names (a config file's, a served program's); ValueError
+    naming the list `field`, or its first wrong item as `field[2]`."""
+    if not isinstance(value, list | tuple):
+        raise ValueError(f"{field}: must be a list of card refs")
+    if len(value) > MAX_STAFF_CARDS:
+        raise ValueError(f"{field}: more than {MAX_STAFF_CARDS} cards")
+    for index, ref in enumerate(value):
+        if not is_card_ref(ref):
+            raise ValueError(f"{field}[{index}]: {NOT_A_CARD_REF}")
+    return frozenset(value)
 
 
 class StaffAction(StrEnum):

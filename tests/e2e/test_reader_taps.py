@@ -15,7 +15,7 @@ from kiosk.service import Counter
 from sim.harness import ReaderRig
 from sim.nfc import make_card
 from sim.scenario import load_scenario, run_scenario
-from tests.conftest import make_config
+from tests.support.kiosk_config import make_config
 
 NTAG = bytes.fromhex("04A1B2C3D4E5F6")
 CLASSIC = bytes.fromhex("5A6B7C8D")

@@ -110,5 +110,5 @@ def test_a_probed_pin_reports_writes_even_when_the_level_does_not_change():
 def test_a_quick_lifted_field_answers_frames_for_an_absent_card_at_once():
     with VirtualField(quick_lifted=True) as quick, VirtualField() as literal:
         read_page = bytes([0x30, 0x04])
-        assert quick._handle(b"106A " + read_page.hex().encode()) == b"106A"
-        assert literal._handle(b"106A " + read_page.hex().encode()) is None
+        assert quick.answer(b"106A " + read_page.hex().encode()) == b"106A"
+        assert literal.answer(b"106A " + read_page.hex().encode()) is None

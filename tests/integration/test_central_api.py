@@ -15,8 +15,9 @@ import pytest
 
 from central import store
 from central.db import open_database
+from central.listen import listening_socket
 from central.program import from_toml
-from central.testing import Client, add_kiosk, event_dict, listening_socket, running_server
+from central.testing import Client, add_kiosk, event_dict, running_server
 from kiosk.core.events import Event, EventKind, fold, record
 from kiosk.core.rules import Program, decide_redeem, decide_tap
 

@@ -8,7 +8,6 @@ zone rebuilds every card).
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -25,7 +24,7 @@ from central.db import GENERATION_KEY, Database, card_states, meta, open_databas
 from central.ingest import card_events
 from central.program import from_toml
 from central.program import timezone as program_timezone
-from central.testing import add_kiosk
+from central.testing import add_kiosk, event_dict
 from central.validate import check_event
 from central.writer import BatchWriter
 from kiosk.core.events import CardState, Event, EventKind, fold
@@ -39,11 +38,8 @@ def _event(kiosk: str, seq: int, card: str, kind: EventKind, delta: int, at: dat
            ) -> dict[str, Any]:
     rewarded = kind in (EventKind.REWARD_EARNED, EventKind.REWARD_REDEEMED,
                         EventKind.REWARD_REVOKED)
-    return {
-        "id": str(uuid.uuid4()), "kiosk_id": kiosk, "seq": seq, "card_ref": card,
-        "kind": kind.value, "delta": delta, "reward_id": "coffee" if rewarded else None,
-        "program_version": "1", "occurred_at": at.isoformat(), "staff_ref": None,
-    }
+    return event_dict(kiosk, card, seq, at, kind=kind, delta=delta,
+                      reward_id="coffee" if rewarded else None)
 
 
 def _upload(writer: BatchWriter, kiosk: str, items: list[dict[str, Any]]) -> dict[str, Any]:

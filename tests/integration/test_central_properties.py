@@ -7,7 +7,6 @@ grows with them, so repeats and clashes are judged against everything sent befor
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -17,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from central.testing import Client, add_kiosk, running_server
-from kiosk.core.events import Event, EventKind, fold
+from central.testing import Client, add_kiosk, event_dict, running_server
+from kiosk.core.events import EVENT_NAMES, Event, EventKind, fold
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 CARDS = [f"{n:064x}" for n in (1, 2, 3)]
@@ -135,9 +134,7 @@ json_values = st.recursive(
     max_leaves=30,
 )
 event_like = st.dictionaries(
-    st.sampled_from(["id", "kiosk_id", "seq", "card_ref", "kind", "delta", "reward_id",
-                     "program_version", "occurred_at", "staff_ref", "other"]),
-    json_values, max_size=11,
+    st.sampled_from([*EVENT_NAMES, "other"]), json_values, max_size=len(EVENT_NAMES) + 1,
 )
 bodies = st.one_of(
     st.binary(max_size=300),
@@ -161,11 +158,7 @@ def test_no_body_makes_the_server_fail(model: Model, body: bytes) -> None:
 
 
 def test_a_fresh_uuid_is_accepted_once_between_the_random_runs(model: Model) -> None:
-    event = {
-        "id": str(uuid.uuid4()), "kiosk_id": "hk", "seq": 1, "card_ref": CARDS[0],
-        "kind": "stamp", "delta": 1, "reward_id": None, "program_version": "1",
-        "occurred_at": NOW.isoformat(), "staff_ref": None,
-    }
+    event = event_dict("hk", CARDS[0], 1, NOW)
     model.stored[event["id"]] = event
     first = model.client.post_events([event]).json()["results"][0]["status"]
     again = model.client.post_events([event]).json()["results"][0]["status"]

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 import secrets
+import sqlite3
 import tempfile
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -90,9 +92,8 @@ def test_a_customer_set_at_the_central_is_greeted_by_name_and_erased_everywhere(
     finally:
         counter.close()
         worker.close()
-    with Ledger.open(config.kiosk.ledger_path) as ledger:
-        raw = ledger._db.execute("SELECT COUNT(*) FROM customers").fetchone()[0]
-    assert raw == 0
+    with closing(sqlite3.connect(config.kiosk.ledger_path)) as raw:
+        assert raw.execute("SELECT COUNT(*) FROM customers").fetchone()[0] == 0
     messages = "\n".join(r.getMessage() for r in caplog.records)
     assert "Zoé" not in messages and born.isoformat() not in messages
 
@@ -266,8 +267,6 @@ def test_central_card_states_equal_every_kiosks_fold_of_the_same_events(
 def test_the_ledger_keeps_no_customer_without_consent_and_migrates_an_old_file(
     tmp_path: Path,
 ) -> None:
-    import sqlite3
-
     from kiosk.adapters import ledger as ledger_module
 
     path = tmp_path / "ledger.sqlite3"
@@ -279,8 +278,9 @@ def test_the_ledger_keeps_no_customer_without_consent_and_migrates_an_old_file(
     with Ledger.open(path) as ledger:
         assert ledger.get_meta("kept") == "yes"
         ref = "cd" * 32
-        ledger.set_customers({ref: Customer("Noé", date(1990, 1, 1), consent=False)})
+        ledger.settle([], {}, [], T0, {ref: Customer("Noé", date(1990, 1, 1), consent=False)})
         assert ledger.customer(ref) is None
-        ledger.set_customers({ref: Customer("Noé", None, consent=True)})
+        ledger.settle([], {}, [], T0, {ref: Customer("Noé", None, consent=True)})
         assert ledger.customer(ref) == Customer("Noé", None, consent=True)
-        assert ledger._db.execute("PRAGMA user_version").fetchone()[0] == 2
+    with closing(sqlite3.connect(path)) as raw:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == 2

@@ -14,7 +14,7 @@ from kiosk.core.rules import RefusalReason, refuse
 from kiosk.core.status import KioskStatus
 from kiosk.errors import DisplayUnavailable
 from sim.oled import VirtualOled
-from tests.reference.samples import PROGRAM, SAMPLES, _tap
+from tests.reference.samples import PROGRAM, SAMPLES, sample_tap
 
 
 def section(**display: Any) -> Any:
@@ -48,8 +48,8 @@ def test_the_controller_shows_every_screen_pixel_for_pixel(chip: str, height: in
 
 def test_a_rotated_panel_gets_the_picture_turned_half_a_turn() -> None:
     display, bus = open_display(rotate=2)
-    image = display.screens.outcome(_tap(PROGRAM, 3), "Marie")
-    display.show_outcome(_tap(PROGRAM, 3), 0.0, "Marie")
+    image = display.screens.outcome(sample_tap(PROGRAM, 3), "Marie")
+    display.show_outcome(sample_tap(PROGRAM, 3), 0.0, "Marie")
     assert same(bus.glass(), image.rotate(180))
 
 
@@ -67,7 +67,7 @@ def test_an_outcome_stays_then_the_idle_screen_returns() -> None:
     display, bus = open_display(outcome_seconds=4.0)
     display.tick(50.0)
     idle = bus.glass()
-    display.show_outcome(_tap(PROGRAM, 3), 50.0, "Marie")
+    display.show_outcome(sample_tap(PROGRAM, 3), 50.0, "Marie")
     assert not same(bus.glass(), idle)
     display.tick(53.9)
     assert not same(bus.glass(), idle)
@@ -92,9 +92,9 @@ def test_the_idle_screen_dims_moves_and_blanks_and_a_tap_wakes_it() -> None:
     writes = bus.writes
     display.tick(1700.0)
     assert bus.writes == writes  # nothing sent to a blank panel
-    display.show_outcome(_tap(PROGRAM, 3), 1700.0)
+    display.show_outcome(sample_tap(PROGRAM, 3), 1700.0)
     assert bus.display_on and bus.contrast == 200
-    assert same(bus.glass(), display.screens.outcome(_tap(PROGRAM, 3)))
+    assert same(bus.glass(), display.screens.outcome(sample_tap(PROGRAM, 3)))
 
 
 def test_a_reader_going_offline_wakes_the_screen_to_say_so() -> None:
@@ -130,7 +130,7 @@ def test_the_virtual_driver_from_config_alone_saves_frames(tmp_path: Path) -> No
 def test_driver_none_is_a_display_that_does_nothing() -> None:
     shown = Display.from_config(section(driver="none"), "en", PROGRAM.name)
     assert isinstance(shown, NullDisplay)
-    shown.show_outcome(_tap(PROGRAM, 1), 0.0)
+    shown.show_outcome(sample_tap(PROGRAM, 1), 0.0)
     shown.tick(1.0)
     shown.close()
 

@@ -8,7 +8,7 @@ from PIL import Image, ImageChops
 from kiosk.adapters.display import Display
 from kiosk.config import from_mapping
 from sim.oled import VirtualOled
-from tests.reference.samples import PROGRAM, _tap
+from tests.reference.samples import PROGRAM, sample_tap
 
 
 def open_display(**display: object) -> tuple[Display, VirtualOled]:
@@ -42,7 +42,7 @@ def test_a_booster_starting_and_ending_redraws_the_idle_screen_once_each() -> No
 def test_a_booster_starting_during_an_outcome_shows_when_idle_returns() -> None:
     display, bus = open_display(outcome_seconds=4.0)
     display.tick(0.0)
-    outcome = _tap(PROGRAM, 3)
+    outcome = sample_tap(PROGRAM, 3)
     display.show_outcome(outcome, 1.0)
     display.set_booster(3, 2.0)
     assert same(bus.glass(), display.screens.outcome(outcome))  # the outcome stays its time

@@ -18,7 +18,7 @@ from kiosk.config import Config
 from kiosk.doctor import CheckResult, Probes, Status
 from kiosk.service import Counter
 from sim.harness import free_port
-from tests.conftest import make_config
+from tests.support.kiosk_config import make_config
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 3, 14, 9, 30, tzinfo=UTC)

@@ -14,7 +14,7 @@ from kiosk.config import from_mapping
 from kiosk.core.rules import RefusalReason, refuse
 from kiosk.core.status import KioskStatus
 from sim.harness import wait_until
-from tests.reference.samples import PROGRAM, _tap
+from tests.reference.samples import PROGRAM, sample_tap
 
 GREEN, RED, BUZZER = 17, 27, 18
 
@@ -56,7 +56,7 @@ def states(factory: MockFactory, pin: int) -> list[Any]:
 
 def test_a_stamp_blinks_green_twice_and_beeps(factory: MockFactory) -> None:
     lights = make(factory)
-    lights.react(_tap(PROGRAM, 3))
+    lights.react(sample_tap(PROGRAM, 3))
     assert lights.wait(5)
     assert states(factory, GREEN) == [False, True, False, True, False]
     assert states(factory, RED) == [False]
@@ -67,7 +67,7 @@ def test_a_stamp_blinks_green_twice_and_beeps(factory: MockFactory) -> None:
 
 def test_a_reward_plays_the_celebration_and_melody(factory: MockFactory) -> None:
     lights = make(factory)
-    lights.react(_tap(PROGRAM, 7))
+    lights.react(sample_tap(PROGRAM, 7))
     assert lights.wait(5)
     assert states(factory, GREEN) == [False] + [True, False] * 9
     assert notes(factory) == [1047, 1319, 1568, 2093]  # C6 E6 G6 C7
@@ -87,7 +87,7 @@ def test_a_refused_card_blinks_red_and_sounds_low(factory: MockFactory) -> None:
 
 def test_react_returns_before_the_pattern_ends(factory: MockFactory) -> None:
     lights = make(factory)
-    lights.react(_tap(PROGRAM, 7))
+    lights.react(sample_tap(PROGRAM, 7))
     assert not lights.wait(0)  # still celebrating in the background
     assert lights.wait(5)
     lights.close()
@@ -95,7 +95,7 @@ def test_react_returns_before_the_pattern_ends(factory: MockFactory) -> None:
 
 def test_a_new_tap_cuts_the_running_pattern_short(factory: MockFactory) -> None:
     lights = make(factory)
-    lights.react(_tap(PROGRAM, 7))
+    lights.react(sample_tap(PROGRAM, 7))
     lights.react(refuse(PROGRAM, RefusalReason.RANDOM_ID))
     assert lights.wait(5)
     assert not factory.pin(GREEN).state
@@ -107,7 +107,7 @@ def test_closing_in_the_middle_of_a_pattern_leaves_every_light_and_the_buzzer_of
     factory: MockFactory,
 ) -> None:
     lights = make(factory)
-    lights.react(_tap(PROGRAM, 7))  # the celebration: green on, notes playing
+    lights.react(sample_tap(PROGRAM, 7))  # the celebration: green on, notes playing
     assert wait_until(lambda: factory.pin(GREEN).state and notes(factory), 5)
     lights.close()
     assert factory.pin(GREEN).state == 0 and factory.pin(RED).state == 0
@@ -137,7 +137,7 @@ def test_a_reader_offline_blinks_red_until_it_is_back(factory: MockFactory) -> N
 def test_parts_that_are_not_fitted_are_skipped(factory: MockFactory) -> None:
     lights = make(factory, red_pin=0, buzzer_pin=0)
     lights.react(refuse(PROGRAM, RefusalReason.RANDOM_ID))
-    lights.react(_tap(PROGRAM, 3))
+    lights.react(sample_tap(PROGRAM, 3))
     assert lights.wait(5)
     assert states(factory, GREEN) == [False, True, False, True, False]
     lights.close()
@@ -145,7 +145,7 @@ def test_parts_that_are_not_fitted_are_skipped(factory: MockFactory) -> None:
 
 def test_an_active_buzzer_beeps_once_per_note(factory: MockFactory) -> None:
     lights = make(factory, buzzer_kind="active")
-    lights.react(_tap(PROGRAM, 7))
+    lights.react(sample_tap(PROGRAM, 7))
     assert lights.wait(5)
     assert states(factory, BUZZER).count(1.0) + states(factory, BUZZER).count(True) >= 1
     assert not factory.pin(BUZZER).state

@@ -14,7 +14,7 @@ from kiosk.config import ReaderSection
 from kiosk.errors import ConfigError
 from sim.harness import ReaderRig, wait_until
 from sim.nfc import make_card
-from tests.conftest import make_config
+from tests.support.kiosk_config import make_config
 
 NTAG = bytes.fromhex("04A1B2C3D4E5F6")
 CLASSIC = bytes.fromhex("5A6B7C8D")

@@ -16,7 +16,7 @@ from kiosk.config import ReaderSection
 from sim.cli import main, serve_commands
 from sim.harness import ReaderRig, free_port
 from sim.scenario import load_scenario, parse_scenario
-from tests.conftest import make_config
+from tests.support.kiosk_config import make_config
 
 
 def section(tmp_path: Path) -> ReaderSection:

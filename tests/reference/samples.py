@@ -28,7 +28,7 @@ NOON = datetime(2026, 3, 2, 11, 0, tzinfo=UTC)
 CARD = "ab" * 32
 
 
-def _card(program: Program, taps: int) -> CardState:
+def sample_card(program: Program, taps: int) -> CardState:
     """A card after `taps` taps a day apart."""
     card = CardState(card_ref=CARD)
     for day in range(taps):
@@ -38,9 +38,9 @@ def _card(program: Program, taps: int) -> CardState:
     return card
 
 
-def _tap(program: Program, taps_before: int, later: timedelta = timedelta(days=1)):  # noqa: ANN202
+def sample_tap(program: Program, taps_before: int, later: timedelta = timedelta(days=1)):  # noqa: ANN202
     when = NOON + timedelta(days=max(taps_before - 1, 0)) + later
-    return decide_tap(program, _card(program, taps_before), when)
+    return decide_tap(program, sample_card(program, taps_before), when)
 
 
 def _extras(**fields: object) -> Program:
@@ -56,7 +56,7 @@ MARIE = Customer("Marie", date(1990, 3, 6), consent=True)
 
 
 def _undone():  # noqa: ANN202
-    card = _card(PROGRAM, 3)
+    card = sample_card(PROGRAM, 3)
     stamp = decide_tap(PROGRAM, card, NOON + timedelta(days=3))
 
     events = record(stamp.changes, card_ref=CARD, kiosk_id="k", program_version="1",
@@ -78,19 +78,19 @@ SAMPLES: dict[str, Sample] = {
     "idle": lambda s: s.idle(),
     "idle_pending_sync": lambda s: s.idle(KioskStatus(central_online=False, pending_events=12)),
     "reader_offline": lambda s: s.idle(KioskStatus(reader_online=False)),
-    "welcome": lambda s: s.outcome(_tap(PROGRAM, 0)),
-    "stamped": lambda s: s.outcome(_tap(PROGRAM, 3), first_name="Marie"),
-    "stamped_no_name": lambda s: s.outcome(_tap(PROGRAM, 3)),
+    "welcome": lambda s: s.outcome(sample_tap(PROGRAM, 0)),
+    "stamped": lambda s: s.outcome(sample_tap(PROGRAM, 3), first_name="Marie"),
+    "stamped_no_name": lambda s: s.outcome(sample_tap(PROGRAM, 3)),
     "stamped_long_names": lambda s: s.outcome(
-        _tap(LONG, 4), first_name="Maximilienne-Éléonore"
+        sample_tap(LONG, 4), first_name="Maximilienne-Éléonore"
     ),
-    "reward_earned": lambda s: s.outcome(_tap(PROGRAM, 7)),
-    "reward_available": lambda s: s.outcome(_tap(PROGRAM, 8), first_name="Marie"),
-    "redeemed": lambda s: s.outcome(decide_redeem(PROGRAM, _card(PROGRAM, 8), NOON)),
-    "no_voucher": lambda s: s.outcome(decide_redeem(PROGRAM, _card(PROGRAM, 3), NOON)),
-    "cooldown": lambda s: s.outcome(_tap(PROGRAM, 3, later=timedelta(minutes=5))),
+    "reward_earned": lambda s: s.outcome(sample_tap(PROGRAM, 7)),
+    "reward_available": lambda s: s.outcome(sample_tap(PROGRAM, 8), first_name="Marie"),
+    "redeemed": lambda s: s.outcome(decide_redeem(PROGRAM, sample_card(PROGRAM, 8), NOON)),
+    "no_voucher": lambda s: s.outcome(decide_redeem(PROGRAM, sample_card(PROGRAM, 3), NOON)),
+    "cooldown": lambda s: s.outcome(sample_tap(PROGRAM, 3, later=timedelta(minutes=5))),
     "daily_cap": lambda s: s.outcome(
-        _tap(
+        sample_tap(
             Program(name=PROGRAM.name, reward_name="café offert", daily_cap=1,
                     cooldown=timedelta(0)),
             3,
@@ -101,19 +101,19 @@ SAMPLES: dict[str, Sample] = {
     "unreadable": lambda s: s.outcome(refuse(PROGRAM, RefusalReason.UNREADABLE)),
     "not_original": lambda s: s.outcome(refuse(PROGRAM, RefusalReason.NOT_ORIGINAL)),
     "idle_booster": lambda s: s.idle(booster=2),
-    "boosted": lambda s: s.outcome(_tap(MONDAY_BOOST, 1, later=timedelta(days=7))),  # a Monday
-    "tier_reached": lambda s: s.outcome(_tap(GOLD, 3)),
+    "boosted": lambda s: s.outcome(sample_tap(MONDAY_BOOST, 1, later=timedelta(days=7))),  # a Monday
+    "tier_reached": lambda s: s.outcome(sample_tap(GOLD, 3)),
     "tier_keep": lambda s: s.outcome(_keep_gold()),
-    "expiring": lambda s: s.outcome(_tap(AGEING, 1, later=timedelta(days=20))),
-    "expired": lambda s: s.outcome(_tap(AGEING, 1, later=timedelta(days=40))),
+    "expiring": lambda s: s.outcome(sample_tap(AGEING, 1, later=timedelta(days=20))),
+    "expired": lambda s: s.outcome(sample_tap(AGEING, 1, later=timedelta(days=40))),
     "birthday": lambda s: s.outcome(
-        decide_tap(_extras(birthday_bonus=2), _card(PROGRAM, 3), NOON + timedelta(days=3), MARIE)
+        decide_tap(_extras(birthday_bonus=2), sample_card(PROGRAM, 3), NOON + timedelta(days=3), MARIE)
     ),
-    "surprise": lambda s: s.outcome(_tap(_extras(surprises=(Surprise(4, 3),)), 3)),
+    "surprise": lambda s: s.outcome(sample_tap(_extras(surprises=(Surprise(4, 3),)), 3)),
     "points": lambda s: s.outcome(
-        decide_tap(POINTS, _card(POINTS, 1), NOON + timedelta(days=1), basket=Basket(450))
+        decide_tap(POINTS, sample_card(POINTS, 1), NOON + timedelta(days=1), basket=Basket(450))
     ),
-    "points_none": lambda s: s.outcome(decide_tap(POINTS, _card(POINTS, 1), NOON + timedelta(days=1))),
+    "points_none": lambda s: s.outcome(decide_tap(POINTS, sample_card(POINTS, 1), NOON + timedelta(days=1))),
     "staff_mode": lambda s: s.outcome(staff_mode(PROGRAM)),
     "staff_mode_undo": lambda s: s.outcome(staff_mode(PROGRAM, StaffAction.UNDO)),
     "undone": lambda s: s.outcome(_undone()),

@@ -19,7 +19,7 @@ from kiosk.adapters.ledger import Ledger
 from kiosk.adapters.sync import SyncWorker
 from kiosk.config import Config
 from kiosk.service import Counter
-from tests.conftest import make_config
+from tests.support.kiosk_config import make_config
 
 # Fast retries and a short read timeout keep fault runs quick.
 FAST_CENTRAL: dict[str, Any] = {

@@ -197,9 +197,9 @@ def drain(config: Config, attempts: int = 50) -> None:
 def check(config: Config, ack_file: Path, server_db: Path, kills: int) -> Verdict:
     """Compare what the kiosk acknowledged, what its ledger holds and what the server holds."""
     acked = set(ack_file.read_text(encoding="utf-8").split()) if ack_file.exists() else set()
+    integrity = sqlite_integrity(config.kiosk.ledger_path)
     with Ledger.open(config.kiosk.ledger_path) as ledger:
         local = [e.id for e in ledger.events()]
-        integrity = ledger.integrity_check()
         mismatches = sum(
             1 for card in ledger.cards()
             if card.stamps != sum(e.delta for e in ledger.events(card.card_ref))

@@ -51,6 +51,18 @@ def test_a_missing_reward_id_and_the_text_none_hash_differently() -> None:
     assert body_sha256(base) != body_sha256(named)
 
 
+def test_an_event_keeps_the_fingerprint_servers_already_stored_for_it() -> None:
+    # a retry after a server upgrade must still be a duplicate, not a clash of ids
+    event = Event.from_dict({
+        "id": "e-1", "kiosk_id": "k1", "seq": 7, "card_ref": "ab" * 32, "kind": "reward_earned",
+        "delta": -10, "reward_id": "coffee", "program_version": "3",
+        "occurred_at": "2026-01-01T09:30:00+01:00",
+    })
+    assert body_sha256(event) == (
+        "b278f9e1d7f37bd349864c0eba2edfff11cf97856b81f59fb6ba0283639c72d4"
+    )
+
+
 @pytest.mark.parametrize(
     ("body", "words"),
     [({"events": [{"id": "a"}], "more": 1}, "more"), ({"events": []}, "1 to 500"),

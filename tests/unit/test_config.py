@@ -7,6 +7,9 @@ from pathlib import Path
 import pytest
 
 from kiosk import config
+from kiosk.core import program as program_bounds
+from kiosk.core.program import Program
+from kiosk.core.wire import Whole
 from kiosk.errors import ConfigError
 
 
@@ -78,3 +81,49 @@ def test_an_unreadable_file_is_refused_clearly(tmp_path: Path, content: bytes, m
 def test_a_missing_named_file_is_an_error_not_the_defaults(tmp_path: Path):
     with pytest.raises(ConfigError, match="file not found"):
         config.load(str(tmp_path / "absent.toml"))
+
+
+BOUNDED = [
+    ("goal", program_bounds.GOAL), ("tier_months", program_bounds.TIER_MONTHS),
+    ("tier_warn_days", program_bounds.TIER_WARN_DAYS),
+    ("expiry_days", program_bounds.EXPIRY_DAYS),
+    ("birthday_bonus", program_bounds.BIRTHDAY_BONUS),
+    ("points_per_euro", program_bounds.POINTS_PER_EURO),
+]
+
+
+@pytest.mark.parametrize(("name", "bound"), BOUNDED)
+def test_the_config_file_and_the_program_itself_refuse_the_same_numbers(
+    name: str, bound: Whole
+) -> None:
+    for value in (bound.minimum - 1, bound.maximum + 1):
+        with pytest.raises(ValueError, match=f"^{name} must be between"):
+            Program(**{name: value})
+        with pytest.raises(ConfigError) as refused:
+            config.from_mapping({"program": {name: value}})
+        assert any(p.startswith(f"program.{name}:") for p in refused.value.problems)
+    config.from_mapping({"program": {name: bound.maximum}})  # the edge itself is fine
+
+
+def test_a_booster_day_must_be_a_weekday_and_the_list_says_which() -> None:
+    with pytest.raises(ConfigError) as refused:
+        config.from_mapping({"program": {"boosters": [{"days": ["mon", "monday"]}]}})
+    assert refused.value.problems == [
+        "program.boosters[0].days[1]: unknown day 'monday': use mon, tue, wed, thu, fri, sat, sun"
+    ]
+
+
+def test_a_staff_card_that_is_not_a_card_ref_is_named_by_its_place() -> None:
+    with pytest.raises(ConfigError) as refused:
+        config.from_mapping({"staff": {"cards": ["ab" * 32, "AB" * 32]}})
+    assert refused.value.problems == [
+        "staff.cards[1]: not a card_ref (64 lowercase hex characters)"
+    ]
+
+
+def test_a_kiosk_id_the_central_would_refuse_is_refused_in_plain_words() -> None:
+    with pytest.raises(ConfigError) as refused:
+        config.from_mapping({"kiosk": {"id": "counter 2"}})
+    assert refused.value.problems == [
+        "kiosk.id: the kiosk id must be 1 to 64 letters, digits, '.', '_' or '-'"
+    ]

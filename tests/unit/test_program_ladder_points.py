@@ -92,7 +92,8 @@ def test_points_balances_equal_the_sum_of_deltas_and_vouchers_match_full_cards(
 def test_on_a_points_program_every_ticket_earns_even_inside_the_cooldown(
     steps: list[tuple[int, int | None]],
 ) -> None:
-    program = Program(points_per_euro=10, goal=10**6, welcome_bonus=0)  # 30-minute cooldown
+    # a ladder turns no points into a voucher by itself; the cooldown is 30 minutes
+    program = Program(mode=Mode.LADDER, points_per_euro=10, goal=100, welcome_bonus=0)
     shell = Shell(program)
     moment = T0
     for minutes, cents in steps:

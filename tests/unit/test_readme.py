@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from importlib import resources
 from pathlib import Path
+
+import pytest
 
 README = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
 
@@ -20,11 +23,15 @@ def test_every_shipped_config_field_is_in_the_readme_reference():
     assert missing == [], missing
 
 
-def test_every_kiosk_subcommand_is_in_the_readme():
+def test_every_kiosk_subcommand_is_in_the_readme(capsys: pytest.CaptureFixture[str]):
     from kiosk.cli import build_parser
 
-    parser = build_parser()
-    commands = next(a for a in parser._actions if a.dest == "command").choices
+    # the command lists its subcommands to whoever types one it does not know
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["no-such-command"])
+    listed = capsys.readouterr().err.partition("choose from")[2]
+    commands = re.findall(r"'([a-z-]+)'", listed)
+    assert "run" in commands and "export" in commands
     assert [c for c in commands if f"`kiosk {c}" not in README] == []
 
 
@@ -44,3 +51,21 @@ def test_every_table_in_the_readme_starts_with_a_header_row():
         and not (number < len(lines) and lines[number].startswith("| ---"))
     ]
     assert headless == [], f"table rows without a header at README lines {headless}"
+
+
+def test_texts_a_user_reads_describe_the_software_not_how_it_was_made():
+    """Benchmark history lives in bench/README.md as method and results; nothing a user
+    reads speaks of work sessions or issue numbers."""
+    import re
+
+    root = Path(__file__).parents[2]
+    texts = [root / "README.md", root / "bench" / "README.md", root / "bench" / "results" / "latest.json"]
+    texts += sorted((root / "bench").glob("*.py"))
+    talk = re.compile(r"\b(this|last|next|previous) session\b|\bsession \d+\b|\bissue \d+\b", re.I)
+    found = [
+        f"{path.relative_to(root)}:{number}"
+        for path in texts
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if talk.search(line)
+    ]
+    assert found == [], found

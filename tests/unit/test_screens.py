@@ -13,7 +13,7 @@ from kiosk.core.screens import Screens
 from kiosk.core.status import KioskStatus
 from kiosk.fonts import load
 from tests.reference.regenerate import HERE, render_all
-from tests.reference.samples import LOCALES, NOON, PROGRAM, SIZES, _card
+from tests.reference.samples import LOCALES, NOON, PROGRAM, SIZES, sample_card
 
 RENDERED = render_all()
 
@@ -66,7 +66,7 @@ def test_long_names_are_shortened_never_drawn_past_the_edge(
 ) -> None:
     fonts = load()
     program = Program(name=program_name or "x", reward_name=reward.strip() or "x", goal=10)
-    card = _card(program, 3)
+    card = sample_card(program, 3)
     outcome = decide_tap(program, card, NOON.replace(year=2027))
     for size in SIZES:
         screens = Screens(fonts, size, "fr", program.name)
