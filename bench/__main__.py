@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import central, daemon, reader, storage, sync, tap
+from bench import cadence, central, daemon, floor, reader, storage, sync, tap
+from sim.serial_line import LinkUnavailable
 
 
 @dataclass(frozen=True)
@@ -41,10 +42,13 @@ class Sizes:
     central_batches: int
     central_batch_size: int
     storage_taps: int
+    cadence_taps: int
+    cadence_idle_seconds: float
 
 
-FULL = Sizes(1000, 200, 200, 20, 20.0, 10_000, 5, 10_000, 1_000, 50, 6, 200, 500)
-QUICK = Sizes(20, 10, 10, 3, 1.0, 60, 2, 300, 30, 4, 2, 50, 30)
+FULL = Sizes(1000, 200, 200, 20, 20.0, 10_000, 5, 10_000, 1_000, 50, 6, 200, 500, 200, 30.0)
+QUICK = Sizes(20, 10, 10, 3, 1.0, 60, 2, 300, 30, 4, 2, 50, 30, 8, 1.0)
+FLOOR_RATIO_TARGET = 1.5
 
 # What holds a figure back when it misses its target (from profiling; see README).
 LIMITED_BY = {
@@ -66,6 +70,12 @@ LIMITED_BY = {
     "storage": "more than the tap's own commit reached the disk inside the taps: is SQLite's "
                "autocheckpoint back on the tap path (Ledger.open(autocheckpoint=False) in "
                "Counter.open)?",
+    "poll_cadence": "poll_interval against the host's CPU per poll round: each PN532 command "
+                    "costs a write, two reads and two wake-ups (ACK, then answer) over the "
+                    "serial line; a round is one InListPassiveTarget per technology "
+                    "(kiosk/adapters/pn53x_probe.py). A shorter interval cuts the latency and "
+                    "raises the idle CPU in proportion; InAutoPoll (the chip polling alone) is "
+                    "the next step",
     "sync": "central ingest: one Python server process on one core (see "
             "central_ingest.server_cpu_us_per_event; 1e6 / that is its ceiling), with 50 "
             "client threads in the bench process competing for the same 2 cores",
@@ -127,7 +137,15 @@ def run(sizes: Sizes, callgrind: bool) -> dict[str, Any]:
             count["by_stage_method"] = ("total apportioned by each stage's share of reader-"
                                         "thread CPU time (split)")
         count["split"] = split
+        if callgrind:
+            count["floor"] = _figure("tap_floor", lambda: floor.instructions(sizes.callgrind_taps))
+            base = count["floor"].get("instructions_per_tap")
+            if base and "instructions_per_tap" in count:
+                ratio = count["instructions_per_tap"] / base
+                count["vs_floor"] = {"ratio": round(ratio, 2), "target": FLOOR_RATIO_TARGET,
+                                     "met": ratio <= FLOOR_RATIO_TARGET}
         figures["instructions_per_tap"] = count
+        figures["poll_cadence"] = _figure("poll_cadence", lambda: _cadence(sizes))
         figures["idle_cpu"] = _figure("idle_cpu", lambda: _idle(folder("idle"), sizes))
         figures["memory"] = _figure("memory", lambda: daemon.memory(sizes.rss_taps))
         figures["startup"] = _figure("startup", lambda: daemon.startup(sizes.startup_runs))
@@ -145,10 +163,18 @@ def _idle(root: Path, sizes: Sizes) -> dict[str, Any]:
     result = reader.idle_cpu(root, sizes.idle_seconds)
     result["method"] = ("kiosk Reader polling an empty field served by a separate "
                         "`kiosk-sim field` process at the shipped poll_interval; "
-                        "process CPU time over the window")
-    result["target_cpu_seconds_per_minute"] = 0.6
-    result["met"] = result["cpu_seconds_per_minute"] <= 0.6
+                        "process CPU time over the window. nfcpy's UDP device is the "
+                        "simulator's, no reader a kiosk has: the idle target is held by "
+                        "poll_cadence, over nfcpy's PN532 driver")
+    result["met"] = None
     return result
+
+
+def _cadence(sizes: Sizes) -> dict[str, Any]:
+    try:
+        return cadence.run(sizes.cadence_taps, sizes.cadence_idle_seconds)
+    except LinkUnavailable as error:  # the virtual PN532 needs /dev (root)
+        return {"skipped": f"no virtual PN532: {error}", "met": None}
 
 
 def _sync(root: Path, sizes: Sizes) -> dict[str, Any]:
@@ -199,8 +225,12 @@ def summary(figures: dict[str, Any]) -> list[dict[str, Any]]:
          get("tap_to_feedback", "met")),
         ("instructions per tap (M)", get("instructions_per_tap", "million_per_tap"), "<= 15",
          get("instructions_per_tap", "met")),
-        ("idle CPU s/min", get("idle_cpu", "cpu_seconds_per_minute"), "<= 0.6",
-         get("idle_cpu", "met")),
+        ("card enters the field to tap noticed p99 ms (PN532)",
+         get("poll_cadence", "enter_to_noticed_ms", "p99"), "<= 150", get("poll_cadence", "met")),
+        ("idle CPU s/min at that cadence (PN532)", get("poll_cadence", "idle_cpu_seconds_per_minute"),
+         "<= 0.6", get("poll_cadence", "met")),
+        ("tap instructions vs the floor (x)", get("instructions_per_tap", "vs_floor", "ratio"),
+         "<= 1.5", get("instructions_per_tap", "vs_floor", "met")),
         ("peak RSS MB", get("memory", "peak_rss_mb"), "<= 50", get("memory", "met")),
         ("start-up to READY=1 s (max)", get("startup", "ready_s", "max"), "<= 1.5",
          get("startup", "met")),

@@ -129,7 +129,7 @@ def idle_cpu(state: Path, seconds: float) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.reader", description=__doc__)
     parser.add_argument("--taps", type=int, default=1000, help="taps for the latency run")
-    parser.add_argument("--ntag-taps", type=int, default=100, help="NTAG taps (NDEF read + hold)")
+    parser.add_argument("--ntag-taps", type=int, default=100, help="NTAG taps (read and held)")
     parser.add_argument("--idle-seconds", type=float, default=20.0)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:

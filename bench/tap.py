@@ -177,8 +177,9 @@ def stage_split(root: Path, taps: int) -> dict[str, Any]:
     return {
         "method": "thread CPU time (time.thread_time_ns) inside wrapped stage functions on "
                   "the reader thread, nested calls subtracted; render = Screens.outcome, on "
-                  "the app's render thread while the commit syncs; read = nfcpy activation "
-                  "and NDEF read after anticollision; sim chip decoding excluded",
+                  "the app's render thread while the commit syncs; read = the reader adapter "
+                  "after anticollision (no activation unless the originality check asks); "
+                  "sim chip decoding excluded",
         "taps": n,
         "cpu_us_per_tap": per_tap,
         "share": {stage: round(us / total, 3) for stage, us in per_tap.items()} if total else {},

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 from kiosk import config as config_module
 from kiosk.config import Config
-from kiosk.core.outcome import CardOutcome, Outcome
+from kiosk.core.outcome import CardOutcome, Outcome, Refused
 from kiosk.core.staff import StaffAction
 from kiosk.core.status import KioskStatus, status_line
 from kiosk.early_screen import EarlyScreen
@@ -35,6 +35,7 @@ from kiosk.errors import ConfigError, KioskError
 from kiosk.logs import apply_log_level, configure_logging
 from kiosk.notify import Notifier
 from kiosk.parts import Parts, build_parts
+from kiosk.service import Counter
 from kiosk.session import StaffSession
 from kiosk.wakeup import Requests
 
@@ -132,6 +133,10 @@ class App:
         """A card was tapped (reader thread). Commit first, then show."""
 
         def decide(parts: Parts, now: float) -> Outcome:
+            key = parts.config.reader.originality_public_key
+            doubt = Counter.unproven(read.uid, read.signature, read.lost, key)
+            if doubt is not None:
+                return Refused(reason=doubt)
             till = parts.till
             return self.session.tap(
                 parts.counter, read.uid, now,

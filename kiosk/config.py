@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kiosk.core import program as bounds
+from kiosk.core.cardid import NXP_NTAG21X_KEY, is_public_key
 from kiosk.core.events import PROGRAM_VERSION, REWARD_ID
 from kiosk.core.program import WEEKDAYS, Booster, Expiry, Mode, Surprise, Tier, TierBasis
 from kiosk.core.rules import Program, Reward
@@ -59,6 +60,23 @@ class ReaderSection(Section):
     poll_interval: float = Field(gt=0, le=5)
     retry_initial: float = Field(gt=0, le=60)
     retry_max: float = Field(ge=1, le=600)
+    originality_check: bool
+    originality_key: str = ""
+
+    @field_validator("originality_key")
+    @classmethod
+    def _a_public_key(cls, value: str) -> str:
+        if value and not is_public_key(value):
+            raise ValueError(
+                "an uncompressed secp128r1 public key in hex: 04 then 32 bytes (66 hex digits); "
+                "leave it empty for NXP's NTAG21x key"
+            )
+        return value
+
+    @property
+    def originality_public_key(self) -> bytes:
+        """The key NTAG signatures are checked against: this file's, else NXP's."""
+        return bytes.fromhex(self.originality_key) if self.originality_key else NXP_NTAG21X_KEY
 
     @field_validator("path")
     @classmethod

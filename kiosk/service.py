@@ -160,6 +160,16 @@ class Counter:
             return RefusalReason.BLANK_ID
         return None
 
+    @staticmethod
+    def unproven(uid: bytes, signature: bytes | None, lost: bool, key: bytes) -> RefusalReason | None:
+        """Why a card the reader asked for its originality signature (`[reader]
+        originality_check`) is not taken: it left before answering, or the signature fails."""
+        if lost:
+            return RefusalReason.UNREADABLE
+        if signature is not None and not cardid.is_original(uid, signature, key):
+            return RefusalReason.NOT_ORIGINAL
+        return None
+
     def identify(self, uid: bytes) -> str | None:
         """The card_ref of the card a UID names, or None when the UID cannot name a card."""
         return None if self.unfit(uid) is not None else self.card_ref(uid)

@@ -20,6 +20,26 @@ from functools import reduce
 
 ACK = b"\x0a"
 NAK = b"\x00"  # nfcpy reads any single byte with (b & 0xFA) == 0 as a NAK
+# The simulator's stand-in for NXP's private originality key: virtual NTAGs sign their UID
+# with it, and tests point the kiosk's reader.originality_key at its public half.
+TEST_SIGNING_SECRET = 0x51_4D_55_4C_41_54_4F_52
+
+
+def originality_signature(uid: bytes, secret: int = TEST_SIGNING_SECRET) -> bytes:
+    """What READ_SIG answers: ECDSA on secp128r1 over the UID itself (no hash), r || s."""
+    from ecdsa import SECP128r1, SigningKey
+    from ecdsa.util import sigencode_string
+
+    key = SigningKey.from_secret_exponent(secret, curve=SECP128r1)
+    return bytes(key.sign_digest_deterministic(uid, sigencode=sigencode_string, allow_truncate=True))
+
+
+def originality_public_key(secret: int = TEST_SIGNING_SECRET) -> bytes:
+    """The uncompressed public key (04, x, y) matching `originality_signature`."""
+    from ecdsa import SECP128r1, SigningKey
+
+    key = SigningKey.from_secret_exponent(secret, curve=SECP128r1)
+    return b"\x04" + bytes(key.get_verifying_key().to_string())
 
 
 def bcc(data: bytes) -> int:
@@ -180,6 +200,8 @@ class Ntag21x(TypeACard):
         cfg = 4 * (self.pages - 4)  # CFG0, CFG1, PWD, PACK: the last four pages
         self.memory[cfg : cfg + 4] = b"\x04\x00\x00\xff"  # AUTH0 = FF: no password
         self.password = b"\xff\xff\xff\xff"
+        # READ_SIG's answer; None: the command is refused (NAK), as by many magic clones
+        self.signature: bytes | None = originality_signature(uid)
         self.write_ndef(ndef)
 
     @classmethod
@@ -236,8 +258,8 @@ class Ntag21x(TypeACard):
             return bytes([0x00, 0x04, 0x04, 0x02, 0x01, 0x00, self._storage, 0x03])
         if code == 0x1B and len(data) == 5:  # PWD_AUTH
             return b"\x00\x00" if data[1:] == self.password else self._nak()
-        if code == 0x3C and len(data) == 2:  # READ_SIG: no factory key here, zeros
-            return bytes(32)
+        if code == 0x3C and len(data) == 2 and data[1] == 0x00:  # READ_SIG
+            return self.signature if self.signature is not None else self._nak()
         if code == 0x39 and len(data) == 2:  # READ_CNT
             return bytes(3)
         return self._nak()
@@ -259,6 +281,16 @@ class Ntag21x(TypeACard):
     def _nak(self) -> bytes:
         self.power_off()  # an NTAG answers NAK and falls back to IDLE
         return NAK
+
+
+class MagicNtag(Ntag21x):
+    """A "magic" UID-writable clone of an NTAG213: any UID, but no NXP signature of it (its
+    READ_SIG answers zeros, or is refused with `signature=None`)."""
+
+    def __init__(self, uid: bytes, ndef: bytes = b"", signature: bytes | None = bytes(32)) -> None:
+        super().__init__(uid, "ntag213", ndef)
+        self.kind = "ntag213-clone"
+        self.signature = signature
 
 
 class MifareClassic1k(TypeACard):

@@ -20,18 +20,20 @@ from kiosk.adapters.reader import CardRead, Reader
 from kiosk.app import App
 from kiosk.config import ReaderSection
 from sim.nfc import VirtualField
+from sim.serial_line import PN532Line
 
 
 class ReaderRig:
-    """Field + Reader thread; every read and status change is recorded (and passed on)."""
+    """Field (the UDP field, or a PN532 on its serial line) + Reader thread; every read and
+    status change is recorded (and passed on)."""
 
     def __init__(
         self,
         section: ReaderSection,
-        field: VirtualField | None = None,
+        field: VirtualField | PN532Line | None = None,
         on_card: Callable[[CardRead], Any] | None = None,
     ) -> None:
-        self.field = field if field is not None else VirtualField()
+        self.field: VirtualField | PN532Line = field if field is not None else VirtualField()
         self._section = section
         self._on_card = on_card
         self.reads: list[CardRead] = []

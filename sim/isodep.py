@@ -21,18 +21,22 @@ class IsoDep:
         self.apdus: list[bytes] = []
 
     def block(self, data: bytes) -> tuple[bytes | None, bool]:
-        """Answer one block; the flag says the card was deselected."""
+        """Answer one block; the flag says the card was deselected. A block carrying a CID
+        (bit 0x08, as a PN532's firmware sends after its own ATTRIB) is answered with it."""
         pcb = data[0]
+        cid = data[1:2] if pcb & 0x08 else b""
+        body = data[1 + len(cid) :]
+        pcb &= ~0x08
         if pcb & 0xE2 == 0x02:  # I-block
             if pcb & 0x10:  # the reader chains: acknowledge and wait for the rest
-                return bytes([0xA2 | (pcb & 1)]), False
-            apdu = bytes(data[1:])
+                return bytes([0xA2 | (pcb & 1) | len(cid) << 3]) + cid, False
+            apdu = bytes(body)
             self.apdus.append(apdu)
-            return bytes([0x02 | (pcb & 1)]) + self.apdu(apdu), False
+            return bytes([0x02 | (pcb & 1) | len(cid) << 3]) + cid + self.apdu(apdu), False
         if pcb & 0xE6 == 0xA2:  # R(ACK)/R(NAK): nfcpy's presence check is an R(NAK)
-            return bytes([0xA2 | (pcb & 1)]), False
+            return bytes([0xA2 | (pcb & 1) | len(cid) << 3]) + cid, False
         if pcb == 0xC2:  # S(DESELECT)
-            return b"\xc2", True
+            return bytes([0xC2 | len(cid) << 3]) + cid, True
         return None, False
 
     def apdu(self, apdu: bytes) -> bytes:

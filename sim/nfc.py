@@ -37,14 +37,15 @@ import socket
 import threading
 from collections.abc import Callable
 
-from sim.cards import MifareClassic1k, Ntag21x, VirtualCard
+from sim.cards import MagicNtag, MifareClassic1k, Ntag21x, VirtualCard
 from sim.felica import FelicaCard
 from sim.isodep import RandomIdPhone, TypeBCard
 
 log = logging.getLogger(__name__)
 
 KINDS = (
-    "ntag213", "ntag215", "ntag216", "mifare-classic-1k", "felica", "type-b", "random-id"
+    "ntag213", "ntag215", "ntag216", "mifare-classic-1k", "felica", "type-b", "random-id",
+    "ntag213-clone",
 )
 
 
@@ -61,6 +62,8 @@ def make_card(kind: str, uid: bytes | None = None, ndef: bytes = b"", name: str 
             "felica": lambda: b"\x01\x2e" + digest[:6],
             "type-b": lambda: digest[:4],
         }.get(kind, lambda: b"\x04" + digest[:6])()
+    if kind == "ntag213-clone":
+        return MagicNtag(uid, ndef)
     if kind.startswith("ntag"):
         return Ntag21x(uid, kind, ndef)
     if kind == "mifare-classic-1k":

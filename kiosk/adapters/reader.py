@@ -1,8 +1,10 @@
 """The NFC reader: nfcpy's poll loop, one `CardRead` per physical tap, reopen when lost.
 
 Identity comes from anticollision (Type A UID, Type B NFCID0, FeliCa IDm), so cards nfcpy
-cannot read further (MIFARE Classic, bank cards) count too. NDEF is read when the tag
-allows it.
+cannot read further (MIFARE Classic, bank cards) count too. The tap is handed on as soon as
+anticollision gave the identity: nothing else is read from the card (on a PN532 each card
+command is four chip commands, and an NDEF read cost 50-140 ms per tap that nothing used),
+except the originality signature of an NTAG when `originality_check` asks for it.
 
 One tap is one read: the card nfcpy found is remembered until a poll round finds the
 field empty, so a card left lying on the reader is reported once, however often nfcpy
@@ -18,12 +20,16 @@ change between online and offline, once.
 from __future__ import annotations
 
 import logging
+import os
+import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from kiosk.adapters.pn53x_probe import chipset_of, list_targets
+from kiosk.adapters.pn532_speed import back_to_115200
 from kiosk.config import ReaderSection
 
 log = logging.getLogger(__name__)
@@ -31,6 +37,9 @@ log = logging.getLogger(__name__)
 # Tags are held by nfcpy's presence loop while they stay on the reader; while one is held
 # the loop still calls `terminate` every 0.1 s, so stopping stays prompt.
 BACKOFF_SLICE = 1.0  # seconds: a long backoff is waited in slices so `last_alive` keeps moving
+# A serial port that vanished (a USB-serial bridge unplugged) is looked for this often, so
+# the reader is back within a second of its return whatever the backoff had grown to.
+PORT_WATCH = 0.25
 
 CLASSIC_SAK = {0x08: "mifare-classic-1k", 0x88: "mifare-classic-1k", 0x18: "mifare-classic-4k",
                0x09: "mifare-mini"}
@@ -42,9 +51,13 @@ class CardRead:
 
     uid: bytes  # Type A sdd_res / FeliCa IDm / Type B NFCID0
     technology: str  # "106A" | "106B" | "212F"
-    kind: str  # "ntag213", "mifare-classic-1k", "iso-dep", "felica", "type-b", "unknown", ...
-    ndef: bytes | None  # NDEF message bytes when the tag allowed reading it, else None
+    kind: str  # from the SAK: "type2", "mifare-classic-1k", "iso-dep", "felica", "type-b", ...
     seen_at: float  # time.monotonic() when anticollision completed
+    # READ_SIG's answer when the originality check asked this card (a NAK byte when it
+    # refused); None when it was not asked
+    signature: bytes | None = None
+    # asked for its signature, the card left or went silent first: nothing is known of it
+    lost: bool = False
 
 
 def identify(target: Any) -> tuple[bytes, str] | None:
@@ -59,8 +72,8 @@ def identify(target: Any) -> tuple[bytes, str] | None:
     return None
 
 
-def card_kind(target: Any, tag: Any = None) -> str:
-    """A short name for the kind of card, from the SAK and, once activated, nfcpy's tag class."""
+def card_kind(target: Any) -> str:
+    """A short name for the kind of card, from its technology and SAK."""
     brty = str(target.brty)
     if brty.endswith("F"):
         return "felica"
@@ -73,14 +86,23 @@ def card_kind(target: Any, tag: Any = None) -> str:
         return "iso-dep"
     if sak in CLASSIC_SAK:
         return CLASSIC_SAK[sak]
-    if sak & 0x60 == 0:  # Type 2: NTAG and Ultralight tell their model through GET_VERSION
-        name = type(tag).__name__ if tag is not None else ""
-        if name.startswith("NTAG"):
-            return name.lower()
-        if name.startswith("MifareUltralight"):
-            return "mifare-ultralight"
+    if sak & 0x60 == 0:  # Type 2: NTAG, Ultralight (only GET_VERSION would tell which)
         return "type2"
     return "unknown"
+
+
+def serial_port(path: str) -> str | None:
+    """The /dev node of a `tty:NAME[:driver]` path, by nfcpy's own naming rule (`tty:AMA0` is
+    /dev/ttyAMA0, any other single name is taken as is); None for other paths and globs."""
+    parts = path.split(":")
+    if parts[0] != "tty" or len(parts) < 2 or not parts[1]:
+        return None
+    name = parts[1]
+    if re.fullmatch(r"(S|ACM|AMA|USB)\d+", name):
+        return f"/dev/tty{name}"
+    if re.fullmatch(r"S|ACM|AMA|USB|usbserial.*", name):
+        return None  # nfcpy tries every port of that kind
+    return f"/dev/{name}"
 
 
 def _is_peer_device(target: Any) -> bool:
@@ -95,12 +117,19 @@ def _name(error: BaseException) -> str:
     return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
 
 
-def _read_ndef(tag: Any) -> bytes | None:
+def is_ntag_candidate(uid: bytes, target: Any) -> bool:
+    """A Type 2 tag with NXP's 7-byte UID: an NTAG21x would answer READ_SIG."""
+    sak = target.sel_res[0] if target.sel_res else 0xFF
+    return len(uid) == 7 and uid[0] == 0x04 and sak & 0x60 == 0 and sak not in CLASSIC_SAK
+
+
+def _read_signature(tag: Any) -> bytes | None:
+    """READ_SIG's answer (a one-byte NAK from an Ultralight or many clones), or None when
+    the card left or went silent before answering."""
     try:
-        ndef = tag.ndef
-        return None if ndef is None else bytes(ndef.octets)
-    except Exception as error:  # a card lifted mid-read or an odd tag: its identity still counts
-        log.debug("event=read ndef=none error=%r", error.__class__.__name__)
+        return bytes(tag.transceive(b"\x3c\x00"))  # READ_SIG, address 00
+    except Exception as error:  # a timeout, a card lifted, a garbled answer
+        log.debug("event=read signature=none error=%r", error.__class__.__name__)
         return None
 
 
@@ -133,6 +162,7 @@ class Reader:
         self._discovered = False
         self._holding = False
         self._fresh = True
+        self._chipset: Any = None  # a PN53x's, polled directly between nfcpy's rounds
 
     @property
     def last_alive(self) -> float:
@@ -156,16 +186,33 @@ class Reader:
             problem = self._open(clf)
             if problem is None:
                 problem = self._poll(clf)
-                clf.close()
+                self._close(clf)
                 if problem is None:  # stopped
                     break
                 if self._online:
                     delay = self._section.retry_initial  # it worked for a while: start over
-            self._set_online(False, problem)
+            self._set_online(False, self._missing_port() or problem)
             self._wait(delay)
             delay = min(2 * delay, self._section.retry_max)
 
     def _open(self, clf: Any) -> str | None:
+        problem = self._try_open(clf)
+        port = serial_port(self._section.path)
+        if problem is None or port is None:
+            return problem
+        if not os.path.exists(port):
+            return self._missing_port() or problem
+        if self._section.path.endswith(":pn532") and back_to_115200(port) is not None:
+            problem = self._try_open(clf)  # it was only left at a higher speed
+        return problem
+
+    def _missing_port(self) -> str | None:
+        port = serial_port(self._section.path)
+        if port is None or os.path.exists(port):
+            return None
+        return f"{port} is missing: check the reader's cable (and the UART in the boot config)"
+
+    def _try_open(self, clf: Any) -> str | None:
         try:
             if clf.open(self._section.path):
                 return None
@@ -173,9 +220,17 @@ class Reader:
         except Exception as error:  # IOError from the driver, a diagnose that failed, ...
             return f"cannot open {self._section.path}: {error or type(error).__name__}"
 
+    @staticmethod
+    def _close(clf: Any) -> None:
+        try:
+            clf.close()  # nfcpy's PN532 driver talks to the chip while closing
+        except Exception as error:  # a line that just broke: nothing left to close cleanly
+            log.debug("closing the reader: %r", error)
+
     def _poll(self, clf: Any) -> str | None:
         """Run nfcpy's connect loop; None when stopped, else why the reader failed."""
         self._fresh, self._holding, self._discovered = True, False, False
+        self._chipset = chipset_of(clf)
         options = {
             "targets": list(self._section.targets),
             "on-discover": self._on_discover,
@@ -192,7 +247,7 @@ class Reader:
         finally:
             if self._pending is not None:  # identified, then the reader failed: still a tap
                 pending, self._pending = self._pending, None
-                self._emit(pending, card_kind(pending.target), None)
+                self._emit(pending, None, lost=True)
         if self._stop.is_set():
             return None
         if result is False:
@@ -210,13 +265,33 @@ class Reader:
             self._fresh = False
             return False
         self._end_of_round()
-        return self._stop.wait(self._section.poll_interval)
+        while not self._stop.wait(self._section.poll_interval):
+            if self._chipset is None or not self._quick_round():
+                return False  # nfcpy's own round: other readers, or a card to activate
+            self._end_of_round()
+            self._last_alive = time.monotonic()
+        return True
+
+    def _quick_round(self) -> bool:
+        """A PN53x round in one command per technology (pn53x_probe); False when a card
+        was found that nfcpy must activate (an NTAG whose signature is wanted)."""
+        for target in list_targets(self._chipset, tuple(self._section.targets)):
+            identity = identify(target)
+            if (
+                self._section.originality_check
+                and identity is not None
+                and identity != self._present
+                and is_ntag_candidate(identity[0], target)
+            ):
+                return False
+            self._on_discover(target)
+        return True
 
     def _end_of_round(self) -> None:
         self._set_online(True)
         if self._pending is not None:  # found, but nfcpy could not activate it as a tag
             pending, self._pending = self._pending, None
-            self._emit(pending, card_kind(pending.target), None)
+            self._emit(pending, None, lost=True)
         if not self._discovered:
             self._present = None  # the field was empty: the next card is a new tap
         self._discovered = False
@@ -229,13 +304,18 @@ class Reader:
         if identity is None or identity == self._present:
             return False  # still lying there: already counted, no need to talk to it again
         self._present = identity
-        self._pending = _Pending(identity[0], identity[1], target, seen_at)
-        return not _is_peer_device(target)
+        pending = _Pending(identity[0], identity[1], target, seen_at)
+        if self._section.originality_check and is_ntag_candidate(pending.uid, target):
+            self._pending = pending
+            return True  # activate it: READ_SIG needs a selected tag
+        self._emit(pending, None)
+        return False  # nothing more to ask it: the tap is noticed now
 
     def _on_connect(self, tag: Any) -> bool:
         pending, self._pending = self._pending, None
         if pending is not None:
-            self._emit(pending, card_kind(pending.target, tag), _read_ndef(tag))
+            signature = _read_signature(tag)
+            self._emit(pending, signature, lost=signature is None)
         self._holding = True
         return True  # hold the tag until it is lifted
 
@@ -243,8 +323,9 @@ class Reader:
         self._holding = False
         return False  # keep polling inside the same connect()
 
-    def _emit(self, pending: _Pending, kind: str, ndef: bytes | None) -> None:
-        read = CardRead(pending.uid, pending.technology, kind, ndef, pending.seen_at)
+    def _emit(self, pending: _Pending, signature: bytes | None, lost: bool = False) -> None:
+        kind = card_kind(pending.target)
+        read = CardRead(pending.uid, pending.technology, kind, pending.seen_at, signature, lost)
         log.debug("event=read tech=%s kind=%s", read.technology, read.kind)
         try:
             self._on_card(read)
@@ -266,10 +347,19 @@ class Reader:
             log.exception("event=reader handler=failed")
 
     def _wait(self, seconds: float) -> None:
+        """Wait out a backoff; a serial port that was missing and reappears ends it at once."""
         deadline = time.monotonic() + seconds
+        port = serial_port(self._section.path)
+        missing = port is not None and not os.path.exists(port)
         while not self._stop.is_set():
             self._last_alive = time.monotonic()
             left = deadline - self._last_alive
             if left <= 0:
                 return
-            self._stop.wait(min(left, BACKOFF_SLICE))
+            if missing:
+                if os.path.exists(port or ""):
+                    log.info("%s is back", port)
+                    return
+                self._stop.wait(min(left, PORT_WATCH))
+            else:
+                self._stop.wait(min(left, BACKOFF_SLICE))

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from functools import lru_cache
+from typing import Any
 
 from kiosk.core.wire import Text
 
@@ -18,6 +20,11 @@ UID_LENGTHS = (4, 7, 8, 10)  # ISO 14443-A single/double/triple size, FeliCa IDm
 NFCID0_LENGTH = 4  # ISO 14443-B
 # what the kiosk stores and sends for a card: HMAC-SHA256 in lowercase hex
 CARD_REF = Text(64, 64, "[0-9a-f]{64}", "64 lowercase hex characters")
+# NXP's public key for NTAG21x originality signatures (secp128r1, uncompressed point), as
+# AN11350 gives it and several independent open-source verifiers reproduce it; the unit
+# tests check it against a published tag's signature.
+NXP_NTAG21X_KEY = bytes.fromhex("04494E1A386D3D3CFE3DC10E5DE68A499B1C202DB5B132393E89ED19FE5BE8BC61")
+SIGNATURE_LENGTH = 32  # READ_SIG: r and s, 16 bytes each
 
 
 def parse_uid(text: str) -> bytes:
@@ -53,3 +60,44 @@ def card_ref(site_key: bytes, uid: bytes) -> str:
 
 def is_card_ref(text: object) -> bool:
     return CARD_REF.fits(text)
+
+
+def is_public_key(text: str) -> bool:
+    """An uncompressed secp128r1 point in hex: 04, then x and y (16 bytes each)."""
+    if len(text) != 66 or not _HEX.match(text) or text[:2] != "04":
+        return False
+    return _key(bytes.fromhex(text)) is not None
+
+
+@lru_cache(maxsize=4)
+def _key(public_key: bytes) -> Any:
+    # ecdsa is pure Python arithmetic (no I/O): the check stays a pure function
+    from ecdsa import SECP128r1, VerifyingKey
+    from ecdsa.errors import MalformedPointError
+
+    try:
+        return VerifyingKey.from_string(public_key, curve=SECP128r1)
+    except (MalformedPointError, ValueError):
+        return None
+
+
+def is_original(uid: bytes, signature: bytes, public_key: bytes = NXP_NTAG21X_KEY) -> bool:
+    """Whether `signature` (an NTAG21x's READ_SIG answer, r || s) is the chip maker's ECDSA
+    signature of `uid` on secp128r1, the UID itself being the message (no hash). A clone's
+    zeros, an error (b"") or a signature of another UID: False.
+
+    >>> is_original(bytes.fromhex("04a1b2c3d4e5f6"), bytes(32))
+    False
+    """
+    if len(signature) != SIGNATURE_LENGTH or not any(signature):
+        return False
+    key = _key(public_key)
+    if key is None:
+        return False
+    from ecdsa import BadSignatureError
+    from ecdsa.util import sigdecode_string
+
+    try:
+        return bool(key.verify_digest(signature, uid, sigdecode=sigdecode_string, allow_truncate=True))
+    except BadSignatureError:
+        return False

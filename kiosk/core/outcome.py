@@ -44,6 +44,7 @@ class RefusalReason(StrEnum):
     RANDOM_ID = "random_id"
     BLANK_ID = "blank_id"  # an all-zero or all-FF UID: shared by every card that sends it
     UNREADABLE = "unreadable"
+    NOT_ORIGINAL = "not_original"  # an NTAG whose originality signature failed: a clone
 
 
 class UndoRefusal(StrEnum):

@@ -320,6 +320,11 @@ class Screens:
     def _refused(self, reason: RefusalReason) -> Image.Image:
         if reason is RefusalReason.UNREADABLE:
             return self._render([self._line("unreadable", BIG), self._line("unreadable_detail")])
+        if reason is RefusalReason.NOT_ORIGINAL:
+            if self.compact:
+                return self._render([self._line("not_original", BIG), self._line("not_original_detail")])
+            why = Text(self._t("refused_not_original"), ("small",), max_lines=2)
+            return self._render([self._line("refused", BIG), why])
         if self.compact:
             return self._render([self._line("refused", BIG), self._line("use_loyalty_card")])
         why = Text(self._t(f"refused_{reason.value}"), ("small",), max_lines=2)

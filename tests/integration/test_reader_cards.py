@@ -42,9 +42,9 @@ def test_an_empty_virtual_field_is_reported_as_no_target(clf: Any) -> None:
 @pytest.mark.parametrize(
     ("kind", "uid", "technology", "expected_kind"),
     [
-        ("ntag213", "04A1B2C3D4E5F6", "106A", "ntag213"),
-        ("ntag215", "04112233445566", "106A", "ntag215"),
-        ("ntag216", "04998877665544", "106A", "ntag216"),
+        ("ntag213", "04A1B2C3D4E5F6", "106A", "type2"),
+        ("ntag215", "04112233445566", "106A", "type2"),
+        ("ntag216", "04998877665544", "106A", "type2"),
         ("mifare-classic-1k", "5A6B7C8D", "106A", "mifare-classic-1k"),
         ("felica", "012E4C1A23456789", "212F", "felica"),
         ("type-b", "CAFE0042", "106B", "type-b"),
@@ -58,7 +58,9 @@ def test_each_virtual_card_is_identified_by_nfcpy_with_its_own_identity(
     assert target is not None
     tag = nfc.tag.activate(clf, target)
     assert identify(target) == (bytes.fromhex(uid), technology)
-    assert card_kind(target, tag) == expected_kind
+    assert card_kind(target) == expected_kind
+    if kind.startswith("ntag"):  # nfcpy tells the model from the card's GET_VERSION
+        assert type(tag).__name__.lower() == kind
 
 
 def test_nfcpy_reads_get_version_and_the_capability_container_of_an_ntag216(

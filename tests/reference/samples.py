@@ -114,6 +114,7 @@ SAMPLES: dict[str, Sample] = {
     ),
     "refused": lambda s: s.outcome(Refused(reason=RefusalReason.RANDOM_ID)),
     "unreadable": lambda s: s.outcome(Refused(reason=RefusalReason.UNREADABLE)),
+    "not_original": lambda s: s.outcome(Refused(reason=RefusalReason.NOT_ORIGINAL)),
     "idle_booster": lambda s: s.idle(booster=2),
     "boosted": lambda s: s.outcome(sample_tap(MONDAY_BOOST, 1, later=timedelta(days=7))),  # a Monday
     "tier_reached": lambda s: s.outcome(sample_tap(GOLD, 3)),
