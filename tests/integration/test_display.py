@@ -42,7 +42,7 @@ def test_the_controller_shows_every_screen_pixel_for_pixel(chip: str, height: in
     assert bus.display_on and same(bus.glass(), display.screens.idle())
     for name, sample in SAMPLES.items():
         image = sample(display.screens)
-        display._send(image)
+        display.show_outcome(sample_tap(PROGRAM, 3), 0.0, image=image)  # a drawn screen, as sent
         assert same(bus.glass(), image), f"{chip} {height} {name}"
 
 
