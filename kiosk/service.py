@@ -14,7 +14,7 @@ import os
 import secrets
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from pathlib import Path
 
 from kiosk.adapters.ledger import Ledger
@@ -39,6 +39,8 @@ from kiosk.served import FROM_CONFIG, Running, running_program
 SITE_KEY_BYTES = 32
 EXPIRY_DAY_KEY = "expiry_pass_day"  # ledger meta: the local day of the last finished pass
 EXPIRY_COMMITS = 2  # expired cards recorded per slice of the pass, at most (one fsync each)
+RETENTION_SLICE = 200  # events looked at per slice of the retention walk (one transaction)
+RECLAIM_PAGES = 64  # free pages given back to the file system per slice (256 KiB)
 
 
 def load_site_key(path: Path, create: bool = True) -> bytes:
@@ -87,6 +89,15 @@ def _new_id() -> str:
     return str(uuid.uuid4())
 
 
+def _local_day(moment: datetime, tz: tzinfo) -> tuple[datetime, datetime]:
+    """The local calendar day of `moment` in `tz`, as [start, end) instants."""
+    day = moment.astimezone(tz).date()
+    return (
+        datetime.combine(day, time(), tzinfo=tz),
+        datetime.combine(day + timedelta(days=1), time(), tzinfo=tz),
+    )
+
+
 class ClockBehind(KioskError, ValueError):
     """An explicit time earlier than the last recorded event."""
 
@@ -116,6 +127,9 @@ class Counter:
         self.clock_behind = False
         self.program_source = FROM_CONFIG
         self._expiry_walk: tuple[str, str] | None = None  # (last card_ref checked, its day)
+        self.retention = timedelta(days=400)  # [kiosk] retention_days
+        self._retention_walk: int | None = None  # the last event row looked at
+        self._retention_day: str | None = None  # the local day of the last finished walk
 
     @classmethod
     def open(cls, config: Config, **kwargs: Callable[[], object]) -> Counter:
@@ -127,6 +141,7 @@ class Counter:
             running.program, ledger, site_key, config.kiosk.id, staff=running.staff, **kwargs  # type: ignore[arg-type]
         )
         counter.program_source = running.source
+        counter.retention = timedelta(days=config.kiosk.retention_days)
         return counter
 
     def use_program(self, running: Running) -> None:
@@ -283,12 +298,32 @@ class Counter:
         return self._commit(outcome, state.card_ref, moment, staff_ref)
 
     def todays_figures(self, now: datetime | None = None) -> Outcome:
-        """Taps, new cards, rewards and pending sync of the local day, for staff."""
+        """Taps, new cards, rewards and pending sync of the local day, for staff (reading
+        that day's events only, whatever the ledger's age)."""
         moment = self.now(now)
+        start, end = _local_day(moment, self.program.tz)
         today = todays_figures(
-            self.ledger.events(), moment, self.program.tz, self.ledger.outbox().pending
+            self.ledger.events_between(start, end), moment, self.program.tz,
+            self.ledger.outbox().pending,
         )
         return figures(self.program, today)
+
+    def forget_due(self, now: datetime | None = None) -> int:
+        """One slice of retention, between taps: forget synced events older than
+        `retention` (at most RETENTION_SLICE looked at), then give back up to
+        RECLAIM_PAGES free pages. One walk a day; returns how many events went."""
+        moment = self.now(now)
+        today = moment.astimezone(self.program.tz).date().isoformat()
+        forgotten = 0
+        if self._retention_walk is not None or self._retention_day != today:
+            step = self.ledger.forget_synced(
+                moment - self.retention, self._retention_walk or 0, RETENTION_SLICE
+            )
+            forgotten, self._retention_walk = step.count, step.resume
+            if step.resume is None:
+                self._retention_day = today
+        self.ledger.reclaim(RECLAIM_PAGES)
+        return forgotten
 
     def history(self, uid: bytes) -> list[Event]:
         return self.ledger.events(self.known_card(uid).card_ref)

@@ -283,4 +283,5 @@ def test_the_ledger_keeps_no_customer_without_consent_and_migrates_an_old_file(
         assert ledger.customer(ref) is None
         ledger.set_customers({ref: Customer("Noé", None, consent=True)})
         assert ledger.customer(ref) == Customer("Noé", None, consent=True)
-        assert ledger._db.execute("PRAGMA user_version").fetchone()[0] == 2
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == ledger_module.SCHEMA_VERSION
