@@ -66,18 +66,24 @@ def load_site_key(path: Path, create: bool = True) -> bytes:
 
 def _create_site_key(path: Path) -> bytes:
     key = secrets.token_bytes(SITE_KEY_BYTES)
+    # written whole under a private name, then linked into place: a process starting at
+    # the same moment sees no key or the whole key, never an empty file it calls damaged
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             os.write(fd, key)
             os.fsync(fd)
         finally:
             os.close(fd)
+        os.link(draft, path)
     except FileExistsError:
         return load_site_key(path, create=False)  # another process made it first
     except OSError as error:
         raise StorageError(f"site key {path}: cannot create it: {error.strerror}") from None
+    finally:
+        draft.unlink(missing_ok=True)
     return key
 
 
