@@ -430,7 +430,8 @@ class Ledger:
         try:
             if int(self._db.execute("PRAGMA freelist_count").fetchone()[0]):
                 # executescript steps the pragma to its end; execute() frees one page only
-                self._db.executescript(f"PRAGMA incremental_vacuum({int(pages)})")
+                # (0 would mean the whole free list: a long pause, never wanted here)
+                self._db.executescript(f"PRAGMA incremental_vacuum({max(1, int(pages))})")
             return int(self._db.execute("PRAGMA freelist_count").fetchone()[0])
         except sqlite3.Error as error:
             raise storage_error(error, self.path) from None
