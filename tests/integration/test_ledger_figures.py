@@ -18,7 +18,7 @@ DST_DAY_END = datetime(2026, 3, 29, 22, 0, tzinfo=UTC)  # 00:00 the next day in 
 
 
 def _uid(n: int) -> bytes:
-    return bytes.fromhex("04%012x" % n)
+    return bytes.fromhex(f"04{n:012x}")
 
 
 def _counter(tmp_path: Path) -> Counter:

@@ -96,7 +96,7 @@ def _open_a_year_of_taps(tmp_path: Path, days: int) -> Counter:
         tmp_path, kiosk={"retention_days": 30}, program={"cooldown_minutes": 0}
     ))
     for n in range(days * 4):
-        counter.tap(bytes.fromhex("04%012x" % (n % 50)), T0 + timedelta(hours=6 * n))
+        counter.tap(bytes.fromhex(f"04{n % 50:012x}"), T0 + timedelta(hours=6 * n))
     return counter
 
 
