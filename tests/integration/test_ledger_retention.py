@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import functools
 import os
+import subprocess
+import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -133,3 +135,28 @@ def test_a_kiosk_that_never_synced_forgets_nothing(tmp_path):
     assert [counter.forget_due(later) for _ in range(5)] == [0] * 5
     assert [e.id for e in counter.ledger.events()] == before
     counter.close()
+
+
+def test_kiosk_export_says_which_range_it_covers_and_where_the_older_events_are(tmp_path):
+    counter = _open_a_year_of_taps(tmp_path / "state", days=60)
+    everything = counter.ledger.events()
+    counter.ledger.settle([e.id for e in everything], {}, (), T0)
+    now = everything[-1].occurred_at
+    while counter.forget_due(now):
+        pass
+    kept = counter.ledger.events()
+    counter.close()
+    config = tmp_path / "kiosk.toml"
+    config.write_text(f'[kiosk]\nstate_dir = "{tmp_path / "state"}"\nretention_days = 30\n')
+
+    done = subprocess.run(
+        [sys.executable, "-m", "kiosk.cli", "--config", str(config), "export", "--csv"],
+        capture_output=True, text=True, timeout=60,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 1 + len(kept)  # the header, then plain CSV
+    first, forgotten = kept[0].occurred_at, len(everything) - len(kept)
+    assert f"events from {first:%Y-%m-%d %H:%M} to {now:%Y-%m-%d %H:%M} UTC" in done.stderr
+    assert f"{forgotten} older events" in done.stderr
+    assert "export those from the central API" in done.stderr
