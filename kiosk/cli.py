@@ -213,7 +213,7 @@ def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
         ]
         for name, value in rows:
             out.write(f"{name:<15}{value}\n")
-        for event, reason in counter.ledger.rejected()[-5:]:
+        for event, reason in counter.ledger.rejected(newest=5):
             out.write(f"  rejected #{event.seq} {event.kind.value}: {reason}\n")
     finally:
         counter.close()

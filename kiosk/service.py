@@ -39,7 +39,7 @@ from kiosk.served import FROM_CONFIG, Running, running_program
 SITE_KEY_BYTES = 32
 EXPIRY_DAY_KEY = "expiry_pass_day"  # ledger meta: the local day of the last finished pass
 EXPIRY_COMMITS = 2  # expired cards recorded per slice of the pass, at most (one fsync each)
-RETENTION_SLICE = 200  # events looked at per slice of the retention walk (one transaction)
+RETENTION_SLICE = 50  # events looked at per slice of the retention walk: a few ms under the lock
 RECLAIM_PAGES = 64  # free pages given back to the file system per slice (256 KiB)
 
 
