@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import central, daemon, reader, storage, sync, tap
+from bench import central, daemon, history, reader, storage, sync, tap
 
 
 @dataclass(frozen=True)
@@ -41,10 +41,12 @@ class Sizes:
     central_batches: int
     central_batch_size: int
     storage_taps: int
+    history_events: tuple[int, ...] = history.FULL_SIZES
+    history_runs: int = 30
 
 
 FULL = Sizes(1000, 200, 200, 20, 20.0, 10_000, 5, 10_000, 1_000, 50, 6, 200, 500)
-QUICK = Sizes(20, 10, 10, 3, 1.0, 60, 2, 300, 30, 4, 2, 50, 30)
+QUICK = Sizes(20, 10, 10, 3, 1.0, 60, 2, 300, 30, 4, 2, 50, 30, history.QUICK_SIZES, 8)
 
 # What holds a figure back when it misses its target (from profiling; see README).
 LIMITED_BY = {
@@ -63,6 +65,8 @@ LIMITED_BY = {
     "storage": "more than the tap's own commit reached the disk inside the taps: is SQLite's "
                "autocheckpoint back on the tap path (Ledger.open(autocheckpoint=False) in "
                "Counter.open)?",
+    "history": "see by_size: a ratio above 2 on a shared machine is first rerun; the sync "
+               "round is mostly the central's answers on loopback (bench.history docstring)",
     "sync": "central ingest: one Python server process on one core (see "
             "central_ingest.server_cpu_us_per_event; 1e6 / that is its ceiling), with 50 "
             "client threads in the bench process competing for the same 2 cores",
@@ -135,6 +139,8 @@ def run(sizes: Sizes, callgrind: bool) -> dict[str, Any]:
                                                         partial_updates=False)),
         )
         figures["storage"] = _figure("storage", lambda: _storage(sizes, split))
+        figures["history"] = _figure(
+            "history", lambda: history.run(sizes.history_events, sizes.history_runs))
     return figures
 
 
@@ -181,6 +187,12 @@ def _storage(sizes: Sizes, split: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def sizes_last(figures: dict[str, Any]) -> int | None:
+    """The largest ledger the history figure built."""
+    built = figures.get("history", {}).get("sizes") or [None]
+    return built[-1]
+
+
 def summary(figures: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per target: figure, value, target, met."""
     def get(*path: str) -> Any:
@@ -210,6 +222,12 @@ def summary(figures: dict[str, Any]) -> list[dict[str, Any]]:
         ("display bus bytes per tap", get("display_bus", "partial_updates_true",
                                           "bytes_per_tap"), "(no target)", None),
         ("fsync per tap", get("storage", "fsync_per_tap"), "1", get("storage", "met")),
+        ("ledger 10k -> 1M events: worst p50 ratio",
+         max((r for r in (get("history", "ratio_largest_to_smallest_p50") or {}).values()
+              if r is not None), default=None), "<= 2", get("history", "flat")),
+        ("tap p90 ms on the largest ledger",
+         get("history", "by_size", str(sizes_last(figures)), "tap_ms", "p90"), "<= 5",
+         get("history", "tap_within_target")),
     ]
     return [{"figure": f, "value": v, "target": t, "met": m} for f, v, t, m in rows]
 

@@ -29,6 +29,7 @@ import argparse
 import contextlib
 import io
 import json
+import os
 import random
 import sqlite3
 import statistics
@@ -130,6 +131,9 @@ def build(config: Config, size: int, rng: random.Random) -> dict[str, Any]:
         cards = ledger.rebuild_cards()
         rebuild = time.perf_counter() - rebuild
         ledger.checkpoint()
+    # the build wrote the whole file just now: let the kernel finish writing it back, or
+    # the measured fsyncs queue behind hundreds of MB a years-old ledger never has pending
+    os.sync()
     return {"events": size, "cards": cards, "days": round(size / EVENTS_PER_DAY),
             "insert_s": round(inserted, 2), "rebuild_cards_s": round(rebuild, 2),
             "file_mb": round(config.kiosk.ledger_path.stat().st_size / 2**20, 1)}

@@ -18,7 +18,13 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 
-from kiosk.adapters.ledger_schema import MIGRATIONS, SCHEMA_VERSION, migrate, prepare
+from kiosk.adapters.ledger_schema import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    incremental,
+    migrate,
+    prepare,
+)
 from kiosk.adapters.ledger_tables import (
     FORGOTTEN_UNTIL,
     Forgotten,
@@ -426,9 +432,11 @@ class Ledger:
 
     def reclaim(self, pages: int) -> int:
         """Give up to `pages` free pages back to the file system (incremental vacuum, one
-        short transaction); returns how many free pages are left."""
+        short transaction); returns how many free pages are left. (A ledger too big to
+        convert when it was upgraded keeps them: new events fill them instead.)"""
         try:
-            if int(self._db.execute("PRAGMA freelist_count").fetchone()[0]):
+            free = int(self._db.execute("PRAGMA freelist_count").fetchone()[0])
+            if free and incremental(self._db):
                 # executescript steps the pragma to its end; execute() frees one page only
                 # (0 would mean the whole free list: a long pause, never wanted here)
                 self._db.executescript(f"PRAGMA incremental_vacuum({max(1, int(pages))})")

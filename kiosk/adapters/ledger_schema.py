@@ -75,6 +75,10 @@ MIGRATIONS: tuple[str, ...] = (
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 INCREMENTAL = 2  # PRAGMA auto_vacuum: freed pages are given back by `incremental_vacuum`
+# An older ledger is rewritten for incremental vacuum only up to this size: the rewrite
+# holds up the start (about a second per 40 MB here, several on a Pi Zero), and systemd
+# gives the start 60 s. A bigger one keeps its free pages for new events instead.
+CONVERT_MAX_BYTES = 64 * 2**20
 
 
 def _version(db: sqlite3.Connection) -> int:
@@ -115,9 +119,14 @@ def migrate(db: sqlite3.Connection, path: Path) -> None:
             db.execute("ROLLBACK")
             raise
         db.execute("COMMIT")
-    if int(db.execute("PRAGMA auto_vacuum").fetchone()[0]) != INCREMENTAL:
+    if not incremental(db) and path.stat().st_size <= CONVERT_MAX_BYTES:
         # A ledger made before incremental vacuum: rewrite it once so that space freed by
         # retention can be given back in small slices later. A VACUUM cannot run inside a
         # transaction; a process that loses the race waits on the lock, then repeats a
         # harmless VACUUM of a file already converted.
         db.execute("VACUUM")
+
+
+def incremental(db: sqlite3.Connection) -> bool:
+    """Whether freed pages can be given back to the file system a slice at a time."""
+    return int(db.execute("PRAGMA auto_vacuum").fetchone()[0]) == INCREMENTAL

@@ -88,3 +88,24 @@ def test_processes_opening_one_ledger_at_once_all_tap_and_it_is_built_once(
         assert len({e.id for e in events}) == len(events)
         synced = OLD_SYNCED if old else 0
         assert (box.synced, box.pending) == (synced, len(events) - synced)
+
+
+def test_an_old_ledger_too_big_to_rewrite_at_start_is_upgraded_and_keeps_its_free_pages(
+    tmp_path: Path,
+):
+    path = tmp_path / "ledger.sqlite3"
+    make_old_ledger(path, 2, OLD_STAMPS, OLD_SYNCED, START)
+    with sqlite3.connect(path) as db:  # years of events, as far as the file size goes
+        db.execute("INSERT INTO meta (key, value) VALUES ('ballast', ?)", ("x" * 70 * 2**20,))
+
+    with Ledger.open(path) as ledger:
+        # upgraded without the rewrite that would hold up the start
+        assert _header(path) == (SCHEMA_VERSION, 0)
+        assert len(ledger.events()) == OLD_STAMPS
+        with sqlite3.connect(path) as db:
+            db.execute("DELETE FROM meta WHERE key = 'ballast'")
+        size = path.stat().st_size
+        free = ledger.reclaim(64)
+        ledger.checkpoint()
+        # the free pages stay in the file, for new events to fill
+        assert free > 64 and path.stat().st_size >= size
