@@ -139,86 +139,116 @@ def build(config: Config, size: int, rng: random.Random) -> dict[str, Any]:
             "file_mb": round(config.kiosk.ledger_path.stat().st_size / 2**20, 1)}
 
 
-def _ms(samples: list[float]) -> dict[str, float]:
+def _ms(samples: list[float]) -> dict[str, Any]:
     ordered = sorted(samples)
     return {"n": len(ordered), "p50": round(statistics.median(ordered) * 1e3, 3),
             "p90": round(ordered[int(0.9 * (len(ordered) - 1))] * 1e3, 3),
             "max": round(ordered[-1] * 1e3, 3)}
 
 
-def _timed(run: Callable[[], object], times: int) -> dict[str, float]:
-    samples = []
-    for _ in range(times):
-        started = time.perf_counter()
-        run()
-        samples.append(time.perf_counter() - started)
-    return _ms(samples)
+class Kiosk:
+    """One built ledger with the real Counter and SyncWorker on it, and its own clock."""
 
+    def __init__(self, config: Config, cards: int, runs: int) -> None:
+        self.config = config
+        self.counter = Counter.open(config)
+        self.worker = SyncWorker(config.central, config.kiosk.ledger_path,
+                                 self.counter.program.tz)
+        self.clock = END
+        # regulars: the newest cards, tapped in turn
+        self._uids = iter([_uid(n) for n in range(max(0, cards - 20), cards)] * runs * 10)
+        self.status_file = config.kiosk.state_dir / "kiosk.toml"
+        self.status_file.write_text(
+            f'[kiosk]\nid = "{config.kiosk.id}"\nstate_dir = "{config.kiosk.state_dir}"\n'
+            f'[central]\nurl = "{config.central.url}"\n'
+            f'token_file = "{config.central.token_file}"\n')
+        self.expired = self.forgotten = 0
 
-def measure(config: Config, cards: int, runs: int) -> dict[str, Any]:
-    """Every routine operation on the ledger `config` names, timed `runs` times."""
-    counter = Counter.open(config)
-    clock = [END]
+    def tick(self, minutes: float = 1.0) -> datetime:
+        self.clock += timedelta(minutes=minutes)
+        return self.clock
 
-    def tick(minutes: float = 1.0) -> datetime:
-        clock[0] += timedelta(minutes=minutes)
-        return clock[0]
+    def tap(self) -> None:
+        self.counter.tap(next(self._uids), self.tick())
 
-    # regulars: the cards of the newest events, tapped in turn
-    regulars = [_uid(n) for n in range(max(0, cards - 20), cards)]
-    taps = iter(regulars * (runs * 4))
-    figures: dict[str, Any] = {}
-    figures["tap_ms"] = _timed(lambda: counter.tap(next(taps), tick()), runs)
-    figures["staff_figures_ms"] = _timed(lambda: counter.todays_figures(tick(0)), runs)
-    status_file = config.kiosk.state_dir / "kiosk.toml"
-    status_file.write_text(
-        f'[kiosk]\nid = "{config.kiosk.id}"\nstate_dir = "{config.kiosk.state_dir}"\n'
-        f'[central]\nurl = "{config.central.url}"\ntoken_file = "{config.central.token_file}"\n')
-    figures["status_ms"] = _timed(
-        lambda: cli.main(["--config", str(status_file), "status"], out=io.StringIO()), runs)
-    worker = SyncWorker(config.central, config.kiosk.ledger_path, counter.program.tz)
-    worker.sync_once()  # the central learns the backlog's pending events and the program
-    rounds = []
-    for _ in range(max(3, runs // 4)):
-        for _ in range(3):
-            counter.tap(next(taps), tick())
-        started = time.perf_counter()
-        report = worker.sync_once(refresh=True)
-        rounds.append(time.perf_counter() - started)
+    def figures(self) -> None:
+        self.counter.todays_figures(self.clock)
+
+    def status(self) -> None:
+        cli.main(["--config", str(self.status_file), "status"], out=io.StringIO())
+
+    def sync_round(self) -> None:
+        report = self.worker.sync_once(refresh=True)
         if not report.ok:
             raise RuntimeError(f"sync round failed: {report.error}")
-    figures["sync_round_ms"] = _ms(rounds)
-    figures["sync_round_ms"]["note"] = "3 taps sent and recent cards re-read from the central"
-    # far enough on that every card is due to expire and every synced event is past
-    # retention, at every size: each slice then does its full share of work
-    expiry_day = tick(1000 * 24 * 60)
-    slices: list[float] = []
-    expired = 0
+
+    def expiry_slice(self) -> None:
+        self.expired += self.counter.expire_due(self.clock, limit=EXPIRY_SLICE)
+
+    def retention_slice(self) -> None:
+        self.forgotten += self.counter.forget_due(self.clock)
+
+    def close(self) -> None:
+        self.worker.close()
+        self.counter.close()
+
+
+def _interleaved(kiosks: list[Kiosk], runs: int, operation: Callable[[Kiosk], None],
+                 before: Callable[[Kiosk], None] | None = None) -> list[dict[str, Any]]:
+    """Time `operation` `runs` times on each kiosk, one kiosk after the other in each run,
+    so that a noisy moment of a shared machine falls on every size alike."""
+    samples: list[list[float]] = [[] for _ in kiosks]
     for _ in range(runs):
-        started = time.perf_counter()
-        expired += counter.expire_due(expiry_day, limit=EXPIRY_SLICE)
-        slices.append(time.perf_counter() - started)
-    figures["expiry_slice_ms"] = _ms(slices) | {"cards_per_slice": EXPIRY_SLICE,
-                                               "expired_cards": expired}
-    retention: list[float] = []
-    forgotten = 0
-    for _ in range(runs):
-        started = time.perf_counter()
-        forgotten += counter.forget_due(expiry_day)
-        retention.append(time.perf_counter() - started)
-    figures["retention_slice_ms"] = _ms(retention) | {"events_forgotten": forgotten}
-    figures["disk"] = _disk(counter, worker, next(taps), tick, forgotten / runs)
-    worker.close()
-    counter.close()
+        for kiosk, times in zip(kiosks, samples, strict=True):
+            if before is not None:
+                before(kiosk)
+            started = time.perf_counter()
+            operation(kiosk)
+            times.append(time.perf_counter() - started)
+    return [_ms(times) for times in samples]
+
+
+def measure(kiosks: list[Kiosk], runs: int) -> list[dict[str, Any]]:
+    """Every routine operation on every kiosk; one dict of figures per kiosk."""
+    figures: list[dict[str, Any]] = [{} for _ in kiosks]
+
+    def record(name: str, results: list[dict[str, Any]]) -> None:
+        for figure, result in zip(figures, results, strict=True):
+            figure[name] = result
+
+    record("tap_ms", _interleaved(kiosks, runs, Kiosk.tap))
+    record("staff_figures_ms", _interleaved(kiosks, runs, Kiosk.figures))
+    record("status_ms", _interleaved(kiosks, runs, Kiosk.status))
+    for kiosk in kiosks:
+        kiosk.worker.sync_once()  # the central learns the backlog's pending events
+
+    def three_taps(kiosk: Kiosk) -> None:
+        for _ in range(3):
+            kiosk.tap()
+
+    record("sync_round_ms", _interleaved(kiosks, max(3, runs // 3), Kiosk.sync_round,
+                                         before=three_taps))
+    for kiosk in kiosks:
+        # far enough on that every card is due to expire and every synced event is past
+        # retention, at every size: each slice then does its full share of work
+        kiosk.tick(1000 * 24 * 60)
+    record("expiry_slice_ms", _interleaved(kiosks, runs, Kiosk.expiry_slice))
+    record("retention_slice_ms", _interleaved(kiosks, runs, Kiosk.retention_slice))
+    for kiosk, figure in zip(kiosks, figures, strict=True):
+        figure["sync_round_ms"]["note"] = "3 taps sent and recent cards re-read from the central"
+        figure["expiry_slice_ms"] |= {"cards_per_slice": EXPIRY_SLICE,
+                                      "expired_cards": kiosk.expired}
+        figure["retention_slice_ms"] |= {"events_forgotten": kiosk.forgotten}
+        figure["disk"] = _disk(kiosk, kiosk.forgotten / runs)
     return figures
 
 
-def _disk(counter: Counter, worker: SyncWorker, uid: bytes, tick: Callable[[], datetime],
-          forgotten_per_slice: float) -> dict[str, Any]:
+def _disk(kiosk: Kiosk, forgotten_per_slice: float) -> dict[str, Any]:
     """Bytes written by one tap, its sync round and checkpoint, an idle minute, and a day."""
+    counter, worker = kiosk.counter, kiosk.worker
     counter.ledger.checkpoint()
     with _written() as tap:
-        counter.tap(uid, tick())
+        kiosk.tap()
     with _written() as tap_sync:
         worker.sync_once()
     with _written() as tap_checkpoint:
@@ -247,22 +277,31 @@ def _per_day(per_tap: int, idle_minute: int) -> int:
 
 
 def run(sizes: tuple[int, ...] = FULL_SIZES, runs: int = 30) -> dict[str, Any]:
-    """Build each ledger, measure it, and compare the largest with the smallest."""
+    """Build each ledger, measure them all, and compare the largest with the smallest."""
     rng = random.Random(20)
-    by_size: dict[str, Any] = {}
+    built: list[dict[str, Any]] = []
+    kiosks: list[Kiosk] = []
     with tempfile.TemporaryDirectory(prefix="bench-history-") as scratch:
         root = Path(scratch)
         db = root / "central.sqlite3"
         add_kiosk(str(db), "warm-up")  # the central's schema before the server opens it
         with central_process(db) as url:
-            for size in sizes:
-                kiosk_id = f"kiosk-{size}"
-                token = root / f"{kiosk_id}.token"
-                token.write_text(add_kiosk(str(db), kiosk_id) + "\n", encoding="utf-8")
-                config = _config(root / kiosk_id, kiosk_id, url, token)
-                print(f"bench.history: building {size:,} events...", file=sys.stderr, flush=True)
-                built = build(config, size, rng)
-                by_size[str(size)] = {"ledger": built} | measure(config, built["cards"], runs)
+            try:
+                for size in sizes:
+                    kiosk_id = f"kiosk-{size}"
+                    token = root / f"{kiosk_id}.token"
+                    token.write_text(add_kiosk(str(db), kiosk_id) + "\n", encoding="utf-8")
+                    config = _config(root / kiosk_id, kiosk_id, url, token)
+                    print(f"bench.history: building {size:,} events...", file=sys.stderr,
+                          flush=True)
+                    built.append(build(config, size, rng))
+                    kiosks.append(Kiosk(config, built[-1]["cards"], runs))
+                figures = measure(kiosks, runs)
+            finally:
+                for kiosk in kiosks:
+                    kiosk.close()
+    by_size = {str(size): {"ledger": ledger} | figure
+               for size, ledger, figure in zip(sizes, built, figures, strict=True)}
     return _verdict(by_size, sizes)
 
 
@@ -279,7 +318,8 @@ def _verdict(by_size: dict[str, Any], sizes: tuple[int, ...]) -> dict[str, Any]:
     # p50: on this shared machine a p90 is other people's disk flushes as much as ours
     tap_ok = all(by_size[s]["tap_ms"]["p50"] <= TAP_MS for s in by_size)
     return {
-        "method": "bench/history.py docstring; p50 in ms per operation and size",
+        "method": "bench/history.py docstring; p50 in ms per operation and size, the sizes "
+                  "measured in turn within each run",
         "sizes": list(sizes),
         "p50_ms_side_by_side": side_by_side,
         "ratio_largest_to_smallest_p50": ratios,
