@@ -11,7 +11,6 @@ runs small counts in seconds (used by the smoke test) and skips callgrind unless
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import central, daemon, history, reader, storage, sync, tap
+from bench.rig import publish
 
 
 @dataclass(frozen=True)
@@ -252,11 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         "summary": summary(figures),
         "figures": figures,
     }
-    text = json.dumps(document, indent=2, default=str)
-    print(text)
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n", encoding="utf-8")
+    publish(document, args.out)
     return 0
 
 

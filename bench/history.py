@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import json
 import os
 import random
 import sqlite3
@@ -42,6 +41,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.rig import publish
 from bench.sync import central_process
 from central.testing import add_kiosk
 from kiosk import cli
@@ -348,11 +348,7 @@ def main(argv: list[str] | None = None) -> int:
     result = run(QUICK_SIZES if args.quick else FULL_SIZES, runs=8 if args.quick else 30)
     document = {"bench": "ledger over years", "quick": args.quick,
                 "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **result}
-    text = json.dumps(document, indent=2)
-    print(text)
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n", encoding="utf-8")
+    publish(document, args.out)
     return 0
 
 

@@ -404,6 +404,8 @@ class Ledger:
         the newest event (it carries the next sequence number and the clock's floor).
         Call again from `Forgotten.resume` until it is None.
         """
+        if self._tally("synced") <= self._tally("forgotten"):
+            return Forgotten(0, None)  # nothing synced is held here (or no central at all)
         cutoff = _stored_time(before)
         with self._transaction() as db:
             rows = db.execute(
