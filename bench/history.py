@@ -53,7 +53,7 @@ from kiosk.adapters.sync import SyncWorker
 from kiosk.app import EXPIRY_SLICE
 from kiosk.config import Config, from_mapping
 from kiosk.core.cardid import card_ref
-from kiosk.service import Counter, load_site_key
+from kiosk.service import RETENTION_PAUSE, Counter, load_site_key
 
 FULL_SIZES = (10_000, 100_000, 1_000_000)
 QUICK_SIZES = (1_000, 3_000, 10_000)
@@ -190,7 +190,7 @@ class Kiosk:
         self.expired += self.counter.expire_due(self.clock, limit=EXPIRY_SLICE)
 
     def retention_slice(self) -> None:
-        self.forgotten += self.counter.forget_due(self.clock)
+        self.forgotten += self.counter.forget_due(self.tick(RETENTION_PAUSE / timedelta(minutes=1)))
 
     def close(self) -> None:
         self.worker.close()

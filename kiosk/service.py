@@ -41,6 +41,9 @@ EXPIRY_DAY_KEY = "expiry_pass_day"  # ledger meta: the local day of the last fin
 EXPIRY_COMMITS = 2  # expired cards recorded per slice of the pass, at most (one fsync each)
 RETENTION_SLICE = 50  # events looked at per slice of the retention walk: a few ms under the lock
 RECLAIM_PAGES = 64  # free pages given back to the file system per slice (256 KiB)
+# between two slices of retention: each holds the counter (two commits, tens of ms on an
+# SD card), so a tap seldom meets one, even while an upgraded ledger catches up
+RETENTION_PAUSE = timedelta(seconds=2)
 
 
 def load_site_key(path: Path, create: bool = True) -> bytes:
@@ -136,6 +139,7 @@ class Counter:
         self.retention = timedelta(days=400)  # [kiosk] retention_days
         self._retention_walk: int | None = None  # the last event row looked at
         self._retention_day: str | None = None  # the local day of the last finished walk
+        self._retention_next: datetime | None = None  # no slice before this
 
     @classmethod
     def open(cls, config: Config, **kwargs: Callable[[], object]) -> Counter:
@@ -317,8 +321,12 @@ class Counter:
     def forget_due(self, now: datetime | None = None) -> int:
         """One slice of retention, between taps: forget synced events older than
         `retention` (at most RETENTION_SLICE looked at), then give back up to
-        RECLAIM_PAGES free pages. One walk a day; returns how many events went."""
+        RECLAIM_PAGES free pages. One walk a day, a slice at most every RETENTION_PAUSE;
+        returns how many events went."""
         moment = self.now(now)
+        if self._retention_next is not None and moment < self._retention_next:
+            return 0
+        self._retention_next = moment + RETENTION_PAUSE
         today = moment.astimezone(self.program.tz).date().isoformat()
         forgotten = 0
         if self._retention_walk is not None or self._retention_day != today:

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from kiosk.adapters.ledger import Ledger
 from kiosk.core.events import Event, EventKind, apply, fold
-from kiosk.service import RETENTION_SLICE, Counter
+from kiosk.service import RETENTION_PAUSE, RETENTION_SLICE, Counter
 from tests.conftest import make_config
 
 T0 = datetime(2024, 1, 1, 8, 0, tzinfo=UTC)
@@ -113,7 +113,8 @@ def test_the_counter_forgets_old_synced_events_in_slices_and_gives_the_space_bac
     cards_before = list(ledger.cards())
     now = everything[-1].occurred_at + timedelta(days=1)
 
-    slices = [counter.forget_due(now) for _ in range(400)]
+    slices = [counter.forget_due(now + n * RETENTION_PAUSE) for n in range(400)]
+    now += 400 * RETENTION_PAUSE
 
     cutoff = now - timedelta(days=30)
     kept = ledger.events()
@@ -124,7 +125,19 @@ def test_the_counter_forgets_old_synced_events_in_slices_and_gives_the_space_bac
     assert list(ledger.cards()) == cards_before
     ledger.checkpoint()
     assert os.path.getsize(ledger.path) < size_before * 0.75  # pages given back to the disk
-    assert counter.forget_due(now) == 0  # once a day: the walk is done for today
+    assert counter.forget_due(now + RETENTION_PAUSE) == 0  # once a day: done for today
+    counter.close()
+
+
+def test_slices_of_retention_are_spaced_so_that_taps_seldom_wait_for_one(tmp_path):
+    counter = _open_a_year_of_taps(tmp_path, days=30)
+    everything = counter.ledger.events()
+    counter.ledger.settle([e.id for e in everything], {}, (), T0)
+    later = everything[-1].occurred_at + timedelta(days=100)
+
+    assert counter.forget_due(later) == RETENTION_SLICE
+    assert counter.forget_due(later + RETENTION_PAUSE / 2) == 0  # too soon: nothing done
+    assert counter.forget_due(later + RETENTION_PAUSE) == RETENTION_SLICE
     counter.close()
 
 
@@ -132,7 +145,7 @@ def test_a_kiosk_that_never_synced_forgets_nothing(tmp_path):
     counter = _open_a_year_of_taps(tmp_path, days=60)
     before = [e.id for e in counter.ledger.events()]
     later = T0 + timedelta(days=1000)
-    assert [counter.forget_due(later) for _ in range(5)] == [0] * 5
+    assert [counter.forget_due(later + n * RETENTION_PAUSE) for n in range(5)] == [0] * 5
     assert [e.id for e in counter.ledger.events()] == before
     counter.close()
 
@@ -141,9 +154,9 @@ def test_kiosk_export_says_which_range_it_covers_and_where_the_older_events_are(
     counter = _open_a_year_of_taps(tmp_path / "state", days=60)
     everything = counter.ledger.events()
     counter.ledger.settle([e.id for e in everything], {}, (), T0)
-    now = everything[-1].occurred_at
+    last = now = everything[-1].occurred_at
     while counter.forget_due(now):
-        pass
+        now += RETENTION_PAUSE
     kept = counter.ledger.events()
     counter.close()
     config = tmp_path / "kiosk.toml"
@@ -157,6 +170,6 @@ def test_kiosk_export_says_which_range_it_covers_and_where_the_older_events_are(
     assert done.returncode == 0, done.stderr
     assert len(done.stdout.splitlines()) == 1 + len(kept)  # the header, then plain CSV
     first, forgotten = kept[0].occurred_at, len(everything) - len(kept)
-    assert f"events from {first:%Y-%m-%d %H:%M} to {now:%Y-%m-%d %H:%M} UTC" in done.stderr
+    assert f"events from {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC" in done.stderr
     assert f"{forgotten} older events" in done.stderr
     assert "export those from the central API" in done.stderr
