@@ -67,6 +67,8 @@ LIMITED_BY = {
                "Counter.open)?",
     "history": "see by_size: a ratio above 2 on a shared machine is first rerun; the sync "
                "round is mostly the central's answers on loopback (bench.history docstring)",
+    "startup": "imports before READY=1 (pydantic, requests, nfcpy, Pillow, luma, gpiozero) "
+               "on CPU shared with the rest of the machine's load",
     "sync": "central ingest: one Python server process on one core (see "
             "central_ingest.server_cpu_us_per_event; 1e6 / that is its ceiling), with 50 "
             "client threads in the bench process competing for the same 2 cores",
