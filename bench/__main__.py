@@ -11,7 +11,6 @@ runs small counts in seconds (used by the smoke test) and skips callgrind unless
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -23,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import cadence, central, daemon, floor, reader, storage, sync, tap
+from bench import cadence, central, daemon, floor, history, reader, storage, sync, tap
+from bench.rig import publish
 from sim.serial_line import LinkUnavailable
 
 
@@ -44,10 +44,12 @@ class Sizes:
     storage_taps: int
     cadence_taps: int
     cadence_idle_seconds: float
+    history_events: tuple[int, ...] = history.FULL_SIZES
+    history_runs: int = 30
 
 
 FULL = Sizes(1000, 200, 200, 20, 20.0, 10_000, 5, 10_000, 1_000, 50, 6, 200, 500, 200, 30.0)
-QUICK = Sizes(20, 10, 10, 3, 1.0, 60, 2, 300, 30, 4, 2, 50, 30, 8, 1.0)
+QUICK = Sizes(20, 10, 10, 3, 1.0, 60, 2, 300, 30, 4, 2, 50, 30, 8, 1.0, history.QUICK_SIZES, 8)
 FLOOR_RATIO_TARGET = 1.5
 
 # What holds a figure back when it misses its target (from profiling; see README).
@@ -76,6 +78,8 @@ LIMITED_BY = {
                     "(kiosk/adapters/pn53x_probe.py). A shorter interval cuts the latency and "
                     "raises the idle CPU in proportion; InAutoPoll (the chip polling alone) is "
                     "the next step",
+    "history": "see by_size: a ratio above 2 on a shared machine is first rerun; the sync "
+               "round is mostly the central's answers on loopback (bench.history docstring)",
     "sync": "central ingest: one Python server process on one core (see "
             "central_ingest.server_cpu_us_per_event; 1e6 / that is its ceiling), with 50 "
             "client threads in the bench process competing for the same 2 cores",
@@ -156,6 +160,8 @@ def run(sizes: Sizes, callgrind: bool) -> dict[str, Any]:
                                                         partial_updates=False)),
         )
         figures["storage"] = _figure("storage", lambda: _storage(sizes, split))
+        figures["history"] = _figure(
+            "history", lambda: history.run(sizes.history_events, sizes.history_runs))
     return figures
 
 
@@ -210,6 +216,12 @@ def _storage(sizes: Sizes, split: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def sizes_last(figures: dict[str, Any]) -> int | None:
+    """The largest ledger the history figure built."""
+    built = figures.get("history", {}).get("sizes") or [None]
+    return built[-1]
+
+
 def summary(figures: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per target: figure, value, target, met."""
     def get(*path: str) -> Any:
@@ -243,6 +255,12 @@ def summary(figures: dict[str, Any]) -> list[dict[str, Any]]:
         ("display bus bytes per tap", get("display_bus", "partial_updates_true",
                                           "bytes_per_tap"), "(no target)", None),
         ("fsync per tap", get("storage", "fsync_per_tap"), "1", get("storage", "met")),
+        ("ledger 10k -> 1M events: worst p50 ratio",
+         max((r for r in (get("history", "ratio_largest_to_smallest_p50") or {}).values()
+              if r is not None), default=None), "<= 2", get("history", "flat")),
+        ("tap p50 ms on the largest ledger",
+         get("history", "by_size", str(sizes_last(figures)), "tap_ms", "p50"), "<= 5",
+         get("history", "tap_within_target")),
     ]
     return [{"figure": f, "value": v, "target": t, "met": m} for f, v, t, m in rows]
 
@@ -267,11 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         "summary": summary(figures),
         "figures": figures,
     }
-    text = json.dumps(document, indent=2, default=str)
-    print(text)
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n", encoding="utf-8")
+    publish(document, args.out)
     return 0
 
 

@@ -16,6 +16,7 @@ poll interval so 1,000 taps take a minute rather than ten.
 
 from __future__ import annotations
 
+import json
 import threading
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -184,6 +185,15 @@ class KioskRig:
         # a full empty poll round, so the same card placed again is a new tap
         self.field.wait_polls(6, timeout)
         return TapTiming(kind, start, frame[0], frame[1], led, idle_bytes)
+
+
+def publish(document: dict[str, Any], out: Path | None) -> None:
+    """Print a bench's JSON document, and write it to `out` too when given."""
+    text = json.dumps(document, indent=2, default=str)
+    print(text)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n", encoding="utf-8")
 
 
 def percentiles(values: list[float], digits: int = 2) -> dict[str, Any]:

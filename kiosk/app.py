@@ -337,12 +337,14 @@ class App:
         log.info("event=program version=%s source=%s", running.program.version, running.source)
 
     def _housekeeping(self, parts: Parts) -> None:
-        """Between taps: one slice of the daily expiry pass, and the booster of the hour
-        for the idle screen. Never raises: the main loop outlives a bad ledger moment."""
+        """Between taps: one slice of the daily expiry pass and of retention, and the
+        booster of the hour for the idle screen. Never raises: the main loop outlives a
+        bad ledger moment."""
         counter = parts.counter
         try:
             with self._counter_lock:
                 expired = counter.expire_due(limit=EXPIRY_SLICE)  # 0 at once when done for today
+                counter.forget_due()  # a slice of retention: old synced events, free pages
             booster = counter.booster()
         except KioskError as error:
             log.error("event=housekeeping error=%r", str(error))

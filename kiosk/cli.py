@@ -15,6 +15,7 @@ from typing import TextIO
 
 from kiosk import __version__
 from kiosk import config as config_module
+from kiosk.adapters.ledger import Span
 from kiosk.core.cardid import parse_uid
 from kiosk.core.clock import EARLIEST, instant_problem
 from kiosk.core.describe import describe
@@ -142,7 +143,25 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
         writer.writeheader()
         for event in counter.ledger.events():
             writer.writerow(event.to_dict())
+        span = counter.ledger.span()
+    # on stderr: stdout stays plain CSV
+    print(export_range(span), file=sys.stderr)
     return EXIT_OK
+
+
+def export_range(span: Span) -> str:
+    """What an export covers, and where the events it leaves out are."""
+    if span.first is None or span.last is None:
+        held = "no events held here"
+    else:
+        held = f"events from {span.first:%Y-%m-%d %H:%M} to {span.last:%Y-%m-%d %H:%M} UTC"
+    if not span.forgotten:
+        return f"export: {held}: every event this kiosk recorded"
+    until = f" (up to {span.forgotten_until:%Y-%m-%d})" if span.forgotten_until else ""
+    return (
+        f"export: {held}; {span.forgotten} older events{until} were stored by the central "
+        "API and removed here ([kiosk] retention_days): export those from the central API"
+    )
 
 
 def cmd_check_config(args: argparse.Namespace, out: TextIO) -> int:
@@ -192,7 +211,7 @@ def cmd_status(args: argparse.Namespace, out: TextIO) -> int:
         ]
         for name, value in rows:
             out.write(f"{name:<15}{value}\n")
-        for event, reason in counter.ledger.rejected()[-5:]:
+        for event, reason in counter.ledger.rejected(newest=5):
             out.write(f"  rejected #{event.seq} {event.kind.value}: {shown(reason)}\n")
     finally:
         counter.close()

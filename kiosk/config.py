@@ -44,6 +44,9 @@ class KioskSection(Section):
     locale: Literal["fr", "en"]
     site_key_file: str = ""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # synced events older than this leave the kiosk (the central API keeps them); at
+    # least a month stays for `kiosk history`, at most ten years
+    retention_days: int = Field(default=400, ge=30, le=3650)
 
     @property
     def site_key_path(self) -> Path:

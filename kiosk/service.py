@@ -14,7 +14,7 @@ import os
 import secrets
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from pathlib import Path
 
 from kiosk.adapters import timekeeper
@@ -41,6 +41,11 @@ from kiosk.served import FROM_CONFIG, Running, running_program
 SITE_KEY_BYTES = 32
 EXPIRY_DAY_KEY = "expiry_pass_day"  # ledger meta: the local day of the last finished pass
 EXPIRY_COMMITS = 2  # expired cards recorded per slice of the pass, at most (one fsync each)
+RETENTION_SLICE = 50  # events looked at per slice of the retention walk: a few ms under the lock
+RECLAIM_PAGES = 64  # free pages given back to the file system per slice (256 KiB)
+# between two slices of retention: each holds the counter (two commits, tens of ms on an
+# SD card), so a tap seldom meets one, even while an upgraded ledger catches up
+RETENTION_PAUSE = timedelta(seconds=2)
 
 
 def load_site_key(path: Path, create: bool = True) -> bytes:
@@ -66,18 +71,24 @@ def load_site_key(path: Path, create: bool = True) -> bytes:
 
 def _create_site_key(path: Path) -> bytes:
     key = secrets.token_bytes(SITE_KEY_BYTES)
+    # written whole under a private name, then linked into place: a process starting at
+    # the same moment sees no key or the whole key, never an empty file it calls damaged
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             os.write(fd, key)
             os.fsync(fd)
         finally:
             os.close(fd)
+        os.link(draft, path)
     except FileExistsError:
         return load_site_key(path, create=False)  # another process made it first
     except OSError as error:
         raise StorageError(f"site key {path}: cannot create it: {error.strerror}") from None
+    finally:
+        draft.unlink(missing_ok=True)
     return key
 
 
@@ -87,6 +98,15 @@ def _wall_clock() -> datetime:
 
 def _new_id() -> str:
     return str(uuid.uuid4())
+
+
+def _local_day(moment: datetime, tz: tzinfo) -> tuple[datetime, datetime]:
+    """The local calendar day of `moment` in `tz`, as [start, end) instants."""
+    day = moment.astimezone(tz).date()
+    return (
+        datetime.combine(day, time(), tzinfo=tz),
+        datetime.combine(day + timedelta(days=1), time(), tzinfo=tz),
+    )
 
 
 class ClockBehind(KioskError, ValueError):
@@ -118,6 +138,10 @@ class Counter:
         self.clock_behind = False
         self.program_source = FROM_CONFIG
         self._expiry_walk: tuple[str, str] | None = None  # (last card_ref checked, its day)
+        self.retention = timedelta(days=400)  # [kiosk] retention_days
+        self._retention_walk: int | None = None  # the last event row looked at
+        self._retention_day: str | None = None  # the local day of the last finished walk
+        self._retention_next: datetime | None = None  # no slice before this
 
     @classmethod
     def open(cls, config: Config, **kwargs: Callable[[], object]) -> Counter:
@@ -129,6 +153,7 @@ class Counter:
             running.program, ledger, site_key, config.kiosk.id, staff=running.staff, **kwargs  # type: ignore[arg-type]
         )
         counter.program_source = running.source
+        counter.retention = timedelta(days=config.kiosk.retention_days)
         return counter
 
     def use_program(self, running: Running) -> None:
@@ -322,12 +347,36 @@ class Counter:
         return self._commit(outcome, state.card_ref, moment, staff_ref)
 
     def todays_figures(self, now: datetime | None = None) -> Outcome:
-        """Taps, new cards, rewards and pending sync of the local day, for staff."""
+        """Taps, new cards, rewards and pending sync of the local day, for staff (reading
+        that day's events only, whatever the ledger's age)."""
         moment = self.now(now)
+        start, end = _local_day(moment, self.program.tz)
         today = todays_figures(
-            self.ledger.events(), moment, self.program.tz, self.ledger.outbox().pending
+            self.ledger.events_between(start, end), moment, self.program.tz,
+            self.ledger.outbox().pending,
         )
         return figures(today)
+
+    def forget_due(self, now: datetime | None = None) -> int:
+        """One slice of retention, between taps: forget synced events older than
+        `retention` (at most RETENTION_SLICE looked at), then give back up to
+        RECLAIM_PAGES free pages. One walk a day, a slice at most every RETENTION_PAUSE;
+        returns how many events went."""
+        moment = self.now(now)
+        if self._retention_next is not None and moment < self._retention_next:
+            return 0
+        self._retention_next = moment + RETENTION_PAUSE
+        today = moment.astimezone(self.program.tz).date().isoformat()
+        forgotten = 0
+        if self._retention_walk is not None or self._retention_day != today:
+            step = self.ledger.forget_synced(
+                moment - self.retention, self._retention_walk or 0, RETENTION_SLICE
+            )
+            forgotten, self._retention_walk = step.count, step.resume
+            if step.resume is None:
+                self._retention_day = today
+        self.ledger.reclaim(RECLAIM_PAGES)
+        return forgotten
 
     def history(self, uid: bytes) -> list[Event]:
         return self.ledger.events(self.known_card(uid).card_ref)

@@ -12,17 +12,35 @@ it (the daemon builds everything in its main thread), but never used by two at o
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
+from kiosk.adapters.ledger_base import LedgerBase
+from kiosk.adapters.ledger_schema import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    migrate,
+    prepare,
+)
+from kiosk.adapters.ledger_tables import (
+    FORGOTTEN_UNTIL,
+    Forgotten,
+    OutboxStats,
+    Span,
+    card_state,
+    fold_into_base,
+    put_customers,
+    put_states,
+    state_in,
+    storage_error,
+)
 from kiosk.core.events import EVENT_NAMES, CardState, Event, apply
 from kiosk.core.perks import Customer
-from kiosk.errors import SchemaTooNew, StorageError
+from kiosk.errors import StorageError
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Forgotten", "Ledger", "OutboxStats", "Span"]
 
 # the events table holds every field of kiosk.core.events.Event, in its order
 _EVENT_COLUMNS = ", ".join(EVENT_NAMES)
@@ -30,87 +48,18 @@ _INSERT_EVENT = (
     f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES ({', '.join('?' for _ in EVENT_NAMES)})"
 )
 
-# Each entry migrates the schema from version i to i + 1. Never edit a shipped entry.
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE events (
-        rowid_ INTEGER PRIMARY KEY,
-        id TEXT NOT NULL UNIQUE,
-        kiosk_id TEXT NOT NULL,
-        seq INTEGER NOT NULL,
-        card_ref TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        delta INTEGER NOT NULL,
-        reward_id TEXT,
-        program_version TEXT NOT NULL,
-        occurred_at TEXT NOT NULL,
-        staff_ref TEXT,
-        synced_at TEXT,
-        rejected_reason TEXT
-    );
-    CREATE INDEX events_card ON events (card_ref);
-    CREATE INDEX events_outbox ON events (rowid_) WHERE synced_at IS NULL AND rejected_reason IS NULL;
-    CREATE TABLE cards (
-        card_ref TEXT PRIMARY KEY,
-        state TEXT NOT NULL
-    );
-    CREATE TABLE meta (
-        key TEXT PRIMARY KEY,
-        value TEXT NOT NULL
-    );
-    """,
-    # 2: customers who consented (first name, birthday), as the central API last said;
-    # a row exists only with consent, and goes when the server says there is no customer
-    """
-    CREATE TABLE customers (
-        card_ref TEXT PRIMARY KEY,
-        first_name TEXT,
-        birthday TEXT,
-        consent INTEGER NOT NULL CHECK (consent = 1)
-    );
-    """,
-)
-SCHEMA_VERSION = len(MIGRATIONS)
-
-
-@dataclass(frozen=True)
-class OutboxStats:
-    pending: int
-    oldest_pending: datetime | None
-    rejected: int
-    synced: int
-
 
 def _row_to_event(row: Sequence[object]) -> Event:
     return Event.from_row(tuple(row))
 
 
-def _storage_error(error: sqlite3.Error, path: Path) -> StorageError:
-    text = str(error)
-    if "full" in text:
-        hint = "the disk is full: free some space; nothing was recorded"
-    elif "disk I/O error" in text:
-        hint = "the disk refused the write (full, or a failing SD card); nothing was recorded"
-    elif "readonly" in text or "read-only" in text:
-        hint = "the state directory is read-only: check its mount and owner"
-    elif "unable to open" in text:
-        hint = "cannot open the ledger file: check that the state directory exists and is writable"
-    elif "malformed" in text or "not a database" in text:
-        hint = "the ledger file is damaged: restore it from a backup"
-    elif "locked" in text:
-        hint = "the ledger is busy (is another kiosk process running on the same state_dir?)"
-    else:
-        hint = text
-    return StorageError(f"ledger {path}: {hint}")
+def _stored_time(moment: datetime) -> str:
+    """How a time is stored: UTC ISO 8601, so text order is time order."""
+    return moment.astimezone(UTC).isoformat()
 
 
-class Ledger:
+class Ledger(LedgerBase):
     """Events and card cache in one SQLite file."""
-
-    def __init__(self, connection: sqlite3.Connection, path: Path, tz: tzinfo = UTC) -> None:
-        self._db = connection
-        self.path = path
-        self._tz = tz
 
     @classmethod
     def open(cls, path: Path, tz: tzinfo = UTC, *, autocheckpoint: bool = True) -> Ledger:
@@ -130,6 +79,7 @@ class Ledger:
             db = sqlite3.connect(
                 path, timeout=10.0, isolation_level=None, check_same_thread=False
             )
+            prepare(db)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
             db.execute("PRAGMA foreign_keys=ON")
@@ -139,62 +89,10 @@ class Ledger:
             if not autocheckpoint:
                 db.execute("PRAGMA wal_autocheckpoint = 0")
             ledger = cls(db, path, tz)
-            ledger._migrate()
+            migrate(db, path)
         except sqlite3.Error as error:
-            raise _storage_error(error, path) from None
+            raise storage_error(error, path) from None
         return ledger
-
-    def close(self) -> None:
-        self._db.close()
-
-    def use_tz(self, tz: tzinfo) -> None:
-        """Count stamp days in `tz` from the next append on (the running program's zone)."""
-        self._tz = tz
-
-    def checkpoint(self) -> tuple[int, int]:
-        """Copy the WAL's committed pages into the main file without waiting on anyone
-        (a PASSIVE checkpoint: writers go on meanwhile). Returns (pages in the WAL, pages
-        copied)."""
-        try:
-            _busy, logged, copied = self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        except sqlite3.Error as error:
-            raise _storage_error(error, self.path) from None
-        return int(logged), int(copied)
-
-    def __enter__(self) -> Ledger:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-        except sqlite3.Error as error:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
-            raise _storage_error(error, self.path) from None
-
-    def _migrate(self) -> None:
-        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
-        if version > SCHEMA_VERSION:
-            raise SchemaTooNew(
-                f"ledger {self.path} has schema version {version}, this kiosk knows up to "
-                f"{SCHEMA_VERSION}: upgrade the kiosk software; the file was not touched"
-            )
-        for target in range(version + 1, SCHEMA_VERSION + 1):
-            with self._transaction() as db:
-                for statement in MIGRATIONS[target - 1].split(";"):
-                    if statement.strip():
-                        db.execute(statement)
-                db.execute(f"PRAGMA user_version = {target}")
 
     # --- cards -------------------------------------------------------------------------
 
@@ -203,11 +101,11 @@ class Ledger:
         row = self._query("SELECT state FROM cards WHERE card_ref = ?", (card_ref,)).fetchone()
         if row is None:
             return CardState(card_ref=card_ref)
-        return CardState.from_dict(json.loads(row[0]))
+        return card_state(row[0])
 
     def cards(self) -> Iterator[CardState]:
         for (state,) in self._query("SELECT state FROM cards ORDER BY card_ref"):
-            yield CardState.from_dict(json.loads(state))
+            yield card_state(state)
 
     def card_refs(self, after: str = "", limit: int = 100) -> list[str]:
         """Up to `limit` known card refs sorted after `after`: a walk over every card in
@@ -218,11 +116,7 @@ class Ledger:
         return [ref for (ref,) in rows]
 
     def _put_cards(self, db: sqlite3.Connection, states: Sequence[CardState]) -> None:
-        db.executemany(
-            "INSERT INTO cards (card_ref, state) VALUES (?, ?) "
-            "ON CONFLICT (card_ref) DO UPDATE SET state = excluded.state",
-            [(s.card_ref, json.dumps(s.to_dict(), sort_keys=True)) for s in states],
-        )
+        put_states(db, "cards", states)
 
     # --- events ------------------------------------------------------------------------
 
@@ -237,16 +131,12 @@ class Ledger:
         if len(card_refs) != 1:
             raise ValueError("one tap's events belong to one card")
         with self._transaction() as db:
-            state = self._card_in(db, events[0].card_ref)
+            state = state_in(db, "cards", events[0].card_ref)
             db.executemany(_INSERT_EVENT, [e.to_row() for e in events])
             for event in events:
                 state = apply(state, event, self._tz)
             self._put_cards(db, [state])
         return state
-
-    def _card_in(self, db: sqlite3.Connection, card_ref: str) -> CardState:
-        row = db.execute("SELECT state FROM cards WHERE card_ref = ?", (card_ref,)).fetchone()
-        return CardState(card_ref) if row is None else CardState.from_dict(json.loads(row[0]))
 
     def next_seq(self) -> int:
         # MAX(seq) has no index to use: it read every event at every tap (4 ms and the whole
@@ -266,6 +156,27 @@ class Ledger:
         where, args = ("WHERE card_ref = ?", (card_ref,)) if card_ref else ("", ())
         rows = self._query(f"SELECT {_EVENT_COLUMNS} FROM events {where} ORDER BY rowid_", args)
         return [_row_to_event(r) for r in rows]
+
+    def events_between(self, start: datetime, end: datetime) -> list[Event]:
+        """The events that occurred in [start, end), read through the time index: today's
+        figures cost the day's events, not the journal."""
+        rows = self._query(
+            f"SELECT {_EVENT_COLUMNS} FROM events INDEXED BY events_time "
+            "WHERE occurred_at >= ? AND occurred_at < ? ORDER BY occurred_at, rowid_",
+            (_stored_time(start), _stored_time(end)),
+        )
+        return [_row_to_event(r) for r in rows]
+
+    def recent_card_refs(self, limit: int, scan: int) -> list[str]:
+        """Up to `limit` cards with the newest events here, newest first, from at most
+        `scan` of the newest events (the idle refresh: never a walk over every card)."""
+        refs: dict[str, None] = {}
+        rows = self._query("SELECT card_ref FROM events ORDER BY rowid_ DESC LIMIT ?", (scan,))
+        for (ref,) in rows:
+            refs.setdefault(str(ref))
+            if len(refs) == limit:
+                break
+        return list(refs)
 
     # --- outbox ------------------------------------------------------------------------
 
@@ -296,10 +207,12 @@ class Ledger:
         """
         stamp = at.astimezone(UTC).isoformat()
         with self._transaction() as db:
-            db.executemany(
+            newly = db.executemany(
                 "UPDATE events SET synced_at = ? WHERE id = ? AND synced_at IS NULL",
                 [(stamp, i) for i in synced],
-            )
+            ).rowcount
+            if newly > 0:
+                db.execute("UPDATE tallies SET value = value + ? WHERE name = 'synced'", (newly,))
             db.executemany(
                 "UPDATE events SET rejected_reason = ? WHERE id = ? AND synced_at IS NULL",
                 [(reason or "rejected", i) for i, reason in rejected.items()],
@@ -316,55 +229,8 @@ class Ledger:
                     state = apply(state, _row_to_event(row), self._tz)
                 merged.append(state)
             self._put_cards(db, merged)
-            erased = self._put_customers(db, customers) if customers else 0
+            erased = put_customers(db, customers) if customers else 0
         self._forget_erased(erased)
-
-    # --- customers (only with consent) -------------------------------------------------
-
-    def customer(self, card_ref: str) -> Customer | None:
-        """The consenting customer behind a card, as the central API last said, or None."""
-        row = self._query(
-            "SELECT first_name, birthday FROM customers WHERE card_ref = ?", (card_ref,)
-        ).fetchone()
-        if row is None:
-            return None
-        birthday = None if row[1] is None else date.fromisoformat(str(row[1]))
-        return Customer(None if row[0] is None else str(row[0]), birthday, consent=True)
-
-    def customer_refs(self) -> list[str]:
-        """Cards whose customer's details are held here (there are few: consent only)."""
-        return [str(r[0]) for r in self._query("SELECT card_ref FROM customers ORDER BY card_ref")]
-
-    def _forget_erased(self, erased: int) -> None:
-        """After an erasure, move the WAL into the main file and empty it: the frames that
-        still held the customer's details are gone rather than left in the journal."""
-        if erased:
-            try:
-                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            except sqlite3.Error as error:
-                raise _storage_error(error, self.path) from None
-
-    def _put_customers(
-        self, db: sqlite3.Connection, customers: Mapping[str, Customer | None]
-    ) -> int:
-        """Store or forget customers; how many rows were erased."""
-        keep = {ref: c for ref, c in customers.items() if c is not None and c.consent}
-        gone = [(ref,) for ref in customers if ref not in keep]
-        erased = 0
-        if gone:
-            # overwrite the freed bytes too: an erased name must not linger in the file
-            db.execute("PRAGMA secure_delete = ON")
-            erased = db.executemany("DELETE FROM customers WHERE card_ref = ?", gone).rowcount
-        db.executemany(
-            "INSERT INTO customers (card_ref, first_name, birthday, consent) VALUES (?, ?, ?, 1) "
-            "ON CONFLICT (card_ref) DO UPDATE SET first_name = excluded.first_name, "
-            "birthday = excluded.birthday",
-            [
-                (ref, c.first_name, None if c.birthday is None else c.birthday.isoformat())
-                for ref, c in keep.items()
-            ],
-        )
-        return erased
 
     def requeue(self, ids: Sequence[str]) -> None:
         """Put events kept aside back in the outbox (refused for a time now acceptable)."""
@@ -374,47 +240,89 @@ class Ledger:
                 [(i,) for i in ids],
             )
 
-    def rejected(self) -> list[tuple[Event, str]]:
+    def rejected(self, newest: int = -1) -> list[tuple[Event, str]]:
+        """Events the central API rejected, with the reason, oldest first (the `newest`
+        ones only, when given)."""
         rows = self._query(
-            f"SELECT {_EVENT_COLUMNS}, rejected_reason FROM events "
-            "WHERE rejected_reason IS NOT NULL ORDER BY rowid_"
+            f"SELECT {_EVENT_COLUMNS}, rejected_reason FROM ("
+            f"SELECT {_EVENT_COLUMNS}, rejected_reason, rowid_ FROM events "
+            "INDEXED BY events_rejected WHERE rejected_reason IS NOT NULL "
+            "ORDER BY rowid_ DESC LIMIT ?) ORDER BY rowid_",
+            (newest,),
         )
         return [(_row_to_event(tuple(r)[:-1]), str(tuple(r)[-1])) for r in rows]
 
     def outbox(self) -> OutboxStats:
-        row = self._query(
-            "SELECT "
-            "SUM(synced_at IS NULL AND rejected_reason IS NULL), "
-            "MIN(CASE WHEN synced_at IS NULL AND rejected_reason IS NULL THEN occurred_at END), "
-            "SUM(rejected_reason IS NOT NULL), "
-            "SUM(synced_at IS NOT NULL) FROM events"
+        """Pending, rejected and synced counts: the pending and rejected rows through their
+        partial indexes, the synced count from its tally (never a scan of the journal)."""
+        pending, oldest = self._query(
+            "SELECT COUNT(*), MIN(occurred_at) FROM events INDEXED BY events_outbox "
+            "WHERE synced_at IS NULL AND rejected_reason IS NULL"
+        ).fetchone()
+        (rejected,) = self._query(
+            "SELECT COUNT(*) FROM events INDEXED BY events_rejected "
+            "WHERE rejected_reason IS NOT NULL"
         ).fetchone()
         return OutboxStats(
-            pending=int(row[0] or 0),
-            oldest_pending=None if row[1] is None else datetime.fromisoformat(row[1]),
-            rejected=int(row[2] or 0),
-            synced=int(row[3] or 0),
+            pending=int(pending),
+            oldest_pending=None if oldest is None else datetime.fromisoformat(oldest),
+            rejected=int(rejected),
+            synced=self._tally("synced"),
         )
 
-    # --- small facts (last sync, program tag, ...) -----------------------------------
+    # --- retention: synced events older than the retention age leave the kiosk ----------
 
-    def get_meta(self, key: str) -> str | None:
-        row = self._query("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
+    def forget_synced(self, before: datetime, after: int = 0, limit: int = 200) -> Forgotten:
+        """One slice of retention: of the next `limit` events recorded after row `after`,
+        forget those the central API has stored (synced) that occurred before `before`.
 
-    def set_meta(self, values: Mapping[str, str]) -> None:
+        Each is first folded into its card's base, so the cache stays the fold of every
+        event (base + kept ones). Pending and rejected events are never forgotten, nor
+        the newest event (it carries the next sequence number and the clock's floor).
+        Call again from `Forgotten.resume` until it is None.
+        """
+        if self._tally("synced") <= self._tally("forgotten"):
+            return Forgotten(0, None)  # nothing synced is held here (or no central at all)
+        cutoff = _stored_time(before)
         with self._transaction() as db:
-            db.executemany(
-                "INSERT INTO meta (key, value) VALUES (?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                list(values.items()),
-            )
+            rows = db.execute(
+                f"SELECT rowid_, synced_at, {_EVENT_COLUMNS} FROM events "
+                "WHERE rowid_ > ? AND rowid_ < (SELECT MAX(rowid_) FROM events) "
+                "ORDER BY rowid_ LIMIT ?",
+                (after, limit),
+            ).fetchall()
+            old = [r for r in rows if str(r[10]) < cutoff]
+            gone = [(int(r[0]), _row_to_event(r[2:])) for r in old if r[1] is not None]
+            if gone:
+                fold_into_base(db, [event for _, event in gone], self._tz)
+                db.executemany("DELETE FROM events WHERE rowid_ = ?", [(i,) for i, _ in gone])
+                db.execute(
+                    "UPDATE tallies SET value = value + ? WHERE name = 'forgotten'", (len(gone),)
+                )
+                newest = max(_stored_time(event.occurred_at) for _, event in gone)
+                db.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE "
+                    "SET value = MAX(value, excluded.value)",
+                    (FORGOTTEN_UNTIL, newest),
+                )
+        # events are recorded in time order: a row at or past the cutoff ends the walk
+        done = len(rows) < limit or len(old) < len(rows)
+        return Forgotten(len(gone), None if done else int(rows[-1][0]))
 
     # --- maintenance -------------------------------------------------------------------
 
-    def _query(self, sql: str, args: Sequence[object] = ()) -> sqlite3.Cursor:
-        try:
-            return self._db.execute(sql, args)
-        except sqlite3.Error as error:
-            raise _storage_error(error, self.path) from None
-
+    def rebuild_cards(self) -> int:
+        """Recompute every cached card from its base (the fold of its forgotten events)
+        and the journal (after a restore or a bug)."""
+        with self._transaction() as db:
+            states = {
+                str(ref): card_state(state)
+                for ref, state in db.execute("SELECT card_ref, state FROM card_base")
+            }
+            for row in db.execute(f"SELECT {_EVENT_COLUMNS} FROM events ORDER BY rowid_"):
+                event = _row_to_event(row)
+                state = states.get(event.card_ref) or CardState(event.card_ref)
+                states[event.card_ref] = apply(state, event, self._tz)
+            db.execute("DELETE FROM cards")
+            self._put_cards(db, list(states.values()))
+        return len(states)

@@ -39,8 +39,8 @@ def back_to_115200(port: str, timeout: float = 0.1) -> int | None:
                 line.write(ACK)  # the chip changes speed once the host acknowledged
                 line.flush()
         except (OSError, ValueError) as error:  # serial.SerialException is an OSError
-            log.debug("%s at %d: %s", port, speed, error)
+            log.debug("event=reader_speed port=%s baud=%d error=%r", port, speed, str(error))
             return None
-        log.info("the PN532 on %s was left at %d baud: set back to 115200", port, speed)
+        log.info("event=reader_speed port=%s left_at=%d set_to=115200", port, speed)
         return speed
     return None

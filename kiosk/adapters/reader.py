@@ -225,7 +225,7 @@ class Reader:
         try:
             clf.close()  # nfcpy's PN532 driver talks to the chip while closing
         except Exception as error:  # a line that just broke: nothing left to close cleanly
-            log.debug("closing the reader: %r", error)
+            log.debug("event=reader_close error=%r", error.__class__.__name__)
 
     def _poll(self, clf: Any) -> str | None:
         """Run nfcpy's connect loop; None when stopped, else why the reader failed."""
@@ -358,7 +358,7 @@ class Reader:
                 return
             if missing:
                 if os.path.exists(port or ""):
-                    log.info("%s is back", port)
+                    log.info("event=reader_port port=%s back=true", port)
                     return
                 self._stop.wait(min(left, PORT_WATCH))
             else:

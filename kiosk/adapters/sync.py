@@ -52,6 +52,7 @@ ONLINE = "sync.online"
 LAST_REFRESH = "sync.last_refresh"
 
 STOP_POLL = 0.2  # seconds: how often a waiting worker looks at its stop event
+REFRESH_SCAN = 20  # newest events read per card the idle refresh looks for, at most
 
 
 class ProgramShelf(Protocol):
@@ -271,15 +272,14 @@ class SyncWorker:
         too_soon = last is not None and (now - last).total_seconds() < self.section.refresh_interval
         if too_soon and not force:
             return
-        # reading every cached card is fine at this pace (once per refresh_interval)
-        recent = sorted(
-            ledger.cards(),
-            key=lambda c: c.last_visit or c.first_seen or datetime.min.replace(tzinfo=UTC),
-            reverse=True,
-        )[: self.section.refresh_cards]
+        # the cards of the newest events here, from a bounded number of them: a walk over
+        # every cached card grew with the kiosk's history
+        recent = ledger.recent_card_refs(
+            self.section.refresh_cards, scan=REFRESH_SCAN * self.section.refresh_cards
+        )
         # every card with a name held here too: an erasure at the central must reach this
         # kiosk even when the customer never comes back
-        refs = dict.fromkeys([*(c.card_ref for c in recent), *ledger.customer_refs()])
+        refs = dict.fromkeys([*recent, *ledger.customer_refs()])
         states = []
         customers = {}
         for ref in refs:

@@ -22,7 +22,7 @@ from sim.pins import probed_factory
 
 ROOT = Path(__file__).parents[2]
 FIGURES = ("tap_to_feedback", "instructions_per_tap", "idle_cpu", "memory", "startup", "sync",
-           "display_bus", "storage")
+           "display_bus", "storage", "history")
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +72,14 @@ def test_the_quick_bench_gives_numbers_for_each_figure(quick_bench):
     assert number(bus["partial_updates_true"]["bytes_per_tap"])
     assert number(bus["partial_updates_false"]["bytes_per_tap"])
     assert number(f["storage"]["fsync_per_tap"]) and number(f["storage"]["bytes_written_per_tap"])
+    ledgers = f["history"]["by_size"]
+    assert [ledgers[str(n)]["ledger"]["events"] for n in quick_bench["sizes"]["history_events"]
+            ] == quick_bench["sizes"]["history_events"]
+    for figures in ledgers.values():
+        for operation in ("tap_ms", "staff_figures_ms", "status_ms", "sync_round_ms",
+                          "expiry_slice_ms", "retention_slice_ms"):
+            assert number(figures[operation]["p50"]), operation
+        assert number(figures["disk"]["per_tap_bytes"]) and number(figures["disk"]["per_day_mb"])
 
 
 def test_a_missed_target_says_what_limits_it(quick_bench):

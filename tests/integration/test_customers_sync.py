@@ -282,5 +282,5 @@ def test_the_ledger_keeps_no_customer_without_consent_and_migrates_an_old_file(
         assert ledger.customer(ref) is None
         ledger.settle([], {}, [], T0, {ref: Customer("Noé", None, consent=True)})
         assert ledger.customer(ref) == Customer("Noé", None, consent=True)
-    with closing(sqlite3.connect(path)) as raw:
-        assert raw.execute("PRAGMA user_version").fetchone()[0] == 2
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == ledger_module.SCHEMA_VERSION

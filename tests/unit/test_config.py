@@ -48,6 +48,8 @@ def test_the_environment_variable_names_the_file(tmp_path: Path, monkeypatch: py
         ('[program]\nwelcome_bonus = 12\n', "program"),
         ('[[program.tiers]]\nname = "S"\nthreshold = 0\n', "program.tiers[0].threshold"),
         ('[kiosk]\nstate_dri = "/tmp"\n', "kiosk.state_dri"),
+        ('[kiosk]\nretention_days = 7\n', "kiosk.retention_days"),
+        ('[kiosk]\nretention_days = 5000\n', "kiosk.retention_days"),
         ('[printer]\nport = 1\n', "printer"),
     ],
 )
