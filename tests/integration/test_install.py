@@ -257,6 +257,7 @@ def test_a_missing_root_directory_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
-def test_the_install_script_is_shellcheck_clean() -> None:
-    result = subprocess.run(["shellcheck", str(INSTALL)], capture_output=True, text=True)
+@pytest.mark.parametrize("script", [INSTALL, REPO / "tests" / "pi_root" / "run.sh"], ids=lambda p: p.name)
+def test_the_install_script_and_its_arm64_check_are_shellcheck_clean(script: Path) -> None:
+    result = subprocess.run(["shellcheck", str(script)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout

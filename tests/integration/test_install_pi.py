@@ -9,8 +9,6 @@ import subprocess
 import tomllib
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parents[2]
 INSTALL = REPO / "firmware_config" / "install.sh"
 PI_ROOT = REPO / "tests" / "pi_root" / "run.sh"
@@ -167,9 +165,3 @@ def test_the_pi_root_check_skips_in_one_line_where_it_cannot_run(tmp_path: Path)
     assert len(result.stdout.splitlines()) == 1
     assert result.stdout.startswith("pi-root: skipped: needs root")
     assert not (tmp_path / "cache").exists()
-
-
-@pytest.mark.skipif(not Path("/usr/bin/shellcheck").exists(), reason="install shellcheck (Debian package)")
-def test_the_pi_root_script_is_shellcheck_clean() -> None:
-    result = subprocess.run(["shellcheck", str(PI_ROOT)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout

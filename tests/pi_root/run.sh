@@ -6,7 +6,7 @@
 # /boot/firmware), install.sh a second time (must change nothing), then
 # `kiosk check-config` and `kiosk doctor` as the kiosk user.
 #
-#   make pi-root            (root; ~PI_ROOT_COLD cold, ~PI_ROOT_WARM warm: see the README)
+#   sudo make pi-root       (about 18 min the first time, 7 after, on 2 busy cores)
 #
 # The bare root is cached as a tarball under .cache/pi-root/ (git-ignored), with apt's
 # and pip's downloads, so a rerun skips debootstrap. Each run unpacks a fresh copy.
@@ -68,6 +68,7 @@ unmount_all() {
     mounted=()
 }
 trap unmount_all EXIT
+trap 'exit 130' INT TERM
 still_mounted_under() { awk -v p="$1/" 'index($2 "/", p) == 1 { found = 1 } END { exit !found }' /proc/mounts; }
 remove_root() {
     [[ -e $ROOT ]] || return 0
@@ -99,6 +100,12 @@ tar -C "$ROOT" -xf "$BASE"
 install -D -m 0644 "$HERE/boot-firmware/config.txt" "$ROOT/boot/firmware/config.txt"
 install -D -m 0644 "$HERE/boot-firmware/cmdline.txt" "$ROOT/boot/firmware/cmdline.txt"
 cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf"
+# This machine's name, as a Pi's image lists its own (sudo looks it up).
+printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n' "$(uname -n)" >"$ROOT/etc/hosts"
+# The CAs this machine trusts, in case it adds its own to Debian's (a TLS-inspecting
+# proxy's): the root reaches PyPI through the same network. (update-ca-certificates would
+# take minutes under qemu.)
+cp /etc/ssl/certs/ca-certificates.crt "$ROOT/etc/ssl/certs/ca-certificates.crt"
 mkdir -p "$ROOT$CHECKOUT"
 if git -C "$REPO" rev-parse --git-dir >/dev/null 2>&1; then
     # What a clone has: tracked files plus new ones not ignored (so uncommitted work is tested).
@@ -157,10 +164,15 @@ expect "lgpio (gpiozero's pin factory) is installed" has "^lgpio==" "$OUT/pip-li
 expect "rpi-lgpio provides RPi.GPIO" has "^rpi-lgpio==" "$OUT/pip-list"
 expect "legacy RPi.GPIO is not installed" lacks "^RPi.GPIO==" "$OUT/pip-list"
 expect "smbus2 and spidev are there" inside "$VENV/bin/python" -c "import smbus2, spidev"
-expect "the server's libraries are not installed" inside "$VENV/bin/python" -c \
-    "import importlib.util as u, sys; sys.exit(any(u.find_spec(m) for m in ('fastapi', 'uvicorn', 'sqlalchemy')))"
-expect "RPi.GPIO is rpi-lgpio's, on lgpio" inside "$VENV/bin/python" -c \
-    "import sys, RPi.GPIO, lgpio; sys.exit('lgpio' not in open(RPi.GPIO.__file__).read())"
+# The server's libraries belong in the `central` extra; while pyproject still lists them
+# among the base dependencies, the kiosk gets them too.
+server_in_base=$(python3 -c "import sys, tomllib; deps = tomllib.load(open(sys.argv[1], 'rb'))['project']['dependencies']; print(int(any(d.startswith('fastapi') for d in deps)))" "$REPO/pyproject.toml")
+expect "the server's libraries are installed only if the base dependencies name them" inside "$VENV/bin/python" -c \
+    "import importlib.util as u, sys; sys.exit(any(u.find_spec(m) for m in ('fastapi', 'uvicorn', 'sqlalchemy')) != $server_in_base)"
+expect "the venv's RPi.GPIO module is rpi-lgpio's" inside "$VENV/bin/python" -c \
+    "import importlib.metadata as m, importlib.util as u, sys; sys.exit(m.packages_distributions()['RPi'] != ['rpi-lgpio'] or not u.find_spec('RPi').origin.startswith('$VENV/'))"
+expect "off a Pi, RPi.GPIO refuses with the RuntimeError luma.core reports as UnsupportedPlatform" \
+    has "RuntimeError: This module can only be run on a Raspberry Pi" <(inside "$VENV/bin/python" -c "import RPi.GPIO" 2>&1)
 expect "nothing was compiled (no C compiler in the root)" inside sh -c "! command -v gcc && ! command -v cc"
 expect "pip's dependencies are consistent" inside "$VENV/bin/pip" check
 expect "gpiozero takes lgpio from GPIOZERO_PIN_FACTORY (and finds no GPIO chip)" \
