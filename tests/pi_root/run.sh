@@ -6,7 +6,7 @@
 # /boot/firmware), install.sh a second time (must change nothing), then
 # `kiosk check-config` and `kiosk doctor` as the kiosk user.
 #
-#   sudo make pi-root       (about 18 min the first time, 7 after, on 2 busy cores)
+#   sudo make pi-root       (about 14 min the first time, 7 after, on 2 busy cores)
 #
 # The bare root is cached as a tarball under .cache/pi-root/ (git-ignored), with apt's
 # and pip's downloads, so a rerun skips debootstrap. Each run unpacks a fresh copy.
@@ -54,6 +54,11 @@ if [[ $(uname -m) != aarch64 ]]; then
     grep -q '^flags:.*F' "$BINFMT/qemu-aarch64" \
         || skip "qemu-aarch64 is registered without the F flag: reinstall qemu-user-static"
 fi
+
+# --- one run at a time per cache ----------------------------------------------------------
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.lock"
+flock -n 9 || { echo "pi-root: another run is using $CACHE (wait for it, or set PI_ROOT_CACHE)" >&2; exit 1; }
 
 # --- mounts: undone on every exit, checked before anything is deleted ---------------------
 mounted=()
@@ -175,9 +180,12 @@ expect "off a Pi, RPi.GPIO refuses with the RuntimeError luma.core reports as Un
     has "RuntimeError: This module can only be run on a Raspberry Pi" <(inside "$VENV/bin/python" -c "import RPi.GPIO" 2>&1)
 expect "nothing was compiled (no C compiler in the root)" inside sh -c "! command -v gcc && ! command -v cc"
 expect "pip's dependencies are consistent" inside "$VENV/bin/pip" check
-expect "gpiozero takes lgpio from GPIOZERO_PIN_FACTORY (and finds no GPIO chip)" \
-    has "lgpio|gpiochip" <(inside env GPIOZERO_PIN_FACTORY=lgpio "$VENV/bin/python" -c \
-        "from gpiozero import Device; Device.ensure_pin_factory()" 2>&1)
+expect "gpiozero takes its pin factory from GPIOZERO_PIN_FACTORY" inside env GPIOZERO_PIN_FACTORY=mock \
+    "$VENV/bin/python" -c "import sys; from gpiozero import Device; Device.ensure_pin_factory(); \
+sys.exit(type(Device.pin_factory).__name__ != 'MockFactory')"
+inside env GPIOZERO_PIN_FACTORY=lgpio "$VENV/bin/python" -c \
+    "from gpiozero import Device; Device.ensure_pin_factory()" >"$OUT/gpiozero-lgpio" 2>&1 || true
+expect "gpiozero's lgpio factory loads, and finds no GPIO chip here" has "gpiochip" "$OUT/gpiozero-lgpio"
 expect "user kiosk is in i2c, dialout, gpio, plugdev" inside sh -c \
     'id -nG kiosk | tr " " "\n" | grep -cxE "i2c|dialout|gpio|plugdev" | grep -qx 4'
 expect "kiosk.service is enabled" inside systemctl is-enabled kiosk.service
