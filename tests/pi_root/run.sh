@@ -185,7 +185,8 @@ expect "gpiozero takes its pin factory from GPIOZERO_PIN_FACTORY" inside env GPI
 sys.exit(type(Device.pin_factory).__name__ != 'MockFactory')"
 inside env GPIOZERO_PIN_FACTORY=lgpio "$VENV/bin/python" -c \
     "from gpiozero import Device; Device.ensure_pin_factory()" >"$OUT/gpiozero-lgpio" 2>&1 || true
-expect "gpiozero's lgpio factory loads, and finds no GPIO chip here" has "gpiochip" "$OUT/gpiozero-lgpio"
+expect "GPIOZERO_PIN_FACTORY=lgpio starts gpiozero's lgpio factory" has "gpiozero/pins/lgpio.py" "$OUT/gpiozero-lgpio"
+expect "which says plainly that this is no Pi" has "PinUnknownPi: unable to locate Pi revision" "$OUT/gpiozero-lgpio"
 expect "user kiosk is in i2c, dialout, gpio, plugdev" inside sh -c \
     'id -nG kiosk | tr " " "\n" | grep -cxE "i2c|dialout|gpio|plugdev" | grep -qx 4'
 expect "kiosk.service is enabled" inside systemctl is-enabled kiosk.service
