@@ -6,7 +6,7 @@
 # /boot/firmware), install.sh a second time (must change nothing), then
 # `kiosk check-config` and `kiosk doctor` as the kiosk user.
 #
-#   sudo make pi-root       (about 14 min the first time, 7 after, on 2 busy cores)
+#   sudo make pi-root       (about 14 min the first time, 4 to 7 after, on 2 busy cores)
 #
 # The bare root is cached as a tarball under .cache/pi-root/ (git-ignored), with apt's
 # and pip's downloads, so a rerun skips debootstrap. Each run unpacks a fresh copy.
