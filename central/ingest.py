@@ -171,6 +171,10 @@ def _row(checked: Checked, received_at: str, flags: list[str] | None) -> dict[st
     }
 
 
+def _by_id(row: dict[str, Any]) -> str:
+    return str(row["id"])
+
+
 def _classify(conn: Connection, checked: Sequence[Checked]) -> tuple[list[Result], list[Checked]]:
     ids = [c.id for c in checked if c.event is not None]
     known: dict[str, str] = {}
@@ -214,7 +218,10 @@ def write_batch(
         before = _before(conn, kiosk_id, min(e.seq for e in batch))
         flagged = time_flags(batch, now, before)
         received_at = iso(now)
-        _INSERT_EVENT.run(conn, [_row(c, received_at, flagged.get(c.id)) for c in new])
+        # in id order: two processes inserting one retried batch wait on each other in the
+        # same order (a duplicate, not a deadlock)
+        rows = sorted((_row(c, received_at, flagged.get(c.id)) for c in new), key=_by_id)
+        _INSERT_EVENT.run(conn, rows)
         cards.advance(batch, flagged, program_tz(program))
     refs = [c.event.card_ref for c in checked if c.event is not None]
     answer = _cards(conn, refs, cards.get(refs))

@@ -25,6 +25,16 @@ from central.validate import Checked
 
 log = logging.getLogger("central.writer")
 
+# PostgreSQL's answers when two server processes wrote the same thing at once: a unique
+# key (the same event id from a kiosk's retry), a deadlock, a serialization failure.
+# Written again, the transaction sees the other's commit (a duplicate, not an error).
+RACES = frozenset({"23505", "40P01", "40001"})
+RETRIES = 5
+
+
+def _lost_a_race(error: BaseException) -> bool:
+    return getattr(getattr(error, "orig", None), "sqlstate", None) in RACES
+
 
 @dataclass
 class _Job:
@@ -42,7 +52,8 @@ class BatchWriter:
     def __init__(self, db: Database, max_group: int = 50) -> None:
         self.db = db
         self.max_group = max_group
-        self.cards = CardCache()  # used by the writer thread only
+        # used by the writer thread only; PostgreSQL has other writers: no cache there
+        self.cards = CardCache(shared=not db.is_sqlite)
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="central-writer", daemon=True)
         self._thread.start()
@@ -78,7 +89,7 @@ class BatchWriter:
             if stopping:
                 return
 
-    def _write(self, group: list[_Job]) -> None:
+    def _write(self, group: list[_Job], attempt: int = 1) -> None:
         try:
             with writing(self.db) as conn:
                 cards = self.cards.session(conn)
@@ -89,6 +100,10 @@ class BatchWriter:
             # not needed for correctness (the cache takes folds only after a commit, and the
             # generation tag tells if a commit that raised landed): a cheap fresh start
             self.cards.clear()
+            if len(group) == 1 and attempt < RETRIES and _lost_a_race(error):
+                # another process wrote the same event or card first: read again
+                self._write(group, attempt + 1)
+                return
             if len(group) == 1:
                 log.error("an upload could not be written: %s", error.__class__.__name__)
                 group[0].future.set_exception(error)
