@@ -42,3 +42,12 @@ def central_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     yield url
     if isinstance(cluster, Cluster):
         cluster.drop_database(url)
+
+
+@pytest.fixture
+def postgres_db(pg_cluster: Cluster | str, tmp_path: Path) -> Iterator[str]:
+    """An empty database of the private PostgreSQL cluster (for what only it does)."""
+    url = database_url("postgresql", tmp_path, pg_cluster)
+    yield url
+    if isinstance(pg_cluster, Cluster):
+        pg_cluster.drop_database(url)
