@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
@@ -20,9 +21,12 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from central import ingest, store
 from central.db import Database, open_database
+from central.ratelimit import RateLimiter
+from central.serving import Limits
 from central.validate import (
     MAX_DELTA,
     MAX_EVENTS,
@@ -36,8 +40,8 @@ from central.writer import BatchWriter
 from kiosk.core.cardid import is_card_ref
 from kiosk.core.events import EventKind
 
-MAX_BODY = 1024 * 1024
 log = logging.getLogger("central")
+DEFAULT_LIMITS = Limits()
 Clock = Callable[[], datetime]
 
 
@@ -88,15 +92,19 @@ def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _read_body(request: Request) -> bytes:
+    cap = request.app.state.limits.max_body
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
-        raise HTTPException(413, f"body larger than {MAX_BODY} bytes")
+    if declared is not None and declared.isdigit() and int(declared) > cap:
+        raise HTTPException(413, f"body larger than {cap} bytes")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise HTTPException(413, f"body larger than {MAX_BODY} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > cap:
+                raise HTTPException(413, f"body larger than {cap} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:  # a client too slow to send its body (central.serving)
+        raise HTTPException(400, "the client went away before its body was whole") from None
     return b"".join(chunks)
 
 
@@ -130,6 +138,10 @@ async def _kiosk_id(
         raise HTTPException(
             401, "unknown or revoked kiosk token", headers={"WWW-Authenticate": "Bearer"}
         )
+    wait = request.app.state.limiter.wait(found, time.monotonic())
+    if wait:
+        raise HTTPException(429, f"too many requests from kiosk {found!r}: retry in {wait} s",
+                            headers={"Retry-After": str(wait)})
     return found
 
 
@@ -137,10 +149,12 @@ async def _kiosk_id(
 Kiosk = Annotated[str, Depends(_kiosk_id)]
 
 
-def create_app(db_url: str, *, clock: Clock | None = None) -> FastAPI:
+def create_app(db_url: str, *, clock: Clock | None = None, limits: Limits = DEFAULT_LIMITS
+               ) -> FastAPI:
     """The central API over the database at `db_url` (a SQLite path or SQLAlchemy URL).
 
-    `clock` gives the server's idea of now (tests pass a fixed one).
+    `clock` gives the server's idea of now (tests pass a fixed one); `limits` the rate,
+    body and time limits of a client.
     """
     db = open_database(db_url)
     now: Clock = clock or (lambda: datetime.now(UTC))
@@ -154,6 +168,8 @@ def create_app(db_url: str, *, clock: Clock | None = None) -> FastAPI:
 
     app = FastAPI(title="Loyalty kiosk central API", version="1", lifespan=lifespan)
     app.state.db = db
+    app.state.limits = limits
+    app.state.limiter = RateLimiter(limits.rate, limits.burst)
 
     @app.exception_handler(SQLAlchemyError)
     async def _storage_down(_request: Request, error: SQLAlchemyError) -> JSONResponse:

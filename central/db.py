@@ -187,7 +187,7 @@ class Database:
         self.engine.dispose()
 
 
-def open_database(db: str, *, create: bool = True) -> Database:
+def open_database(db: str, *, create: bool = True, check: bool = True) -> Database:
     """Open the database named by a path or URL, creating the schema in an empty one.
 
     Raises DatabaseError with one line (naming the database, never a password) when it
@@ -213,7 +213,7 @@ def open_database(db: str, *, create: bool = True) -> Database:
             state = migrations.state(conn)
         if state.empty and create:
             migrations.upgrade(database)
-        elif not state.current:
+        elif check and not state.current:
             raise DatabaseError(state.problem(db))
     except SQLAlchemyError as error:
         engine.dispose()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import socket
 import threading
 import time
 import uuid
@@ -24,8 +23,9 @@ from urllib.parse import urlsplit
 import uvicorn
 
 from central import store
-from central.app import Clock, create_app
+from central.app import DEFAULT_LIMITS, Clock, create_app
 from central.db import open_database
+from central.serving import Limits, listening_socket, uvicorn_config
 from kiosk.core.events import Event, EventKind
 
 
@@ -64,25 +64,10 @@ def add_kiosk(db_url: str, kiosk_id: str) -> str:
         db.dispose()
 
 
-def listening_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
-    """A bound, listening TCP socket (port 0: the kernel picks a free one).
-
-    Its protocol is named (IPPROTO_TCP, not 0): asyncio turns Nagle off (TCP_NODELAY) only
-    on connections whose socket says TCP. With Nagle on, uvicorn's second write of an
-    answer (the body after the headers) waited for the client's delayed ACK: 40 ms a
-    request, half of a sync round trip.
-    """
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((host, port))
-    sock.listen(128)
-    return sock
-
-
 @contextmanager
 def running_server(
-    db_url: str, *, clock: Clock | None = None, startup_timeout: float = 10.0
+    db_url: str, *, clock: Clock | None = None, startup_timeout: float = 10.0,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Iterator[str]:
     """Serve the central API on 127.0.0.1 (a free port) in a background thread.
 
@@ -90,10 +75,8 @@ def running_server(
     """
     sock = listening_socket()
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(db_url, clock=clock), log_level="warning", access_log=False, lifespan="on"
-    )
-    server = uvicorn.Server(config)
+    app = create_app(db_url, clock=clock, limits=limits)
+    server = uvicorn.Server(uvicorn_config(app, limits, "warning"))
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="central-server", daemon=True
     )

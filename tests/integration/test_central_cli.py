@@ -1,4 +1,5 @@
-"""The `kiosk-central` command: kiosks, tokens, program, customers; errors as one line."""
+"""The `kiosk-central` command: kiosks, tokens, program, customers; errors as one line.
+On SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -20,8 +21,8 @@ CARD = hashlib.sha256(b"a card").hexdigest()
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> str:
-    return str(tmp_path / "central.sqlite3")
+def db(central_db: str) -> str:
+    return central_db
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
