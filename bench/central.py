@@ -21,8 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from central.crashcheck import _Server
-from central.testing import Client, add_kiosk
+from central.testing import Client, ServerProcess, add_kiosk
 
 
 def _batches(kiosk_id: str, cards: list[str], count: int, size: int, rng: random.Random
@@ -61,7 +60,7 @@ def run(kiosks: int, batches: int, batch_size: int, workdir: Path, seed: int = 5
     cards = [f"{rng.getrandbits(256):064x}" for _ in range(2000)]
     tokens = {f"bench-{k:02d}": add_kiosk(str(db), f"bench-{k:02d}") for k in range(kiosks)}
     work = {kid: _batches(kid, cards, batches, batch_size, rng) for kid in tokens}
-    server = _Server(db)
+    server = ServerProcess(db)
     latencies: list[float] = []
     failures: list[str] = []
     go = threading.Barrier(kiosks + 1)

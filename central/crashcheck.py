@@ -13,8 +13,6 @@ import http.client
 import json
 import os
 import random
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -28,7 +26,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from central.db import events, open_database
-from central.testing import Client, add_kiosk
+from central.testing import Client, ServerProcess, add_kiosk
 from central.validate import body_sha256
 from kiosk.core.events import Event
 
@@ -55,29 +53,6 @@ class CrashReport:
         return not (bad or self.partial_batches) and (
             self.integrity == "ok"
         )
-
-
-class _Server:
-    """One `kiosk-central serve` child process on a free loopback port."""
-
-    def __init__(self, db: Path) -> None:
-        command = [sys.executable, "-m", "central.cli", "serve", "--db", str(db),
-                   "--port", "0", "--log-level", "error"]
-        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if "http://" not in line:
-            self.proc.kill()
-            raise RuntimeError(f"kiosk-central serve did not start (said {line!r})")
-        self.url = line.strip().rsplit(" ", 1)[-1]
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=20)
 
 
 class _Kiosk:
@@ -190,7 +165,7 @@ def crash_run(
     kiosk = _Kiosk(add_kiosk(str(db_path), KIOSK), rng, batch_size)
     report = CrashReport()
     for _ in range(kills):
-        server = _Server(db_path)
+        server = ServerProcess(db_path)
         stop = threading.Event()
         uploader = threading.Thread(target=kiosk.upload, args=(server.url, stop), daemon=True)
         uploader.start()
@@ -204,7 +179,7 @@ def crash_run(
         if pending is not None and _stored_of(db_path, pending) not in (0, len(pending)):
             report.partial_batches += 1
     # After the last restart the kiosk re-sends what was in flight and one more batch.
-    server = _Server(db_path)
+    server = ServerProcess(db_path)
     try:
         kiosk.upload(server.url, threading.Event(), max_batches=2)
     finally:

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -152,3 +156,35 @@ class Client:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+class ServerProcess:
+    """`kiosk-central serve` as a child process on a free loopback port (`extra`: more
+    options, e.g. --workers 2)."""
+
+    def __init__(self, db: str | os.PathLike[str], *extra: str) -> None:
+        command = [sys.executable, "-m", "central.cli", "serve", "--db", str(db),
+                   "--port", "0", "--log-level", "error", *extra]
+        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if "http://" not in line:
+            self.proc.kill()
+            self.proc.wait()
+            raise RuntimeError(f"kiosk-central serve did not start (said {line!r})")
+        self.url = line.split("http://", 1)[1].split()[0].join(("http://", ""))
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+    def __enter__(self) -> ServerProcess:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.proc.poll() is None:
+            self.stop()
