@@ -17,13 +17,14 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from central import ingest, store
+from central import contract, ingest, store
 from central.db import Database, open_database
 from central.ratelimit import RateLimiter
 from central.serving import Limits
@@ -70,25 +71,13 @@ class CustomerIn(BaseModel):
     consent: bool
 
 
-_BATCH_SCHEMA = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["events"],
-    "properties": {
-        "events": {
-            "type": "array",
-            "minItems": 1,
-            "maxItems": MAX_EVENTS,
-            "items": EventIn.model_json_schema(),
-        }
-    },
-}
+class EventBatch(BaseModel):
+    """An upload: 1..500 events. The envelope is checked whole (a 422 names what is
+    wrong); each event is then judged alone and answered accepted, duplicate or rejected
+    with a reason (its time against the server's clock, its kiosk against the token)."""
 
-
-def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}
-    }
+    model_config = ConfigDict(extra="forbid")
+    events: list[EventIn] = Field(min_length=1, max_length=MAX_EVENTS)
 
 
 async def _read_body(request: Request) -> bytes:
@@ -171,6 +160,12 @@ def create_app(db_url: str, *, clock: Clock | None = None, limits: Limits = DEFA
     app.state.limits = limits
     app.state.limiter = RateLimiter(limits.rate, limits.burst)
 
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
+        # the one shape of every error (contract.Error), not FastAPI's list of problems
+        reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        return JSONResponse({"detail": reasons}, 422)
+
     @app.exception_handler(SQLAlchemyError)
     async def _storage_down(_request: Request, error: SQLAlchemyError) -> JSONResponse:
         log.error("storage error: %s", error.__class__.__name__)
@@ -179,16 +174,19 @@ def create_app(db_url: str, *, clock: Clock | None = None, limits: Limits = DEFA
         )
 
     _routes(app, db, writer, now)
+    contract.install(app, [EventBatch, CustomerIn])
     return app
 
 
 def _routes(app: FastAPI, db: Database, writer: BatchWriter, now: Clock) -> None:
-    @app.get("/v1/health")
+    @app.get("/v1/health", response_model=None, responses={200: {"model": contract.Health}})
     async def health() -> dict[str, str]:
         """Liveness: no token needed."""
         return {"status": "ok"}
 
-    @app.post("/v1/events", openapi_extra=_json_body(_BATCH_SCHEMA))
+    @app.post("/v1/events", response_model=None, openapi_extra=contract.body(EventBatch),
+              responses={200: {"model": contract.UploadAnswer},
+                         **contract.errors(400, 413, 422, *contract.KIOSK)})
     async def upload_events(request: Request, kiosk: Kiosk) -> JSONResponse:
         """Upload 1..500 events; each is accepted, duplicate or rejected with a reason."""
         try:
@@ -205,7 +203,9 @@ def _routes(app: FastAPI, db: Database, writer: BatchWriter, now: Clock) -> None
             "program_version": done.program_version,
         })
 
-    @app.get("/v1/cards/{card_ref}")
+    @app.get("/v1/cards/{card_ref}", response_model=None,
+             responses={200: {"model": contract.CardAnswer},
+                        **contract.errors(404, 422, *contract.KIOSK)})
     async def get_card(card_ref: str, _kiosk: Kiosk) -> dict[str, Any]:
         """A card's state from every kiosk's events, with vouchers and flags."""
         found = await run_in_threadpool(ingest.cards, db, [_card_ref(card_ref)])
@@ -213,7 +213,12 @@ def _routes(app: FastAPI, db: Database, writer: BatchWriter, now: Clock) -> None
             raise HTTPException(404, "no events for this card")
         return found[card_ref]
 
-    @app.get("/v1/program")
+    @app.get("/v1/program", response_model=None, responses={
+        200: {"description": "the program's fields, as `kiosk-central program show` prints "
+                             "them; the ETag header carries its version",
+              "content": {"application/json": {"schema": {"type": "object"}}}},
+        304: {"description": "If-None-Match named the current version"},
+        **contract.errors(404, 422, *contract.KIOSK)})
     async def get_program(
         _kiosk: Kiosk,
         if_none_match: Annotated[str | None, Header()] = None,
@@ -229,8 +234,10 @@ def _routes(app: FastAPI, db: Database, writer: BatchWriter, now: Clock) -> None
             return Response(status_code=304, headers={"ETag": etag})
         return JSONResponse(fields, headers={"ETag": etag})
 
-    @app.put("/v1/cards/{card_ref}/customer", openapi_extra=_json_body(
-        CustomerIn.model_json_schema()))
+    @app.put("/v1/cards/{card_ref}/customer", response_model=None,
+             openapi_extra=contract.body(CustomerIn),
+             responses={200: {"model": contract.CustomerRecord},
+                        **contract.errors(400, 413, 422, *contract.KIOSK)})
     async def put_customer(card_ref: str, request: Request, _kiosk: Kiosk) -> dict[str, Any]:
         """Store a customer's first name and birthday, only with their consent."""
         _card_ref(card_ref)
@@ -252,7 +259,9 @@ def _routes(app: FastAPI, db: Database, writer: BatchWriter, now: Clock) -> None
         values = details.model_dump(mode="json")
         return await run_in_threadpool(store.set_customer, db, card_ref, values, now())
 
-    @app.get("/v1/cards/{card_ref}/customer")
+    @app.get("/v1/cards/{card_ref}/customer", response_model=None,
+             responses={200: {"model": contract.CustomerExport},
+                        **contract.errors(404, 422, *contract.KIOSK)})
     async def export_customer(card_ref: str, _kiosk: Kiosk) -> dict[str, Any]:
         """Everything held about a card and the person behind it (data export)."""
         found = await run_in_threadpool(store.export_customer, db, _card_ref(card_ref))
@@ -260,7 +269,9 @@ def _routes(app: FastAPI, db: Database, writer: BatchWriter, now: Clock) -> None
             raise HTTPException(404, "nothing stored for this card")
         return found
 
-    @app.delete("/v1/cards/{card_ref}/customer")
+    @app.delete("/v1/cards/{card_ref}/customer", response_model=None,
+                responses={200: {"model": contract.Erased},
+                           **contract.errors(422, *contract.KIOSK)})
     async def erase_customer(card_ref: str, _kiosk: Kiosk) -> dict[str, Any]:
         """Forget the person behind a card; its events stay as anonymous counts."""
         erased = await run_in_threadpool(store.erase_customer, db, _card_ref(card_ref))
