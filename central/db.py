@@ -89,6 +89,17 @@ card_states = Table(
     Column("flagged", Text, nullable=False),  # {event id: [flags]} as JSON
 )
 
+# Visits per kiosk per local day, kept current at ingest (central.figures): a dashboard
+# reads these few rows instead of scanning every event.
+daily_visits = Table(
+    "daily_visits",
+    metadata,
+    Column("kiosk_id", String(64), primary_key=True),
+    Column("day", String(10), primary_key=True),  # YYYY-MM-DD in the program's time zone
+    Column("visits", Integer, nullable=False),
+    Index("daily_visits_by_day", "day"),
+)
+
 programs = Table(
     "programs",
     metadata,

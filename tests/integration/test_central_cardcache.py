@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 
 from central import store
 from central.db import Database, card_states, open_database, reading, writing
+from central.figures import visits_per_day
 from central.ingest import card_events
 from central.program import from_toml
 from central.program import timezone as program_timezone
@@ -138,6 +139,10 @@ def test_cached_card_states_equal_the_fold_of_every_stored_event(
             expected = _stored_fold(db, card)
             assert _stored_state(db, card) == expected
             assert CardState.from_dict(last_answer[card]) == expected
+        # the dashboard's visits per day add up to the cards' visits (retries count once)
+        with reading(db) as conn:
+            counted = sum(n for _k, _d, n in visits_per_day(conn, "2000-01-01", "2999-12-31"))
+        assert counted == sum(_stored_fold(db, card).visits for card in CARDS)
     finally:
         writer.close()
         db.dispose()

@@ -16,14 +16,15 @@ import central.migrations as migrations_package
 from central import migrations
 from central.cli import main
 from central.db import Database, meta, metadata, open_database, table_names
+from central.figures import visits_per_day
 from central.testing import add_kiosk
 
 BROKEN = '''
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "9999"
+down_revision = "{head}"
 branch_labels = None
 depends_on = None
 
@@ -33,6 +34,12 @@ def upgrade() -> None:
     op.add_column("kiosks", sa.Column("shop", sa.String(40)))
     raise RuntimeError("a migration that fails half way")
 '''
+
+
+# visits as an old server stored them: two on 1 June (one undone), one on 2 June
+OLD_EVENTS = [("stamp", "2026-06-01T09:00:00+00:00"), ("stamp", "2026-06-01T10:00:00+00:00"),
+              ("adjustment", "2026-06-01T10:01:00+00:00"), ("stamp", "2026-06-02T09:00:00+00:00"),
+              ("enrolled", "2026-06-02T09:00:00+00:00")]
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -54,6 +61,11 @@ def _make_old_database(url: str) -> None:
             command.upgrade(migrations.config(conn), migrations.FIRST)
             conn.execute(text("DROP TABLE alembic_version"))
             conn.execute(delete(meta).where(meta.c.key == "cards_generation"))
+            for n, (kind, at) in enumerate(OLD_EVENTS):
+                conn.execute(text(
+                    "INSERT INTO events VALUES (:id, 'h', 'k1', :seq, :card, :kind, 1, NULL, "
+                    "'1', :at, NULL, :at, NULL)"),
+                    {"id": f"old-{n}", "seq": n, "card": "ab" * 32, "kind": kind, "at": at})
     finally:
         db.dispose()
 
@@ -86,9 +98,13 @@ def test_an_old_database_is_refused_by_serve_until_migrate_upgrades_it(
             # a server from before Alembic reads this and refuses the database
             version = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version"))
             assert version.scalar() == "2"
+            # the dashboard's figures are counted once from the events already stored
+            assert visits_per_day(conn, "2026-06-01", "2026-06-30") == [
+                ("k1", "2026-06-01", 1), ("k1", "2026-06-02", 1)]
     finally:
         db.dispose()
-    assert run(capsys, "migrate", "--db", central_db)[1].endswith("is up to date (schema 0002)")
+    up_to_date = f"is up to date (schema {migrations.head()})"
+    assert run(capsys, "migrate", "--db", central_db)[1].endswith(up_to_date)
 
 
 def test_a_database_of_a_newer_schema_is_refused_and_left_untouched(
@@ -112,13 +128,13 @@ def test_a_migration_that_fails_half_way_leaves_the_database_as_it_was(
     scripts = tmp_path / "migrations"
     shutil.copytree(Path(migrations_package.__file__).parent, scripts,
                     ignore=shutil.ignore_patterns("__pycache__"))
-    (scripts / "versions" / "0003_broken.py").write_text(BROKEN)
+    (scripts / "versions" / "9999_broken.py").write_text(BROKEN.format(head=migrations.head()))
     add_kiosk(central_db, "k1")
     db = open_database(central_db)
     try:
         with pytest.raises(RuntimeError, match="half way"):
             migrations.upgrade(db, location=str(scripts))
-        assert _revision(db) == "0002"
+        assert _revision(db) == migrations.head()
         with db.engine.connect() as conn:
             assert "half_done" not in table_names(conn)
             columns = conn.execute(select(text("*")).select_from(text("kiosks"))).keys()
