@@ -180,10 +180,13 @@ def serve(db_url: str, host: str, port: int, log_level: str, workers: int = 1,
         sock = listening_socket(host, port)
     except OSError as error:
         raise UsageError(f"cannot listen on {host}:{port}: {error.strerror}") from None
-    print(f"kiosk-central listening on http://{host}:{sock.getsockname()[1]}"
-          + (f" with {workers} processes" if workers > 1 else ""), flush=True)
+    def listening() -> None:
+        print(f"kiosk-central listening on http://{host}:{sock.getsockname()[1]}"
+              + (f" with {workers} processes" if workers > 1 else ""), flush=True)
+
     if workers > 1:
-        return run_workers(sock, db_url, workers, limits, log_level)
+        return run_workers(sock, db_url, workers, limits, log_level, listening)
+    listening()
     app = create_app(db_url, limits=limits)
     uvicorn.Server(uvicorn_config(app, limits, log_level)).run(sockets=[sock])
     return 0

@@ -12,6 +12,7 @@ import asyncio
 import multiprocessing
 import signal
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,22 +102,31 @@ def uvicorn_config(app: Any, limits: Limits, log_level: str) -> uvicorn.Config:
     )
 
 
-def _worker(sock: socket.socket, db_url: str, limits: Limits, log_level: str) -> None:
+def _worker(sock: socket.socket, db_url: str, limits: Limits, log_level: str,
+            ready: Any) -> None:
     from central.app import create_app
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops its workers
-    uvicorn.Server(uvicorn_config(create_app(db_url, limits=limits), limits, log_level)).run(
-        sockets=[sock])
+    app = create_app(db_url, limits=limits)
+    # the socket listens already: connections wait in its backlog until the loop runs
+    ready.release()
+    uvicorn.Server(uvicorn_config(app, limits, log_level)).run(sockets=[sock])
 
 
 def run_workers(sock: socket.socket, db_url: str, workers: int, limits: Limits,
-                log_level: str) -> int:
-    """Serve with `workers` processes until SIGTERM/SIGINT or one of them dies."""
+                log_level: str, on_ready: Callable[[], None]) -> int:
+    """Serve with `workers` processes until SIGTERM/SIGINT or one of them dies;
+    `on_ready` is called once every worker has its app (imports, database) ready."""
     context = multiprocessing.get_context("spawn")  # no threads or engines copied by fork
-    processes = [context.Process(target=_worker, args=(sock, db_url, limits, log_level),
+    ready = context.Semaphore(0)
+    processes = [context.Process(target=_worker, args=(sock, db_url, limits, log_level, ready),
                                  name=f"kiosk-central-{n}") for n in range(workers)]
     for process in processes:
         process.start()
+    for _ in processes:
+        if not ready.acquire(timeout=120):
+            break
+    on_ready()
     stop = [False]
 
     def on_signal(_signum: int, _frame: Any) -> None:
