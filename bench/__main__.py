@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import central, daemon, reader, storage, sync, tap
+from bench import central, daemon, reader, scale, storage, sync, tap
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,8 @@ LIMITED_BY = {
               "luma, gpiozero; then about 4.5 MB on the first tap (lazy imports of nfcpy's "
               "tag types, a malloc arena for the render thread, FreeType/HarfBuzz "
               "tables), nearly flat after",
+    "central_scale": "see each part's `met`; ingest: the server processes and PostgreSQL "
+                     "share 2 cores with the bench's own client threads",
     "storage": "more than the tap's own commit reached the disk inside the taps: is SQLite's "
                "autocheckpoint back on the tap path (Ledger.open(autocheckpoint=False) in "
                "Counter.open)?",
@@ -129,6 +131,8 @@ def run(sizes: Sizes, callgrind: bool) -> dict[str, Any]:
         figures["memory"] = _figure("memory", lambda: daemon.memory(sizes.rss_taps))
         figures["startup"] = _figure("startup", lambda: daemon.startup(sizes.startup_runs))
         figures["sync"] = _figure("sync", lambda: _sync(folder("central"), sizes))
+        figures["central_scale"] = _figure(
+            "central_scale", lambda: scale.run(scale.QUICK if sizes == QUICK else scale.FULL))
         figures["display_bus"] = _figure(
             "display_bus",
             lambda: tap.bus_bytes(partial, tap.run_taps(folder("full"), sizes.full_frame_taps,
@@ -207,6 +211,14 @@ def summary(figures: dict[str, Any]) -> list[dict[str, Any]]:
          ">= 20", get("sync", "backlog", "met")),
         ("central ingest ev/s", get("sync", "central_ingest", "events_per_second"), ">= 5000",
          get("sync", "central_ingest", "met")),
+        ("central ingest PostgreSQL x2 / SQLite x1",
+         get("central_scale", "ingest", "postgresql_x2_vs_sqlite_x1"), ">= 1.5",
+         get("central_scale", "ingest", "met")),
+        ("reconnect storm drain s", get("central_scale", "reconnect_storm", "drain_seconds"),
+         "<= 60, 0 errors, 0 lost", get("central_scale", "reconnect_storm", "met")),
+        ("dashboard 30 days query ms (max)",
+         get("central_scale", "dashboard", "runs", "postgresql", "query_ms_max"), "<= 100",
+         get("central_scale", "dashboard", "met")),
         ("display bus bytes per tap", get("display_bus", "partial_updates_true",
                                           "bytes_per_tap"), "(no target)", None),
         ("fsync per tap", get("storage", "fsync_per_tap"), "1", get("storage", "met")),

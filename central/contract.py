@@ -63,7 +63,7 @@ _CARD_FIELDS: dict[str, Any] = {
     f.name: (_wire_type(_HINTS[f.name]), ...) for f in dataclasses.fields(CardState)
 }
 
-CardAnswer = create_model(  # type: ignore[call-overload]
+CardAnswer = create_model(
     "Card",
     __config__=ConfigDict(extra="forbid"),
     __doc__="A card's fold of every kiosk's events (kiosk.core's CardState), its vouchers "
