@@ -171,3 +171,12 @@ def test_an_empty_database_is_created_at_the_newest_schema_by_any_command(
             assert {"events", "kiosks", "card_states", "customers"} <= table_names(conn)
     finally:
         db.dispose()
+
+
+def test_a_plain_postgresql_url_is_served_by_psycopg_3(postgres_db: str) -> None:
+    plain = postgres_db.replace("postgresql+psycopg://", "postgresql://")
+    db = open_database(plain)
+    try:
+        assert db.engine.dialect.driver == "psycopg" and not db.is_sqlite
+    finally:
+        db.dispose()
