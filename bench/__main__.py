@@ -99,7 +99,7 @@ def _machine() -> dict[str, Any]:
 
 
 def run(sizes: Sizes, callgrind: bool) -> dict[str, Any]:
-    """Every figure, in the order of issue 7."""
+    """Every figure, in the order of the targets table."""
     figures: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         root = Path(tmp)
@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     figures = run(sizes, callgrind=args.callgrind or not args.quick)
     document = {
-        "bench": "loyalty kiosk, issue 7",
+        "bench": "loyalty kiosk",
         "quick": args.quick,
         "sizes": sizes.__dict__,
         "machine": _machine(),

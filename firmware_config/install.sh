@@ -218,7 +218,7 @@ source_hash=$(cd "$SRC" && find "${parts[@]}" -type f ! -path '*/__pycache__/*' 
 stamp=$(t "$PREFIX/.installed-source")
 if [[ ! -f $stamp || $(cat "$stamp") != "$source_hash" ]]; then
     run "$VENV/bin/pip" install --quiet --upgrade pip
-    run "$VENV/bin/pip" install --quiet "$SRC[pi]"
+    run "$VENV/bin/pip" install --quiet "${SRC}[pi]"
     if ! simulated; then
         printf '%s\n' "$source_hash" >"$stamp"
         changed "kiosk package in $VENV"

@@ -122,13 +122,35 @@ def test_a_state_dir_that_cannot_be_created_is_a_clear_error(tmp_path: Path):
         Ledger.open(blocker / "state" / "ledger.sqlite3")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through file permissions")
+READ_ONLY_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from kiosk.adapters.ledger import Ledger
+    from kiosk.errors import StorageError
+    try:
+        Ledger.open(Path(sys.argv[1]) / "ledger.sqlite3")
+    except StorageError as error:
+        print(error)
+        sys.exit(3)
+    """
+)
+
+
 def test_a_read_only_state_dir_is_a_clear_error(tmp_path: Path):
+    """Under root (CI) the child runs without the capabilities that let root write through
+    file permissions, so the check runs there too."""
     state = tmp_path / "ro"
     state.mkdir()
-    state.chmod(0o500)
-    with pytest.raises(StorageError):
-        Ledger.open(state / "ledger.sqlite3")
+    state.chmod(0o555)
+    command = [sys.executable, "-c", READ_ONLY_SCRIPT, str(state)]
+    if os.geteuid() == 0:
+        command = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--", *command]
+    child = subprocess.run(
+        command, cwd=Path(__file__).parents[2], capture_output=True, text=True, timeout=60
+    )
+    assert child.returncode == 3, child.stderr
+    assert "cannot" in child.stdout, child.stdout
 
 
 def test_a_damaged_ledger_file_is_a_clear_error(tmp_path: Path):

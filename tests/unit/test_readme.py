@@ -44,3 +44,21 @@ def test_every_table_in_the_readme_starts_with_a_header_row():
         and not (number < len(lines) and lines[number].startswith("| ---"))
     ]
     assert headless == [], f"table rows without a header at README lines {headless}"
+
+
+def test_texts_a_user_reads_describe_the_software_not_how_it_was_made():
+    """Benchmark history lives in bench/README.md as method and results; nothing a user
+    reads speaks of work sessions or issue numbers."""
+    import re
+
+    root = Path(__file__).parents[2]
+    texts = [root / "README.md", root / "bench" / "README.md", root / "bench" / "results" / "latest.json"]
+    texts += sorted((root / "bench").glob("*.py"))
+    talk = re.compile(r"\b(this|last|next|previous) session\b|\bsession \d+\b|\bissue \d+\b", re.I)
+    found = [
+        f"{path.relative_to(root)}:{number}"
+        for path in texts
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if talk.search(line)
+    ]
+    assert found == [], found
