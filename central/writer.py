@@ -30,6 +30,9 @@ log = logging.getLogger("central.writer")
 # Written again, the transaction sees the other's commit (a duplicate, not an error).
 RACES = frozenset({"23505", "40P01", "40001"})
 RETRIES = 5
+# psycopg warns when it closes the batch (pipeline) such a lost race aborted; the writer
+# writes the batch again, so that is no news for the operator
+logging.getLogger("psycopg").setLevel(logging.ERROR)
 
 
 def _lost_a_race(error: BaseException) -> bool:
