@@ -79,6 +79,10 @@ class DeadlineH11(H11Protocol):
         self._arm()
 
     def _arm(self) -> None:
+        # one deadline per request: the previous one must not cut the next request short
+        previous: asyncio.TimerHandle | None = getattr(self, "_deadline", None)
+        if previous is not None:
+            previous.cancel()
         self._deadline = asyncio.get_running_loop().call_later(
             self.request_seconds, self._too_slow)
 

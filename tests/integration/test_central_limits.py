@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -69,3 +70,17 @@ def test_a_client_too_slow_to_send_its_request_loses_the_connection(
         while left and not left.endswith(b"}"):
             left = conn.recv(4096)
         assert conn.recv(4096) == b""
+
+
+def test_a_kept_alive_connection_gets_a_fresh_deadline_for_each_request(served: Served) -> None:
+    host, port = served.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        # six quick requests spread over three times one request's deadline, on one
+        # connection: none may be cut short by the deadline of an earlier one
+        for _ in range(6):
+            conn.sendall(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+            answer = conn.recv(4096)
+            while answer and not answer.endswith(b"}"):  # headers and body come apart
+                answer += conn.recv(4096)
+            assert answer.startswith(b"HTTP/1.1 200") and answer.endswith(b'{"status":"ok"}')
+            time.sleep(LIMITS.request_seconds / 2)  # the client's pause is the workload
