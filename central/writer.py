@@ -96,6 +96,10 @@ class BatchWriter:
         try:
             with writing(self.db) as conn:
                 cards = self.cards.session(conn)
+                # every card of the group at once, in one sorted order: two processes'
+                # groups then wait for each other at worst, never deadlock batch by batch
+                cards.get(sorted({item.event.card_ref for job in group
+                                  for item in job.checked if item.event is not None}))
                 answers = [write_batch(conn, j.kiosk_id, j.checked, j.now, cards) for j in group]
                 cards.flush()
             self.cards.committed(cards)
