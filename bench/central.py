@@ -4,7 +4,7 @@
 
 Each kiosk is a thread with its own token and keep-alive connection, posting batches of
 new events as fast as the server answers. Each kiosk's customers are mostly its own (a
-shop's regulars), one tap in ten is a card of the chain's shared pool. Prints one JSON
+shop's regulars), one tap in ten is one of the chain's 20,000 other cards. Prints one JSON
 object. `run(..., db=URL, workers=N)` measures PostgreSQL and several processes
 (bench.scale runs them side by side).
 """
@@ -36,7 +36,8 @@ def _batches(kiosk_id: str, cards: list[str], shared: list[str], count: int, siz
             {
                 "id": str(uuid.UUID(int=rng.getrandbits(128))), "kiosk_id": kiosk_id,
                 "seq": b * size + i,
-                "card_ref": rng.choice(shared if rng.random() < 0.1 else cards), "kind": "stamp",
+                "card_ref": rng.choice(shared if rng.random() < SHARED_SHARE else cards),
+                "kind": "stamp",
                 "delta": 1, "reward_id": None, "program_version": "1",
                 "occurred_at": (start + timedelta(seconds=b * size + i)).isoformat(),
                 "staff_ref": None,
@@ -45,6 +46,11 @@ def _batches(kiosk_id: str, cards: list[str], shared: list[str], count: int, siz
         ]
         bodies.append(json.dumps({"events": events}).encode())
     return bodies
+
+
+# taps on cards of the chain's shared pool (customers who visit several shops)
+SHARED_SHARE = 0.1
+SHARED_POOL = 20_000  # a chain's cards: two uploads rarely name the same one at once
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -65,7 +71,7 @@ def run(kiosks: int, batches: int, batch_size: int, workdir: Path, seed: int = 5
     """Ingest kiosks * batches * batch_size events concurrently; return the figures."""
     rng = random.Random(seed)
     db = db or str(workdir / "central.sqlite3")
-    shared = _cards(rng, 200)
+    shared = _cards(rng, SHARED_POOL)
     tokens = {f"bench-{k:02d}": add_kiosk(db, f"bench-{k:02d}") for k in range(kiosks)}
     work = {kid: _batches(kid, _cards(rng, 200), shared, batches, batch_size, rng)
             for kid in tokens}

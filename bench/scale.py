@@ -89,7 +89,7 @@ def ingest(fresh: Callable[[str], str], root: Path, sizes: Sizes) -> dict[str, A
         "method": f"{sizes.kiosks} kiosk threads posting {sizes.batches} batches of "
                   f"{sizes.batch_size} new events each to `kiosk-central serve --workers N` "
                   "over loopback, one configuration after the other in this run; 90% of a "
-                  "kiosk's taps are its own 200 customers, 10% a shared pool of 200",
+                  "kiosk's taps are its own 200 customers, 10% any of the chain's 20,000 cards",
         "runs": runs,
         "postgresql_x2_vs_sqlite_x1": round(ratio, 2),
         "target_ratio": 1.5,

@@ -177,7 +177,9 @@ def serve(db_url: str, host: str, port: int, log_level: str, workers: int = 1,
     # the schema is checked (or an empty database created) once, before anything listens
     open_database(db_url).dispose()
     try:
-        sock = listening_socket(host, port)
+        # several processes: each listens on the address itself (SO_REUSEPORT); this
+        # socket only holds the port
+        sock = listening_socket(host, port, shared=workers > 1, listen=workers == 1)
     except OSError as error:
         raise UsageError(f"cannot listen on {host}:{port}: {error.strerror}") from None
     def listening() -> None:

@@ -43,8 +43,15 @@ BOUNDS: dict[str, tuple[float, float]] = {
 }
 
 
-def listening_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+def listening_socket(host: str = "127.0.0.1", port: int = 0, *, shared: bool = False,
+                     listen: bool = True) -> socket.socket:
     """A bound, listening TCP socket (port 0: the kernel picks a free one).
+
+    `shared`: SO_REUSEPORT, so each server process listens on the address with a socket of
+    its own and the kernel spreads new connections evenly among them (one socket shared
+    by the processes hands most connections to whichever process is awake). The parent
+    binds one without listening (`listen=False`) to hold the port: only listening
+    sockets get connections.
 
     Its protocol is named (IPPROTO_TCP, not 0): asyncio turns Nagle off (TCP_NODELAY) only
     on connections whose socket says TCP. With Nagle on, uvicorn's second write of an
@@ -54,9 +61,12 @@ def listening_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if shared:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.bind((host, port))
-    sock.listen(2048)  # a reconnect storm: a thousand kiosks at once
+    if listen:
+        sock.listen(2048)  # a reconnect storm: a thousand kiosks at once
     return sock
 
 
@@ -106,24 +116,28 @@ def uvicorn_config(app: Any, limits: Limits, log_level: str) -> uvicorn.Config:
     )
 
 
-def _worker(sock: socket.socket, db_url: str, limits: Limits, log_level: str,
+def _worker(address: tuple[str, int], db_url: str, limits: Limits, log_level: str,
             ready: Any) -> None:
     from central.app import create_app
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops its workers
     app = create_app(db_url, limits=limits)
-    # the socket listens already: connections wait in its backlog until the loop runs
+    sock = listening_socket(*address, shared=True)
+    # listening now: connections wait in its backlog until uvicorn's loop runs
     ready.release()
     uvicorn.Server(uvicorn_config(app, limits, log_level)).run(sockets=[sock])
 
 
-def run_workers(sock: socket.socket, db_url: str, workers: int, limits: Limits,
+def run_workers(held: socket.socket, db_url: str, workers: int, limits: Limits,
                 log_level: str, on_ready: Callable[[], None]) -> int:
-    """Serve with `workers` processes until SIGTERM/SIGINT or one of them dies;
-    `on_ready` is called once every worker has its app (imports, database) ready."""
+    """Serve with `workers` processes, each listening on the address `held` holds, until
+    SIGTERM/SIGINT or one of them dies; `on_ready` is called once every worker listens
+    with its app (imports, database) ready."""
     context = multiprocessing.get_context("spawn")  # no threads or engines copied by fork
     ready = context.Semaphore(0)
-    processes = [context.Process(target=_worker, args=(sock, db_url, limits, log_level, ready),
+    address = held.getsockname()[:2]
+    processes = [context.Process(target=_worker,
+                                 args=(address, db_url, limits, log_level, ready),
                                  name=f"kiosk-central-{n}") for n in range(workers)]
     for process in processes:
         process.start()

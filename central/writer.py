@@ -30,6 +30,7 @@ log = logging.getLogger("central.writer")
 # Written again, the transaction sees the other's commit (a duplicate, not an error).
 RACES = frozenset({"23505", "40P01", "40001"})
 RETRIES = 5
+POSTGRESQL_WRITERS = 4  # writer threads per server process on PostgreSQL
 # psycopg warns when it closes the batch (pipeline) such a lost race aborted; the writer
 # writes the batch again, so that is no news for the operator
 logging.getLogger("psycopg").setLevel(logging.ERROR)
@@ -58,8 +59,13 @@ class BatchWriter:
         # used by the writer thread only; PostgreSQL has other writers: no cache there
         self.cards = CardCache(shared=not db.is_sqlite)
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="central-writer", daemon=True)
-        self._thread.start()
+        # SQLite takes one writer at a time. PostgreSQL takes several: while one group
+        # waits on the database (each statement is a round trip), another is worked on.
+        count = 1 if db.is_sqlite else POSTGRESQL_WRITERS
+        self._threads = [threading.Thread(target=self._run, name=f"central-writer-{n}",
+                                          daemon=True) for n in range(count)]
+        for thread in self._threads:
+            thread.start()
 
     def submit(self, kiosk_id: str, checked: Sequence[Checked], now: datetime
                ) -> Future[Ingested]:
@@ -68,9 +74,11 @@ class BatchWriter:
         return job.future
 
     def close(self) -> None:
-        """Finish the queued batches, then stop the thread."""
-        self._jobs.put(None)
-        self._thread.join(timeout=30)
+        """Finish the queued batches, then stop the threads."""
+        for _ in self._threads:
+            self._jobs.put(None)
+        for thread in self._threads:
+            thread.join(timeout=30)
 
     def _run(self) -> None:
         while True:
