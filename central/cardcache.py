@@ -131,7 +131,9 @@ class CardSession:
     def flush(self) -> None:
         """Write every card this transaction changed, once, and a new generation tag."""
         old, fresh = [], []
-        for ref, card in self.changed.items():
+        # in card order, like the locks: two writers inserting the same new cards then
+        # wait for each other instead of deadlocking
+        for ref, card in sorted(self.changed.items()):
             state, flags = json.dumps(card.state_dict), json.dumps(card.flagged)
             if ref in self.read or ref in self._known:  # the card has a row already
                 old.append({"ref": ref, "state": state, "flagged": flags})

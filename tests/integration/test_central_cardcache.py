@@ -138,7 +138,10 @@ def test_cached_card_states_equal_the_fold_of_every_stored_event(
         for card in {c for _k, drawn, _a in batches for c, *_ in drawn}:
             expected = _stored_fold(db, card)
             assert _stored_state(db, card) == expected
-            assert CardState.from_dict(last_answer[card]) == expected
+            # one writer answers in the order it was given; on PostgreSQL several write
+            # side by side, and the batch submitted last may commit before another
+            if db.is_sqlite:
+                assert CardState.from_dict(last_answer[card]) == expected
         # the dashboard's visits per day add up to the cards' visits (retries count once)
         with reading(db) as conn:
             counted = sum(n for _k, _d, n in visits_per_day(conn, "2000-01-01", "2999-12-31"))
