@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -84,12 +85,23 @@ async def _read_json(request: Request) -> Any:
     return _parse(await _read_body(request))
 
 
+# a UTF-16 surrogate written as a JSON escape (\ud800..\udfff): valid JSON, but a lone
+# one is no character, and no database or answer can store it
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
 def _parse(body: bytes) -> Any:
     try:
-        return json.loads(body)
+        data = json.loads(body)
     # ValueError covers bad UTF-8, bad JSON and integers past Python's digit limit
     except (ValueError, RecursionError) as error:
         raise HTTPException(400, f"body is not JSON: {error}") from None
+    if _SURROGATE_ESCAPE.search(body):  # rare: only then is the whole text checked
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise HTTPException(400, "body is not JSON: a lone UTF-16 surrogate is no character") from None
+    return data
 
 
 def _card_ref(card_ref: str) -> str:
@@ -138,7 +150,12 @@ def create_app(db_url: str, *, clock: Clock | None = None, limits: Limits = DEFA
         writer.close()
         db.dispose()
 
-    app = FastAPI(title="Loyalty kiosk central API", version="1", lifespan=lifespan)
+    # no /docs or /redoc: their pages load Swagger UI and ReDoc from a CDN; integrators
+    # read /openapi.json, served from here
+    app = FastAPI(
+        title="Loyalty kiosk central API", version="1", lifespan=lifespan,
+        docs_url=None, redoc_url=None,
+    )
     app.state.db = db
     app.state.limits = limits
     app.state.limiter = RateLimiter(limits.rate, limits.burst)

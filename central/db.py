@@ -214,9 +214,15 @@ def open_database(db: str, *, create: bool = True, check: bool = True) -> Databa
     is_sqlite = engine.dialect.name == "sqlite"
     if is_sqlite:
         if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-            parent = Path(url.removeprefix("sqlite:///")).parent
-            if not parent.is_dir():
-                raise DatabaseError(f"cannot open database {db!r}: no directory {parent}")
+            path = Path(url.removeprefix("sqlite:///"))
+            if not path.parent.is_dir():
+                raise DatabaseError(f"cannot open database {db!r}: no directory {path.parent}")
+            # names, birthdays and token hashes: owner-only from its creation (SQLite gives
+            # its -wal and -shm files the database file's mode)
+            try:
+                path.touch(mode=0o600, exist_ok=True)
+            except OSError as error:
+                raise DatabaseError(f"cannot open database {db!r}: {error.strerror}") from None
         _tune_sqlite(engine)
     database = Database(engine, is_sqlite)
     try:
