@@ -15,6 +15,10 @@ once it has heard of both. Nothing is dropped to hide it.
 A request the server refuses as a whole (a 4xx other than 401/429) is retried with
 backoff like any failure, since it names no event; it shows in `last_error`.
 
+What the worker notes about itself (last success, last error, online) lives in memory
+and reaches the ledger only when it says something new, else every STATUS_EVERY and at
+the worker's close: an idle round writes no byte, which is what wears a microSD card.
+
 The worker runs in its own thread with its own ledger connection (SQLite WAL lets a tap
 commit while we read), so a tap never waits on the network:
 
