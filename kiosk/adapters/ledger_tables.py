@@ -56,10 +56,7 @@ def put_states(db: sqlite3.Connection, table: str, states: Iterable[CardState]) 
     """Store card states in `cards` (the cache) or `card_base` (the forgotten events)."""
     db.executemany(
         f"INSERT INTO {table} (card_ref, state) VALUES (?, ?) "
-        # an unchanged state is not written again: the idle refresh re-reads cards that
-        # mostly did not change, and every page written wears the kiosk's microSD card
-        "ON CONFLICT (card_ref) DO UPDATE SET state = excluded.state "
-        f"WHERE {table}.state IS NOT excluded.state",
+        "ON CONFLICT (card_ref) DO UPDATE SET state = excluded.state",
         card_rows(states),
     )
 
@@ -92,8 +89,7 @@ def put_customers(db: sqlite3.Connection, customers: Mapping[str, Customer | Non
     db.executemany(
         "INSERT INTO customers (card_ref, first_name, birthday, consent) VALUES (?, ?, ?, 1) "
         "ON CONFLICT (card_ref) DO UPDATE SET first_name = excluded.first_name, "
-        "birthday = excluded.birthday WHERE customers.first_name IS NOT excluded.first_name "
-        "OR customers.birthday IS NOT excluded.birthday",
+        "birthday = excluded.birthday",
         [
             (ref, c.first_name, None if c.birthday is None else c.birthday.isoformat())
             for ref, c in keep.items()

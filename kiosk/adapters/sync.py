@@ -332,7 +332,7 @@ class SyncWorker:
                 states.append(remote.state)
                 if remote.says_customer:
                     customers[ref] = remote.customer
-        # unchanged cards are not written again (see `Ledger.settle`)
+        # a card unchanged costs no write: SQLite keeps a row rewritten with the same bytes
         ledger.settle((), {}, states, now, customers)
         self._held(ledger)[LAST_REFRESH] = now.isoformat()  # written with the status
         state.cards += len(states)
