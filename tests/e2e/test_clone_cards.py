@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kiosk.core.outcome import Outcome, OutcomeKind, Refused, RefusalReason
+from kiosk.core.outcome import Outcome, OutcomeKind, RefusalReason, Refused
 from sim.cards import MagicNtag, Ntag21x, VirtualCard, originality_public_key
 from sim.nfc import make_card
 from tests.support.app_runner import EMPTY_POLLS, RunningApp, running_sim_app
