@@ -273,6 +273,9 @@ def summary(figures: dict[str, Any]) -> list[dict[str, Any]]:
         ("tap p50 ms on the largest ledger",
          get("history", "by_size", str(sizes_last(figures)), "tap_ms", "p50"), "<= 5",
          get("history", "tap_within_target")),
+        ("disk written by an idle hour, bytes, largest ledger",
+         get("history", "by_size", str(sizes_last(figures)), "disk", "idle_hour_bytes"),
+         "<= 1 MiB", get("history", "idle_hour_within_target")),
     ]
     return [{"figure": f, "value": v, "target": t, "met": m} for f, v, t, m in rows]
 

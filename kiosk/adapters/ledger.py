@@ -72,7 +72,8 @@ class Ledger(LedgerBase):
         """
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.touch(mode=0o600, exist_ok=True)  # owner-only from its creation, whatever the umask
+            if not path.exists():  # touching a made ledger would write its inode at every open
+                path.touch(mode=0o600, exist_ok=True)  # owner-only from its creation, whatever the umask
         except OSError as error:
             raise StorageError(f"ledger {path}: cannot create {path.parent}: {error.strerror}") from None
         try:

@@ -96,7 +96,10 @@ def _refuse_newer(version: int, path: Path) -> None:
 def prepare(db: sqlite3.Connection) -> None:
     """Before anything else on a new connection: a new file is made with incremental
     vacuum (it can only be chosen before the first table, or by a VACUUM)."""
-    db.execute(f"PRAGMA auto_vacuum = {INCREMENTAL}")
+    # only when not so already: on a made file the pragma writes its header page again,
+    # at every open (each sync round opens the ledger)
+    if not incremental(db):
+        db.execute(f"PRAGMA auto_vacuum = {INCREMENTAL}")
 
 
 def migrate(db: sqlite3.Connection, path: Path) -> None:

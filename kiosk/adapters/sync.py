@@ -15,6 +15,10 @@ once it has heard of both. Nothing is dropped to hide it.
 A request the server refuses as a whole (a 4xx other than 401/429) is retried with
 backoff like any failure, since it names no event; it shows in `last_error`.
 
+What the worker notes about itself (last success, last error, online) lives in memory
+and reaches the ledger only when it says something new, else every STATUS_EVERY and at
+the worker's close: an idle round writes no byte, which is what wears a microSD card.
+
 The worker runs in its own thread with its own ledger connection (SQLite WAL lets a tap
 commit while we read), so a tap never waits on the network:
 
@@ -30,7 +34,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -44,7 +48,9 @@ from kiosk.errors import KioskError
 
 log = logging.getLogger(__name__)
 
-# meta keys in the ledger: the status survives restarts and `kiosk status` reads it
+# meta keys in the ledger: the status survives restarts and `kiosk status` reads it. The
+# worker keeps it in memory and writes it only when it says something new (see
+# `status_worth_writing`): an idle kiosk must not wear its microSD card every round
 LAST_SUCCESS = "sync.last_success"
 LAST_ERROR = "sync.last_error"
 LAST_ATTEMPT = "sync.last_attempt"
@@ -53,6 +59,8 @@ LAST_REFRESH = "sync.last_refresh"
 
 STOP_POLL = 0.2  # seconds: how often a waiting worker looks at its stop event
 REFRESH_SCAN = 20  # newest events read per card the idle refresh looks for, at most
+STATUS_EVERY = timedelta(minutes=15)  # an idle, unchanged status is written at most this often
+STATUS_KEYS = (LAST_SUCCESS, LAST_ERROR, LAST_ATTEMPT, ONLINE, LAST_REFRESH)
 
 
 class ProgramShelf(Protocol):
@@ -108,12 +116,17 @@ def _when(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
 
-def sync_status(ledger: Ledger, now: datetime | None = None) -> SyncStatus:
-    """The sync status as recorded in the ledger (works without the worker running)."""
+def sync_status(
+    ledger: Ledger, now: datetime | None = None, held: Mapping[str, str] | None = None
+) -> SyncStatus:
+    """The sync status as recorded in the ledger (works without the worker running), or
+    with the worker's own notes `held` in memory in place of those in the ledger."""
     moment = now or datetime.now(UTC)
     box = ledger.outbox()
-    online = ledger.get_meta(ONLINE)
-    error = ledger.get_meta(LAST_ERROR)
+    notes = held if held is not None else {k: v for k in STATUS_KEYS
+                                           if (v := ledger.get_meta(k)) is not None}
+    online = notes.get(ONLINE)
+    error = notes.get(LAST_ERROR)
     return SyncStatus(
         online=None if online is None else online == "1",
         pending=box.pending,
@@ -121,10 +134,28 @@ def sync_status(ledger: Ledger, now: datetime | None = None) -> SyncStatus:
         oldest_pending_age=None if box.oldest_pending is None else moment - box.oldest_pending,
         rejected=box.rejected,
         synced=box.synced,
-        last_success=_when(ledger.get_meta(LAST_SUCCESS)),
-        last_attempt=_when(ledger.get_meta(LAST_ATTEMPT)),
+        last_success=_when(notes.get(LAST_SUCCESS)),
+        last_attempt=_when(notes.get(LAST_ATTEMPT)),
         last_error=error or None,
     )
+
+
+def status_worth_writing(
+    written: Mapping[str, str], fresh: Mapping[str, str], written_at: datetime | None,
+    now: datetime, wrote_events: bool,
+) -> bool:
+    """Whether the worker's status notes go to the ledger now.
+
+    Said at once: online or offline, a new error, and any round that changed events (its
+    own write is there anyway). An unchanged status, such as an idle kiosk's last success
+    moving on by a round, waits STATUS_EVERY: another process reading the ledger sees a
+    last success at most that old.
+    """
+    if written_at is None or wrote_events:
+        return True
+    if any(fresh.get(key) != written.get(key) for key in (ONLINE, LAST_ERROR)):
+        return True
+    return now - written_at >= STATUS_EVERY
 
 
 def backoff_delay(failures: int, base: float, cap: float, rng: random.Random) -> float:
@@ -182,9 +213,22 @@ class SyncWorker:
         self._wake = threading.Event()
         self._lock = threading.Lock()  # one round at a time (daemon thread vs `kiosk sync`)
         self.failures = 0
+        self._notes: dict[str, str] | None = None  # the status, as this worker knows it
+        self._written: dict[str, str] = {}  # ... and as the ledger holds it
+        self._written_at: datetime | None = None  # None: not written by this worker yet
 
     def close(self) -> None:
-        self._client.close()
+        """Write the status notes the ledger has not got yet, then hang up."""
+        try:
+            with self._lock:
+                if self._notes is not None and self._notes != self._written:
+                    with Ledger.open(self.ledger_path, self.tz) as ledger:
+                        ledger.set_meta(self._notes)
+                    self._written = dict(self._notes)
+        except KioskError as error:  # the ledger: full disk, damaged file...
+            log.error("event=sync ok=false error=%r", str(error))
+        finally:
+            self._client.close()
 
     def wake(self) -> None:
         """Ask for a round soon (after a tap). Never waits; ignored during a backoff."""
@@ -215,7 +259,7 @@ class SyncWorker:
                 state.error, state.retry_after = str(failure), failure.retry_after
             self._record(ledger, state, started)
             report = state.report()
-            status = sync_status(ledger, self._clock())
+            status = sync_status(ledger, self._clock(), self._notes)
         self._log(report, status)
         if self.on_status is not None:
             self.on_status(status)
@@ -268,7 +312,7 @@ class SyncWorker:
         """Re-read recently seen cards, so stamps given at other kiosks reach this cache."""
         if self.section.refresh_cards == 0:
             return
-        last = _when(ledger.get_meta(LAST_REFRESH))
+        last = _when(self._held(ledger).get(LAST_REFRESH))
         too_soon = last is not None and (now - last).total_seconds() < self.section.refresh_interval
         if too_soon and not force:
             return
@@ -288,19 +332,32 @@ class SyncWorker:
                 states.append(remote.state)
                 if remote.says_customer:
                     customers[ref] = remote.customer
+        # a card unchanged costs no write: SQLite keeps a row rewritten with the same bytes
         ledger.settle((), {}, states, now, customers)
-        ledger.set_meta({LAST_REFRESH: now.isoformat()})
+        self._held(ledger)[LAST_REFRESH] = now.isoformat()  # written with the status
         state.cards += len(states)
+
+    def _held(self, ledger: Ledger) -> dict[str, str]:
+        """The status notes in memory; read from the ledger at this worker's first round."""
+        if self._notes is None:
+            self._notes = {k: v for k in STATUS_KEYS if (v := ledger.get_meta(k)) is not None}
+            self._written = dict(self._notes)
+        return self._notes
 
     def _record(self, ledger: Ledger, state: _Round, started: datetime) -> None:
         timekeeper.note(ledger, self._client.take_readings())
-        values = {LAST_ATTEMPT: started.isoformat(), ONLINE: "0" if state.error else "1"}
+        notes = self._held(ledger)
+        now = self._clock()
+        notes |= {LAST_ATTEMPT: started.isoformat(), ONLINE: "0" if state.error else "1"}
         if state.error:
-            values[LAST_ERROR] = state.error
+            notes[LAST_ERROR] = state.error
         else:
-            values[LAST_SUCCESS] = self._clock().isoformat()
-            values[LAST_ERROR] = ""
-        ledger.set_meta(values)
+            notes[LAST_SUCCESS] = now.isoformat()
+            notes[LAST_ERROR] = ""
+        wrote = bool(state.sent or state.program_updated)
+        if status_worth_writing(self._written, notes, self._written_at, now, wrote):
+            ledger.set_meta(notes)
+            self._written, self._written_at = dict(notes), now
 
     @staticmethod
     def _log(report: SyncReport, status: SyncStatus) -> None:

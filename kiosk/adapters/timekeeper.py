@@ -12,7 +12,15 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from kiosk.adapters.ledger import Ledger
-from kiosk.core.clock import ClockVerdict, Reading, due_again, judge, keep, mark_time_refusals
+from kiosk.core.clock import (
+    ClockVerdict,
+    Reading,
+    due_again,
+    judge,
+    keep,
+    mark_time_refusals,
+    worth_keeping,
+)
 from kiosk.core.events import Event
 
 READINGS = "clock.readings"  # ledger meta: [[local, central], ...] as ISO texts, oldest first
@@ -36,9 +44,10 @@ def verdict(ledger: Ledger) -> ClockVerdict:
 
 
 def note(ledger: Ledger, new: Sequence[Reading]) -> None:
-    """Keep the latest readings (nothing is written when there are none)."""
-    if new:
-        kept = keep(readings(ledger), new)
+    """Keep the latest readings, when they tell something new (`worth_keeping`)."""
+    held = readings(ledger)
+    kept = keep(held, new)
+    if worth_keeping(held, kept):
         text = json.dumps([[r.local.isoformat(), r.central.isoformat()] for r in kept])
         ledger.set_meta({READINGS: text})
 

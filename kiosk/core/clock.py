@@ -31,6 +31,7 @@ MAX_AHEAD = timedelta(days=1)  # how far ahead of the judging clock an instant m
 TOLERANCE = timedelta(seconds=30)
 KEEP = 5  # readings of the central's clock kept
 AGREE = 3  # readings that must agree before the kiosk's own clock is doubted
+NOTE_EVERY = timedelta(minutes=15)  # a reading that changes nothing is kept at most this often
 
 
 def instant_problem(moment: datetime, now: datetime) -> str | None:
@@ -105,6 +106,23 @@ def judge(readings: Sequence[Reading]) -> ClockVerdict:
 def keep(readings: Sequence[Reading], new: Sequence[Reading]) -> tuple[Reading, ...]:
     """The readings to keep after `new` came: the last KEEP believable ones."""
     return tuple(r for r in (*readings, *new) if believable(r))[-KEEP:]
+
+
+def worth_keeping(kept: Sequence[Reading], after: Sequence[Reading]) -> bool:
+    """Whether `after` (what `keep` made of new readings) is worth writing over `kept`.
+
+    Every answer of the central carries its clock; writing each one wore the kiosk's
+    storage for nothing. Every reading is kept while no verdict is confirmed (the first
+    AGREE answers, or readings that keep disagreeing); once confirmed, a reading is kept
+    when it moves the verdict or the offset, and otherwise at most every NOTE_EVERY.
+    """
+    if tuple(after) == tuple(kept):
+        return False
+    if not kept or not after or not judge(kept).confirmed or not judge(after).confirmed:
+        return True
+    if abs(after[-1].offset - kept[-1].offset) > TOLERANCE:
+        return True
+    return after[-1].local - kept[-1].local >= NOTE_EVERY
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,7 @@ def test_the_quick_bench_gives_numbers_for_each_figure(quick_bench):
                           "expiry_slice_ms", "retention_slice_ms"):
             assert number(figures[operation]["p50"]), operation
         assert number(figures["disk"]["per_tap_bytes"]) and number(figures["disk"]["per_day_mb"])
+        assert number(figures["disk"]["idle_hour_bytes"])
 
 
 def test_a_missed_target_says_what_limits_it(quick_bench):
