@@ -13,7 +13,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta, tzinfo
-from pathlib import Path
 
 from kiosk.adapters import timekeeper
 from kiosk.adapters.ledger import Ledger

@@ -125,6 +125,14 @@ class LedgerBase:
             return str(error)
         return None if lines == ["ok"] else "; ".join(lines)
 
+    def copy_to(self, target: sqlite3.Connection) -> None:
+        """Copy the whole ledger into `target` with SQLite's online backup: one read
+        transaction, so the copy is one consistent moment and writers (WAL) go on."""
+        try:
+            self._db.backup(target)
+        except sqlite3.Error as error:
+            raise storage_error(error, self.path) from None
+
     # --- customers (only with consent) -------------------------------------------------
 
     def customer(self, card_ref: str) -> Customer | None:

@@ -54,7 +54,7 @@ def _read_site_key(path: Path) -> bytes | None:
     return key
 
 
-def _write_private(path: Path, data: bytes, replace: bool) -> None:
+def write_private(path: Path, data: bytes, replace: bool) -> None:
     """Write `data` whole under a private name, fsync it, then move it into place (mode
     0600): a reader sees no file or the whole file, never half of one. Without `replace`
     an existing file wins (FileExistsError)."""
@@ -78,7 +78,7 @@ def _write_private(path: Path, data: bytes, replace: bool) -> None:
 def _create_site_key(path: Path) -> bytes:
     key = secrets.token_bytes(SITE_KEY_BYTES)
     try:
-        _write_private(path, key, replace=False)
+        write_private(path, key, replace=False)
     except FileExistsError:
         return load_site_key(path, create=False)  # another process made it first
     except OSError as error:
@@ -179,7 +179,7 @@ def open_bound(key_path: Path, ledger_path: Path, *, check: bool, autocheckpoint
         if check and ledger is not None:
             damage = ledger.damage()
             if damage is not None:
-                raise LedgerDamaged(damaged(ledger_path, damage))
+                raise LedgerDamaged(damaged(key_path, ledger_path, damage))
         key = pair.key or load_site_key(key_path)
         if ledger is None:
             ledger = Ledger.open(ledger_path, autocheckpoint=autocheckpoint)
@@ -200,7 +200,7 @@ def _bind(ledger: Ledger, key: bytes, ledger_path: Path, record: Record | None) 
     if record is None or (record.fingerprint, record.ledger_id) != (bound, ledger_id):
         now = datetime.now(UTC).isoformat(timespec="seconds")
         try:
-            _write_private(record_path(ledger_path), Record(bound, ledger_id, now).text().encode(),
+            write_private(record_path(ledger_path), Record(bound, ledger_id, now).text().encode(),
                            replace=True)
         except OSError as error:
             raise StorageError(f"{record_path(ledger_path)}: cannot write it: {error.strerror}") from None
@@ -210,7 +210,7 @@ def _bind(ledger: Ledger, key: bytes, ledger_path: Path, record: Record | None) 
 
 
 def _restore(ledger_path: Path, key_path: Path) -> str:
-    return (f"to restore: stop the kiosk (sudo systemctl stop kiosk), copy {ledger_path.name} "
+    return (f"To restore: stop the kiosk (sudo systemctl stop kiosk), copy {ledger_path.name} "
             f"and {key_path.name} from your latest `kiosk backup` copy to {ledger_path} and "
             f"{key_path}, then start it")
 
@@ -243,9 +243,9 @@ def refusal(judged: Verdict, pair: Pair, key_path: Path, ledger_path: Path) -> s
             "`kiosk start-over` (sets the ledger aside, keeps this site key)")
 
 
-def damaged(ledger_path: Path, damage: str) -> str:
+def damaged(key_path: Path, ledger_path: Path, damage: str) -> str:
     return (f"ledger {ledger_path} is damaged (SQLite quick_check: {damage}); nothing was "
-            f"written. {_restore(ledger_path, ledger_path.with_name('site.key'))}. To start "
+            f"written. {_restore(ledger_path, key_path)}. To start "
             "over on purpose: `kiosk start-over` (sets the damaged file aside, begins a new "
             "empty ledger under the same site key)")
 
@@ -280,3 +280,34 @@ def start_over(key_path: Path, ledger_path: Path, now: datetime) -> list[str]:
                 else f"kept site key {key_path}: cards keep their refs")
     done.append(f"began a new empty ledger {ledger_path}")
     return done
+
+
+@dataclass(frozen=True)
+class Health:
+    """The ledger as `kiosk doctor` finds it: sound or not, what was found, the fix."""
+
+    sound: bool
+    detail: str
+    fix: str = ""
+
+
+def health(key_path: Path, ledger_path: Path) -> Health:
+    """Judge the pair and quick_check the ledger, creating nothing (a first start makes them)."""
+    try:
+        pair = find(key_path, ledger_path)
+    except StorageError as error:
+        return Health(False, "cannot be opened", str(error))
+    try:
+        judged = pair.judge()
+        if not judged.runs:
+            return Health(False, "the ledger and the site key do not belong together",
+                          refusal(judged, pair, key_path, ledger_path))
+        if pair.ledger is None:
+            return Health(True, f"no ledger yet at {ledger_path}: the first start makes it")
+        damage = pair.ledger.damage()
+        if damage is not None:
+            return Health(False, f"{ledger_path} is damaged (quick_check)", damaged(key_path, ledger_path, damage))
+        return Health(True, f"{ledger_path} passes quick_check; it holds {_held(pair.ledger)}")
+    finally:
+        if pair.ledger is not None:
+            pair.ledger.close()
