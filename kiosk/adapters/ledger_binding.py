@@ -250,38 +250,6 @@ def damaged(key_path: Path, ledger_path: Path, damage: str) -> str:
             "empty ledger under the same site key)")
 
 
-def start_over(key_path: Path, ledger_path: Path, now: datetime) -> list[str]:
-    """Set aside (rename, never delete) a ledger that disagrees with the key or is
-    damaged, with its WAL and record; then bind a new empty one, making a key if none.
-    Refuses when the pair agrees and the ledger is sound. Returns what was done."""
-    pair = find(key_path, ledger_path)
-    try:
-        judged = pair.judge()
-        damage = pair.ledger.damage() if judged.runs and pair.ledger is not None else None
-    finally:
-        if pair.ledger is not None:
-            pair.ledger.close()
-    if judged.runs and damage is None:
-        raise StorageError(f"ledger {ledger_path} and site key {key_path} belong together and "
-                           "the ledger is sound: nothing to start over (to retire this kiosk's "
-                           "data, stop it and move both files away by hand)")
-    done = []
-    aside = ledger_path.with_name(f"{ledger_path.name}{ASIDE}{now:%Y%m%dT%H%M%SZ}")
-    for name, target in (("", aside), ("-wal", Path(f"{aside}-wal")), ("-shm", Path(f"{aside}-shm")),
-                         (RECORD_SUFFIX, Path(f"{aside}{RECORD_SUFFIX}"))):
-        source = ledger_path.with_name(ledger_path.name + name)
-        if source.exists():
-            source.rename(target)
-            done.append(f"set aside {source} as {target}")
-    made_key = pair.key is None
-    _key, ledger = open_bound(key_path, ledger_path, check=False)
-    ledger.close()
-    done.append(f"made a new site key {key_path}: every card starts again" if made_key
-                else f"kept site key {key_path}: cards keep their refs")
-    done.append(f"began a new empty ledger {ledger_path}")
-    return done
-
-
 @dataclass(frozen=True)
 class Health:
     """The ledger as `kiosk doctor` finds it: sound or not, what was found, the fix."""
@@ -298,16 +266,48 @@ def health(key_path: Path, ledger_path: Path) -> Health:
     except StorageError as error:
         return Health(False, "cannot be opened", str(error))
     try:
-        judged = pair.judge()
-        if not judged.runs:
-            return Health(False, "the ledger and the site key do not belong together",
-                          refusal(judged, pair, key_path, ledger_path))
-        if pair.ledger is None:
-            return Health(True, f"no ledger yet at {ledger_path}: the first start makes it")
-        damage = pair.ledger.damage()
-        if damage is not None:
-            return Health(False, f"{ledger_path} is damaged (quick_check)", damaged(key_path, ledger_path, damage))
-        return Health(True, f"{ledger_path} passes quick_check; it holds {_held(pair.ledger)}")
+        return _judged(pair, key_path, ledger_path)
+    except StorageError as error:  # a damaged file can fail the very first query
+        return Health(False, "cannot be read", str(error))
     finally:
         if pair.ledger is not None:
             pair.ledger.close()
+
+
+def _judged(pair: Pair, key_path: Path, ledger_path: Path) -> Health:
+    judged = pair.judge()
+    if not judged.runs:
+        return Health(False, "the ledger and the site key do not belong together",
+                      refusal(judged, pair, key_path, ledger_path))
+    if pair.ledger is None:
+        return Health(True, f"no ledger yet at {ledger_path}: the first start makes it")
+    damage = pair.ledger.damage()
+    if damage is not None:
+        return Health(False, f"{ledger_path} is damaged (quick_check)",
+                      damaged(key_path, ledger_path, damage))
+    return Health(True, f"{ledger_path} passes quick_check; it holds {_held(pair.ledger)}")
+
+
+def start_over(key_path: Path, ledger_path: Path, now: datetime) -> list[str]:
+    """Set aside (rename, never delete) a ledger that disagrees with the key, is damaged
+    or cannot be opened, with its WAL and record; then bind a new empty one, making a key
+    if none. Refused when the pair is sound. Returns what was done."""
+    made_key = _read_site_key(key_path) is None  # a damaged key is restored, never replaced
+    if health(key_path, ledger_path).sound:
+        raise StorageError(f"ledger {ledger_path} and site key {key_path} belong together and "
+                           "the ledger is sound: nothing to start over (to retire this kiosk's "
+                           "data, stop it and move both files away by hand)")
+    done = []
+    aside = ledger_path.with_name(f"{ledger_path.name}{ASIDE}{now:%Y%m%dT%H%M%SZ}")
+    for name in ("", "-wal", "-shm", RECORD_SUFFIX):
+        source = ledger_path.with_name(ledger_path.name + name)
+        if source.exists():
+            target = Path(f"{aside}{name}")
+            source.rename(target)
+            done.append(f"set aside {source} as {target}")
+    _key, ledger = open_bound(key_path, ledger_path, check=False)
+    ledger.close()
+    done.append(f"made a new site key {key_path}: every card starts again" if made_key
+                else f"kept site key {key_path}: cards keep their refs")
+    done.append(f"began a new empty ledger {ledger_path}")
+    return done

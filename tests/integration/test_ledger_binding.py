@@ -175,3 +175,18 @@ def test_start_over_is_refused_when_the_ledger_and_key_belong_together(
 
     assert "nothing to start over" in capsys.readouterr().err
     assert event_ids(config.kiosk.ledger_path) == made
+
+
+def test_start_over_sets_aside_a_ledger_sqlite_cannot_even_open_and_keeps_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, config = config_file(tmp_path)
+    tap_cards(config, [uid(1)])
+    config.kiosk.ledger_path.write_bytes(b"not a database, a page of garbage " * 200)
+
+    assert kiosk(path, "status")[0] == 1
+    assert "kiosk start-over" in capsys.readouterr().err
+    code, said = kiosk(path, "start-over")
+
+    assert code == 0 and "kept site key" in said
+    assert kiosk(path, "status")[0] == 0

@@ -34,7 +34,9 @@ def test_a_ledger_with_a_fingerprint_runs_only_with_the_key_it_names(
 
 
 @given(key=keys, record=prints)
-def test_a_key_whose_ledger_was_bound_and_is_now_blank_is_a_lost_ledger(key: bytes, record: str | None) -> None:
+def test_a_key_whose_ledger_was_bound_and_is_now_blank_is_a_lost_ledger(
+    key: bytes, record: str | None
+) -> None:
     judged = verdict(fingerprint(key), BLANK, record)
     assert judged is (Verdict.FRESH if record is None else Verdict.LEDGER_LOST)
 
