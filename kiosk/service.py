@@ -16,7 +16,9 @@ from datetime import UTC, datetime, time, timedelta, tzinfo
 
 from kiosk.adapters import timekeeper
 from kiosk.adapters.ledger import Ledger
-from kiosk.adapters.ledger_binding import SITE_KEY_BYTES, load_site_key, open_bound
+from kiosk.adapters.ledger_binding import SITE_KEY_BYTES as SITE_KEY_BYTES  # re-exported
+from kiosk.adapters.ledger_binding import load_site_key as load_site_key  # re-exported
+from kiosk.adapters.ledger_binding import open_bound
 from kiosk.config import Config
 from kiosk.core import cardid
 from kiosk.core.clock import event_time
@@ -36,7 +38,6 @@ from kiosk.core.staff import StaffPolicy, decide_undo, figures, todays_figures
 from kiosk.errors import KioskError, UnknownCard
 from kiosk.served import FROM_CONFIG, Running, running_program
 
-__all__ = ["SITE_KEY_BYTES", "ClockBehind", "Counter", "load_site_key"]
 EXPIRY_DAY_KEY = "expiry_pass_day"  # ledger meta: the local day of the last finished pass
 EXPIRY_COMMITS = 2  # expired cards recorded per slice of the pass, at most (one fsync each)
 RETENTION_SLICE = 50  # events looked at per slice of the retention walk: a few ms under the lock
