@@ -30,7 +30,7 @@ def test_a_genuine_ntag_is_stamped_and_its_clone_is_refused_with_its_own_screen(
         assert tap(run, Ntag21x(UID)).kind is OutcomeKind.WELCOME
         for clone in (MagicNtag(UID), MagicNtag(UID, signature=None)):
             refused = tap(run, clone)
-            assert (refused.kind, refused.refusal) == (OutcomeKind.REFUSED, RefusalReason.NOT_ORIGINAL)
+            assert (refused.kind, refused.reason) == (OutcomeKind.REFUSED, RefusalReason.NOT_ORIGINAL)
             assert not refused.changes  # nothing recorded for the clone
         assert run.parts.counter.known_card(UID).visits == 1
 
@@ -48,7 +48,7 @@ def test_a_genuine_ntag_lifted_before_its_signature_is_read_is_asked_to_tap_agai
         run.field.place(Ntag21x(UID))
         run.field.remove_when(lambda frame: frame[:1] == b"\x3c")  # gone before READ_SIG
         lifted = run.wait_outcome(1)
-        assert (lifted.kind, lifted.refusal) == (OutcomeKind.REFUSED, RefusalReason.UNREADABLE)
+        assert (lifted.kind, lifted.reason) == (OutcomeKind.REFUSED, RefusalReason.UNREADABLE)
         assert not lifted.changes
         assert run.field.wait_polls(EMPTY_POLLS, timeout=10)
         assert tap(run, Ntag21x(UID)).kind is OutcomeKind.WELCOME
