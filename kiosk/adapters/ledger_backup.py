@@ -37,6 +37,10 @@ def backup(key_path: Path, ledger_path: Path, dest: Path) -> Backup:
     """Copy the ledger and its site key into the directory `dest` (made if missing).
 
     Refused, like every command, when the ledger and the key do not belong together."""
+    live = {ledger_path.parent.resolve(), key_path.parent.resolve()}
+    if dest.resolve() in live:  # the copy would replace the very files it copies
+        raise StorageError(f"backup {dest} is where the kiosk keeps its ledger or site key: "
+                           "name another directory (best on another disk)")
     key, ledger = open_bound(key_path, ledger_path, check=False)
     try:
         _private_dir(dest)

@@ -100,3 +100,17 @@ def test_a_backup_of_a_ledger_whose_key_is_gone_is_refused(
 
     assert "is missing" in capsys.readouterr().err
     assert not (tmp_path / "backup").exists()
+
+
+def test_a_backup_into_the_kiosks_own_state_directory_is_refused_and_changes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, config = config_file(tmp_path)
+    made = tap_cards(config, [uid(1)])
+    before = sorted(p.name for p in config.kiosk.state_dir.iterdir())
+
+    assert kiosk(path, "backup", str(config.kiosk.state_dir / ".." / "state"))[0] == 1
+
+    assert "name another directory" in capsys.readouterr().err
+    assert sorted(p.name for p in config.kiosk.state_dir.iterdir()) == before
+    assert event_ids(config.kiosk.ledger_path) == made
