@@ -20,7 +20,6 @@ whole file once more (quick_check reads every page; about 40 MB per 100,000 even
 
 from __future__ import annotations
 
-import argparse
 import random
 import sqlite3
 import sys
@@ -31,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.history import build
-from bench.rig import percentiles, publish
+from bench.rig import percentiles, publish, size_arguments
 from kiosk.adapters.ledger_backup import backup
 from kiosk.adapters.ledger_binding import health
 from kiosk.config import Config, from_mapping
@@ -78,11 +77,7 @@ def measure(root: Path, size: int, runs: int) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.integrity", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="small ledgers, a few seconds")
-    parser.add_argument("--out", type=Path, help="also write the JSON to this file")
-    args = parser.parse_args(argv)
+    args = size_arguments("python -m bench.integrity", __doc__, argv)
     runs = 3 if args.quick else 9
     with tempfile.TemporaryDirectory(prefix="bench-integrity-") as scratch:
         by_size = {str(size): measure(Path(scratch), size, runs)
