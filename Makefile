@@ -43,5 +43,10 @@ soak-signals: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+## install.sh in an arm64 Debian Bookworm root under qemu, then check-config and doctor in it (root).
+.PHONY: pi-root
+pi-root:
+	tests/pi_root/run.sh
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis demo-state

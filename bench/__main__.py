@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import cadence, central, daemon, floor, history, reader, storage, sync, tap
+from bench import cadence, central, daemon, floor, history, reader, scale, storage, sync, tap
 from bench.rig import publish
 from sim.serial_line import LinkUnavailable
 
@@ -69,6 +69,8 @@ LIMITED_BY = {
     "startup": "imports (about 0.2 s of CPU for kiosk.app: pydantic, luma, gpiozero, nfcpy, "
                "Pillow) and building the parts in the child process, which shares the 2 "
                "cores with whatever else runs",
+    "central_scale": "see each part's `met`; ingest: the server processes and PostgreSQL "
+                     "share 2 cores with the bench's own client threads",
     "storage": "more than the tap's own commit reached the disk inside the taps: is SQLite's "
                "autocheckpoint back on the tap path (Ledger.open(autocheckpoint=False) in "
                "Counter.open)?",
@@ -154,6 +156,8 @@ def run(sizes: Sizes, callgrind: bool) -> dict[str, Any]:
         figures["memory"] = _figure("memory", lambda: daemon.memory(sizes.rss_taps))
         figures["startup"] = _figure("startup", lambda: daemon.startup(sizes.startup_runs))
         figures["sync"] = _figure("sync", lambda: _sync(folder("central"), sizes))
+        figures["central_scale"] = _figure(
+            "central_scale", lambda: scale.run(scale.QUICK if sizes == QUICK else scale.FULL))
         figures["display_bus"] = _figure(
             "display_bus",
             lambda: tap.bus_bytes(partial, tap.run_taps(folder("full"), sizes.full_frame_taps,
@@ -252,6 +256,14 @@ def summary(figures: dict[str, Any]) -> list[dict[str, Any]]:
          ">= 20", get("sync", "backlog", "met")),
         ("central ingest ev/s", get("sync", "central_ingest", "events_per_second"), ">= 5000",
          get("sync", "central_ingest", "met")),
+        ("central ingest PostgreSQL x2 / SQLite x1",
+         get("central_scale", "ingest", "postgresql_x2_vs_sqlite_x1"), ">= 1.5",
+         get("central_scale", "ingest", "met")),
+        ("reconnect storm drain s", get("central_scale", "reconnect_storm", "drain_seconds"),
+         "<= 60, 0 errors, 0 lost", get("central_scale", "reconnect_storm", "met")),
+        ("dashboard 30 days query ms (max)",
+         get("central_scale", "dashboard", "runs", "postgresql", "query_ms_max"), "<= 100",
+         get("central_scale", "dashboard", "met")),
         ("display bus bytes per tap", get("display_bus", "partial_updates_true",
                                           "bytes_per_tap"), "(no target)", None),
         ("fsync per tap", get("storage", "fsync_per_tap"), "1", get("storage", "met")),

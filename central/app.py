@@ -10,20 +10,25 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
-from central import ingest, store
+from central import contract, ingest, store
 from central.db import Database, open_database
+from central.ratelimit import RateLimiter
 from central.schema import EventIn
+from central.serving import Limits
 from central.validate import (
     MAX_EVENTS,
     MAX_FIRST_NAME,
@@ -35,8 +40,8 @@ from central.validate import (
 from central.writer import BatchWriter
 from kiosk.core.cardid import is_card_ref
 
-MAX_BODY = 1024 * 1024
 log = logging.getLogger("central")
+DEFAULT_LIMITS = Limits()
 Clock = Callable[[], datetime]
 
 
@@ -49,37 +54,29 @@ class CustomerIn(BaseModel):
     consent: bool
 
 
-_BATCH_SCHEMA = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["events"],
-    "properties": {
-        "events": {
-            "type": "array",
-            "minItems": 1,
-            "maxItems": MAX_EVENTS,
-            "items": EventIn.model_json_schema(),
-        }
-    },
-}
+class EventBatch(BaseModel):
+    """An upload: 1..500 events. The envelope is checked whole (a 422 names what is
+    wrong); each event is then judged alone and answered accepted, duplicate or rejected
+    with a reason (its time against the server's clock, its kiosk against the token)."""
 
-
-def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}
-    }
+    model_config = ConfigDict(extra="forbid")
+    events: list[EventIn] = Field(min_length=1, max_length=MAX_EVENTS)
 
 
 async def _read_body(request: Request) -> bytes:
+    cap = request.app.state.limits.max_body
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY:
-        raise HTTPException(413, f"body larger than {MAX_BODY} bytes")
+    if declared is not None and declared.isdigit() and int(declared) > cap:
+        raise HTTPException(413, f"body larger than {cap} bytes")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise HTTPException(413, f"body larger than {MAX_BODY} bytes")
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > cap:
+                raise HTTPException(413, f"body larger than {cap} bytes")
+            chunks.append(chunk)
+    except ClientDisconnect:  # a client too slow to send its body (central.serving)
+        raise HTTPException(400, "the client went away before its body was whole") from None
     return b"".join(chunks)
 
 
@@ -113,6 +110,10 @@ async def _kiosk_id(
         raise HTTPException(
             401, "unknown or revoked kiosk token", headers={"WWW-Authenticate": "Bearer"}
         )
+    wait = request.app.state.limiter.wait(found, time.monotonic())
+    if wait:
+        raise HTTPException(429, f"too many requests from kiosk {found!r}: retry in {wait} s",
+                            headers={"Retry-After": str(wait)})
     return found
 
 
@@ -120,10 +121,12 @@ async def _kiosk_id(
 Kiosk = Annotated[str, Depends(_kiosk_id)]
 
 
-def create_app(db_url: str, *, clock: Clock | None = None) -> FastAPI:
+def create_app(db_url: str, *, clock: Clock | None = None, limits: Limits = DEFAULT_LIMITS
+               ) -> FastAPI:
     """The central API over the database at `db_url` (a SQLite path or SQLAlchemy URL).
 
-    `clock` gives the server's idea of now (tests pass a fixed one).
+    `clock` gives the server's idea of now (tests pass a fixed one); `limits` the rate,
+    body and time limits of a client.
     """
     db = open_database(db_url)
     now: Clock = clock or (lambda: datetime.now(UTC))
@@ -137,6 +140,14 @@ def create_app(db_url: str, *, clock: Clock | None = None) -> FastAPI:
 
     app = FastAPI(title="Loyalty kiosk central API", version="1", lifespan=lifespan)
     app.state.db = db
+    app.state.limits = limits
+    app.state.limiter = RateLimiter(limits.rate, limits.burst)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
+        # the one shape of every error (contract.Error), not FastAPI's list of problems
+        reasons = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        return JSONResponse({"detail": reasons}, 422)
 
     @app.exception_handler(SQLAlchemyError)
     async def _storage_down(_request: Request, error: SQLAlchemyError) -> JSONResponse:
@@ -146,16 +157,19 @@ def create_app(db_url: str, *, clock: Clock | None = None) -> FastAPI:
         )
 
     _routes(app, db, writer, now)
+    contract.install(app, [EventBatch, CustomerIn])
     return app
 
 
 def _routes(app: FastAPI, db: Database, writer: BatchWriter, now: Clock) -> None:
-    @app.get("/v1/health")
+    @app.get("/v1/health", response_model=None, responses={200: {"model": contract.Health}})
     async def health() -> dict[str, str]:
         """Liveness: no token needed."""
         return {"status": "ok"}
 
-    @app.post("/v1/events", openapi_extra=_json_body(_BATCH_SCHEMA))
+    @app.post("/v1/events", response_model=None, openapi_extra=contract.body(EventBatch),
+              responses={200: {"model": contract.UploadAnswer},
+                         **contract.errors(400, 413, 422, *contract.KIOSK)})
     async def upload_events(request: Request, kiosk: Kiosk) -> JSONResponse:
         """Upload 1..500 events; each is accepted, duplicate or rejected with a reason."""
         try:
@@ -172,7 +186,9 @@ def _routes(app: FastAPI, db: Database, writer: BatchWriter, now: Clock) -> None
             "program_version": done.program_version,
         })
 
-    @app.get("/v1/cards/{card_ref}")
+    @app.get("/v1/cards/{card_ref}", response_model=None,
+             responses={200: {"model": contract.CardAnswer},
+                        **contract.errors(404, 422, *contract.KIOSK)})
     async def get_card(card_ref: str, _kiosk: Kiosk) -> dict[str, Any]:
         """A card's state from every kiosk's events, with vouchers and flags."""
         found = await run_in_threadpool(ingest.cards, db, [_card_ref(card_ref)])
@@ -180,7 +196,12 @@ def _routes(app: FastAPI, db: Database, writer: BatchWriter, now: Clock) -> None
             raise HTTPException(404, "no events for this card")
         return found[card_ref]
 
-    @app.get("/v1/program")
+    @app.get("/v1/program", response_model=None, responses={
+        200: {"description": "the program's fields, as `kiosk-central program show` prints "
+                             "them; the ETag header carries its version",
+              "content": {"application/json": {"schema": {"type": "object"}}}},
+        304: {"description": "If-None-Match named the current version"},
+        **contract.errors(404, 422, *contract.KIOSK)})
     async def get_program(
         _kiosk: Kiosk,
         if_none_match: Annotated[str | None, Header()] = None,
@@ -196,8 +217,10 @@ def _routes(app: FastAPI, db: Database, writer: BatchWriter, now: Clock) -> None
             return Response(status_code=304, headers={"ETag": etag})
         return JSONResponse(fields, headers={"ETag": etag})
 
-    @app.put("/v1/cards/{card_ref}/customer", openapi_extra=_json_body(
-        CustomerIn.model_json_schema()))
+    @app.put("/v1/cards/{card_ref}/customer", response_model=None,
+             openapi_extra=contract.body(CustomerIn),
+             responses={200: {"model": contract.CustomerRecord},
+                        **contract.errors(400, 413, 422, *contract.KIOSK)})
     async def put_customer(card_ref: str, request: Request, _kiosk: Kiosk) -> dict[str, Any]:
         """Store a customer's first name and birthday, only with their consent."""
         _card_ref(card_ref)
@@ -219,7 +242,9 @@ def _routes(app: FastAPI, db: Database, writer: BatchWriter, now: Clock) -> None
         values = details.model_dump(mode="json")
         return await run_in_threadpool(store.set_customer, db, card_ref, values, now())
 
-    @app.get("/v1/cards/{card_ref}/customer")
+    @app.get("/v1/cards/{card_ref}/customer", response_model=None,
+             responses={200: {"model": contract.CustomerExport},
+                        **contract.errors(404, 422, *contract.KIOSK)})
     async def export_customer(card_ref: str, _kiosk: Kiosk) -> dict[str, Any]:
         """Everything held about a card and the person behind it (data export)."""
         found = await run_in_threadpool(store.export_customer, db, _card_ref(card_ref))
@@ -227,7 +252,9 @@ def _routes(app: FastAPI, db: Database, writer: BatchWriter, now: Clock) -> None
             raise HTTPException(404, "nothing stored for this card")
         return found
 
-    @app.delete("/v1/cards/{card_ref}/customer")
+    @app.delete("/v1/cards/{card_ref}/customer", response_model=None,
+                responses={200: {"model": contract.Erased},
+                           **contract.errors(422, *contract.KIOSK)})
     async def erase_customer(card_ref: str, _kiosk: Kiosk) -> dict[str, Any]:
         """Forget the person behind a card; its events stay as anonymous counts."""
         erased = await run_in_threadpool(store.erase_customer, db, _card_ref(card_ref))

@@ -6,10 +6,14 @@ write path together. The writer thread therefore keeps the folds it last committ
 memory (`CardCache`), and a transaction (`CardSession`) advances them there, writing
 each touched card's row once just before its commit.
 
-The memory copy is only trusted while nobody else wrote card states: every transaction
-that writes them stores a new random tag under `meta.cards_generation`, and a cache
-whose tag is not the stored one starts empty. The tag row is read FOR UPDATE, so on a
-server with concurrent writers (PostgreSQL) transactions that advance cards queue there.
+On SQLite (one writer at a time) the memory copy is trusted while nobody else wrote
+card states: every transaction that writes them stores a new random tag under
+`meta.cards_generation`, and a cache whose tag is not the stored one starts empty.
+
+On PostgreSQL several server processes write side by side, so there is no memory copy
+(`CardCache(shared=True)`): each transaction reads the cards it advances FOR UPDATE, in
+one sorted order. Writes for different cards then never wait for each other; two writes
+for one card queue on that card's row alone.
 """
 
 from __future__ import annotations
@@ -78,8 +82,10 @@ def bump_generation(conn: Connection) -> str:
 class CardSession:
     """The card folds one write transaction reads and advances."""
 
-    def __init__(self, conn: Connection, known: Mapping[str, Card]) -> None:
+    def __init__(self, conn: Connection, known: Mapping[str, Card], *, tagged: bool = True
+                 ) -> None:
         self.conn = conn
+        self.tagged = tagged  # renew the generation tag on flush (SQLite's cache check)
         self._known = known  # committed folds that match the database (read only here)
         self.changed: dict[str, Card] = {}
         self.read: dict[str, Card] = {}  # loaded from the database, not changed (yet)
@@ -125,7 +131,9 @@ class CardSession:
     def flush(self) -> None:
         """Write every card this transaction changed, once, and a new generation tag."""
         old, fresh = [], []
-        for ref, card in self.changed.items():
+        # in card order, like the locks: two writers inserting the same new cards then
+        # wait for each other instead of deadlocking
+        for ref, card in sorted(self.changed.items()):
             state, flags = json.dumps(card.state_dict), json.dumps(card.flagged)
             if ref in self.read or ref in self._known:  # the card has a row already
                 old.append({"ref": ref, "state": state, "flagged": flags})
@@ -135,15 +143,17 @@ class CardSession:
             self.conn.execute(_UPDATE_CARD, old)
         if fresh:
             self.conn.execute(_INSERT_CARD, fresh)
-        self.generation = bump_generation(self.conn)
+        if self.tagged:
+            self.generation = bump_generation(self.conn)
 
 
 class CardCache:
     """The card folds the writer thread last committed, most recently used last."""
 
     # a card with a few months of visits holds about 7 KB here: 10,000 cards ~ 70 MB at most
-    def __init__(self, limit: int = 10_000) -> None:
-        self.limit = limit
+    def __init__(self, limit: int = 10_000, *, shared: bool = False) -> None:
+        self.limit = 0 if shared else limit
+        self.shared = shared  # other processes write card states too: keep nothing
         self._cards: OrderedDict[str, Card] = OrderedDict()
         self._generation: str | None = None
 
@@ -152,6 +162,8 @@ class CardCache:
 
     def session(self, conn: Connection) -> CardSession:
         """Open the card folds for one transaction; first check nobody else wrote any."""
+        if self.shared:
+            return CardSession(conn, {}, tagged=False)
         stored = conn.execute(_READ_GENERATION).scalar_one_or_none()
         if stored is None or stored != self._generation:
             self.clear()
@@ -159,6 +171,8 @@ class CardCache:
 
     def committed(self, session: CardSession) -> None:
         """Take in a session's folds once its transaction has committed."""
+        if self.shared:
+            return
         for ref, card in {**session.read, **session.changed}.items():
             self._cards[ref] = card
             self._cards.move_to_end(ref)

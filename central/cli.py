@@ -7,13 +7,14 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from central import store
-from central.db import Database, DatabaseError, open_database
+from central.db import Database, DatabaseError, describe, open_database
 from central.program import BadProgram, from_toml
+from central.serving import BOUNDS, Limits
 from central.validate import customer_problem
 from kiosk.core.cardid import is_card_ref
 
@@ -38,9 +39,17 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = command("serve", "serve the HTTP API")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    serve.add_argument("--port", type=_bounded(int, 0, 65535), default=8080,
+                       help="0 picks a free port")
+    serve.add_argument("--workers", type=_bounded(int, *BOUNDS["workers"]), default=1,
+                       help="server processes on the one address (PostgreSQL: one per core)")
+    serve.add_argument("--rate", type=_bounded(float, *BOUNDS["rate"]), default=Limits.rate,
+                       help="requests a second per kiosk, past its burst (then 429)")
+    serve.add_argument("--burst", type=_bounded(int, *BOUNDS["burst"]), default=Limits.burst,
+                       help="requests a kiosk may send at once")
     serve.add_argument("--log-level", default="info",
                        choices=["debug", "info", "warning", "error"])
+    command("migrate", "create or upgrade the database schema (back the database up first)")
     command("add-kiosk", "register a kiosk and print its token (shown once)").add_argument("id")
     command("revoke-kiosk", "revoke a kiosk's token").add_argument("id")
     command("list-kiosks", "list kiosks and whether their token is live")
@@ -62,6 +71,19 @@ def _parser() -> argparse.ArgumentParser:
     command("erase-customer", "forget the person behind a card (its events stay)").add_argument(
         "card_ref")
     return parser
+
+
+def _bounded(kind: type[int] | type[float], low: float, high: float
+             ) -> Callable[[str], int | float]:
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is not between {low:g} and {high:g}")
+        return value
+    return parse
 
 
 def _now() -> datetime:
@@ -143,20 +165,47 @@ def _run(db: Database, args: argparse.Namespace) -> str:
     raise UsageError(f"unknown command {args.command}")
 
 
-def serve(db_url: str, host: str, port: int, log_level: str) -> None:
+def serve(db_url: str, host: str, port: int, log_level: str, workers: int = 1,
+          limits: Limits | None = None) -> int:
     """Run the API until SIGINT/SIGTERM; prints the URL it listens on once bound."""
     import uvicorn
 
     from central.app import create_app
-    from central.listen import listening_socket
+    from central.serving import listening_socket, run_workers, uvicorn_config
 
-    app = create_app(db_url)
+    limits = limits or Limits()
+    # the schema is checked (or an empty database created) once, before anything listens
+    open_database(db_url).dispose()
     try:
-        sock = listening_socket(host, port)
+        # several processes: each listens on the address itself (SO_REUSEPORT); this
+        # socket only holds the port
+        sock = listening_socket(host, port, shared=workers > 1, listen=workers == 1)
     except OSError as error:
         raise UsageError(f"cannot listen on {host}:{port}: {error.strerror}") from None
-    print(f"kiosk-central listening on http://{host}:{sock.getsockname()[1]}", flush=True)
-    uvicorn.Server(uvicorn.Config(app, log_level=log_level)).run(sockets=[sock])
+    def listening() -> None:
+        print(f"kiosk-central listening on http://{host}:{sock.getsockname()[1]}"
+              + (f" with {workers} processes" if workers > 1 else ""), flush=True)
+
+    if workers > 1:
+        return run_workers(sock, db_url, workers, limits, log_level, listening)
+    listening()
+    app = create_app(db_url, limits=limits)
+    uvicorn.Server(uvicorn_config(app, limits, log_level)).run(sockets=[sock])
+    return 0
+
+
+def migrate(db_url: str) -> str:
+    """Create or upgrade the schema, in one transaction; says what it did."""
+    from central import migrations
+
+    db = open_database(db_url, create=False, check=False)
+    try:
+        before, after = migrations.upgrade(db)
+    finally:
+        db.dispose()
+    if before == after:
+        return f"the database {describe(db_url)} is up to date (schema {after})"
+    return f"the database {describe(db_url)} went from schema {before or 'none'} to {after}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -167,7 +216,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.db:
             raise UsageError(f"--db is required (or set ${DB_ENV})")
         if args.command == "serve":
-            serve(args.db, args.host, args.port, args.log_level)
+            limits = Limits(rate=args.rate, burst=args.burst)
+            return serve(args.db, args.host, args.port, args.log_level, args.workers, limits)
+        if args.command == "migrate":
+            print(migrate(args.db))
             return 0
         db = open_database(args.db)
         try:

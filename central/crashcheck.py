@@ -1,5 +1,5 @@
 """SIGKILL a real `kiosk-central serve` while a kiosk uploads; prove nothing acknowledged is
-lost or stored twice, and that the SQLite file stays sound.
+lost or stored twice, and that the database (SQLite or PostgreSQL) stays sound.
 
     python -m central.crashcheck --kills 200     # prints a JSON report; exit 1 on a loss
 
@@ -13,8 +13,6 @@ import http.client
 import json
 import os
 import random
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -26,9 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
 
 from central.db import events, open_database
-from central.testing import Client, add_kiosk, event_dict
+from central.testing import Client, ServerProcess, add_kiosk, event_dict
 from central.validate import body_sha256
 from kiosk.core.events import Event
 
@@ -55,29 +54,6 @@ class CrashReport:
         return not (bad or self.partial_batches) and (
             self.integrity == "ok"
         )
-
-
-class _Server:
-    """One `kiosk-central serve` child process on a free loopback port."""
-
-    def __init__(self, db: Path) -> None:
-        command = [sys.executable, "-m", "central.cli", "serve", "--db", str(db),
-                   "--port", "0", "--log-level", "error"]
-        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if "http://" not in line:
-            self.proc.kill()
-            raise RuntimeError(f"kiosk-central serve did not start (said {line!r})")
-        self.url = line.strip().rsplit(" ", 1)[-1]
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=20)
 
 
 class _Kiosk:
@@ -140,9 +116,9 @@ class _Kiosk:
             self.progress.wait_for(lambda: self.requests >= count, timeout=timeout)
 
 
-def _stored_of(db_path: Path, batch: list[dict[str, Any]]) -> int:
+def _stored_of(db_url: str, batch: list[dict[str, Any]]) -> int:
     """How many of a batch's events the (stopped) server's database holds."""
-    db = open_database(str(db_path))
+    db = open_database(db_url)
     try:
         with db.engine.connect() as conn:
             ids = [e["id"] for e in batch]
@@ -153,11 +129,21 @@ def _stored_of(db_path: Path, batch: list[dict[str, Any]]) -> int:
         db.dispose()
 
 
-def _verify(db_path: Path, kiosk: _Kiosk, report: CrashReport) -> None:
-    db = open_database(str(db_path))
+def _integrity(conn: Connection, is_sqlite: bool) -> str:
+    """"ok" when the database finds its files sound (SQLite's integrity check; on
+    PostgreSQL amcheck over the events' primary key, which a torn insert would break)."""
+    if is_sqlite:
+        return str(conn.exec_driver_sql("PRAGMA integrity_check").scalar())
+    conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS amcheck")
+    conn.exec_driver_sql("SELECT bt_index_parent_check('events_pkey', true)")
+    return "ok"
+
+
+def _verify(db_url: str, kiosk: _Kiosk, report: CrashReport) -> None:
+    db = open_database(db_url)
     try:
         with db.engine.connect() as conn:
-            report.integrity = str(conn.exec_driver_sql("PRAGMA integrity_check").scalar())
+            report.integrity = _integrity(conn, db.is_sqlite)
             counts: dict[str, int] = {
                 row[0]: row[1]
                 for row in conn.execute(select(events.c.id, func.count()).group_by(events.c.id))
@@ -180,15 +166,17 @@ def _verify(db_path: Path, kiosk: _Kiosk, report: CrashReport) -> None:
 
 
 def crash_run(
-    workdir: Path, kills: int, *, seed: int | None = None, batch_size: int = 50
+    workdir: Path, kills: int, *, seed: int | None = None, batch_size: int = 50,
+    db: str | None = None,
 ) -> CrashReport:
-    """Kill the server `kills` times at random moments of an upload, then check the store."""
+    """Kill the server `kills` times at random moments of an upload, then check the store
+    (a SQLite file in `workdir`, or the database `db` names)."""
     rng = random.Random(seed)
-    db_path = workdir / "central.sqlite3"
-    kiosk = _Kiosk(add_kiosk(str(db_path), KIOSK), rng, batch_size)
+    db_url = db or str(workdir / "central.sqlite3")
+    kiosk = _Kiosk(add_kiosk(db_url, KIOSK), rng, batch_size)
     report = CrashReport()
     for _ in range(kills):
-        server = _Server(db_path)
+        server = ServerProcess(db_url)
         stop = threading.Event()
         uploader = threading.Thread(target=kiosk.upload, args=(server.url, stop), daemon=True)
         uploader.start()
@@ -199,16 +187,16 @@ def crash_run(
         uploader.join(timeout=30)
         report.kills += 1
         pending = kiosk.pending
-        if pending is not None and _stored_of(db_path, pending) not in (0, len(pending)):
+        if pending is not None and _stored_of(db_url, pending) not in (0, len(pending)):
             report.partial_batches += 1
     # After the last restart the kiosk re-sends what was in flight and one more batch.
-    server = _Server(db_path)
+    server = ServerProcess(db_url)
     try:
         kiosk.upload(server.url, threading.Event(), max_batches=2)
     finally:
         server.stop()
     report.batches_sent = kiosk.requests
-    _verify(db_path, kiosk, report)
+    _verify(db_url, kiosk, report)
     return report
 
 

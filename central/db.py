@@ -1,7 +1,10 @@
 """The central database: schema (SQLAlchemy Core) and engine set-up.
 
-SQLite is the default; any SQLAlchemy URL works (e.g. postgresql://...) because every
-query in `central.store` is portable Core. Only the engine set-up below knows SQLite.
+SQLite is the default (one shop, nothing to install); PostgreSQL (`postgresql://...`,
+driven by psycopg 3) where a chain runs several server processes. Every query is portable
+Core; only the engine set-up below knows SQLite. The schema's history is in
+`central.migrations` (Alembic): a new, empty database is created at the newest revision,
+an older one is refused until `kiosk-central migrate` upgrades it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Engine,
@@ -25,12 +29,12 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
-    select,
+    inspect,
+    make_url,
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-SCHEMA_VERSION = 1
 # meta key of the tag every write of card_states renews (see central.cardcache)
 GENERATION_KEY = "cards_generation"
 
@@ -59,7 +63,8 @@ events = Table(
     Column("id", String(100), primary_key=True),
     Column("body_sha256", String(64), nullable=False),
     Column("kiosk_id", String(64), nullable=False),
-    Column("seq", Integer, nullable=False),
+    # a kiosk's counter: up to 2**62 (central.validate), so 64 bits on every database
+    Column("seq", BigInteger, nullable=False),
     Column("card_ref", String(64), nullable=False, index=True),
     Column("kind", String(20), nullable=False),
     Column("delta", Integer, nullable=False),
@@ -82,6 +87,17 @@ card_states = Table(
     Column("card_ref", String(64), primary_key=True),
     Column("state", Text, nullable=False),  # CardState.to_dict() as JSON
     Column("flagged", Text, nullable=False),  # {event id: [flags]} as JSON
+)
+
+# Visits per kiosk per local day, kept current at ingest (central.figures): a dashboard
+# reads these few rows instead of scanning every event.
+daily_visits = Table(
+    "daily_visits",
+    metadata,
+    Column("kiosk_id", String(64), primary_key=True),
+    Column("day", String(10), primary_key=True),  # YYYY-MM-DD in the program's time zone
+    Column("visits", Integer, nullable=False),
+    Index("daily_visits_by_day", "day"),
 )
 
 programs = Table(
@@ -109,10 +125,31 @@ class DatabaseError(RuntimeError):
 
 
 def url_for(db: str) -> str:
-    """A SQLAlchemy URL from what the user typed: a URL as is, anything else a SQLite path."""
+    """A SQLAlchemy URL from what the user typed: a URL as is, anything else a SQLite path.
+
+    A plain `postgresql://` goes to psycopg 3, the driver the `central` extra installs
+    (SQLAlchemy 2.0 alone would pick psycopg2, which is not installed)."""
+    for plain in ("postgresql://", "postgres://"):
+        if db.startswith(plain):
+            return "postgresql+psycopg://" + db.removeprefix(plain)
     if "://" in db:
         return db
     return f"sqlite:///{Path(db).expanduser().resolve()}"
+
+
+def describe(db: str) -> str:
+    """The database for a message: a SQLite path, or the URL's host and database (never
+    its password)."""
+    if "://" not in db:
+        return db
+    try:
+        url = make_url(url_for(db))
+    except ArgumentError:
+        return "at an unreadable URL (use postgresql://USER:PASSWORD@HOST/DATABASE)"
+    if url.get_backend_name() == "sqlite":
+        return url.database or ":memory:"
+    where = url.host or str(url.query.get("host", "the local socket"))
+    return f"{url.database or '?'} on {where}"
 
 
 def _tune_sqlite(engine: Engine) -> None:
@@ -161,13 +198,19 @@ class Database:
         self.engine.dispose()
 
 
-def open_database(db: str) -> Database:
-    """Open (and create or check the schema of) the database named by a path or URL."""
+def open_database(db: str, *, create: bool = True, check: bool = True) -> Database:
+    """Open the database named by a path or URL, creating the schema in an empty one.
+
+    Raises DatabaseError with one line (naming the database, never a password) when it
+    cannot be reached, is older than this server (run `kiosk-central migrate`) or newer.
+    """
+    from central import migrations  # Alembic is imported only where a database is opened
+
     url = url_for(db)
     try:
         engine = create_engine(url, pool_size=8, max_overflow=8, pool_pre_ping=False)
     except (ArgumentError, ImportError, SQLAlchemyError) as error:
-        raise DatabaseError(f"cannot open database {db!r}: {error}") from None
+        raise DatabaseError(f"cannot open the database {describe(db)}: {error}") from None
     is_sqlite = engine.dialect.name == "sqlite"
     if is_sqlite:
         if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
@@ -177,30 +220,30 @@ def open_database(db: str) -> Database:
         _tune_sqlite(engine)
     database = Database(engine, is_sqlite)
     try:
-        _migrate(database)
+        with engine.connect() as conn:
+            state = migrations.state(conn)
+        if state.empty and create:
+            migrations.upgrade(database)
+        elif check and not state.current:
+            raise DatabaseError(state.problem(db))
     except SQLAlchemyError as error:
         engine.dispose()
-        raise DatabaseError(f"cannot open database {db!r}: {error.__class__.__name__}: "
-                            f"{error.orig if hasattr(error, 'orig') else error}") from None
+        raise DatabaseError(f"cannot open the database {describe(db)}: {short(error)}") from None
+    except DatabaseError:
+        engine.dispose()
+        raise
     return database
 
 
-def _migrate(database: Database) -> None:
-    with writing(database) as conn:
-        metadata.create_all(conn)
-        found = conn.execute(
-            select(meta.c.value).where(meta.c.key == "schema_version")
-        ).scalar_one_or_none()
-        if found is None:
-            conn.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
-        elif int(found) > SCHEMA_VERSION:
-            raise DatabaseError(
-                f"database schema {found} is newer than this server ({SCHEMA_VERSION})"
-            )
-        # databases made before the card cache have no generation tag yet
-        tagged = conn.execute(select(meta.c.key).where(meta.c.key == GENERATION_KEY)).first()
-        if tagged is None:
-            conn.execute(meta.insert().values(key=GENERATION_KEY, value="0"))
+def short(error: SQLAlchemyError) -> str:
+    """The driver's own first line of a database error (no SQL, no parameters)."""
+    found = getattr(error, "orig", None) or error
+    lines = str(found).strip().splitlines()
+    return f"{found.__class__.__name__}: {lines[0] if lines else ''}"
+
+
+def table_names(conn: Connection) -> set[str]:
+    return set(inspect(conn).get_table_names())
 
 
 @contextmanager

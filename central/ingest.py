@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.engine import Connection
 
+from central import figures
 from central import program as programs_mod
 from central.cardcache import Card, CardSession, bump_generation, load
 from central.cards import time_flags
@@ -94,6 +95,7 @@ def rebuild(conn: Connection, tz: tzinfo) -> int:
     by_card: dict[str, list[Any]] = defaultdict(list)
     for row in conn.execute(select(events)):
         by_card[row.card_ref].append(row)
+    figures.recount(conn, (_event(row) for rows in by_card.values() for row in rows), tz)
     for ref, rows in by_card.items():
         state = fold(ref, map(_event, rows), tz)
         flags = {row.id: row.flags.split(",") for row in rows if row.flags}
@@ -150,6 +152,10 @@ def _row(checked: Checked, received_at: str, flags: list[str] | None) -> dict[st
     }
 
 
+def _by_id(row: dict[str, Any]) -> str:
+    return str(row["id"])
+
+
 def _classify(conn: Connection, checked: Sequence[Checked]) -> tuple[list[Result], list[Checked]]:
     ids = [c.id for c in checked if c.event is not None]
     known: dict[str, str] = {}
@@ -193,8 +199,12 @@ def write_batch(
         before = _before(conn, kiosk_id, min(e.seq for e in batch))
         flagged = time_flags(batch, now, before)
         received_at = iso(now)
-        _INSERT_EVENT.run(conn, [_row(c, received_at, flagged.get(c.id)) for c in new])
+        # in id order: two processes inserting one retried batch wait on each other in the
+        # same order (a duplicate, not a deadlock)
+        rows = sorted((_row(c, received_at, flagged.get(c.id)) for c in new), key=_by_id)
+        _INSERT_EVENT.run(conn, rows)
         cards.advance(batch, flagged, program_tz(program))
+        figures.add_visits(conn, figures.visits_by_day(batch, program_tz(program)))
     refs = [c.event.card_ref for c in checked if c.event is not None]
     answer = _cards(conn, refs, cards.get(refs))
     return Ingested(results, answer, None if program is None else program[0])

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -23,9 +27,9 @@ from urllib.parse import urlsplit
 import uvicorn
 
 from central import store
-from central.app import Clock, create_app
+from central.app import DEFAULT_LIMITS, Clock, create_app
 from central.db import open_database
-from central.listen import listening_socket
+from central.serving import Limits, listening_socket, uvicorn_config
 from kiosk.core.events import Event, EventKind
 
 
@@ -66,7 +70,8 @@ def add_kiosk(db_url: str, kiosk_id: str) -> str:
 
 @contextmanager
 def running_server(
-    db_url: str, *, clock: Clock | None = None, startup_timeout: float = 10.0
+    db_url: str, *, clock: Clock | None = None, startup_timeout: float = 10.0,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Iterator[str]:
     """Serve the central API on 127.0.0.1 (a free port) in a background thread.
 
@@ -74,10 +79,8 @@ def running_server(
     """
     sock = listening_socket()
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(db_url, clock=clock), log_level="warning", access_log=False, lifespan="on"
-    )
-    server = uvicorn.Server(config)
+    app = create_app(db_url, clock=clock, limits=limits)
+    server = uvicorn.Server(uvicorn_config(app, limits, "warning"))
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="central-server", daemon=True
     )
@@ -153,3 +156,35 @@ class Client:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+class ServerProcess:
+    """`kiosk-central serve` as a child process on a free loopback port (`extra`: more
+    options, e.g. --workers 2)."""
+
+    def __init__(self, db: str | os.PathLike[str], *extra: str) -> None:
+        command = [sys.executable, "-m", "central.cli", "serve", "--db", str(db),
+                   "--port", "0", "--log-level", "error", *extra]
+        self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if "http://" not in line:
+            self.proc.kill()
+            self.proc.wait()
+            raise RuntimeError(f"kiosk-central serve did not start (said {line!r})")
+        self.url = line.split("http://", 1)[1].split()[0].join(("http://", ""))
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+    def __enter__(self) -> ServerProcess:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.proc.poll() is None:
+            self.stop()

@@ -25,6 +25,20 @@ from central.validate import Checked
 
 log = logging.getLogger("central.writer")
 
+# PostgreSQL's answers when two server processes wrote the same thing at once: a unique
+# key (the same event id from a kiosk's retry), a deadlock, a serialization failure.
+# Written again, the transaction sees the other's commit (a duplicate, not an error).
+RACES = frozenset({"23505", "40P01", "40001"})
+RETRIES = 5
+POSTGRESQL_WRITERS = 4  # writer threads per server process on PostgreSQL
+# psycopg warns when it closes the batch (pipeline) such a lost race aborted; the writer
+# writes the batch again, so that is no news for the operator
+logging.getLogger("psycopg").setLevel(logging.ERROR)
+
+
+def _lost_a_race(error: BaseException) -> bool:
+    return getattr(getattr(error, "orig", None), "sqlstate", None) in RACES
+
 
 @dataclass
 class _Job:
@@ -42,10 +56,16 @@ class BatchWriter:
     def __init__(self, db: Database, max_group: int = 50) -> None:
         self.db = db
         self.max_group = max_group
-        self.cards = CardCache()  # used by the writer thread only
+        # used by the writer thread only; PostgreSQL has other writers: no cache there
+        self.cards = CardCache(shared=not db.is_sqlite)
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="central-writer", daemon=True)
-        self._thread.start()
+        # SQLite takes one writer at a time. PostgreSQL takes several: while one group
+        # waits on the database (each statement is a round trip), another is worked on.
+        count = 1 if db.is_sqlite else POSTGRESQL_WRITERS
+        self._threads = [threading.Thread(target=self._run, name=f"central-writer-{n}",
+                                          daemon=True) for n in range(count)]
+        for thread in self._threads:
+            thread.start()
 
     def submit(self, kiosk_id: str, checked: Sequence[Checked], now: datetime
                ) -> Future[Ingested]:
@@ -54,9 +74,11 @@ class BatchWriter:
         return job.future
 
     def close(self) -> None:
-        """Finish the queued batches, then stop the thread."""
-        self._jobs.put(None)
-        self._thread.join(timeout=30)
+        """Finish the queued batches, then stop the threads."""
+        for _ in self._threads:
+            self._jobs.put(None)
+        for thread in self._threads:
+            thread.join(timeout=30)
 
     def _run(self) -> None:
         while True:
@@ -78,10 +100,14 @@ class BatchWriter:
             if stopping:
                 return
 
-    def _write(self, group: list[_Job]) -> None:
+    def _write(self, group: list[_Job], attempt: int = 1) -> None:
         try:
             with writing(self.db) as conn:
                 cards = self.cards.session(conn)
+                # every card of the group at once, in one sorted order: two processes'
+                # groups then wait for each other at worst, never deadlock batch by batch
+                cards.get(sorted({item.event.card_ref for job in group
+                                  for item in job.checked if item.event is not None}))
                 answers = [write_batch(conn, j.kiosk_id, j.checked, j.now, cards) for j in group]
                 cards.flush()
             self.cards.committed(cards)
@@ -89,6 +115,10 @@ class BatchWriter:
             # not needed for correctness (the cache takes folds only after a commit, and the
             # generation tag tells if a commit that raised landed): a cheap fresh start
             self.cards.clear()
+            if len(group) == 1 and attempt < RETRIES and _lost_a_race(error):
+                # another process wrote the same event or card first: read again
+                self._write(group, attempt + 1)
+                return
             if len(group) == 1:
                 log.error("an upload could not be written: %s", error.__class__.__name__)
                 group[0].future.set_exception(error)

@@ -26,8 +26,9 @@ WANTS=/etc/systemd/system/multi-user.target.wants
 UDEV_RULES=/etc/udev/rules.d/60-kiosk-nfc.rules
 BLACKLIST=/etc/modprobe.d/kiosk-nfc-blacklist.conf
 MODULES_LOAD=/etc/modules-load.d/kiosk.conf
-# python3-lgpio: gpiozero's pin library prebuilt (the venv sees system site packages).
-APT_PACKAGES=(python3-venv python3-dev python3-lgpio libusb-1.0-0 i2c-tools)
+# python3-spidev: SPI OLEDs; PyPI has no aarch64 wheel of it and the venv sees system site
+# packages, so nothing is compiled (lgpio, rpi-lgpio and the rest come as wheels).
+APT_PACKAGES=(python3-venv python3-spidev libusb-1.0-0 i2c-tools)
 NFC_MODULES=(port100 pn533_usb pn533 nfc)
 MARK_BEGIN="# --- loyalty-kiosk: begin"
 MARK_END="# --- loyalty-kiosk: end ---"
@@ -206,7 +207,7 @@ done
 # --- the program: a venv under /opt/kiosk ------------------------------------------
 make_dir "$PREFIX" 0755
 if [[ ! -x $(t "$VENV/bin/python") ]]; then
-    # System site packages: Raspberry Pi OS's python3-lgpio serves gpiozero without a build.
+    # System site packages: Debian's python3-spidev serves the pi extra without a build.
     run python3 -m venv --system-site-packages "$VENV"
     simulated || changed "$VENV"
 fi
@@ -240,8 +241,12 @@ fi
 
 # --- the kernel's hold on the hardware ------------------------------------------------
 if install_file "$HERE/60-kiosk-nfc.rules" "$UDEV_RULES" 0644; then
-    run udevadm control --reload-rules
-    run udevadm trigger --subsystem-match=usb
+    if simulated || [[ -S /run/udev/control ]]; then
+        run udevadm control --reload-rules
+        run udevadm trigger --subsystem-match=usb
+    else
+        say "later:     udev is not running here (a chroot?): the rule applies from the next boot"
+    fi
 fi
 install_file "$HERE/kiosk-nfc-blacklist.conf" "$BLACKLIST" 0644 || true
 install_file "$HERE/modules-load.conf" "$MODULES_LOAD" 0644 || true
@@ -303,7 +308,8 @@ fi
 
 # --- the service ---------------------------------------------------------------------
 if install_file "$SRC/systemd/kiosk.service" "$UNIT" 0644; then
-    run systemctl daemon-reload
+    # Only a running systemd has units to reload (not a chroot building an image).
+    if simulated || [[ -d /run/systemd/system ]]; then run systemctl daemon-reload; fi
 fi
 if [[ ! -L $(t "$WANTS/kiosk.service") ]]; then
     run systemctl enable kiosk.service
@@ -325,7 +331,8 @@ else
 fi
 for note in "${NOTES[@]}"; do say "- $note"; done
 say "- Wiring: OLED SDA to pin 3, SCL to pin 5 (3V3 and GND); a PN532 on the UART in HSU mode"
-say "  with its TX to pin 10 (GPIO15, RXD) and RX to pin 8 (GPIO14, TXD); USB readers just plug in."
+say "  with its TX to pin 10 (GPIO15, RXD) and RX to pin 8 (GPIO14, TXD), powered from 3V3 (pin 1:"
+say "  the Pi's pins take 3.3 V only); USB readers just plug in. The README has every table."
 say "- Check the hardware: sudo systemctl stop kiosk; sudo -u $SERVICE_USER $VENV/bin/kiosk --config $ETC/kiosk.toml doctor"
 if ((${#REBOOT[@]})); then
     say "REBOOT NEEDED (sudo reboot), because:"

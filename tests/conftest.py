@@ -13,6 +13,9 @@ from kiosk import config
 from kiosk.config import Config
 from tests.support.kiosk_config import make_config
 
+# `central_db` (SQLite and PostgreSQL) and the session's PostgreSQL cluster
+pytest_plugins = ["tests.support.databases"]
+
 settings.register_profile(
     "default", deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

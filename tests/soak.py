@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from central.listen import listening_socket
+from central.serving import listening_socket
 from central.testing import add_kiosk
 from tests.support.crash import (
     KioskSpawner,

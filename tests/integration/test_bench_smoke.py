@@ -22,7 +22,7 @@ from sim.pins import probed_factory
 
 ROOT = Path(__file__).parents[2]
 FIGURES = ("tap_to_feedback", "instructions_per_tap", "idle_cpu", "memory", "startup", "sync",
-           "display_bus", "storage", "history")
+           "central_scale", "display_bus", "storage", "history")
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def quick_bench(tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("bench") / "bench.json"
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     printed = json.loads(done.stdout)
@@ -68,6 +68,14 @@ def test_the_quick_bench_gives_numbers_for_each_figure(quick_bench):
     assert number(f["sync"]["backlog"]["drain_seconds"])
     assert number(f["sync"]["backlog"]["speedup_vs_one_per_request"])
     assert number(f["sync"]["central_ingest"]["events_per_second"])
+    scale = f["central_scale"]
+    assert all(number(run["events_per_second"]) for run in scale["ingest"]["runs"].values())
+    assert set(scale["ingest"]["runs"]) == {"sqlite_x1", "sqlite_x2", "postgresql_x1",
+                                            "postgresql_x2"}
+    storm = scale["reconnect_storm"]
+    assert number(storm["drain_seconds"]) and number(storm["request_latency_p99_s"])
+    assert (storm["errors"], storm["lost"], storm["duplicated"]) == (0, 0, 0)
+    assert all(number(run["query_ms_max"]) for run in scale["dashboard"]["runs"].values())
     bus = f["display_bus"]
     assert number(bus["partial_updates_true"]["bytes_per_tap"])
     assert number(bus["partial_updates_false"]["bytes_per_tap"])

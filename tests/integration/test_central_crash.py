@@ -11,9 +11,9 @@ from central.crashcheck import crash_run
 
 
 def test_a_server_killed_mid_upload_keeps_every_acknowledged_event_exactly_once(
-    tmp_path: Path,
+    tmp_path: Path, central_db: str
 ) -> None:
-    report = crash_run(tmp_path, kills=3, seed=20260601)
+    report = crash_run(tmp_path, kills=3, seed=20260601, db=central_db)
     assert report.kills == 3
     assert report.events_acknowledged >= 2 * 50  # at least the last life's two batches
     assert report.lost == 0 and report.duplicated == 0 and report.altered == 0

@@ -16,11 +16,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from central.serving import Limits
 from central.testing import Client, add_kiosk, event_dict, running_server
 from kiosk.core.events import EVENT_NAMES, Event, EventKind, fold
+from tests.support.databases import BACKENDS, database_url
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 CARDS = [f"{n:064x}" for n in (1, 2, 3)]
+# one kiosk sends every example as fast as it can: no rate limit here
+UNLIMITED = Limits(rate=10_000, burst=100_000)
 ZONES = st.sampled_from([UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5))])
 
 
@@ -30,10 +34,11 @@ class Model:
         self.stored: dict[str, dict[str, Any]] = {}
 
 
-@pytest.fixture(scope="module")
-def model(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Model]:
-    db = str(Path(tmp_path_factory.mktemp("central")) / "central.sqlite3")
-    with running_server(db, clock=lambda: NOW) as url:
+@pytest.fixture(scope="module", params=BACKENDS)
+def model(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+          pg_cluster: Any) -> Iterator[Model]:
+    db = database_url(request.param, Path(tmp_path_factory.mktemp("central")), pg_cluster)
+    with running_server(db, clock=lambda: NOW, limits=UNLIMITED) as url:
         yield Model(Client(url, add_kiosk(db, "hk")))
 
 

@@ -13,27 +13,10 @@ REPO = Path(__file__).resolve().parents[2]
 INSTALL = REPO / "firmware_config" / "install.sh"
 FRAGMENT = (REPO / "firmware_config" / "boot-config.txt").read_text()
 
-# Raspberry Pi OS Bookworm's own files, as a fresh image ships them.
-STOCK_CONFIG = """\
-# For more options and information see
-# http://rptl.io/configtxt
-dtparam=audio=on
-camera_auto_detect=1
-dtoverlay=vc4-kms-v3d
-arm_64bit=1
-
-[cm4]
-otg_mode=1
-
-[cm5]
-dtoverlay=dwc2,dr_mode=host
-
-[all]
-"""
-STOCK_CMDLINE = (
-    "console=serial0,115200 console=tty1 root=PARTUUID=4e639091-02 rootfstype=ext4 "
-    "fsck.repair=yes rootwait quiet splash plymouth.ignore-serial-consoles\n"
-)
+# Raspberry Pi OS Bookworm's own files, as a fresh image ships them (`make pi-root` uses them too).
+STOCK_BOOT = REPO / "tests" / "pi_root" / "boot-firmware"
+STOCK_CONFIG = (STOCK_BOOT / "config.txt").read_text()
+STOCK_CMDLINE = (STOCK_BOOT / "cmdline.txt").read_text()
 SYSTEM_COMMANDS = (
     "apt-get", "useradd", "groupadd", "usermod", "systemctl", "udevadm", "chown", "pip", "python3",
 )
@@ -274,6 +257,7 @@ def test_a_missing_root_directory_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
-def test_the_install_script_is_shellcheck_clean() -> None:
-    result = subprocess.run(["shellcheck", str(INSTALL)], capture_output=True, text=True)
+@pytest.mark.parametrize("script", [INSTALL, REPO / "tests" / "pi_root" / "run.sh"], ids=lambda p: p.name)
+def test_the_install_script_and_its_arm64_check_are_shellcheck_clean(script: Path) -> None:
+    result = subprocess.run(["shellcheck", str(script)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.mdwe import MDWE_RUN
+
 REPO = Path(__file__).resolve().parents[2]
 UNIT = REPO / "systemd" / "kiosk.service"
 ANALYZE = shutil.which("systemd-analyze")
@@ -93,22 +95,6 @@ def test_the_unit_runs_unprivileged_with_only_the_hardware_groups() -> None:
     assert unit["CapabilityBoundingSet"] == [""]
     assert unit["StateDirectory"] == ["kiosk"]  # /var/lib/kiosk, the defaults' state_dir
     assert unit["DevicePolicy"] == ["closed"]
-
-
-# PR_SET_MDWE is the kernel's own form of MemoryDenyWriteExecute= (Linux 6.3+).
-MDWE_RUN = """
-import ctypes, os, sys
-libc = ctypes.CDLL(None, use_errno=True)
-if libc.prctl(65, 1, 0, 0, 0) != 0:  # PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN
-    sys.exit(77)
-import mmap
-try:
-    mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)
-    sys.exit("writable+executable memory was allowed: the guard is not on")
-except OSError:
-    pass
-os.execv(sys.argv[1], sys.argv[1:])
-"""
 
 
 def test_the_python_stack_starts_under_memory_deny_write_execute(tmp_path: Path) -> None:

@@ -1,0 +1,59 @@
+"""Figures for an owner's dashboard, kept current at ingest instead of scanned from events.
+
+`daily_visits` holds visits per kiosk per local day (the program's time zone). A kiosk
+stands for its shop until shops exist: a shop's figure is then the sum of its kiosks'.
+An event's visits are what the kiosk's own fold counts for it (a stamp is a visit, an
+undone stamp takes one back), so the figures and the cards never disagree.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import tzinfo
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from central.db import daily_visits
+from kiosk.core.events import CardState, Event, apply
+
+
+def visits_by_day(batch: Iterable[Event], tz: tzinfo) -> Counter[tuple[str, str]]:
+    """(kiosk id, local day) -> visits the events add (negative for undone ones). Pure."""
+    found: Counter[tuple[str, str]] = Counter()
+    for event in batch:
+        visits = apply(CardState(card_ref=event.card_ref), event, tz).visits
+        if visits:
+            day = event.occurred_at.astimezone(tz).date().isoformat()
+            found[(event.kiosk_id, day)] += visits
+    return found
+
+
+def add_visits(conn: Connection, counts: Counter[tuple[str, str]]) -> None:
+    """Add counts to the stored figures, in key order (writers lock rows in one order)."""
+    rows = [{"kiosk_id": k, "day": d, "visits": n} for (k, d), n in sorted(counts.items()) if n]
+    if not rows:
+        return
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(daily_visits)
+    conn.execute(statement.on_conflict_do_update(
+        index_elements=[daily_visits.c.kiosk_id, daily_visits.c.day],
+        set_={"visits": daily_visits.c.visits + statement.excluded.visits},
+    ), rows)
+
+
+def recount(conn: Connection, events: Iterable[Event], tz: tzinfo) -> None:
+    """Count every visit again (after the program's time zone changed)."""
+    conn.execute(delete(daily_visits))
+    add_visits(conn, visits_by_day(events, tz))
+
+
+def visits_per_day(conn: Connection, first_day: str, last_day: str
+                   ) -> Sequence[tuple[str, str, int]]:
+    """(kiosk id, day, visits) for each day from first_day to last_day (YYYY-MM-DD)."""
+    query = (select(daily_visits.c.kiosk_id, daily_visits.c.day, daily_visits.c.visits)
+             .where(daily_visits.c.day >= first_day, daily_visits.c.day <= last_day)
+             .order_by(daily_visits.c.day, daily_visits.c.kiosk_id))
+    return [(row.kiosk_id, row.day, row.visits) for row in conn.execute(query)]
