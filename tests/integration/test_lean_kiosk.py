@@ -19,10 +19,15 @@ ROOT = Path(__file__).resolve().parents[2]
 SERVER_ONLY = ("fastapi", "uvicorn", "sqlalchemy", "alembic", "psycopg", "starlette",
                "central")
 
-# `kiosk run` as the console script runs it, plus a note of every module at exit
+# `kiosk run` as the console script runs it, plus a note of every module when it ends
+# (`kiosk run` leaves through os._exit, after its own clean shutdown: no atexit)
 RUN_AND_LIST = """
-import atexit, sys
-atexit.register(lambda: open(sys.argv[1], "w").write("\\n".join(sorted(sys.modules))))
+import os, sys
+leave = os._exit
+def listed_exit(code):
+    open(sys.argv[1], "w").write("\\n".join(sorted(sys.modules)))
+    leave(code)
+os._exit = listed_exit
 from kiosk.cli import main
 sys.exit(main(["--config", sys.argv[2], "run"]))
 """
