@@ -30,7 +30,6 @@ such taps and 24 idle hours. Target: an idle hour writes at most 1 MiB.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import os
@@ -46,7 +45,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.rig import publish
+from bench.rig import publish, size_arguments
 from bench.sync import central_process
 from central.testing import add_kiosk
 from kiosk import cli
@@ -390,11 +389,7 @@ def _verdict(by_size: dict[str, Any], sizes: tuple[int, ...]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.history", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="small ledgers, a few seconds")
-    parser.add_argument("--out", type=Path, help="also write the JSON to this file")
-    args = parser.parse_args(argv)
+    args = size_arguments("python -m bench.history", __doc__, argv)
     result = run(QUICK_SIZES if args.quick else FULL_SIZES, runs=8 if args.quick else 30)
     document = {"bench": "ledger over years", "quick": args.quick,
                 "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **result}

@@ -16,6 +16,7 @@ poll interval so 1,000 taps take a minute rather than ten.
 
 from __future__ import annotations
 
+import argparse
 import json
 import threading
 from contextlib import ExitStack
@@ -185,6 +186,15 @@ class KioskRig:
         # a full empty poll round, so the same card placed again is a new tap
         self.field.wait_polls(6, timeout)
         return TapTiming(kind, start, frame[0], frame[1], led, idle_bytes)
+
+
+def size_arguments(prog: str, doc: str | None, argv: list[str] | None) -> argparse.Namespace:
+    """The options of a bench that measures ledgers of several sizes: --quick, --out."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small ledgers, a few seconds")
+    parser.add_argument("--out", type=Path, help="also write the JSON to this file")
+    return parser.parse_args(argv)
 
 
 def publish(document: dict[str, Any], out: Path | None) -> None:

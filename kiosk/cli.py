@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TextIO
 
 from kiosk import __version__
@@ -223,11 +224,12 @@ def cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
     from kiosk.served import ServedPrograms
 
     config = config_module.load(args.config)
+    # first: creates the ledger and site key on a first run, refuses a pair that disagrees
+    counter = Counter.open(config)
+    counter.close()
     if not config.central.url:
         out.write("no central API configured ([central] url is empty): nothing to sync\n")
         return EXIT_OK
-    counter = Counter.open(config)  # creates the ledger and site key if this is the first run
-    counter.close()
     worker = SyncWorker(
         config.central, config.kiosk.ledger_path, counter.program.tz, programs=ServedPrograms()
     )
@@ -250,6 +252,31 @@ def cmd_doctor(args: argparse.Namespace, out: TextIO) -> int:
     from kiosk import doctor
 
     return doctor.main(config_module.load(args.config), out)
+
+
+def cmd_backup(args: argparse.Namespace, out: TextIO) -> int:
+    from kiosk.adapters.ledger_backup import backup
+
+    config = config_module.load(args.config)
+    done = backup(config.kiosk.site_key_path, config.kiosk.ledger_path, Path(args.dest))
+    out.write(
+        f"backed up {done.events} events ({done.pending} not yet sent to the central API) to "
+        f"{done.ledger}, and the site key to {done.site_key}\n"
+        "this backup holds the site key: with it, card UIDs can be linked to their history. "
+        "Keep it as private as the kiosk (both files are mode 0600)\n"
+        f"to restore: stop the kiosk, copy both files back to {config.kiosk.ledger_path} and "
+        f"{config.kiosk.site_key_path} (owner kiosk, mode 0600), start it\n"
+    )
+    return EXIT_OK
+
+
+def cmd_start_over(args: argparse.Namespace, out: TextIO) -> int:
+    from kiosk.adapters.ledger_binding import start_over
+
+    config = config_module.load(args.config)
+    for line in start_over(config.kiosk.site_key_path, config.kiosk.ledger_path, datetime.now(UTC)):
+        out.write(line + "\n")
+    return EXIT_OK
 
 
 def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
@@ -303,6 +330,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = add("export", cmd_export, "export every event to standard output")
     export.add_argument("--csv", action="store_true", required=True, help="as CSV")
+
+    backup = add("backup", cmd_backup, "copy the ledger and the site key into a directory, "
+                 "while the kiosk runs (the copy holds the site key: keep it private)")
+    backup.add_argument("dest", help="the directory to copy into (made if missing, mode 0700)")
+
+    add("start-over", cmd_start_over, "set aside a ledger that does not belong to the site key "
+        "or is damaged, and begin a new empty one (stop the kiosk first)")
 
     check = add("check-config", cmd_check_config, "validate a configuration file")
     check.add_argument("file", nargs="?", help="the file (default: the one --config names)")

@@ -279,6 +279,14 @@ class Doctor:
             self.add("disk", Status.PASS, shown)
 
 
+    def ledger(self) -> None:
+        """The ledger belongs to the site key and passes quick_check (read once, whole)."""
+        kiosk = self.config.kiosk
+        sound, detail, fix = self.probes.ledger_health(
+            self.under(kiosk.site_key_path), self.under(kiosk.ledger_path))
+        self.add("ledger", Status.PASS if sound else Status.FAIL, detail, fix)
+
+
 def _reader_fix(path: str, error: BaseException) -> str:
     code = getattr(error, "errno", None)
     if "libusb" in str(error):
@@ -322,7 +330,7 @@ def run_checks(
     doctor = Doctor(config, root, probes or Probes(), user)
     for check in (
         doctor.reader, doctor.display, doctor.groups, doctor.boot_config,
-        doctor.kernel_modules, doctor.clock, doctor.central, doctor.disk,
+        doctor.kernel_modules, doctor.clock, doctor.central, doctor.disk, doctor.ledger,
     ):
         check()
     return doctor.results

@@ -38,6 +38,13 @@ def _last_event_time(ledger_path: Path) -> datetime | None:
         return ledger.last_event_time()
 
 
+def _ledger_health(key_path: Path, ledger_path: Path) -> tuple[bool, str, str]:
+    from kiosk.adapters.ledger_binding import health
+
+    found = health(key_path, ledger_path)
+    return found.sound, found.detail, found.fix
+
+
 def _command_output(argv: Sequence[str]) -> str | None:
     """A command's stdout, or None when it is missing or fails (no systemd, no D-Bus)."""
     try:
@@ -86,6 +93,7 @@ class Probes:
     open_reader: Callable[[str], None] = _open_reader
     probe_i2c: Callable[[int, int], None] = _probe_i2c
     last_event_time: Callable[[Path], datetime | None] = _last_event_time
+    ledger_health: Callable[[Path, Path], tuple[bool, str, str]] = _ledger_health
     command: Callable[[Sequence[str]], str | None] = _command_output
     http_status: Callable[[str, float, float, bool], int] = _http_status
     free_bytes: Callable[[Path], int] = _free_bytes

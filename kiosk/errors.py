@@ -32,5 +32,13 @@ class SchemaTooNew(StorageError):
     """The ledger was written by a newer kiosk; refusing to touch it."""
 
 
+class LedgerMismatch(StorageError):
+    """The ledger and the site key do not belong together: refusing to start over silently."""
+
+
+class LedgerDamaged(StorageError):
+    """SQLite's quick_check found damage in the ledger file."""
+
+
 class DisplayUnavailable(KioskError, IOError):
     """The OLED does not answer on its bus."""

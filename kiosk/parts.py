@@ -120,7 +120,8 @@ def build_parts(
     # must not leave the ones built before it holding their pins, bus and ledger: a
     # refused reload starts the old config again on the same ones
     with ExitStack() as built:
-        counter = Counter.open(config) if clock is None else Counter.open(config, clock=clock)
+        # the start is where a damaged ledger is found (quick_check), not a failing tap later
+        counter = Counter.open(config, check=True, **({} if clock is None else {"clock": clock}))
         built.callback(counter.close)
         # named after the program the counter runs: a served one held in the ledger wins
         display = Display.from_config(config.display, config.kiosk.locale, counter.program.name)

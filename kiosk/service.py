@@ -10,15 +10,15 @@ outcome (so whatever shows the outcome shows only what is already durable).
 
 from __future__ import annotations
 
-import os
-import secrets
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta, tzinfo
-from pathlib import Path
 
 from kiosk.adapters import timekeeper
 from kiosk.adapters.ledger import Ledger
+from kiosk.adapters.ledger_binding import SITE_KEY_BYTES as SITE_KEY_BYTES  # re-exported
+from kiosk.adapters.ledger_binding import load_site_key as load_site_key  # re-exported
+from kiosk.adapters.ledger_binding import open_bound
 from kiosk.config import Config
 from kiosk.core import cardid
 from kiosk.core.clock import event_time
@@ -35,10 +35,9 @@ from kiosk.core.rules import (
     decide_tap,
 )
 from kiosk.core.staff import StaffPolicy, decide_undo, figures, todays_figures
-from kiosk.errors import KioskError, StorageError, UnknownCard
+from kiosk.errors import KioskError, UnknownCard
 from kiosk.served import FROM_CONFIG, Running, running_program
 
-SITE_KEY_BYTES = 32
 EXPIRY_DAY_KEY = "expiry_pass_day"  # ledger meta: the local day of the last finished pass
 EXPIRY_COMMITS = 2  # expired cards recorded per slice of the pass, at most (one fsync each)
 RETENTION_SLICE = 50  # events looked at per slice of the retention walk: a few ms under the lock
@@ -46,50 +45,6 @@ RECLAIM_PAGES = 64  # free pages given back to the file system per slice (256 Ki
 # between two slices of retention: each holds the counter (two commits, tens of ms on an
 # SD card), so a tap seldom meets one, even while an upgraded ledger catches up
 RETENTION_PAUSE = timedelta(seconds=2)
-
-
-def load_site_key(path: Path, create: bool = True) -> bytes:
-    """Read the site key, creating it (mode 0600) on first run.
-
-    A damaged key is never silently replaced: every card_ref depends on it.
-    """
-    try:
-        key = path.read_bytes()
-    except FileNotFoundError:
-        if not create:
-            raise StorageError(f"site key {path} is missing") from None
-        return _create_site_key(path)
-    except OSError as error:
-        raise StorageError(f"site key {path}: {error.strerror}") from None
-    if len(key) != SITE_KEY_BYTES:
-        raise StorageError(
-            f"site key {path} is damaged ({len(key)} bytes, expected {SITE_KEY_BYTES}): "
-            "restore it from a backup; a new key would make every card unknown"
-        )
-    return key
-
-
-def _create_site_key(path: Path) -> bytes:
-    key = secrets.token_bytes(SITE_KEY_BYTES)
-    # written whole under a private name, then linked into place: a process starting at
-    # the same moment sees no key or the whole key, never an empty file it calls damaged
-    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            os.write(fd, key)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.link(draft, path)
-    except FileExistsError:
-        return load_site_key(path, create=False)  # another process made it first
-    except OSError as error:
-        raise StorageError(f"site key {path}: cannot create it: {error.strerror}") from None
-    finally:
-        draft.unlink(missing_ok=True)
-    return key
 
 
 def _wall_clock() -> datetime:
@@ -144,10 +99,14 @@ class Counter:
         self._retention_next: datetime | None = None  # no slice before this
 
     @classmethod
-    def open(cls, config: Config, **kwargs: Callable[[], object]) -> Counter:
-        """A counter running the served program held in the ledger, else [program]."""
-        site_key = load_site_key(config.kiosk.site_key_path)
-        ledger = Ledger.open(config.kiosk.ledger_path, autocheckpoint=False)
+    def open(cls, config: Config, *, check: bool = False, **kwargs: Callable[[], object]) -> Counter:
+        """A counter running the served program held in the ledger, else [program].
+
+        Refused (LedgerMismatch) when the ledger and the site key do not belong together;
+        `check` (the daemon's start) also runs SQLite's quick_check (LedgerDamaged)."""
+        site_key, ledger = open_bound(
+            config.kiosk.site_key_path, config.kiosk.ledger_path, check=check, autocheckpoint=False
+        )
         running = running_program(config, ledger.get_meta)
         counter = cls(
             running.program, ledger, site_key, config.kiosk.id, staff=running.staff, **kwargs  # type: ignore[arg-type]

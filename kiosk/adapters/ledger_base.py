@@ -19,8 +19,12 @@ from kiosk.adapters.ledger_tables import (
     state_in,
     storage_error,
 )
+from kiosk.core.binding import Holding
 from kiosk.core.events import CardState
 from kiosk.core.perks import Customer
+
+FINGERPRINT = "site_key.fingerprint"  # meta: the site key's fingerprint (never the key)
+LEDGER_ID = "ledger.id"  # meta: drawn when the ledger was bound, kept by its backups
 
 
 class LedgerBase:
@@ -92,6 +96,42 @@ class LedgerBase:
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 list(values.items()),
             )
+
+    # --- the site key this ledger belongs to, and whether its file is sound ------------
+
+    def bind(self, fingerprint: str, ledger_id: str) -> tuple[str, str]:
+        """Record the site key's fingerprint and this ledger's id unless already recorded
+        (two processes binding at first start keep the first's); returns those recorded."""
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                [(FINGERPRINT, fingerprint), (LEDGER_ID, ledger_id)],
+            )
+        return str(self.get_meta(FINGERPRINT)), str(self.get_meta(LEDGER_ID))
+
+    def holding(self) -> Holding:
+        """The fingerprint this ledger keeps, and whether it holds events or cards."""
+        held = self._query(
+            "SELECT EXISTS (SELECT 1 FROM events) OR EXISTS (SELECT 1 FROM cards)"
+        ).fetchone()[0]
+        return Holding(fingerprint=self.get_meta(FINGERPRINT), holds_data=bool(held))
+
+    def damage(self, shown: int = 3) -> str | None:
+        """What SQLite's quick_check finds wrong in the file (its first `shown` lines), or
+        None when it is sound. It reads every page once: see the README for its cost."""
+        try:
+            lines = [str(r[0]) for r in self._db.execute(f"PRAGMA quick_check({int(shown)})")]
+        except sqlite3.DatabaseError as error:
+            return str(error)
+        return None if lines == ["ok"] else "; ".join(lines)
+
+    def copy_to(self, target: sqlite3.Connection) -> None:
+        """Copy the whole ledger into `target` with SQLite's online backup: one read
+        transaction, so the copy is one consistent moment and writers (WAL) go on."""
+        try:
+            self._db.backup(target)
+        except sqlite3.Error as error:
+            raise storage_error(error, self.path) from None
 
     # --- customers (only with consent) -------------------------------------------------
 

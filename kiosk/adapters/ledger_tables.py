@@ -110,7 +110,8 @@ def storage_error(error: sqlite3.Error, path: Path) -> StorageError:
     elif "unable to open" in text:
         hint = "cannot open the ledger file: check that the state directory exists and is writable"
     elif "malformed" in text or "not a database" in text:
-        hint = "the ledger file is damaged: restore it from a backup"
+        hint = ("the ledger file is damaged: restore it from a `kiosk backup` copy (README: "
+                "Backup and restore), or begin anew with `kiosk start-over`")
     elif "locked" in text:
         hint = "the ledger is busy (is another kiosk process running on the same state_dir?)"
     else:

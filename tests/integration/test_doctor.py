@@ -18,7 +18,9 @@ from kiosk.config import Config
 from kiosk.doctor import CheckResult, Probes, Status
 from kiosk.service import Counter
 from sim.harness import free_port
+from tests.support import tap_cards, uid
 from tests.support.kiosk_config import make_config
+from tests.support.ledger_files import damage_a_middle_page
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 3, 14, 9, 30, tzinfo=UTC)
@@ -342,3 +344,35 @@ def test_a_pn532_on_the_mini_uart_needs_the_uart_but_not_bluetooth_moved(pi: Pat
 def test_a_usb_serial_pn532_needs_no_boot_config(pi: Path) -> None:
     config = pi_config(reader={"path": "tty:USB0:pn532"}, display={"driver": "none"})
     assert check(config, pi)["boot config"].status is Status.SKIP
+
+
+def test_a_damaged_ledger_fails_the_ledger_check_with_how_to_restore(pi: Path) -> None:
+    config = make_config(pi / "var/lib/kiosk")
+    tap_cards(config, [uid(n) for n in range(200)])
+    damage_a_middle_page(config.kiosk.ledger_path)
+
+    result = check(pi_config(), pi)["ledger"]
+
+    assert result.status is Status.FAIL
+    assert "damaged" in result.detail
+    assert "kiosk backup" in result.fix and "kiosk start-over" in result.fix
+
+
+def test_a_ledger_whose_site_key_is_gone_fails_the_ledger_check_and_no_key_is_made(pi: Path) -> None:
+    config = make_config(pi / "var/lib/kiosk")
+    tap_cards(config, [uid(1)])
+    config.kiosk.site_key_path.unlink()
+
+    result = check(pi_config(), pi)["ledger"]
+
+    assert result.status is Status.FAIL
+    assert "is missing" in result.fix
+    assert not config.kiosk.site_key_path.exists()
+
+
+def test_a_sound_ledger_passes_and_a_pi_before_its_first_start_is_left_as_it_is(pi: Path) -> None:
+    assert check(pi_config(), pi)["ledger"].status is Status.PASS
+    assert not (pi / "var/lib/kiosk").exists()
+    tap_cards(make_config(pi / "var/lib/kiosk"), [uid(1)])
+    result = check(pi_config(), pi)["ledger"]
+    assert result.status is Status.PASS and "passes quick_check" in result.detail

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from kiosk.adapters.ledger import SCHEMA_VERSION, Ledger
-from kiosk.service import Counter
+from kiosk.service import Counter, load_site_key
 from tests.conftest import make_config
 from tests.support.old_ledgers import make_old_ledger
 
@@ -72,6 +72,7 @@ def test_processes_opening_one_ledger_at_once_all_tap_and_it_is_built_once(
         old = 0
         if version is not None:
             make_old_ledger(path, version, OLD_STAMPS, OLD_SYNCED, START)
+            load_site_key(state / "site.key")  # an older kiosk made its key at its first start
             old = OLD_STAMPS if version else 0
 
         answers = _race(state)
