@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from kiosk.core.clock import seen_visit
-from kiosk.core.events import CardState, Change, EventKind, apply_change
+from kiosk.core.events import MAX_DELTA, CardState, Change, EventKind, apply_change
 from kiosk.core.expiry import expiry_changes, next_expiry
 from kiosk.core.outcome import (
     Cooldown,
@@ -186,7 +186,9 @@ def decide_tap(
         *surprise_changes(program, card.visits + 1),
         *birthday_changes(program, card, customer, now),
     )
-    stamp = Change(EventKind.STAMP, base * multiplier)
+    # one tap earns at most what one event may carry, the bound the central checks too: a
+    # till's typo (a 10,000 EUR basket) cannot mint a card's worth of vouchers per stamp
+    stamp = Change(EventKind.STAMP, min(base * multiplier, MAX_DELTA))
     added = stamp.delta + sum(c.delta for c in extras if c.kind is not EventKind.REWARD_EARNED)
     changes = (*opening, stamp, *extras, *_reward_changes(program, opened.stamps, added))
     stamped = _after(program, opened, changes[len(opening):], now)

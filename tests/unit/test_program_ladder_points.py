@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.core.events import EventKind
+from kiosk.core.events import MAX_DELTA, CardState, EventKind
 from kiosk.core.outcome import OutcomeKind
 from kiosk.core.perks import Basket
-from kiosk.core.program import Mode, Program, Reward
-from kiosk.core.rules import decide_redeem
-from kiosk.core.till import BasketError, parse_basket
+from kiosk.core.program import GOAL, POINTS_PER_EURO, Mode, Program, Reward
+from kiosk.core.rules import decide_redeem, decide_tap
+from kiosk.core.till import MAX_AMOUNT, BasketError, parse_basket
 from tests.unit.program_support import T0, Shell
 
 DAY = timedelta(days=1)
@@ -79,7 +79,7 @@ def test_points_balances_equal_the_sum_of_deltas_and_vouchers_match_full_cards(
     shell = Shell(POINTS)
     for i, cents in enumerate(amounts):
         shell.tap(T0 + i * DAY, basket=Basket(cents))
-    earned = sum(cents * 10 // 100 for cents in amounts)
+    earned = sum(min(cents * 10 // 100, MAX_DELTA) for cents in amounts)  # one tap: MAX_DELTA at most
     assert shell.card.stamps == sum(e.delta for e in shell.events) == earned % 100
     assert shell.card.vouchers("reward") == earned // 100
 
@@ -134,3 +134,21 @@ def test_the_till_basket_parses_cents_and_flags() -> None:
 def test_a_bad_basket_is_refused_with_a_message_naming_the_field(body: bytes, message: str) -> None:
     with pytest.raises(BasketError, match=message):
         parse_basket(body)
+
+
+@settings(max_examples=200)
+@given(
+    st.integers(1, POINTS_PER_EURO.maximum),
+    st.integers(0, MAX_AMOUNT),
+    st.integers(1, GOAL.maximum),
+    st.booleans(),
+)
+def test_one_tap_earns_at_most_what_one_event_may_carry_whatever_the_basket(
+    points_per_euro: int, amount: int, goal: int, enrolled: bool
+) -> None:
+    program = Program(points_per_euro=points_per_euro, goal=goal, welcome_bonus=0, cooldown=timedelta(0))
+    card = CardState(card_ref="ab" * 32, enrolled=enrolled)
+    outcome = decide_tap(program, card, T0, basket=Basket(amount))
+    assert all(abs(change.delta) <= MAX_DELTA for change in outcome.changes)
+    vouchers = sum(1 for change in outcome.changes if change.kind is EventKind.REWARD_EARNED)
+    assert vouchers <= MAX_DELTA // goal
