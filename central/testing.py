@@ -68,6 +68,15 @@ def add_kiosk(db_url: str, kiosk_id: str) -> str:
         db.dispose()
 
 
+def add_owner_key(db_url: str, name: str) -> str:
+    """Make an owner API key in the database at `db_url`; returns the key."""
+    db = open_database(db_url)
+    try:
+        return store.add_owner_key(db, name, datetime.now(UTC))
+    finally:
+        db.dispose()
+
+
 @contextmanager
 def running_server(
     db_url: str, *, clock: Clock | None = None, startup_timeout: float = 10.0,
