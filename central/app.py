@@ -1,8 +1,9 @@
 """The HTTP face of the central server: FastAPI routes over `central.store`.
 
-Every /v1 route but /v1/health wants `Authorization: Bearer <kiosk token>`. Bodies are
-read here, capped at 1 MiB, and checked before anything is written; bad input is a 4xx
-with a reason in `detail`, never a 500. Nothing personal is logged.
+Every /v1 route but /v1/health wants `Authorization: Bearer <secret>`: a kiosk token for
+events, cards and the program, an owner key (`owner`) for customer details; the other
+credential gets a 403. Bodies are read here, capped at 1 MiB, and checked before
+anything is written; bad input is a 4xx with a reason in `detail`, never a 500. Nothing personal is logged.
 """
 
 from __future__ import annotations
@@ -110,22 +111,55 @@ def _card_ref(card_ref: str) -> str:
     return card_ref
 
 
+Holder = Callable[[Database, str], str | None]
+
+
+async def _holder(request: Request, authorization: str | None, wanted: Holder,
+                  other: Holder, other_role: str, unknown: str) -> str:
+    """Who a bearer secret names under `wanted`; a 403 naming the right credential when it
+    is a live one of the other role, else a 401."""
+    scheme, _, secret = (authorization or "").partition(" ")
+    secret, db = secret.strip(), request.app.state.db
+    if scheme.lower() == "bearer" and secret:
+        found = await run_in_threadpool(wanted, db, secret)
+        if found is not None:
+            return found
+        if await run_in_threadpool(other, db, secret) is not None:
+            raise HTTPException(403, other_role)
+    raise HTTPException(401, unknown, headers={"WWW-Authenticate": "Bearer"})
+
+
+def _throttle(request: Request, who: str, wait_key: str) -> None:
+    wait = request.app.state.limiter.wait(wait_key, time.monotonic())
+    if wait:
+        raise HTTPException(429, f"too many requests from {who}: retry in {wait} s",
+                            headers={"Retry-After": str(wait)})
+
+
 async def _kiosk_id(
     request: Request,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> str:
-    scheme, _, token = (authorization or "").partition(" ")
-    found = None
-    if scheme.lower() == "bearer" and token.strip():
-        found = await run_in_threadpool(store.authenticate, request.app.state.db, token.strip())
-    if found is None:
-        raise HTTPException(
-            401, "unknown or revoked kiosk token", headers={"WWW-Authenticate": "Bearer"}
-        )
-    wait = request.app.state.limiter.wait(found, time.monotonic())
-    if wait:
-        raise HTTPException(429, f"too many requests from kiosk {found!r}: retry in {wait} s",
-                            headers={"Retry-After": str(wait)})
+    found = await _holder(
+        request, authorization, store.authenticate, store.authenticate_owner,
+        "an owner key does not post events or act as a kiosk: this route takes a kiosk's "
+        "own token", "unknown or revoked kiosk token")
+    _throttle(request, f"kiosk {found!r}", found)
+    return found
+
+
+async def owner(
+    request: Request,
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> str:
+    """The name of the owner key a request carries: customer details are the owner's."""
+    found = await _holder(
+        request, authorization, store.authenticate_owner, store.authenticate,
+        "a kiosk token cannot read or change customer details: use an owner key "
+        "(kiosk-central add-key NAME)",
+        "unknown or revoked owner key (kiosk-central add-key NAME makes one)")
+    # a space cannot occur in a kiosk id, so an owner key never shares a kiosk's budget
+    _throttle(request, f"owner key {found!r}", f"owner key {found}")
     return found
 
 
@@ -237,8 +271,9 @@ def _routes(app: FastAPI, db: Database, writer: BatchWriter, now: Clock) -> None
     @app.put("/v1/cards/{card_ref}/customer", response_model=None,
              openapi_extra=contract.body(CustomerIn),
              responses={200: {"model": contract.CustomerRecord},
-                        **contract.errors(400, 413, 422, *contract.KIOSK)})
-    async def put_customer(card_ref: str, request: Request, _kiosk: Kiosk) -> dict[str, Any]:
+                        **contract.errors(400, 413, 422, *contract.OWNER)})
+    async def put_customer(card_ref: str, request: Request,
+                           _owner: Annotated[str, Depends(owner)]) -> dict[str, Any]:
         """Store a customer's first name and birthday, only with their consent."""
         _card_ref(card_ref)
         body = await _read_body(request)
@@ -261,8 +296,9 @@ def _routes(app: FastAPI, db: Database, writer: BatchWriter, now: Clock) -> None
 
     @app.get("/v1/cards/{card_ref}/customer", response_model=None,
              responses={200: {"model": contract.CustomerExport},
-                        **contract.errors(404, 422, *contract.KIOSK)})
-    async def export_customer(card_ref: str, _kiosk: Kiosk) -> dict[str, Any]:
+                        **contract.errors(404, 422, *contract.OWNER)})
+    async def export_customer(card_ref: str,
+                              _owner: Annotated[str, Depends(owner)]) -> dict[str, Any]:
         """Everything held about a card and the person behind it (data export)."""
         found = await run_in_threadpool(store.export_customer, db, _card_ref(card_ref))
         if found is None:
@@ -271,8 +307,9 @@ def _routes(app: FastAPI, db: Database, writer: BatchWriter, now: Clock) -> None
 
     @app.delete("/v1/cards/{card_ref}/customer", response_model=None,
                 responses={200: {"model": contract.Erased},
-                           **contract.errors(422, *contract.KIOSK)})
-    async def erase_customer(card_ref: str, _kiosk: Kiosk) -> dict[str, Any]:
+                           **contract.errors(422, *contract.OWNER)})
+    async def erase_customer(card_ref: str,
+                             _owner: Annotated[str, Depends(owner)]) -> dict[str, Any]:
         """Forget the person behind a card; its events stay as anonymous counts."""
         erased = await run_in_threadpool(store.erase_customer, db, _card_ref(card_ref))
         return {"card_ref": card_ref, "erased": erased}

@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     command("add-kiosk", "register a kiosk and print its token (shown once)").add_argument("id")
     command("revoke-kiosk", "revoke a kiosk's token").add_argument("id")
     command("list-kiosks", "list kiosks and whether their token is live")
+    command("add-key", "make an owner API key for scripts that manage customer details "
+                       "and print it (shown once)").add_argument("name")
+    command("revoke-key", "revoke an owner API key").add_argument("name")
     program = command("program", "set or show the loyalty program kiosks run")
     program.add_argument("action", choices=["set", "show"])
     program.add_argument("file", nargs="?", help="TOML file with a [program] table (for set)")
@@ -147,6 +150,11 @@ def _run(db: Database, args: argparse.Namespace) -> str:
             f"{r['id']}\t{'revoked ' + r['revoked_at'] if r['revoked_at'] else 'live'}"
             for r in rows
         ) or "no kiosks"
+    if args.command == "add-key":
+        return store.add_owner_key(db, args.name, _now())
+    if args.command == "revoke-key":
+        store.revoke_owner_key(db, args.name, _now())
+        return f"owner key {args.name!r} revoked"
     if args.command == "program":
         return _program(db, args.action, args.file)
     if args.command == "set-customer":

@@ -131,17 +131,20 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """The documented error answers of a route."""
     text = {
         400: "the body is not JSON",
-        401: "no, an unknown or a revoked kiosk token (WWW-Authenticate: Bearer)",
+        401: "no, an unknown or a revoked credential (WWW-Authenticate: Bearer)",
+        403: "a valid credential of the other role: customer details take an owner key, "
+             "events, cards and the program a kiosk token",
         404: "nothing stored under this name",
         413: "the body is larger than the server takes",
         422: "the request is well-formed JSON but not what this route takes",
-        429: "this kiosk sent too many requests: wait Retry-After seconds",
+        429: "this kiosk or owner key sent too many requests: wait Retry-After seconds",
         503: "the database is unavailable: retry after Retry-After seconds",
     }
     return {status: {"model": Error, "description": text[status]} for status in statuses}
 
 
-KIOSK = (401, 429, 503)  # every route that wants a kiosk token
+KIOSK = (401, 403, 429, 503)  # every route that wants a kiosk token
+OWNER = (401, 403, 429, 503)  # every route that wants an owner key
 
 
 def body(model: type[BaseModel]) -> dict[str, Any]:

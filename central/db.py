@@ -56,6 +56,17 @@ kiosks = Table(
     Column("revoked_at", String(40), nullable=True),
 )
 
+# The owner's API keys (scripts that manage customer details): only each key's hash is
+# kept, as for kiosk tokens. A kiosk token and an owner key never stand in for each other.
+owner_keys = Table(
+    "owner_keys",
+    metadata,
+    Column("id", String(64), primary_key=True),  # the key's name, as given to add-key
+    Column("token_sha256", String(64), nullable=False, unique=True),
+    Column("created_at", String(40), nullable=False),
+    Column("revoked_at", String(40), nullable=True),
+)
+
 # The primary key on `id` is the permanent unique constraint that makes uploads idempotent.
 events = Table(
     "events",

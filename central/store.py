@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 
 from central.db import (
     Database,
@@ -19,6 +19,7 @@ from central.db import (
     erasing,
     events,
     kiosks,
+    owner_keys,
     programs,
     reading,
     writing,
@@ -36,35 +37,16 @@ def token_sha256(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-# --- kiosks and their tokens -------------------------------------------------------------
+# --- kiosks and owner keys: secrets shown once, only their hash kept ----------------------
 
 
 def add_kiosk(db: Database, kiosk_id: str, now: datetime) -> str:
     """Register a kiosk (or give a revoked one a new token); returns the token, shown once."""
-    if not KIOSK_ID.match(kiosk_id):
-        raise StoreError(f"kiosk id {kiosk_id!r}: use 1 to 64 letters, digits, '.', '_' or '-'")
-    token = secrets.token_urlsafe(32)
-    with writing(db) as conn:
-        row = conn.execute(select(kiosks.c.revoked_at).where(kiosks.c.id == kiosk_id)).first()
-        values = {"token_sha256": token_sha256(token), "created_at": iso(now), "revoked_at": None}
-        if row is None:
-            conn.execute(insert(kiosks).values(id=kiosk_id, **values))
-        elif row.revoked_at is None:
-            raise StoreError(f"kiosk {kiosk_id!r} already has a token; revoke it first")
-        else:
-            conn.execute(update(kiosks).where(kiosks.c.id == kiosk_id).values(**values))
-    return token
+    return _issue(db, kiosks, "kiosk", kiosk_id, now)
 
 
 def revoke_kiosk(db: Database, kiosk_id: str, now: datetime) -> None:
-    with writing(db) as conn:
-        done = conn.execute(
-            update(kiosks)
-            .where(kiosks.c.id == kiosk_id, kiosks.c.revoked_at.is_(None))
-            .values(revoked_at=iso(now))
-        )
-        if done.rowcount != 1:
-            raise StoreError(f"no kiosk {kiosk_id!r} with a live token")
+    _revoke(db, kiosks, "kiosk", kiosk_id, now)
 
 
 def list_kiosks(db: Database) -> list[dict[str, Any]]:
@@ -77,11 +59,57 @@ def list_kiosks(db: Database) -> list[dict[str, Any]]:
 
 def authenticate(db: Database, token: str) -> str | None:
     """The kiosk id a live token belongs to, else None."""
-    digest = token_sha256(token)
+    return _holder(db, kiosks, token)
+
+
+def add_owner_key(db: Database, name: str, now: datetime) -> str:
+    """A new owner API key named `name` (or a new key for a revoked name), shown once."""
+    return _issue(db, owner_keys, "owner key", name, now)
+
+
+def revoke_owner_key(db: Database, name: str, now: datetime) -> None:
+    _revoke(db, owner_keys, "owner key", name, now)
+
+
+def authenticate_owner(db: Database, key: str) -> str | None:
+    """The name of the live owner key `key` is, else None."""
+    return _holder(db, owner_keys, key)
+
+
+def _issue(db: Database, table: Table, what: str, name: str, now: datetime) -> str:
+    if not KIOSK_ID.match(name):
+        raise StoreError(f"{what} {name!r}: use 1 to 64 letters, digits, '.', '_' or '-'")
+    secret = secrets.token_urlsafe(32)
+    with writing(db) as conn:
+        row = conn.execute(select(table.c.revoked_at).where(table.c.id == name)).first()
+        values = {"token_sha256": token_sha256(secret), "created_at": iso(now),
+                  "revoked_at": None}
+        if row is None:
+            conn.execute(insert(table).values(id=name, **values))
+        elif row.revoked_at is None:
+            raise StoreError(f"{what} {name!r} already exists and is live; revoke it first")
+        else:
+            conn.execute(update(table).where(table.c.id == name).values(**values))
+    return secret
+
+
+def _revoke(db: Database, table: Table, what: str, name: str, now: datetime) -> None:
+    with writing(db) as conn:
+        done = conn.execute(
+            update(table)
+            .where(table.c.id == name, table.c.revoked_at.is_(None))
+            .values(revoked_at=iso(now))
+        )
+        if done.rowcount != 1:
+            raise StoreError(f"no live {what} named {name!r}")
+
+
+def _holder(db: Database, table: Table, secret: str) -> str | None:
+    digest = token_sha256(secret)
     with reading(db) as conn:
         row = conn.execute(
-            select(kiosks.c.id, kiosks.c.token_sha256).where(
-                kiosks.c.token_sha256 == digest, kiosks.c.revoked_at.is_(None)
+            select(table.c.id, table.c.token_sha256).where(
+                table.c.token_sha256 == digest, table.c.revoked_at.is_(None)
             )
         ).first()
     if row is None or not hmac.compare_digest(row.token_sha256, digest):

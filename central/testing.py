@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,7 +28,7 @@ import uvicorn
 
 from central import store
 from central.app import DEFAULT_LIMITS, Clock, create_app
-from central.db import open_database
+from central.db import Database, open_database
 from central.serving import Limits, listening_socket, uvicorn_config
 from kiosk.core.events import Event, EventKind
 
@@ -61,9 +61,18 @@ def event_dict(
 
 def add_kiosk(db_url: str, kiosk_id: str) -> str:
     """Register a kiosk in the database at `db_url`; returns its bearer token."""
+    return _issued(db_url, store.add_kiosk, kiosk_id)
+
+
+def add_owner_key(db_url: str, name: str) -> str:
+    """Make an owner API key in the database at `db_url`; returns the key."""
+    return _issued(db_url, store.add_owner_key, name)
+
+
+def _issued(db_url: str, issue: Callable[[Database, str, datetime], str], name: str) -> str:
     db = open_database(db_url)
     try:
-        return store.add_kiosk(db, kiosk_id, datetime.now(UTC))
+        return issue(db, name, datetime.now(UTC))
     finally:
         db.dispose()
 

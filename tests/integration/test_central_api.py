@@ -18,7 +18,7 @@ from central import store
 from central.db import open_database
 from central.program import from_toml
 from central.serving import listening_socket
-from central.testing import Client, add_kiosk, event_dict, running_server
+from central.testing import Client, add_kiosk, add_owner_key, event_dict, running_server
 from kiosk.core.events import Event, EventKind, fold, record
 from kiosk.core.rules import Program, decide_redeem, decide_tap
 from tests.support.databases import database_url
@@ -37,6 +37,11 @@ class Server:
         if kiosk_id not in self.tokens:
             self.tokens[kiosk_id] = add_kiosk(self.db, kiosk_id)
         return Client(self.url, self.tokens[kiosk_id])
+
+    def owner(self) -> Client:
+        if "owner key" not in self.tokens:
+            self.tokens["owner key"] = add_owner_key(self.db, "script")
+        return Client(self.url, self.tokens["owner key"])
 
     def count(self) -> int:
         db = open_database(self.db)
@@ -297,7 +302,7 @@ def test_the_program_carries_its_version_as_etag_and_304_when_unchanged(server: 
 
 
 def test_customer_details_are_kept_only_with_consent(server: Server) -> None:
-    kiosk = server.kiosk("k1")
+    kiosk = server.owner()
     path = f"/v1/cards/{CARD}/customer"
     refused = kiosk.send_json("PUT", path, {"first_name": "Ann", "consent": False})
     assert refused.status == 422 and "consent" in refused.json()["detail"]
@@ -312,14 +317,14 @@ def test_customer_details_are_kept_only_with_consent(server: Server) -> None:
 
 
 def test_erasing_a_customer_keeps_the_cards_events_as_anonymous_counts(server: Server) -> None:
-    kiosk = server.kiosk("k1")
-    kiosk.post_events([stamp("k1", 1)])
+    server.kiosk("k1").post_events([stamp("k1", 1)])
+    owner = server.owner()
     path = f"/v1/cards/{CARD}/customer"
-    kiosk.send_json("PUT", path, {"first_name": "Ann", "birthday": "1990-02-03", "consent": True})
-    export = kiosk.get(path).json()
+    owner.send_json("PUT", path, {"first_name": "Ann", "birthday": "1990-02-03", "consent": True})
+    export = owner.get(path).json()
     assert export["customer"]["first_name"] == "Ann" and len(export["events"]) == 1
-    assert kiosk.request("DELETE", path).json()["erased"] is True
-    after = kiosk.get(path).json()
+    assert owner.request("DELETE", path).json()["erased"] is True
+    after = owner.get(path).json()
     assert after["customer"] is None and after["card"]["stamps"] == 1
     # SQLite overwrites erased bytes (secure_delete, then a WAL checkpoint); PostgreSQL
     # leaves dead rows to VACUUM (README: backups and erasure)

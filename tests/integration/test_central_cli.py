@@ -58,7 +58,7 @@ def test_adding_a_kiosk_twice_is_one_clear_error(
     run(capsys, "add-kiosk", "shop-1", "--db", db)
     code, out, err = run(capsys, "add-kiosk", "shop-1", "--db", db)
     assert code == 1 and out == ""
-    assert err.count("\n") == 0 and "already has a token" in err
+    assert err.count("\n") == 0 and "already exists and is live; revoke it first" in err
 
 
 def test_a_revoked_kiosk_is_refused_and_can_be_given_a_new_token(
