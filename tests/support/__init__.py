@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from central.serving import Limits
 from central.testing import add_kiosk, running_server
 from kiosk.adapters.ledger import Ledger
 from kiosk.adapters.sync import SyncWorker
@@ -74,12 +75,19 @@ def sqlite_integrity(db_path: Path) -> str:
         return str(db.execute("PRAGMA integrity_check").fetchone()[0])
 
 
+UNHURRIED = Limits(rate=10_000, burst=100_000)
+
+
 @contextmanager
-def central_server(root: Path) -> Iterator[Central]:
-    """A real central server on a free loopback port, over a SQLite file under `root`."""
+def central_server(root: Path, limits: Limits = UNHURRIED) -> Iterator[Central]:
+    """A real central server on a free loopback port, over a SQLite file under `root`.
+
+    Its per-kiosk rate limit is lifted unless `limits` says otherwise: these servers test
+    sync and exactly-once, with kiosks restarted and drained as fast as a test can;
+    the limit itself has its own tests (test_central_limits)."""
     root.mkdir(parents=True, exist_ok=True)
     db = root / "central.sqlite3"
-    with running_server(str(db)) as url:
+    with running_server(str(db), limits=limits) as url:
         yield Central(url, db, root)
 
 

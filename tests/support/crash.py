@@ -141,7 +141,10 @@ class ServerProcess:
     def start(self) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "central.cli", "serve", "--db", str(self.db),
-             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "error"],
+             "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "error",
+             # the runs restart and drain a kiosk as fast as the kills allow; the per-kiosk
+             # rate limit has tests of its own (test_central_limits) and is not what is run here
+             "--rate", "10000", "--burst", "100000"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT, env=_env(),
         )
         _wait_for_line(self.proc, "kiosk-central listening")
