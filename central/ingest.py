@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 from typing import Any
@@ -26,7 +26,7 @@ from central.db import Database, card_states, customers, events, programs, readi
 from central.fastsql import InQuery, InsertMany
 from central.plausible import implausible
 from central.validate import Checked
-from kiosk.core.events import CardState, Event, apply, fold
+from kiosk.core.events import CardState, Event, EventKind, apply, fold
 from kiosk.core.program import Program
 
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
@@ -102,6 +102,18 @@ def programs_of(conn: Connection, batch: Sequence[Event],
     return chosen
 
 
+# what central.plausible reads of a fold besides its stamps: the rest of the fold is left
+# out while checking a batch (the full fold is advanced once, by CardSession.advance)
+_CHECKED_KINDS = frozenset({EventKind.REWARD_EARNED, EventKind.REWARD_REDEEMED,
+                            EventKind.REWARD_REVOKED, EventKind.BIRTHDAY})
+
+
+def _counted(state: CardState, event: Event, tz: tzinfo) -> CardState:
+    if event.kind in _CHECKED_KINDS:
+        return apply(state, event, tz)
+    return replace(state, stamps=state.stamps + event.delta)
+
+
 def held(batch: Sequence[Event], programs_by_version: Mapping[str, Program],
          before: Mapping[str, CardState], tz: tzinfo) -> dict[str, str]:
     """Event id -> why it is held, for the events of `batch` the kiosk's rules could not
@@ -113,7 +125,7 @@ def held(batch: Sequence[Event], programs_by_version: Mapping[str, Program],
         state = states.get(ref) or CardState(card_ref=ref)
         reason = implausible(programs_by_version.get(event.program_version), state, event)
         if reason is None:
-            states[ref] = apply(state, event, tz)
+            states[ref] = _counted(state, event, tz)
         else:
             reasons[event.id] = reason
     return reasons
