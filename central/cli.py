@@ -13,6 +13,7 @@ from pathlib import Path
 
 from central import store
 from central.db import Database, DatabaseError, describe, open_database
+from central.ingest import held_events
 from central.program import BadProgram, from_toml
 from central.serving import BOUNDS, Limits
 from central.validate import customer_problem
@@ -71,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     command("export-customer", "print everything held about a card, as JSON").add_argument(
         "card_ref")
+    command("held", "list events held for review instead of counted, and why")
     command("erase-customer", "forget the person behind a card (its events stay)").add_argument(
         "card_ref")
     return parser
@@ -167,6 +169,10 @@ def _run(db: Database, args: argparse.Namespace) -> str:
         if found is None:
             raise UsageError("nothing stored for this card")
         return json.dumps(found, indent=2, sort_keys=True)
+    if args.command == "held":
+        return "\n".join("\t".join((e["received_at"], e["kiosk_id"], str(e["seq"]), e["id"],
+                                    e["kind"], str(e["delta"]), e["reward_id"] or "-",
+                                    e["held_reason"])) for e in held_events(db)) or "no held events"
     if args.command == "erase-customer":
         erased = store.erase_customer(db, _card_ref(args.card_ref))
         return "customer details erased" if erased else "no customer details were stored"

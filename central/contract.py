@@ -39,8 +39,12 @@ class Health(Strict):
 
 class Result(Strict):
     id: str
-    status: Literal["accepted", "duplicate", "rejected"]
-    reason: str | None = Field(description="why an event was rejected; null otherwise")
+    status: Literal["accepted", "duplicate", "rejected", "held"] = Field(
+        description="accepted: stored and counted; duplicate: stored before; rejected: not "
+                    "stored, see reason; held: stored but not counted, because the kiosk's "
+                    "rules under the program could not have made it (the owner reviews it; "
+                    "a kiosk treats it as settled and does not send it again)")
+    reason: str | None = Field(description="why an event was rejected or held; null otherwise")
 
 
 class CustomerOnCard(Strict):
@@ -111,6 +115,8 @@ class StoredEvent(Strict):
     staff_ref: str | None
     received_at: datetime
     flags: list[str]
+    held_reason: str | None = Field(description="why the event is held for the owner's "
+                                                "review and not counted; null when counted")
 
 
 class CustomerExport(Strict):

@@ -87,6 +87,9 @@ events = Table(
     Column("received_at", String(40), nullable=False),
     # comma-separated time flags given at ingest (clock_ahead, late_upload, clock_backwards)
     Column("flags", String(100), nullable=True),
+    # why the event was held for the owner's review instead of counted (central.plausible);
+    # null for every counted event
+    Column("held_reason", String(200), nullable=True),
     Index("events_by_kiosk_seq", "kiosk_id", "seq"),
 )
 

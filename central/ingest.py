@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, delete, insert, select
@@ -23,10 +24,13 @@ from central.cardcache import Card, CardSession, bump_generation, load
 from central.cards import time_flags
 from central.db import Database, card_states, customers, events, programs, reading
 from central.fastsql import InQuery, InsertMany
+from central.plausible import implausible
 from central.validate import Checked
-from kiosk.core.events import Event, fold
+from kiosk.core.events import CardState, Event, EventKind, apply, fold
+from kiosk.core.program import Program
 
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
+HELD = "held"  # stored for the owner's review, not counted (central.plausible says why)
 CLASHING_ID = "an event with this id is already stored with different content"
 
 
@@ -73,6 +77,60 @@ def current(conn: Connection) -> tuple[str, dict[str, Any]] | None:
     return None if row is None else (row.version, json.loads(row.body))
 
 
+_BY_VERSION = select(programs.c.version, programs.c.body)
+
+
+@lru_cache(maxsize=32)
+def _program(body: str) -> Program:
+    return programs_mod.section(json.loads(body)).to_program()
+
+
+def programs_of(conn: Connection, batch: Sequence[Event],
+                found: tuple[str, dict[str, Any]] | None) -> dict[str, Program]:
+    """The program each event of `batch` was decided under, by its version; the current
+    program for a version the central never served (a kiosk's own file)."""
+    if found is None:
+        return {}
+    current_version = found[0]
+    wanted = {e.program_version for e in batch} - {current_version}
+    bodies = {current_version: json.dumps(found[1])}
+    if wanted:
+        query = _BY_VERSION.where(programs.c.version.in_(sorted(wanted)))
+        bodies.update({row.version: row.body for row in conn.execute(query)})
+    chosen = {v: _program(bodies.get(v, bodies[current_version]))
+              for v in wanted | {current_version}}
+    return chosen
+
+
+# what central.plausible reads of a fold besides its stamps: the rest of the fold is left
+# out while checking a batch (the full fold is advanced once, by CardSession.advance)
+_CHECKED_KINDS = frozenset({EventKind.REWARD_EARNED, EventKind.REWARD_REDEEMED,
+                            EventKind.REWARD_REVOKED, EventKind.BIRTHDAY})
+
+
+def _counted(state: CardState, event: Event, tz: tzinfo) -> CardState:
+    if event.kind in _CHECKED_KINDS:
+        return apply(state, event, tz)
+    return replace(state, stamps=state.stamps + event.delta)
+
+
+def held(batch: Sequence[Event], programs_by_version: Mapping[str, Program],
+         before: Mapping[str, CardState], tz: tzinfo) -> dict[str, str]:
+    """Event id -> why it is held, for the events of `batch` the kiosk's rules could not
+    have made; each checked against its card's fold with the counted events before it."""
+    states = dict(before)
+    reasons: dict[str, str] = {}
+    for event in sorted(batch, key=lambda e: e.seq):
+        ref = event.card_ref
+        state = states.get(ref) or CardState(card_ref=ref)
+        reason = implausible(programs_by_version.get(event.program_version), state, event)
+        if reason is None:
+            states[ref] = _counted(state, event, tz)
+        else:
+            reasons[event.id] = reason
+    return reasons
+
+
 def program_tz(found: tuple[str, dict[str, Any]] | None) -> tzinfo:
     """The time zone a card's stamp day is counted in (UTC until a program is set)."""
     return UTC if found is None else programs_mod.timezone(found[1])
@@ -93,7 +151,7 @@ def rebuild(conn: Connection, tz: tzinfo) -> int:
     """Fold every card again from its events (after a change of the program's time zone)."""
     conn.execute(delete(card_states))
     by_card: dict[str, list[Any]] = defaultdict(list)
-    for row in conn.execute(select(events)):
+    for row in conn.execute(select(events).where(events.c.held_reason.is_(None))):
         by_card[row.card_ref].append(row)
     figures.recount(conn, (_event(row) for rows in by_card.values() for row in rows), tz)
     for ref, rows in by_card.items():
@@ -142,13 +200,15 @@ def _event(row: Any) -> Event:
     return Event.from_dict(row._mapping)  # the events table holds every field of an Event
 
 
-def _row(checked: Checked, received_at: str, flags: list[str] | None) -> dict[str, Any]:
+def _row(checked: Checked, received_at: str, flags: list[str] | None,
+         held_reason: str | None) -> dict[str, Any]:
     assert checked.event is not None
     return {
         **checked.event.to_dict(),
         "body_sha256": checked.body_sha256,
         "received_at": received_at,
         "flags": ",".join(flags) if flags else None,
+        "held_reason": held_reason,
     }
 
 
@@ -199,12 +259,19 @@ def write_batch(
         before = _before(conn, kiosk_id, min(e.seq for e in batch))
         flagged = time_flags(batch, now, before)
         received_at = iso(now)
+        tz = program_tz(program)
+        folds = {ref: card.state for ref, card in cards.get({e.card_ref for e in batch}).items()}
+        holding = held(batch, programs_of(conn, batch, program), folds, tz)
         # in id order: two processes inserting one retried batch wait on each other in the
         # same order (a duplicate, not a deadlock)
-        rows = sorted((_row(c, received_at, flagged.get(c.id)) for c in new), key=_by_id)
+        rows = sorted((_row(c, received_at, flagged.get(c.id), holding.get(c.id))
+                       for c in new), key=_by_id)
         _INSERT_EVENT.run(conn, rows)
-        cards.advance(batch, flagged, program_tz(program))
-        figures.add_visits(conn, figures.visits_by_day(batch, program_tz(program)))
+        counted = [e for e in batch if e.id not in holding]
+        cards.advance(counted, flagged, tz)
+        figures.add_visits(conn, figures.visits_by_day(counted, tz))
+        results = [Result(r.id, HELD, holding[r.id]) if r.status == ACCEPTED and r.id in holding
+                   else r for r in results]
     refs = [c.event.card_ref for c in checked if c.event is not None]
     answer = _cards(conn, refs, cards.get(refs))
     return Ingested(results, answer, None if program is None else program[0])
@@ -219,6 +286,17 @@ def card_events(db: Database, card_ref: str) -> list[dict[str, Any]]:
         ).all()
     return [
         {**_event(row).to_dict(), "received_at": row.received_at,
-         "flags": row.flags.split(",") if row.flags else []}
+         "flags": row.flags.split(",") if row.flags else [], "held_reason": row.held_reason}
         for row in rows
     ]
+
+
+def held_events(db: Database) -> list[dict[str, Any]]:
+    """Every event held for the owner's review, in wire form plus why, oldest first."""
+    with reading(db) as conn:
+        rows = conn.execute(
+            select(events).where(events.c.held_reason.is_not(None))
+            .order_by(events.c.received_at, events.c.kiosk_id, events.c.seq)
+        ).all()
+    return [{**_event(row).to_dict(), "received_at": row.received_at,
+             "held_reason": row.held_reason} for row in rows]

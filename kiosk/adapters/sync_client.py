@@ -28,7 +28,7 @@ from kiosk.core.servedcard import CardRefused, hidden_characters, plain_text, se
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("accepted", "duplicate", "rejected")
+STATUSES = ("accepted", "duplicate", "rejected", "held")  # held: settled, for the owner to review
 USER_AGENT = "loyalty-kiosk-sync/1"
 
 

@@ -253,7 +253,8 @@ def test_one_voucher_redeemed_at_two_kiosks_is_kept_twice_and_flagged(server: Se
     for n, kiosk in enumerate(("k1", "k2")):  # both offline, both see one voucher
         outcome = decide_redeem(program, card, NOW - timedelta(hours=1))
         redemptions.append(event_dict(kiosk, CARD, 100 + n, NOW - timedelta(hours=1),
-                                      kind=EventKind.REWARD_REDEEMED, reward_id="reward"))
+                                      kind=EventKind.REWARD_REDEEMED, delta=0,
+                                          reward_id="reward"))
         assert outcome.changes
     server.kiosk("k1").post_events([redemptions[0]])
     reply = server.kiosk("k2").post_events([redemptions[1]])

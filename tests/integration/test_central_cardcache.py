@@ -58,14 +58,16 @@ def _stored_fold(db: Database, card: str) -> CardState:
     found = store.current_program(db)
     tz = UTC if found is None else program_timezone(found[1])
     return fold(card, [Event.from_dict({k: v for k, v in e.items()
-                                        if k not in ("received_at", "flags")})
-                       for e in card_events(db, card)], tz)
+                                        if k not in ("received_at", "flags", "held_reason")})
+                       for e in card_events(db, card) if e["held_reason"] is None], tz)
 
 
 def _stored_state(db: Database, card: str) -> CardState:
     with reading(db) as conn:
-        row = conn.execute(select(card_states.c.state).where(card_states.c.card_ref == card)).one()
-    return CardState.from_dict(json.loads(row.state))
+        row = conn.execute(select(card_states.c.state).where(card_states.c.card_ref == card)
+                           ).one_or_none()
+    # a card whose every event is held for review has no fold yet
+    return CardState(card) if row is None else CardState.from_dict(json.loads(row.state))
 
 
 @pytest.fixture()
@@ -136,7 +138,7 @@ def test_cached_card_states_equal_the_fold_of_every_stored_event(
             assert _stored_state(db, card) == expected
             # one writer answers in the order it was given; on PostgreSQL several write
             # side by side, and the batch submitted last may commit before another
-            if db.is_sqlite:
+            if db.is_sqlite and expected != CardState(card):
                 assert CardState.from_dict(last_answer[card]) == expected
         # the dashboard's visits per day add up to the cards' visits (retries count once)
         with reading(db) as conn:

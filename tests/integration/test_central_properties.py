@@ -32,6 +32,7 @@ class Model:
     def __init__(self, client: Client, owner: Client) -> None:
         self.client, self.owner = client, owner
         self.stored: dict[str, dict[str, Any]] = {}
+        self.held: set[str] = set()  # stored, but held for review: never folded
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -119,13 +120,18 @@ def test_accepted_events_are_exactly_the_valid_new_ones(model: Model, drawn: lis
     assert reply.status == 200, reply.body
     answer = reply.json()
     assert [r["id"] for r in answer["results"]] == [e["id"] for e in batch]
-    assert [r["status"] for r in answer["results"]] == expected
-    assert all(r["reason"] for r in answer["results"] if r["status"] == "rejected")
-    for event, status in zip(batch, expected, strict=True):
-        if status == "accepted":
+    # random events are mostly more than a kiosk's rules make: stored new, but held
+    answered = [r["status"] for r in answer["results"]]
+    assert [s.replace("held", "accepted") for s in answered] == expected
+    assert all(r["reason"] for r in answer["results"] if r["status"] in ("rejected", "held"))
+    for event, status in zip(batch, answered, strict=True):
+        if status in ("accepted", "held"):
             model.stored[event["id"]] = event
+        if status == "held":
+            model.held.add(event["id"])
     for card_ref, card in answer["cards"].items():
-        mine = [Event.from_dict(e) for e in model.stored.values() if e["card_ref"] == card_ref]
+        mine = [Event.from_dict(e) for e in model.stored.values()
+                if e["card_ref"] == card_ref and e["id"] not in model.held]
         state = fold(card_ref, mine)
         assert (card["stamps"], card["visits"], card["earned"], card["redeemed"]) == (
             state.stamps, state.visits, dict(state.earned), dict(state.redeemed)

@@ -221,6 +221,28 @@ def test_rejected_events_are_kept_aside_with_their_reason_and_never_sent_again(
     assert sorted(central.event_ids(kiosk.kiosk.id)) == sorted(good)
 
 
+def test_an_event_the_central_holds_for_review_is_settled_and_never_sent_again(
+    central: Central, proxy: FaultProxy, kiosk: Config
+) -> None:
+    good = tap_cards(kiosk, [uid(10)])
+    with Ledger.open(kiosk.kiosk.ledger_path) as ledger:
+        last = ledger.pending(100)[-1]
+        minted = Event(
+            id="0d0c1f6e-0000-4000-8000-000000000002", kiosk_id=kiosk.kiosk.id,
+            seq=last.seq + 1, card_ref=last.card_ref, kind=EventKind.ADJUSTMENT, delta=1000,
+            reward_id=None, program_version=last.program_version, occurred_at=last.occurred_at,
+        )
+        ledger.append([minted])
+    worker = worker_for(kiosk)
+    report = worker.sync_once()
+    assert (report.ok, report.rejected) == (True, 0)
+    assert outbox(kiosk) == (0, len(good) + 1, 0)
+    posts = proxy.posts()
+    assert worker.sync_once().sent == 0
+    assert proxy.posts() == posts, "a held event is settled, not sent again"
+    assert minted.id in central.event_ids(kiosk.kiosk.id)
+
+
 @pytest.mark.parametrize("content", [None, "", "  \n"], ids=["missing", "empty", "blank"])
 def test_an_unusable_token_file_is_a_clear_status_message_not_a_crash(
     proxy: FaultProxy, tmp_path: Path, content: str | None
