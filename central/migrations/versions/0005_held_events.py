@@ -1,14 +1,14 @@
 """Events held for the owner's review: stored (a retry stays a duplicate), never counted.
 
-Revision ID: 0004b
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004b"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
