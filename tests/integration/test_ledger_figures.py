@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from kiosk.core.staff import todays_figures
 from kiosk.service import Counter
-from tests.conftest import make_config
+from tests.support.kiosk_config import make_config
 
 PARIS = ZoneInfo("Europe/Paris")
 # the night the clocks go forward in Paris: the local day of 29 March has 23 hours

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from kiosk.adapters.ledger import Ledger
 from kiosk.core.events import Event, EventKind, apply, fold
 from kiosk.service import RETENTION_PAUSE, RETENTION_SLICE, Counter
-from tests.conftest import make_config
+from tests.support.kiosk_config import make_config
 
 T0 = datetime(2024, 1, 1, 8, 0, tzinfo=UTC)
 CARDS = ("aa" * 32, "bb" * 32, "cc" * 32)

@@ -13,7 +13,7 @@ import pytest
 
 from kiosk.adapters.ledger import SCHEMA_VERSION, Ledger
 from kiosk.service import Counter, load_site_key
-from tests.conftest import make_config
+from tests.support.kiosk_config import make_config
 from tests.support.old_ledgers import make_old_ledger
 
 PROCESSES = 4

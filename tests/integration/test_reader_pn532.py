@@ -16,7 +16,7 @@ from sim import hsu
 from sim.harness import ReaderRig, wait_until
 from sim.nfc import make_card
 from sim.serial_line import PN532Line
-from tests.conftest import make_config
+from tests.support.kiosk_config import make_config
 from tests.support.pn532 import pn532_line
 
 NTAG = bytes.fromhex("04A1B2C3D4E5F6")

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from sim import hsu
 from sim.harness import ReaderRig
 from sim.nfc import make_card
-from tests.conftest import make_config
+from tests.support.kiosk_config import make_config
 from tests.support.pn532 import pn532_line
 
 

@@ -38,3 +38,15 @@ def test_the_core_imports_nothing_of_the_kiosk_outside_the_core():
         for path in (KIOSK / "core").glob("*.py")
     }
     assert {name: found for name, found in outward.items() if found} == {}
+
+
+def test_no_test_imports_conftest_as_a_module():
+    """pytest loads conftest.py itself; shared helpers live in tests/support."""
+    tests = Path(__file__).parents[1]
+    importing = sorted(
+        str(path.relative_to(tests))
+        for path in tests.rglob("*.py")
+        if any(name == "tests.conftest" or name.startswith("tests.conftest.")
+               for name in imported(path))
+    )
+    assert importing == []
