@@ -26,7 +26,10 @@ class Limits:
     """What one client may cost a server process. Bounds of each: BOUNDS below."""
 
     rate: float = 20.0  # requests a second per kiosk, sustained
-    burst: int = 100  # requests a kiosk may send at once (a sync round's card refresh)
+    # requests a kiosk may send at once: a sync round's card refresh re-reads up to
+    # `refresh_cards` (500 at most) plus every card whose customer's name it holds, one
+    # request each, and must not be cut short by 429s
+    burst: int = 1000
     max_body: int = 1024 * 1024  # bytes of one request body (500 events take ~170 KB)
     request_seconds: float = 30.0  # to send one whole request, headers and body
     idle_seconds: int = 5  # a kept-alive connection with no request is closed after this
