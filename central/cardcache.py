@@ -10,6 +10,10 @@ On SQLite (one writer at a time) the memory copy is trusted while nobody else wr
 card states: every transaction that writes them stores a new random tag under
 `meta.cards_generation`, and a cache whose tag is not the stored one starts empty.
 
+Cards are kept per organisation (a card ref names a card within its organisation); each
+write takes numbers from the organisation's `card_seq` (`take_seq`) into the rows'
+`changed` column, the cursor kiosks pull changed cards with (central.changes).
+
 On PostgreSQL several server processes write side by side, so there is no memory copy
 (`CardCache(shared=True)`): each transaction reads the cards it advances FOR UPDATE, in
 one sorted order. Writes for different cards then never wait for each other; two writes
@@ -30,18 +34,25 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from central.cards import card_json
-from central.db import GENERATION_KEY, card_states, meta
+from central.db import GENERATION_KEY, card_states, meta, organisations
 from kiosk.core.events import CardState, Event, apply
 
 # Built once: SQLAlchemy then reuses their compiled form instead of keying them anew.
 _UPDATE_CARD = (
     update(card_states)
-    .where(card_states.c.card_ref == bindparam("ref"))
-    .values(state=bindparam("state"), flagged=bindparam("flagged"))
+    .where(card_states.c.org_id == bindparam("org"), card_states.c.card_ref == bindparam("ref"))
+    .values(state=bindparam("state"), flagged=bindparam("flagged"),
+            changed=bindparam("seq"))
 )
 _INSERT_CARD = insert(card_states)
 _READ_GENERATION = select(meta.c.value).where(meta.c.key == GENERATION_KEY).with_for_update()
 _WRITE_GENERATION = update(meta).where(meta.c.key == GENERATION_KEY)
+_TAKE_SEQ = (
+    update(organisations).where(organisations.c.id == bindparam("org"))
+    .values(card_seq=organisations.c.card_seq + bindparam("n"))
+    .returning(organisations.c.card_seq)
+)
+Key = tuple[int, str]  # (organisation id, card ref)
 
 
 @dataclass(frozen=True)
@@ -56,12 +67,25 @@ class Card:
         return card_json(self.state, self.flagged, self.state_dict)
 
 
-def load(conn: Connection, refs: Iterable[str], *, for_update: bool = False) -> dict[str, Card]:
-    """The stored folds of the named cards that have one."""
+def take_seq(conn: Connection, org: int, n: int) -> int:
+    """Reserve n numbers of the organisation's card-change sequence; returns the first.
+
+    The organisation's row stays locked until the transaction ends, so on PostgreSQL the
+    numbers become visible in the order they were taken: a kiosk that read up to number
+    N never later meets a card changed under a smaller one. Callers take it last, just
+    before their commit."""
+    last = conn.execute(_TAKE_SEQ, {"org": org, "n": n}).scalar_one()
+    return int(last) - n + 1
+
+
+def load(conn: Connection, org: int, refs: Iterable[str], *, for_update: bool = False
+         ) -> dict[str, Card]:
+    """The stored folds of the named cards of the organisation that have one."""
     wanted = sorted(set(refs))  # sorted: row locks are always taken in the same order
     if not wanted:
         return {}
-    query = select(card_states).where(card_states.c.card_ref.in_(wanted))
+    query = select(card_states).where(card_states.c.org_id == org,
+                                      card_states.c.card_ref.in_(wanted))
     # Where writers run side by side (PostgreSQL), lock the rows we are about to advance.
     # SQLite has one writer at a time and renders no FOR UPDATE.
     rows = conn.execute(query.with_for_update() if for_update else query)
@@ -82,37 +106,39 @@ def bump_generation(conn: Connection) -> str:
 class CardSession:
     """The card folds one write transaction reads and advances."""
 
-    def __init__(self, conn: Connection, known: Mapping[str, Card], *, tagged: bool = True
+    def __init__(self, conn: Connection, known: Mapping[Key, Card], *, tagged: bool = True
                  ) -> None:
         self.conn = conn
         self.tagged = tagged  # renew the generation tag on flush (SQLite's cache check)
         self._known = known  # committed folds that match the database (read only here)
-        self.changed: dict[str, Card] = {}
-        self.read: dict[str, Card] = {}  # loaded from the database, not changed (yet)
+        self.changed: dict[Key, Card] = {}
+        self.read: dict[Key, Card] = {}  # loaded from the database, not changed (yet)
         self.generation: str | None = None
 
-    def get(self, refs: Iterable[str]) -> dict[str, Card]:
-        """The current fold of each named card that has one (this transaction's included)."""
+    def get(self, org: int, refs: Iterable[str]) -> dict[str, Card]:
+        """The current fold of each named card of the organisation that has one (this
+        transaction's included)."""
         found: dict[str, Card] = {}
         missing = []
         for ref in refs:
-            card = self.changed.get(ref) or self.read.get(ref) or self._known.get(ref)
+            key = (org, ref)
+            card = self.changed.get(key) or self.read.get(key) or self._known.get(key)
             if card is None:
                 missing.append(ref)
             else:
                 found[ref] = card
         if missing:
-            loaded = load(self.conn, missing, for_update=True)
+            loaded = load(self.conn, org, missing, for_update=True)
             found.update(loaded)
-            self.read.update(loaded)
+            self.read.update({(org, ref): card for ref, card in loaded.items()})
         return found
 
     def advance(
-        self, new: Sequence[Event], flagged: Mapping[str, list[str]], tz: tzinfo
+        self, org: int, new: Sequence[Event], flagged: Mapping[str, list[str]], tz: tzinfo
     ) -> dict[str, Card]:
         """Add new events to their cards' folds (the fold is commutative: adding them to
         the fold so far equals folding every event again). Returns the cards touched."""
-        current = self.get({e.card_ref for e in new})
+        current = self.get(org, {e.card_ref for e in new})
         folds = {ref: (card.state, card.flagged) for ref, card in current.items()}
         for event in new:
             ref = event.card_ref
@@ -125,20 +151,31 @@ class CardSession:
             ref: Card(state, flags, state.to_dict())
             for ref, (state, flags) in folds.items() if ref in touched
         }
-        self.changed.update(advanced)
+        self.changed.update({(org, ref): card for ref, card in advanced.items()})
         return advanced
 
     def flush(self) -> None:
-        """Write every card this transaction changed, once, and a new generation tag."""
+        """Write every card this transaction changed, once, each under a new number of its
+        organisation's change sequence, and a new generation tag."""
         old, fresh = [], []
+        by_org: dict[int, int] = {}
+        for org, _ref in self.changed:
+            by_org[org] = by_org.get(org, 0) + 1
+        # organisations in id order: two writers take their sequences in one order
+        seqs = {org: take_seq(self.conn, org, n) for org, n in sorted(by_org.items())}
         # in card order, like the locks: two writers inserting the same new cards then
         # wait for each other instead of deadlocking
-        for ref, card in sorted(self.changed.items()):
+        for key, card in sorted(self.changed.items()):
+            org, ref = key
+            seq = seqs[org]
+            seqs[org] += 1
             state, flags = json.dumps(card.state_dict), json.dumps(card.flagged)
-            if ref in self.read or ref in self._known:  # the card has a row already
-                old.append({"ref": ref, "state": state, "flagged": flags})
+            if key in self.read or key in self._known:  # the card has a row already
+                old.append({"org": org, "ref": ref, "state": state, "flagged": flags,
+                            "seq": seq})
             else:
-                fresh.append({"card_ref": ref, "state": state, "flagged": flags})
+                fresh.append({"org_id": org, "card_ref": ref, "state": state,
+                              "flagged": flags, "changed": seq})
         if old:
             self.conn.execute(_UPDATE_CARD, old)
         if fresh:
@@ -154,7 +191,7 @@ class CardCache:
     def __init__(self, limit: int = 10_000, *, shared: bool = False) -> None:
         self.limit = 0 if shared else limit
         self.shared = shared  # other processes write card states too: keep nothing
-        self._cards: OrderedDict[str, Card] = OrderedDict()
+        self._cards: OrderedDict[Key, Card] = OrderedDict()
         self._generation: str | None = None
 
     def __len__(self) -> int:
@@ -173,9 +210,9 @@ class CardCache:
         """Take in a session's folds once its transaction has committed."""
         if self.shared:
             return
-        for ref, card in {**session.read, **session.changed}.items():
-            self._cards[ref] = card
-            self._cards.move_to_end(ref)
+        for key, card in {**session.read, **session.changed}.items():
+            self._cards[key] = card
+            self._cards.move_to_end(key)
         while len(self._cards) > self.limit:
             self._cards.popitem(last=False)
         self._generation = session.generation
