@@ -83,8 +83,10 @@ class Chip:
 
 
 def shipped_reader(state: Path, path: str, poll_interval: float | None,
-                   targets: tuple[str, ...] = ()) -> ReaderSection:
+                   targets: tuple[str, ...] = (), auto_poll: bool | None = None) -> ReaderSection:
     reader: dict[str, Any] = {"path": path}
+    if auto_poll is not None:
+        reader["auto_poll"] = auto_poll
     if poll_interval is not None:
         reader["poll_interval"] = poll_interval
     if targets:
@@ -100,11 +102,11 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def run(taps: int, idle_seconds: float, poll_interval: float | None = None,
-        auto_poll: bool = False, targets: tuple[str, ...] = ()) -> dict[str, Any]:
+        auto_poll: bool | None = None, targets: tuple[str, ...] = ()) -> dict[str, Any]:
     chip = Chip()
     try:
         with tempfile.TemporaryDirectory(prefix="bench-cadence-") as tmp:
-            section = shipped_reader(Path(tmp), chip.path, poll_interval, targets)
+            section = shipped_reader(Path(tmp), chip.path, poll_interval, targets, auto_poll)
             kinds = [kind for kind in KINDS if KIND_TECHNOLOGY[kind] in section.targets]
             noticed: list[float] = []
             tapped = threading.Event()
@@ -114,8 +116,7 @@ def run(taps: int, idle_seconds: float, poll_interval: float | None = None,
                 noticed.append(time.monotonic())
                 tapped.set()
 
-            reader = Reader(section, on_card, lambda up: online.set() if up else online.clear(),
-                            auto_poll=auto_poll)
+            reader = Reader(section, on_card, lambda up: online.set() if up else online.clear())
             stop = threading.Event()
             thread = threading.Thread(target=reader.run, args=(stop,), name="reader")
             thread.start()
@@ -131,10 +132,10 @@ def run(taps: int, idle_seconds: float, poll_interval: float | None = None,
                 rounds = len(section.targets)
                 # the cycle a card can fall anywhere in: the host's rounds, or the chip's own
                 # windows of InAutoPoll, one per technology
-                cycle = rounds * AUTO_POLL_WINDOW if auto_poll else section.poll_interval + 0.05
+                cycle = rounds * AUTO_POLL_WINDOW if section.auto_poll else section.poll_interval + 0.05
                 for n in range(taps):
                     # the last card was seen gone: an empty field
-                    chip.wait_auto_polling() if auto_poll else chip.wait_polls(rounds)
+                    chip.wait_auto_polling() if section.auto_poll else chip.wait_polls(rounds)
                     # a random moment of the cycle: a customer does not know when it polls
                     stop.wait(shuffle.uniform(0, cycle))
                     tapped.clear()
@@ -159,7 +160,7 @@ def run(taps: int, idle_seconds: float, poll_interval: float | None = None,
                   "latency = placed -> Reader's on_card; idle = this process's CPU time while "
                   "polling the empty field",
         "poll_interval_s": section.poll_interval,
-        "auto_poll": auto_poll,
+        "auto_poll": section.auto_poll,
         "targets": list(section.targets),
         "taps": taps,
         "enter_to_noticed_ms": {
@@ -182,8 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle-seconds", type=float, default=20.0)
     parser.add_argument("--poll-interval", type=float, default=None,
                         help="override the shipped reader.poll_interval")
-    parser.add_argument("--auto-poll", action="store_true",
-                        help="the chip polls an empty field by itself (InAutoPoll)")
+    parser.add_argument("--auto-poll", action="store_true", default=None,
+                        help="override the shipped reader.auto_poll: the chip watches an "
+                             "empty field by itself (InAutoPoll)")
     parser.add_argument("--targets", nargs="+", choices=("106A", "106B", "212F"), default=(),
                         help="override the shipped reader.targets (only their cards are placed)")
     args = parser.parse_args(argv)

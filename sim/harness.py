@@ -32,10 +32,8 @@ class ReaderRig:
         section: ReaderSection,
         field: VirtualField | PN532Line | None = None,
         on_card: Callable[[CardRead], Any] | None = None,
-        auto_poll: bool = False,
     ) -> None:
         self.field: VirtualField | PN532Line = field if field is not None else VirtualField()
-        self._auto_poll = auto_poll
         self._section = section
         self._on_card = on_card
         self.reads: list[CardRead] = []
@@ -50,7 +48,7 @@ class ReaderRig:
         self.field.start()
         # the reader is pointed at this field whatever the section said
         self._section = self._section.model_copy(update={"path": self.field.path})
-        self.reader = Reader(self._section, self._card, self._status, auto_poll=self._auto_poll)
+        self.reader = Reader(self._section, self._card, self._status)
         self._thread = threading.Thread(target=self.reader.run, args=(self.stop,), name="reader")
         self._thread.start()
         return self

@@ -153,12 +153,8 @@ class Reader:
         section: ReaderSection,
         on_card: Callable[[CardRead], None],
         on_status: Callable[[bool], None] = lambda online: None,
-        auto_poll: bool = False,
     ) -> None:
         self._section = section
-        # a PN532 polls an empty field by itself (InAutoPoll) instead of the host every
-        # poll_interval; a card lying there is still watched by the host's rounds
-        self._auto_poll = auto_poll
         self._on_card = on_card
         self._on_status = on_status
         self._online: bool | None = None
@@ -242,7 +238,9 @@ class Reader:
         self._fresh, self._holding, self._discovered = True, False, False
         self._chipset = chipset_of(clf)
         self._line = SerialExchange.of(self._chipset) if self._chipset is not None else None
-        self._chip_polls = self._auto_poll and is_pn532(clf)
+        # a PN532 watches an empty field by itself (InAutoPoll) instead of the host every
+        # poll_interval; a card lying there is still watched by the host's rounds
+        self._chip_polls = self._section.auto_poll and is_pn532(clf)
         options = {
             "targets": list(self._section.targets),
             "on-discover": self._on_discover,

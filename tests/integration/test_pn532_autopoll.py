@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from kiosk.adapters.pn53x_line import ACK, SerialExchange
+from kiosk.adapters.pn53x_line import ACK, SerialExchange, command_frame
 from sim.harness import wait_until
 from sim.nfc import make_card
 from sim.pn532 import AUTO_POLL_UNIT
@@ -92,12 +92,17 @@ def test_with_nobody_there_the_chip_answers_none_after_its_pollings(
     assert 0x4A not in line.chip.commands  # the host sent one command, the chip did the rest
 
 
+def poll_for_ever(line: PN532Line, fd: int) -> None:
+    """Send InAutoPoll (endless, 106A) without waiting for its answer."""
+    os.write(fd, command_frame(0x60, bytes([0xFF, 1, MIFARE])))
+    assert line.wait_auto_polling(timeout=5)
+
+
 def test_a_card_placed_while_the_chip_polls_by_itself_is_answered_at_once(
     line: PN532Line, exchange: SerialExchange
 ) -> None:
     with host_port(line) as fd:
-        os.write(fd, bytes.fromhex("0000ff05fbd460ff0110bc00"))  # InAutoPoll, endless, 106A
-        assert line.wait_auto_polling(timeout=5)
+        poll_for_ever(line, fd)
         sent = line.frames_sent  # its ACK is out; the answer is not
         line.place(make_card("ntag213", NTAG))
         assert wait_until(lambda: line.frames_sent == sent + 1 and not line.auto_polling, timeout=5)
@@ -108,8 +113,7 @@ def test_an_ack_from_the_host_ends_the_polling_without_an_answer(
     line: PN532Line, exchange: SerialExchange
 ) -> None:
     with host_port(line) as fd:
-        os.write(fd, bytes.fromhex("0000ff05fbd460ff0110bc00"))  # InAutoPoll, endless, 106A
-        assert line.wait_auto_polling(timeout=5)
+        poll_for_ever(line, fd)
         sent, ended = line.frames_sent, line.auto_polls
         os.write(fd, ACK)
         assert wait_until(lambda: line.auto_polls == ended + 1, timeout=5)

@@ -148,7 +148,8 @@ def test_a_chip_left_at_a_higher_speed_by_an_interrupted_close_is_brought_back(
 
 @pytest.fixture
 def auto_rig(tmp_path: Path, line: PN532Line) -> Iterator[ReaderRig]:
-    with ReaderRig(section(tmp_path, line), field=line, auto_poll=True) as running:
+    chip_polls = section(tmp_path, line).model_copy(update={"auto_poll": True})
+    with ReaderRig(chip_polls, field=line) as running:
         assert running.wait_for(lambda: running.statuses == [True])
         yield running
 
