@@ -41,9 +41,9 @@ BACKOFF_SLICE = 1.0  # seconds: a long backoff is waited in slices so `last_aliv
 # A serial port that vanished (a USB-serial bridge unplugged) is looked for this often, so
 # the reader is back within a second of its return whatever the backoff had grown to.
 PORT_WATCH = 0.25
-# An InAutoPoll lasts at most this long with nobody there, so that `last_alive` moves and a
-# stop is seen within it.
-AUTO_POLL_SECONDS = 1.0
+# An InAutoPoll lasts at most this long with nobody there (the chip then answers "none" and
+# the next one is sent), so that `last_alive` moves and a stop is seen within it.
+AUTO_POLL_SECONDS = 0.5
 
 CLASSIC_SAK = {0x08: "mifare-classic-1k", 0x88: "mifare-classic-1k", 0x18: "mifare-classic-4k",
                0x09: "mifare-mini"}
