@@ -14,6 +14,9 @@ set (a chip and a host at different speeds read each other as noise, so the chip
 what it hears until the host follows a SetSerialBaudRate), and the chip sleeps after
 PowerDown, losing the first bytes that wake it (which is why nfcpy sends a preamble).
 
+While the chip polls by itself (InAutoPoll) it keeps listening to the line: what the host
+sends then (the ACK that aborts it) ends the polling and is read as usual.
+
 Faults, for the reader adapter's tests: `tamper()` replaces or garbles the chip's next
 frames (noise before a frame, a NACK storm, a frame cut halfway, fuzzed bytes); `unplug()`
 closes the line (the host's reads and writes fail, the ``/dev`` name disappears) and
@@ -285,8 +288,8 @@ class PN532Line:
         """Wait `seconds` while the chip polls by itself; True when the host sent something,
         which ends the polling: an ACK is the manual's abort, and a frame sent instead is
         run next (the bytes are kept for the splitter)."""
-        if self._stop.is_set():
-            return True
+        if self._stop.is_set() or not self._want_plugged:
+            return True  # the line is going away: nobody would hear the answer
         try:
             if not select.select([master], [], [], seconds)[0]:
                 return False
@@ -316,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     benchmark counts only the kiosk's CPU). Prints ``path <nfcpy path>``, then reads
     ``place KIND NAME`` (answers ``placed <time.monotonic()>``), ``remove``, ``polls N``
     (answers ``polled`` once the host listed targets N more times), ``autopolling`` (answers
-``polled`` once the chip polls by itself) and ``quit``."""
+    ``polled`` once the chip polls by itself) and ``quit``."""
     import argparse
     import sys
     import time

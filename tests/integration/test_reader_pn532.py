@@ -181,3 +181,15 @@ def test_with_the_chip_polling_by_itself_a_card_left_there_counts_once_and_again
     assert line.wait_auto_polling(timeout=5)  # the empty field is the chip's to watch again
     auto_rig.field.place(card)
     assert auto_rig.wait_for(lambda: len(auto_rig.reads) == 2)
+
+
+def test_with_the_chip_polling_by_itself_a_pulled_cable_takes_the_reader_offline_and_back(
+    auto_rig: ReaderRig, line: PN532Line
+) -> None:
+    assert line.wait_auto_polling(timeout=5)
+    line.unplug()
+    assert auto_rig.wait_for(lambda: auto_rig.statuses == [True, False])
+    line.replug()
+    assert auto_rig.wait_for(lambda: auto_rig.statuses == [True, False, True], timeout=5)
+    auto_rig.field.place(make_card("ntag213", NTAG))
+    assert auto_rig.wait_for(lambda: len(auto_rig.reads) == 1)
