@@ -191,6 +191,14 @@ class MilestoneSection(Section):
     stamps: int = within(bounds.MILESTONE_STAMPS)
 
 
+class RetiredRewardSection(Section):
+    """A reward an earlier program version offered: its vouchers stay redeemable."""
+
+    id: str = text(REWARD_ID)
+    name: str = text(bounds.REWARD_NAME)
+    stamps: int = within(bounds.GOAL)
+
+
 class TierSection(Section):
     name: str = text(bounds.TIER_NAME)
     threshold: int = within(bounds.TIER_THRESHOLD)
@@ -259,6 +267,11 @@ class ProgramSection(Section):
     points_per_euro: int = within(bounds.POINTS_PER_EURO, default=0)
     promo_earns: bool = True
     reward_ticket_earns: bool = True
+    # what earlier versions left on cards (see kiosk.core.program.Program)
+    retired_rewards: tuple[RetiredRewardSection, ...] = Field(default=(), max_length=bounds.MAX_RETIRED)
+    points_per_stamp: int = within(bounds.POINTS_PER_STAMP, default=0)
+    switched_in: str = Field(default="", max_length=PROGRAM_VERSION.max_length)
+    unit_versions: tuple[str, ...] = Field(default=(), max_length=bounds.MAX_UNIT_VERSIONS)
 
     @field_validator("timezone")
     @classmethod
@@ -301,6 +314,10 @@ class ProgramSection(Section):
             points_per_euro=self.points_per_euro,
             promo_earns=self.promo_earns,
             reward_ticket_earns=self.reward_ticket_earns,
+            retired_rewards=tuple(Reward(r.id, r.name, r.stamps) for r in self.retired_rewards),
+            points_per_stamp=self.points_per_stamp,
+            switched_in=self.switched_in or None,
+            unit_versions=self.unit_versions,
         )
 
     def _gift(self) -> Reward | None:
