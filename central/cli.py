@@ -14,7 +14,7 @@ from pathlib import Path
 from central import store
 from central.db import Database, DatabaseError, describe, open_database
 from central.ingest import held_events
-from central.program import BadProgram, from_toml
+from central.program import BadProgram, following, from_toml
 from central.serving import BOUNDS, Limits
 from central.validate import customer_problem
 from kiosk.core.cardid import is_card_ref
@@ -133,6 +133,10 @@ def _program(db: Database, action: str, file: str | None) -> str:
         raise UsageError(f"{file}: cannot read: {error.__class__.__name__}") from None
     try:
         fields = from_toml(text)
+        # a new version carries what cards still hold of the old one (retired vouchers,
+        # a switch between stamps and points)
+        current = store.current_program(db)
+        fields = following(None if current is None else current[1], fields)
     except BadProgram as error:
         raise UsageError(f"{file}: {error}") from None
     changed = store.set_program(db, fields, _now())
