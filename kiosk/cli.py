@@ -19,10 +19,10 @@ from kiosk import config as config_module
 from kiosk.adapters.ledger import Span
 from kiosk.core.cardid import is_card_ref, parse_uid
 from kiosk.core.clock import EARLIEST, instant_problem
+from kiosk.core.corrections import adjustment_problem
 from kiosk.core.describe import describe
 from kiosk.core.events import EVENT_NAMES
 from kiosk.core.i18n import Locale, shipped, text
-from kiosk.core.corrections import adjustment_problem
 from kiosk.core.outcome import Outcome, Redeemed, Refused
 from kiosk.core.rules import progress
 from kiosk.errors import BadUid, ConfigError, KioskError
