@@ -17,13 +17,13 @@ from typing import TextIO
 from kiosk import __version__
 from kiosk import config as config_module
 from kiosk.adapters.ledger import Span
-from kiosk.core.cardid import is_card_ref, parse_uid
+from kiosk.cli_staff import add_staff_commands
+from kiosk.core.cardid import parse_uid
 from kiosk.core.clock import EARLIEST, instant_problem
-from kiosk.core.corrections import adjustment_problem
 from kiosk.core.describe import describe
 from kiosk.core.events import EVENT_NAMES
 from kiosk.core.i18n import Locale, shipped, text
-from kiosk.core.outcome import Outcome, Redeemed, Refused
+from kiosk.core.outcome import Redeemed
 from kiosk.core.rules import progress
 from kiosk.errors import BadUid, ConfigError, KioskError
 from kiosk.service import Counter
@@ -110,42 +110,6 @@ def cmd_card(args: argparse.Namespace, out: TextIO) -> int:
         for label, value in rows.items():
             out.write(f"{text(locale, label):<9} {value}\n")
     return EXIT_OK
-
-
-CLI_STAFF_REF = "cli"  # recorded as the staff ref of a correction typed at the terminal
-
-
-def _named_card(counter: Counter, name: str) -> str:
-    """The card_ref of a card named by its UID (hex) or by its card_ref (64 hex
-    characters, as `kiosk card-ref` or the central print it: a lost card is not at hand)."""
-    if is_card_ref(name.lower()):
-        return name.lower()
-    ref = counter.identify(_uid(name))
-    if ref is None:
-        raise BadUid(f"{name}: this UID cannot name a card (a phone's random ID or a blank ID)")
-    return ref
-
-
-def _correction(outcome: Outcome, counter: Counter, locale: Locale, out: TextIO) -> int:
-    out.write(shown(describe(outcome, locale, counter.program.tz)) + "\n")
-    return EXIT_ERROR if isinstance(outcome, Refused) else EXIT_OK
-
-
-def cmd_adjust(args: argparse.Namespace, out: TextIO) -> int:
-    problem = adjustment_problem(args.delta, args.reason)
-    if problem is not None:
-        raise KioskError(f"{problem}; nothing recorded")
-    with _opened(args) as (counter, locale):
-        ref = _named_card(counter, args.card)
-        outcome = counter.adjust(ref, args.delta, args.reason, args.staff, args.at)
-        return _correction(outcome, counter, locale, out)
-
-
-def cmd_replace(args: argparse.Namespace, out: TextIO) -> int:
-    with _opened(args) as (counter, locale):
-        old, new = _named_card(counter, args.old), _named_card(counter, args.new)
-        outcome = counter.replace(old, new, args.staff, args.at, merge=args.merge)
-        return _correction(outcome, counter, locale, out)
 
 
 def cmd_card_ref(args: argparse.Namespace, out: TextIO) -> int:
@@ -363,21 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     redeem.add_argument("--reward", help="reward id (default: the most valuable voucher)")
     redeem.add_argument("--at", type=_when, help="time of the redemption (ISO 8601)")
 
-    adjust = add("adjust", cmd_adjust, "add or take stamps (points) by hand, saying why")
-    adjust.add_argument("card", help="card UID in hex, or its card_ref")
-    adjust.add_argument("delta", type=int, help="stamps to add (e.g. 2) or take off (e.g. -1)")
-    adjust.add_argument("--reason", required=True, help='why, e.g. "stamp forgotten on Monday"')
-    adjust.add_argument("--staff", default=CLI_STAFF_REF, help="staff ref recorded with it")
-    adjust.add_argument("--at", type=_when, help="time of the adjustment (ISO 8601)")
-
-    replace = add("replace", cmd_replace, "move a lost card's stamps and vouchers to a new "
-                  "card and block the old one")
-    replace.add_argument("old", help="the lost card: its UID in hex, or its card_ref")
-    replace.add_argument("new", help="the new card: its UID in hex, or its card_ref")
-    replace.add_argument("--merge", action="store_true",
-                         help="the new card already holds stamps: add both balances together")
-    replace.add_argument("--staff", default=CLI_STAFF_REF, help="staff ref recorded with it")
-    replace.add_argument("--at", type=_when, help="time of the replacement (ISO 8601)")
+    add_staff_commands(add, _when)
 
     history = add("history", cmd_history, "list a card's events")
     history.add_argument("uid", help="card UID in hex")
