@@ -276,7 +276,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "cli_replaced_many": "carte {old} remplacée : {n} tampons et {vouchers} cadeau(x) "
         "transférés ici ; l'ancienne carte est bloquée",
         "card_replaced": "Carte remplacée",
-        "use_new_card": "Utilisez votre nouvelle carte",
+        "use_new_card": "Passez la nouvelle carte",
         "cli_blocked": "cette carte a été remplacée : pas de tampon (utilisez la nouvelle carte)",
         "staff_add_stamp": "Carte suivante : +1 tampon",
         "staff_replace": "Ancienne carte, puis nouvelle",
