@@ -109,7 +109,8 @@ _CHECKED_KINDS = frozenset({EventKind.REWARD_EARNED, EventKind.REWARD_REDEEMED,
                             # a second enrolment adds no bonus; voucher moves and a
                             # conversion are read by the checks of later events
                             EventKind.ENROLLED, EventKind.VOUCHER_MOVED_OUT,
-                            EventKind.VOUCHER_MOVED_IN, EventKind.CONVERTED})
+                            EventKind.VOUCHER_MOVED_IN, EventKind.CONVERTED,
+                            EventKind.TIER_CHANGED})
 
 
 def _counted(state: CardState, event: Event, tz: tzinfo) -> CardState:

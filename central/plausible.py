@@ -16,7 +16,7 @@ from __future__ import annotations
 from kiosk.core.events import MAX_DELTA, CardState, Event, EventKind
 from kiosk.core.perks import Basket, points_for
 from kiosk.core.program import Mode, Program
-from kiosk.core.till import MAX_AMOUNT
+from kiosk.core.till import MAX_AMOUNT, MAX_ITEMS
 from kiosk.core.versions import conversion_changes
 
 
@@ -24,7 +24,8 @@ def largest_stamp(program: Program) -> int:
     """The most stamps (or points) one tap's `stamp` event can carry under `program`:
     its base (one stamp, or the points of the largest basket a till may send) times the
     highest tier multiplier times the strongest booster."""
-    base = points_for(program, Basket(amount=MAX_AMOUNT)) if program.uses_points else 1
+    largest = Basket(amount=MAX_AMOUNT, items=MAX_ITEMS)
+    base = points_for(program, largest) if program.uses_points else 1
     tier = max((t.multiplier for t in program.tiers), default=1)
     boost = max((b.multiplier for b in program.boosters), default=1)
     return base * tier * boost
@@ -47,6 +48,11 @@ def _reward_earned(program: Program | None, card: CardState, event: Event) -> st
     reward = program.reward_by_id(event.reward_id or "")
     if reward is None:
         return f"{event.reward_id!r} is not a reward of program {program.version}"
+    if reward in program.tier_vouchers:
+        holder = next(t for t in program.tiers if t.voucher == reward)
+        if cost or card.tier != holder.name:
+            return f"{reward.id!r} comes free on reaching {holder.name}, and the card is not there"
+        return None
     if reward in program.retired_rewards:
         return f"{reward.id!r} is retired in program {program.version}: its vouchers are redeemed, not earned"
     if reward == program.birthday_gift:

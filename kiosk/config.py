@@ -203,6 +203,16 @@ class TierSection(Section):
     name: str = text(bounds.TIER_NAME)
     threshold: int = within(bounds.TIER_THRESHOLD)
     multiplier: int = within(bounds.TIER_MULTIPLIER, default=1)
+    or_visits: int = within(bounds.TIER_OR_VISITS, default=0)  # 0: the threshold only
+    # both empty: reaching the tier gives no voucher
+    voucher_id: str = Field(default="", max_length=REWARD_ID.max_length)
+    voucher: str = Field(default="", max_length=bounds.REWARD_NAME.max_length)
+
+    def to_tier(self) -> Tier:
+        if bool(self.voucher_id) != bool(self.voucher):
+            raise ValueError("a tier's voucher_id and voucher go together (both or neither)")
+        gift = Reward(self.voucher_id, self.voucher, 0) if self.voucher else None
+        return Tier(self.name, self.threshold, self.multiplier, self.or_visits, gift)
 
 
 def _clock_time(value: str) -> time:
@@ -265,6 +275,7 @@ class ProgramSection(Section):
     birthday_gift: str = Field(default="", max_length=bounds.REWARD_NAME.max_length)
     surprises: tuple[SurpriseSection, ...] = ()
     points_per_euro: int = within(bounds.POINTS_PER_EURO, default=0)
+    points_per_item: int = within(bounds.POINTS_PER_ITEM, default=0)
     promo_earns: bool = True
     reward_ticket_earns: bool = True
     # what earlier versions left on cards (see kiosk.core.program.Program)
@@ -300,7 +311,7 @@ class ProgramSection(Section):
             daily_cap=self.daily_cap or None,
             timezone=self.timezone,
             mode=Mode(self.mode),
-            tiers=tuple(Tier(t.name, t.threshold, t.multiplier) for t in self.tiers),
+            tiers=tuple(t.to_tier() for t in self.tiers),
             tier_basis=TierBasis(self.tier_basis),
             tier_months=self.tier_months,
             tier_warn_days=self.tier_warn_days,
@@ -312,6 +323,7 @@ class ProgramSection(Section):
             birthday_gift=self._gift(),
             surprises=tuple(Surprise(s.visit, s.bonus) for s in self.surprises),
             points_per_euro=self.points_per_euro,
+            points_per_item=self.points_per_item,
             promo_earns=self.promo_earns,
             reward_ticket_earns=self.reward_ticket_earns,
             retired_rewards=tuple(Reward(r.id, r.name, r.stamps) for r in self.retired_rewards),
