@@ -14,15 +14,14 @@ from typing import Any
 
 import pytest
 
-from central import store
 from central.cli import main
-from central.db import open_database
 from central.program import from_toml, section
-from central.testing import Client, add_kiosk, running_server
+from central.testing import Client
 from kiosk.core.corrections import decide_adjust, decide_replace
 from kiosk.core.events import Change, Event, EventKind, fold, record
 from kiosk.core.outcome import Replaced
 from kiosk.core.rules import decide_tap
+from tests.support.program_central import serving
 
 NOW = datetime(2026, 6, 1, 18, 0, tzinfo=UTC)
 OLD = hashlib.sha256(b"a lost card").hexdigest()
@@ -33,13 +32,8 @@ RULES = section(PROGRAM).to_program()
 
 @pytest.fixture
 def kiosks(central_db: str) -> Iterator[tuple[Client, Client]]:
-    db = open_database(central_db)
-    try:
-        store.set_program(db, PROGRAM, NOW - timedelta(days=30))
-    finally:
-        db.dispose()
-    with running_server(central_db, clock=lambda: NOW) as url:
-        yield Client(url, add_kiosk(central_db, "k1")), Client(url, add_kiosk(central_db, "k2"))
+    with serving(central_db, PROGRAM, NOW, "k1", "k2") as (first, second):
+        yield first, second
 
 
 def recorded(changes: Sequence[Change], card: str, kiosk: str, at: datetime, seq: int,

@@ -7,21 +7,12 @@ import csv
 import io
 from pathlib import Path
 
-import pytest
-
+from tests.integration import test_cli
 from tests.integration.test_cli import kiosk
 
+config_file = test_cli.config_file  # the same kiosk: goal 4, welcome bonus 1, "free tea"
+
 OLD, NEW = "04A1B2C3D4E5F6", "04A1B2C3D4E5F7"
-
-
-@pytest.fixture
-def config_file(tmp_path: Path) -> Path:
-    path = tmp_path / "kiosk.toml"
-    path.write_text(
-        f'[kiosk]\nstate_dir = "{tmp_path / "state"}"\nlocale = "en"\n'
-        '[program]\ngoal = 4\nwelcome_bonus = 1\nreward = "free tea"\n'
-    )
-    return path
 
 
 def test_an_adjustment_is_recorded_with_its_reason_and_staff_ref_and_exported(config_file: Path):
