@@ -38,6 +38,13 @@ def switch_problem(old: Program, new: Program) -> str | None:
             f"points_per_stamp: this version switches from {way}; say how many points one "
             "stamp is worth (points_per_stamp = 50, say) so every card's balance converts"
         )
+    # a card's conversion is one event: a full card's stamps must fit in it as points
+    if new.uses_points and not old.uses_points and (old.goal - 1) * new.points_per_stamp > MAX_DELTA:
+        most = MAX_DELTA // max(1, old.goal - 1)
+        return (
+            f"points_per_stamp: at most {most} for cards of {old.goal} stamps (a conversion "
+            f"carries at most {MAX_DELTA} points)"
+        )
     return None
 
 

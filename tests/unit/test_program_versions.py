@@ -133,6 +133,11 @@ def test_switching_from_stamps_to_points_is_refused_until_the_program_says_how_b
     assert switch_problem(COFFEE, dataclasses.replace(points, points_per_stamp=50)) is None
 
 
+def test_a_conversion_too_large_for_one_event_is_refused_at_the_switch() -> None:
+    points = dataclasses.replace(COFFEE, version="2", points_per_euro=2, goal=500, points_per_stamp=200)
+    assert "at most 111 for cards of 10 stamps" in (switch_problem(COFFEE, points) or "")
+
+
 def test_a_stamp_balance_converts_into_points_once_at_the_cards_next_tap() -> None:
     shell = stamped(Shell(COFFEE), 4)
     points = carried(COFFEE, dataclasses.replace(
