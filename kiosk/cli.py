@@ -97,12 +97,17 @@ def cmd_card(args: argparse.Namespace, out: TextIO) -> int:
         state = counter.known_card(uid)
         program = counter.program
         # what a tap shows: vouchers by their names, and on a ladder the rungs it can pay
-        held = progress(program, state, counter.now()).vouchers
+        held = [
+            f"{n}x {shown(shipped(locale, r.name))}"
+            for r, n in progress(program, state, counter.now()).vouchers
+        ]
+        # a voucher of a reward no version this kiosk runs knows: by its id, not hidden
+        held += [f"{n}x {shown(rid)}" for rid, n in state.all_vouchers().items()
+                 if n > 0 and program.reward_by_id(rid) is None]
         rows = {
             "cli_label_card": f"{state.card_ref[:12]}…",
             "cli_label_stamps": f"{max(0, min(state.stamps, program.goal))}/{program.goal}",
-            "cli_label_vouchers": ", ".join(f"{n}x {shown(shipped(locale, r.name))}" for r, n in held)
-            or text(locale, "cli_none"),
+            "cli_label_vouchers": ", ".join(held) or text(locale, "cli_none"),
             "cli_label_visits": str(state.visits),
             "cli_label_last_visit": _local(counter, state.last_visit)
             if state.last_visit else text(locale, "cli_never"),

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import date
 from pathlib import Path
 
+from kiosk import config as config_module
+from kiosk.core.perks import Customer
+from kiosk.service import Counter
 from tests.integration import test_cli
 from tests.integration.test_cli import kiosk
 
@@ -81,3 +85,21 @@ def test_on_a_ladder_the_card_lists_the_rewards_the_tap_offered(tmp_path: Path):
     tap = kiosk(path, "tap", OLD, "--at", "2026-01-05T09:00").stdout  # 3 stamps
     assert "vouchers: 1\u00d7 a drink" in tap
     assert "vouchers  1x a drink" in kiosk(path, "card", OLD).stdout
+
+
+def test_the_birthday_voucher_is_listed_by_its_name(tmp_path: Path):
+    path = tmp_path / "kiosk.toml"
+    path.write_text(
+        f'[kiosk]\nstate_dir = "{tmp_path / "state"}"\nlocale = "fr"\n'
+        '[program]\ngoal = 10\nbirthday_gift_id = "gateau"\nbirthday_gift = "part de gâteau"\n'
+    )
+    counter = Counter.open(config_module.load(str(path)))
+    try:  # what a sync brings: the customer's birthday, with consent
+        ref = counter.card_ref(bytes.fromhex(OLD))
+        counter.ledger.set_customers({ref: Customer("Léa", date(1990, 1, 6), consent=True)})
+    finally:
+        counter.close()
+    tap = kiosk(path, "tap", OLD, "--at", "2026-01-05T09:00").stdout
+    assert "1\u00d7 part de gâteau" in tap
+    card = kiosk(path, "card", OLD).stdout
+    assert "1x part de gâteau" in card and "gateau" not in card.replace("gâteau", "")
