@@ -206,7 +206,7 @@ class Lights:
     def react(self, outcome: Outcome) -> None:
         """Play the outcome's pattern in the background and return at once."""
         steps, melody = _response(outcome)
-        self._play(self._red if isinstance(outcome, Refused) else self._green, steps)
+        self._play(self._red if isinstance(outcome, Refused | Blocked) else self._green, steps)
         if melody is not None:
             self._melody(melody)
 
