@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from central import contract, ingest, store
+from central import contract, ingest, store, web
 from central.db import Database, open_database
 from central.ratelimit import RateLimiter
 from central.schema import EventIn
@@ -191,6 +191,7 @@ def create_app(db_url: str, *, clock: Clock | None = None, limits: Limits = DEFA
         docs_url=None, redoc_url=None,
     )
     app.state.db = db
+    app.state.clock = now  # the pages' clock too (sessions, throttling)
     app.state.limits = limits
     app.state.limiter = RateLimiter(limits.rate, limits.burst)
 
@@ -208,6 +209,7 @@ def create_app(db_url: str, *, clock: Clock | None = None, limits: Limits = DEFA
         )
 
     _routes(app, db, writer, now)
+    web.mount(app)
     contract.install(app, [EventBatch, CustomerIn])
     return app
 
