@@ -17,7 +17,7 @@ from central.accountcli import commands as _account_commands
 from central.accounts import AccountError
 from central.db import Database, DatabaseError, describe, open_database, reading
 from central.ingest import held_events
-from central.program import BadProgram, from_toml
+from central.program import BadProgram, following, from_toml
 from central.serving import BOUNDS, Limits
 from central.validate import customer_problem
 from kiosk.core.cardid import is_card_ref
@@ -163,6 +163,10 @@ def _program(db: Database, args: argparse.Namespace) -> str:
         raise UsageError(f"{file}: cannot read: {error.__class__.__name__}") from None
     try:
         fields = from_toml(text)
+        # a new version carries what cards still hold of the old one (retired vouchers,
+        # a switch between stamps and points)
+        current = store.current_program(db)
+        fields = following(None if current is None else current[1], fields)
     except BadProgram as error:
         raise UsageError(f"{file}: {error}") from None
     changed = store.set_program(db, fields, _now(), org=args.org, shop=args.shop)

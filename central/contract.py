@@ -59,6 +59,9 @@ def _wire_type(hint: Any) -> Any:
     if typing.get_origin(hint) is Mapping:
         key, value = typing.get_args(hint)
         return dict[key, value]  # type: ignore[valid-type]
+    if typing.get_origin(hint) is frozenset:  # written as a sorted list
+        (item,) = typing.get_args(hint)
+        return list[item]  # type: ignore[valid-type]
     return hint
 
 

@@ -118,7 +118,12 @@ def programs_of(conn: Connection, org: int, batch: Sequence[Event],
 # what central.plausible reads of a fold besides its stamps: the rest of the fold is left
 # out while checking a batch (the full fold is advanced once, by CardSession.advance)
 _CHECKED_KINDS = frozenset({EventKind.REWARD_EARNED, EventKind.REWARD_REDEEMED,
-                            EventKind.REWARD_REVOKED, EventKind.BIRTHDAY})
+                            EventKind.REWARD_REVOKED, EventKind.BIRTHDAY,
+                            # a second enrolment adds no bonus; voucher moves and a
+                            # conversion are read by the checks of later events
+                            EventKind.ENROLLED, EventKind.VOUCHER_MOVED_OUT,
+                            EventKind.VOUCHER_MOVED_IN, EventKind.CONVERTED,
+                            EventKind.TIER_CHANGED})
 
 
 def _counted(state: CardState, event: Event, tz: tzinfo) -> CardState:
