@@ -219,7 +219,7 @@ def test_the_shop_commands_add_and_list_shops_and_kiosks(
         return code, out.strip(), err.strip()
 
     assert run("add-shop", "Gare")[1] == "shop 'Gare' added"
-    code, token, _ = run("add-kiosk", "gare-1", "--shop", "Gare")
+    code, token, _ = run("add-kiosk", "gare-1", "--shop", "Gare", "--token")
     assert code == 0 and len(token) >= 40
     assert run("list-shops")[1].splitlines() == ["Gare\t1 live kiosk(s)", "main\t0 live kiosk(s)"]
     assert run("list-kiosks")[1].startswith("gare-1\tGare\tlive")
