@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from central import changes, contract, ingest, pairing, store
+from central import changes, contract, ingest, pairing, store, web
 from central.db import Database, open_database
 from central.orgs import Kiosk as KioskIdentity
 from central.orgs import Owner
@@ -206,6 +206,7 @@ def create_app(db_url: str, *, clock: Clock | None = None, limits: Limits = DEFA
         docs_url=None, redoc_url=None,
     )
     app.state.db = db
+    app.state.clock = now  # the pages' clock too (sessions, throttling)
     app.state.limits = limits
     app.state.limiter = RateLimiter(limits.rate, limits.burst)
     app.state.pairing_limiter = RateLimiter(PAIRING_RATE, PAIRING_BURST)
@@ -224,6 +225,7 @@ def create_app(db_url: str, *, clock: Clock | None = None, limits: Limits = DEFA
         )
 
     _routes(app, db, writer, now)
+    web.mount(app)
     contract.install(app, [EventBatch, CustomerIn, PairingIn])
     return app
 

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from central import figures
 from central import program as programs_mod
-from central.cardcache import Card, CardSession, bump_generation, load, take_seq
+from central.cardcache import Card, CardSession, bump_generation, load, new_version, take_seq
 from central.cards import time_flags
 from central.db import Database, card_states, customers, events, kiosks, programs, reading
 from central.fastsql import InQuery, InsertMany
@@ -177,7 +177,7 @@ def rebuild(conn: Connection, org: int, tz: tzinfo) -> int:
         flags = {row.id: row.flags.split(",") for row in rows if row.flags}
         conn.execute(insert(card_states).values(
             org_id=org, card_ref=ref, state=json.dumps(state.to_dict()),
-            flagged=json.dumps(flags), changed=seq + n,
+            flagged=json.dumps(flags), changed=seq + n, version=new_version(),
         ))
     bump_generation(conn)
     return len(by_card)

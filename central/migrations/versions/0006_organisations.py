@@ -8,7 +8,7 @@ Tables whose primary key gains org_id are copied into a new table (portable on S
 PostgreSQL alike).
 
 Revision ID: 0006
-Revises: 0005
+Revises: 0012
 """
 
 import secrets
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0005"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
@@ -94,8 +94,9 @@ def upgrade() -> None:
         sa.Column("card_ref", sa.String(64), primary_key=True),
         sa.Column("state", sa.Text, nullable=False),
         sa.Column("flagged", sa.Text, nullable=False),
+        sa.Column("version", sa.BigInteger, nullable=False, server_default="0"),
         sa.Column("changed", sa.BigInteger, nullable=False),
-    ], select="SELECT 1, card_ref, state, flagged, "
+    ], select="SELECT 1, card_ref, state, flagged, version, "
               "ROW_NUMBER() OVER (ORDER BY card_ref) FROM card_states",
         indexes={"card_states_by_change": ["org_id", "changed"]})
     _copy("customers", [
