@@ -27,30 +27,10 @@ from kiosk.cli import main as kiosk_cli
 from sim.harness import wait_until
 from sim.nfc import VirtualField, make_card
 from sim.notify import NotifyListener
+from tests.support.kiosk_config import unpaired_config
 
 ROOT = Path(__file__).parents[2]
 
-CONFIG = """\
-[kiosk]
-id = "unpaired"
-state_dir = "{state}"
-locale = "en"
-[reader]
-path = "{reader}"
-poll_interval = 0.05
-[display]
-driver = "virtual"
-frames_dir = "{state}/frames"
-outcome_seconds = 1.0
-[lights]
-factory = "mock"
-[central]
-interval = 0.5
-refresh_interval = 0.5
-[program]
-cooldown_minutes = 0
-daily_cap = 0
-"""
 
 
 @dataclass
@@ -88,10 +68,9 @@ class Counter:
 
 def _start(root: Path, url: str, code: str, stack: ExitStack) -> Counter:
     nfc = stack.enter_context(VirtualField())
-    root.mkdir()
-    config = root / "kiosk.toml"
     state = root / "state"
-    config.write_text(CONFIG.format(state=state, reader=nfc.path), encoding="utf-8")
+    config = unpaired_config(root, nfc.path, f'driver = "virtual"\nframes_dir = "{state}/frames"'
+                             '\noutcome_seconds = 1.0')
     assert kiosk_cli(["--config", str(config), "pair", url, code], io.StringIO()) == 0
     notify = NotifyListener(root / "notify.sock")
     stack.callback(notify.close)

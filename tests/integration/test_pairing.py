@@ -18,28 +18,7 @@ from central.orgs import DEFAULT_ORG
 from central.testing import running_server
 from kiosk.cli import main as kiosk
 from kiosk.config import load
-
-CONFIG = """\
-# the counter by the door
-[kiosk]
-id = "unpaired"
-state_dir = "{state}"
-locale = "en"
-
-[reader]
-path = "udp:127.0.0.1:54321"
-
-[display]
-driver = "none"
-
-[lights]
-factory = "mock"
-
-[program]
-cooldown_minutes = 0
-daily_cap = 0
-timezone = "UTC"
-"""
+from tests.support.kiosk_config import unpaired_config
 
 
 @pytest.fixture
@@ -66,10 +45,7 @@ def _org_key(db_url: str) -> bytes | None:
 
 
 def _kiosk_config(root: Path) -> Path:
-    root.mkdir(parents=True)
-    path = root / "kiosk.toml"
-    path.write_text(CONFIG.format(state=root / "state"), encoding="utf-8")
-    return path
+    return unpaired_config(root)
 
 
 def run(capsys: pytest.CaptureFixture[str], config: Path, *argv: str) -> tuple[int, str, str]:
