@@ -94,7 +94,7 @@ def pull(client: CentralClient, token: str, ledger: Ledger, url: str, now: datet
             if failure.status != 404:
                 raise
             # a central from before changed cards: this kiosk knows the cards it answers
-            log.warning("event=card_pull ok=false problem='the central offers no changed cards'")
+            log.warning("event=card_pull ok=false problem=%r", "the central offers no changed cards")
             break
         page = check_page(data, cursor, now)
         if page.cards or page.cursor != cursor:
