@@ -11,6 +11,8 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 
+from sqlalchemy import select
+
 from central import accounts
 from central.accounts import AccountError
 from central.db import Database
@@ -47,21 +49,33 @@ def read_password(ask: Callable[[str], str] = getpass.getpass) -> str:
 
 def shop_id(db: Database, org_id: int, name: str) -> int:
     """The id of the organisation's shop called `name`."""
-    raise AccountError(f"no shop named {name!r}")
+    from central.db import reading, shops
+
+    with reading(db) as conn:
+        found = conn.execute(select(shops.c.id).where(shops.c.org_id == org_id,
+                                                      shops.c.name == name.strip())).scalar()
+    if found is None:
+        raise AccountError(f"no shop named {name!r} (kiosk-central list-shops)")
+    return int(found)
 
 
 def run_account_command(db: Database, args: argparse.Namespace, now: datetime) -> str:
+    from central.db import reading
+    from central.orgs import org_id
+
+    with reading(db) as conn:
+        org = org_id(conn, getattr(args, "org", None))
     if args.command == "list-accounts":
-        rows = accounts.list_accounts(db, DEFAULT_ORG)
+        rows = accounts.list_accounts(db, org)
         return "\n".join(f"{r['email']}\t{r['role']}\t{r['shop_id'] or '-'}" for r in rows) \
             or "no accounts (kiosk-central add-owner EMAIL makes the first)"
     email = accounts.normal_email(args.email)
     if args.command == "add-owner":
-        accounts.add_account(db, email, read_password(), "owner", DEFAULT_ORG, None, now)
+        accounts.add_account(db, email, read_password(), "owner", org, None, now)
         return f"owner {email} can sign in at /login"
     if args.command == "add-manager":
-        shop = shop_id(db, DEFAULT_ORG, args.shop)
-        accounts.add_account(db, email, read_password(), "manager", DEFAULT_ORG, shop, now)
+        shop = shop_id(db, org, args.shop)
+        accounts.add_account(db, email, read_password(), "manager", org, shop, now)
         return f"manager {email} of shop {args.shop!r} can sign in at /login"
     accounts.set_password(db, email, read_password(), now)
     return f"{email} has a new password; its sessions were signed out"

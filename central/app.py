@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from central import changes, contract, ingest, store, web
+from central import changes, contract, ingest, pairing, store, web
 from central.db import Database, open_database
 from central.orgs import Kiosk as KioskIdentity
 from central.orgs import Owner
@@ -56,6 +56,17 @@ class CustomerIn(BaseModel):
     first_name: str | None = Field(default=None, min_length=1, max_length=MAX_FIRST_NAME)
     birthday: date | None = None
     consent: bool
+
+
+class PairingIn(BaseModel):
+    """A pairing code, as `kiosk-central add-kiosk` printed it (dashes and case aside)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    code: str = Field(min_length=1, max_length=40)
+
+
+# pairing is the one route without a credential: few attempts per client address
+PAIRING_RATE, PAIRING_BURST = 1 / 6, 10
 
 
 class EventBatch(BaseModel):
@@ -198,6 +209,7 @@ def create_app(db_url: str, *, clock: Clock | None = None, limits: Limits = DEFA
     app.state.clock = now  # the pages' clock too (sessions, throttling)
     app.state.limits = limits
     app.state.limiter = RateLimiter(limits.rate, limits.burst)
+    app.state.pairing_limiter = RateLimiter(PAIRING_RATE, PAIRING_BURST)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
@@ -214,7 +226,7 @@ def create_app(db_url: str, *, clock: Clock | None = None, limits: Limits = DEFA
 
     _routes(app, db, writer, now)
     web.mount(app)
-    contract.install(app, [EventBatch, CustomerIn])
+    contract.install(app, [EventBatch, CustomerIn, PairingIn])
     return app
 
 
@@ -223,6 +235,32 @@ def _routes(app: FastAPI, db: Database, writer: BatchWriter, now: Clock) -> None
     async def health() -> dict[str, str]:
         """Liveness: no token needed."""
         return {"status": "ok"}
+
+    @app.post("/v1/pair", response_model=None, openapi_extra=contract.body(PairingIn),
+              responses={200: {"model": contract.Paired},
+                         **contract.errors(400, 403, 413, 422, 429, 503)})
+    async def pair(request: Request) -> dict[str, str]:
+        """Pair a kiosk: its one-time code (no token needed) for the kiosk's new token and
+        its organisation's site key. A wrong, used or expired code is a 403 saying which;
+        each client address has a few attempts, then a 429."""
+        host = request.client.host if request.client else "?"
+        wait = request.app.state.pairing_limiter.wait(f"pair {host}", time.monotonic())
+        if wait:
+            raise HTTPException(429, f"too many pairing attempts: retry in {wait} s",
+                                headers={"Retry-After": str(wait)})
+        body = await _read_body(request)
+        _parse(body)
+        try:
+            code = PairingIn.model_validate_json(body).code
+        except ValidationError as error:
+            raise HTTPException(422, "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in error.errors()
+            )) from None
+        try:
+            paired = await run_in_threadpool(pairing.redeem, db, code, now())
+        except pairing.PairingRefused as refused:
+            raise HTTPException(403, str(refused)) from None
+        return paired.to_dict()
 
     @app.post("/v1/events", response_model=None, openapi_extra=contract.body(EventBatch),
               responses={200: {"model": contract.UploadAnswer},

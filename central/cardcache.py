@@ -6,12 +6,12 @@ write path together. A server process therefore keeps the folds it last committe
 memory (`CardCache`), and a transaction (`CardSession`) advances them there, writing
 each touched card's row once just before its commit.
 
-Cards are kept per organisation (a card ref names a card within its organisation); each
-write takes numbers from the organisation's `card_seq` (`take_seq`) into the rows'
-`changed` column, the cursor kiosks pull changed cards with (central.changes).
-
 Every write of a card's row stores a new random `version` with it. A kept fold is the
 stored one exactly while the row's version is the one kept with it.
+
+Cards are kept per organisation (a card ref names a card within its organisation); each
+write also takes numbers from the organisation's `card_seq` (`take_seq`) into the rows'
+`changed` column, the cursor kiosks pull changed cards with (central.changes).
 
 On SQLite (one writer at a time) the memory copy is trusted without a look at the rows
 while nobody else wrote card states: every transaction that writes them stores a new
@@ -59,25 +59,24 @@ _UPDATE_CARD = (
 _INSERT_CARD = insert(card_states)
 _READ_GENERATION = select(meta.c.value).where(meta.c.key == GENERATION_KEY).with_for_update()
 _WRITE_GENERATION = update(meta).where(meta.c.key == GENERATION_KEY)
-_CARDS = InQuery(card_states.c.card_ref, lambda wanted: select(card_states).where(
-    card_states.c.org_id == bindparam("org"), wanted))
+_IN_ORG = card_states.c.org_id == bindparam("org")
+_CARDS = InQuery(card_states.c.card_ref,
+                 lambda wanted: select(card_states).where(_IN_ORG, wanted))
 # sorted: row locks are always taken in the same order (SQLite renders no FOR UPDATE)
 _VERSIONS = InQuery(card_states.c.card_ref, lambda wanted: select(
     card_states.c.card_ref, card_states.c.version
-).where(card_states.c.org_id == bindparam("org"), wanted
-          ).order_by(card_states.c.card_ref).with_for_update())
-
-# PostgreSQL only: one lock per key, taken in the keys' order (volatile functions in the
-# select list are run after the ORDER BY)
-_LOCK_CARDS = text("SELECT pg_advisory_xact_lock(key) FROM unnest(CAST(:keys AS bigint[])) "
-                   "WITH ORDINALITY AS wanted(key, n) ORDER BY n")
-
+).where(_IN_ORG, wanted).order_by(card_states.c.card_ref).with_for_update())
 _TAKE_SEQ = (
     update(organisations).where(organisations.c.id == bindparam("org"))
     .values(card_seq=organisations.c.card_seq + bindparam("n"))
     .returning(organisations.c.card_seq)
 )
 Key = tuple[int, str]  # (organisation id, card ref)
+
+# PostgreSQL only: one lock per key, taken in the keys' order (volatile functions in the
+# select list are run after the ORDER BY)
+_LOCK_CARDS = text("SELECT pg_advisory_xact_lock(key) FROM unnest(CAST(:keys AS bigint[])) "
+                   "WITH ORDINALITY AS wanted(key, n) ORDER BY n")
 
 # 0 is what rows written before versions existed hold: no kept fold ever matches it
 _VERSIONS_FROM, _VERSIONS_TO = 1, 2**62
@@ -91,7 +90,8 @@ def new_version() -> int:
 
 def lock_key(org: int, ref: str) -> int:
     """A card's advisory lock (64 bits; two cards sharing one merely queue together)."""
-    digest = hashlib.blake2b(f"{org}:{ref}".encode(), digest_size=8, person=b"card lock").digest()
+    digest = hashlib.blake2b(f"{org} {ref}".encode(), digest_size=8,
+                             person=b"card lock").digest()
     return int.from_bytes(digest, "big", signed=True)
 
 
@@ -115,7 +115,7 @@ def take_seq(conn: Connection, org: int, n: int) -> int:
     The organisation's row stays locked until the transaction ends, so on PostgreSQL the
     numbers become visible in the order they were taken: a kiosk that read up to number
     N never later meets a card changed under a smaller one. Callers take it last, just
-    before their commit."""
+    before their commit, after their card locks."""
     last = conn.execute(_TAKE_SEQ, {"org": org, "n": n}).scalar_one()
     return int(last) - n + 1
 
@@ -215,9 +215,8 @@ class CardSession:
         return advanced
 
     def flush(self) -> None:
-        """Write every card this transaction changed, once, each with a new version under
-        a new number of its organisation's change sequence (and, on SQLite, a new
-        generation tag)."""
+        """Write every card this transaction changed, once, each with a new version (and,
+        on SQLite, a new generation tag)."""
         old, fresh = [], []
         by_org: dict[int, int] = {}
         for org, _ref in self.changed:
@@ -228,17 +227,16 @@ class CardSession:
         # wait for each other instead of deadlocking
         for key, card in sorted(self.changed.items()):
             org, ref = key
-            seq = seqs[org]
+            version, seq = new_version(), seqs[org]
             seqs[org] += 1
-            version = new_version()
             self.changed[key] = Card(card.state, card.flagged, card.state_dict, version)
             state, flags = json.dumps(card.state_dict), json.dumps(card.flagged)
             if key in self.read or (self.trusted and key in self._known):  # it has a row
                 old.append({"org": org, "ref": ref, "state": state, "flagged": flags,
                             "version": version, "seq": seq})
             else:
-                fresh.append({"org_id": org, "card_ref": ref, "state": state,
-                              "flagged": flags, "version": version, "changed": seq})
+                fresh.append({"org_id": org, "card_ref": ref, "state": state, "flagged": flags,
+                              "version": version, "changed": seq})
         if old:
             self.conn.execute(_UPDATE_CARD, old)
         if fresh:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from central import store
+from central import pairing, store
 from central.accountcli import ACCOUNT_COMMANDS, run_account_command
 from central.accountcli import commands as _account_commands
 from central.accounts import AccountError
@@ -62,10 +62,17 @@ def _parser() -> argparse.ArgumentParser:
     command("list-orgs", "list the organisations", org=False)
     command("add-shop", "add a shop (a location) to the organisation").add_argument("name")
     command("list-shops", "list the organisation's shops and their live kiosks")
-    add_kiosk = command("add-kiosk", "register a kiosk in a shop and print its token (shown "
-                                     "once)")
+    add_kiosk = command("add-kiosk", "register a kiosk in a shop and print its one-time "
+                                     "pairing code (for `kiosk pair URL CODE`; 24 hours)")
     add_kiosk.add_argument("id")
     add_kiosk.add_argument("--shop", help="the kiosk's shop (default: the only one)")
+    add_kiosk.add_argument("--token", action="store_true",
+                           help="print the kiosk's token instead (shown once), for scripts")
+    command("pair-code", "print a new pairing code for a kiosk (an older one stops working)",
+            org=False).add_argument("id")
+    command("set-site-key", "give the organisation the site key its kiosks already use "
+                            "(the kiosk's site.key file; a database from before "
+                            "organisations)").add_argument("file")
     command("revoke-kiosk", "revoke a kiosk's token", org=False).add_argument("id")
     command("list-kiosks", "list the organisation's kiosks, their shop and whether their "
                            "token is live")
@@ -192,12 +199,29 @@ def _organisations(db: Database, args: argparse.Namespace) -> str | None:
     return None
 
 
+def _paired(kiosk_id: str, code: str) -> str:
+    return (f"pairing code for kiosk {kiosk_id!r}: {code}\n"
+            f"valid 24 hours, once. On the kiosk: kiosk pair https://CENTRAL-ADDRESS {code}")
+
+
 def _run(db: Database, args: argparse.Namespace) -> str:
     done = _organisations(db, args)
     if done is not None:
         return done
     if args.command == "add-kiosk":
-        return store.add_kiosk(db, args.id, _now(), shop=args.shop, org=args.org)
+        if args.token:
+            return store.add_kiosk(db, args.id, _now(), shop=args.shop, org=args.org)
+        return _paired(args.id, pairing.add_kiosk(db, args.id, _now(), shop=args.shop,
+                                                  org=args.org))
+    if args.command == "pair-code":
+        return _paired(args.id, pairing.issue(db, args.id, _now()))
+    if args.command == "set-site-key":
+        try:
+            key = Path(args.file).read_bytes()
+        except OSError as error:
+            raise UsageError(f"{args.file}: cannot read: {error.strerror}") from None
+        pairing.set_site_key(db, key, org=args.org)
+        return "site key set: kiosks paired from now on name cards as the others do"
     if args.command == "revoke-kiosk":
         store.revoke_kiosk(db, args.id, _now())
         return f"kiosk {args.id!r} revoked"

@@ -105,6 +105,16 @@ class ChangedCards(Strict):
     more: bool = Field(description="true: more cards changed after `cursor`, ask again now")
 
 
+class Paired(Strict):
+    """A paired kiosk's credentials: keep both private (mode 0600)."""
+
+    kiosk_id: str
+    token: str = Field(description="the kiosk's bearer token, shown once")
+    site_key: str = Field(description="the organisation's site key, 64 hex characters: "
+                                      "card_ref = HMAC-SHA256(site key, UID)")
+    shop: str
+
+
 class CustomerRecord(Strict):
     card_ref: str
     first_name: str | None
@@ -152,7 +162,8 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
         400: "the body is not JSON",
         401: "no, an unknown or a revoked credential (WWW-Authenticate: Bearer)",
         403: "a valid credential of the other role: customer details take an owner key, "
-             "events, cards and the program a kiosk token",
+             "events, cards and the program a kiosk token (pairing: the code pairs nothing, "
+             "the detail says why)",
         404: "nothing stored under this name",
         413: "the body is larger than the server takes",
         422: "the request is well-formed JSON but not what this route takes",

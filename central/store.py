@@ -8,8 +8,19 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.engine import Connection
 
-from central.db import Database, customers, erasing, events, programs, reading, writing
+from central.cardcache import take_seq
+from central.db import (
+    Database,
+    card_states,
+    customers,
+    erasing,
+    events,
+    programs,
+    reading,
+    writing,
+)
 from central.ingest import card_events, cards, current, iso, program_tz, rebuild
 from central.orgs import (
     Kiosk,
@@ -120,7 +131,17 @@ def set_customer(
         )
         if done.rowcount == 0:
             conn.execute(insert(customers).values(org_id=org, card_ref=card_ref, **values))
+        _changed(conn, org, card_ref)
     return {"card_ref": card_ref, **values}
+
+
+def _changed(conn: Connection, org: int, card_ref: str) -> None:
+    """Count a card as changed (its customer did): kiosks pull it again, and greet or
+    forget the person. Its row is locked before the organisation's sequence, in the
+    writers' order."""
+    where = (card_states.c.org_id == org, card_states.c.card_ref == card_ref)
+    if conn.execute(select(card_states.c.changed).where(*where).with_for_update()).first():
+        conn.execute(update(card_states).where(*where).values(changed=take_seq(conn, org, 1)))
 
 
 def _card(org: int, card_ref: str) -> tuple[Any, Any]:
@@ -141,6 +162,7 @@ def erase_customer(db: Database, org: int, card_ref: str) -> bool:
     """Forget the person behind a card; its events stay as anonymous counts."""
     with erasing(db) as conn:
         done = conn.execute(delete(customers).where(*_card(org, card_ref)))
+        _changed(conn, org, card_ref)
     db.flush_erased()
     return done.rowcount > 0
 

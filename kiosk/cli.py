@@ -247,7 +247,7 @@ def cmd_sync(args: argparse.Namespace, out: TextIO) -> int:
     out.write(
         f"sent {report.sent} in {report.batches} batches: {report.accepted} accepted, "
         f"{report.duplicate} already known, {report.rejected} rejected; "
-        f"{report.cards_merged} cards refreshed\n"
+        f"{report.cards_merged} cards from the central\n"
     )
     if report.error:
         out.write(f"error: {report.error}\n")
@@ -290,6 +290,16 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> int:
     from kiosk.app import main as run_daemon
 
     return run_daemon(args.config)
+
+
+def cmd_pair(args: argparse.Namespace, out: TextIO) -> int:
+    from kiosk.pairing import pair
+
+    config = config_module.load(args.config)
+    where = config_module.config_path(args.config) or config_module.DEFAULT_PATH
+    for line in pair(where, config, args.url, args.code):
+        out.write(line + "\n")
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -346,6 +356,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("start-over", cmd_start_over, "set aside a ledger that does not belong to the site key "
         "or is damaged, and begin a new empty one (stop the kiosk first)")
+
+    pair = add("pair", cmd_pair, "join the central with the one-time code `kiosk-central "
+               "add-kiosk` printed: stores the token and the site key, writes [central]")
+    pair.add_argument("url", help="the central's address, e.g. https://loyalty.example.com")
+    pair.add_argument("code", help="the pairing code, e.g. ABCDE-FGHJK")
 
     check = add("check-config", cmd_check_config, "validate a configuration file")
     check.add_argument("file", nargs="?", help="the file (default: the one --config names)")

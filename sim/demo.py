@@ -4,7 +4,9 @@ Everything below the adapters is virtual: nfcpy talks to a virtual field over it
 device, luma.oled's SSD1306 driver writes to a virtual controller, gpiozero drives mock
 pins, and the central API is the real `kiosk-central` app on loopback. The kiosk itself
 is the same `App` that `kiosk run` starts. The terminal shows the OLED and the LEDs while
-a scenario taps cards; frames land as PNG files in the state folder.
+a scenario taps cards; frames land as PNG files in the state folder. Then a second
+counter, in another shop of the same business, is paired with a one-time code (`kiosk
+pair`), pulls the cards the first one made, and knows the first card at its first tap.
 
     python -m sim.demo [--scenario demo] [--speed 1] [--locale en] [--state-dir demo-state]
 """
@@ -12,23 +14,32 @@ a scenario taps cards; frames land as PNG files in the state folder.
 from __future__ import annotations
 
 import argparse
+import io
 import logging
 import shutil
 import sys
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 import requests
 
+from central import pairing, store
+from central.db import open_database
+from central.orgs import DEFAULT_ORG
 from central.testing import add_kiosk, running_server
-from kiosk.adapters.sync import sync_status
+from kiosk.adapters.ledger_binding import write_private
+from kiosk.adapters.sync import SyncWorker, sync_status
 from kiosk.app import App
+from kiosk.cli import main as kiosk_cli
+from kiosk.config import load
 from kiosk.core import cardid
+from kiosk.core.describe import describe
 from kiosk.logs import KeyValueFormatter
 from kiosk.notify import Notifier
-from kiosk.service import load_site_key
+from kiosk.service import Counter, load_site_key
 from sim.harness import running_app, wait_until
 from sim.nfc import VirtualField
 from sim.scenario import Scenario, StepResult, load_scenario, run_scenario
@@ -150,6 +161,57 @@ def summary(app: App, scenario: Scenario, central: str, token: str, state: Path)
     return lines
 
 
+SECOND = """# written by `make demo`: the second counter
+[kiosk]
+id = "unpaired"
+state_dir = "{state}"
+locale = "{locale}"
+[reader]
+path = "udp:127.0.0.1:9"
+[display]
+driver = "none"
+[lights]
+factory = "mock"
+[program]
+name = "Café de la Gare"
+reward = "free coffee"
+cooldown_minutes = 0
+"""
+
+
+def second_counter(db_url: str, central: str, root: Path, scenario: Scenario, locale: str
+                   ) -> list[str]:
+    """Another shop's counter: paired with a one-time code, it pulls the cards changed at
+    the central, then taps the scenario's first card (known: its balance, no welcome)."""
+    db = open_database(db_url)
+    try:
+        store.add_shop(db, "Terrasse", datetime.now(UTC))
+        code = pairing.add_kiosk(db, "terrasse-1", datetime.now(UTC), shop="Terrasse")
+    finally:
+        db.dispose()
+    root.mkdir(parents=True)
+    config_file = root / "kiosk.toml"
+    config_file.write_text(SECOND.format(state=root, locale=locale), encoding="utf-8")
+    said = io.StringIO()
+    if kiosk_cli(["--config", str(config_file), "pair", central, code], said) != 0:
+        return ["", "(!) the second counter could not pair"]
+    config = load(str(config_file))
+    counter = Counter.open(config)
+    try:
+        worker = SyncWorker(config.central, config.kiosk.ledger_path,
+                            counter.program.tz)
+        pulled = worker.sync_once(refresh=True)
+        worker.close()
+        name, card = next((n, c) for n, c in scenario.cards.items() if n != "staff")
+        outcome = counter.tap(card.identity, datetime.now(UTC))
+        shown = describe(outcome, locale, counter.program.tz)
+    finally:
+        counter.close()
+    return ["", f"Second counter (shop Terrasse), paired with code {code}: pulled "
+                f"{pulled.cards_merged} cards from the central; {name} taps there:",
+            f"  {shown}"]
+
+
 def wait_for_sync(app: App, timeout: float) -> bool:
     """Wake the sync worker until the outbox is empty; False when `timeout` passed first."""
     parts = app.parts
@@ -195,6 +257,14 @@ def _play(args: argparse.Namespace, state: Path, out: TextIO) -> int:
     db_url = f"sqlite:///{state / 'central.sqlite3'}"
     token = add_kiosk(db_url, "demo-kiosk")
     (state / "token").write_text(token + "\n")
+    # the organisation's key, as `kiosk pair` would have stored it: every counter alike
+    db = open_database(db_url)
+    try:
+        org_key = store.site_key(db, DEFAULT_ORG)
+    finally:
+        db.dispose()
+    assert org_key is not None
+    write_private(state / "site.key", org_key, replace=True)
     site_key = load_site_key(state / "site.key")
     staff_card = scenario.cards.get("staff")
     staff_ref = cardid.card_ref(site_key, staff_card.identity) if staff_card else "0" * 64
@@ -227,6 +297,7 @@ def _play(args: argparse.Namespace, state: Path, out: TextIO) -> int:
             lines = summary(app, scenario, central, token, state)
             if not synced:
                 lines.insert(0, "(!) some events were still pending sync when the demo ended")
+            lines += second_counter(db_url, central, state / "counter-2", scenario, args.locale)
     out.write("\n".join(lines) + "\n")
     return 0
 

@@ -7,7 +7,9 @@ again; the server answers `duplicate` for those it already holds. Rejected event
 kept aside with their reason and never sent again.
 
 Each answer carries the server's state of the batch's cards (every kiosk's events); the
-ledger caches that plus this kiosk's events still pending. One voucher redeemed offline
+ledger caches that plus this kiosk's events still pending. The cards changed at the
+central since the last round are pulled the same way (kiosk.adapters.card_pull), so every
+card of the organisation is known here before its first tap. One voucher redeemed offline
 at two kiosks is therefore not an error here: both redemptions are accepted and kept,
 the server flags the card `overdraft`, and each cache shows the negative voucher count
 once it has heard of both. Nothing is dropped to hide it.
@@ -40,7 +42,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Protocol
 
-from kiosk.adapters import timekeeper
+from kiosk.adapters import card_pull, timekeeper
 from kiosk.adapters.ledger import Ledger
 from kiosk.adapters.sync_client import CentralClient, SyncFailure, read_token
 from kiosk.config import CentralSection
@@ -58,7 +60,6 @@ ONLINE = "sync.online"
 LAST_REFRESH = "sync.last_refresh"
 
 STOP_POLL = 0.2  # seconds: how often a waiting worker looks at its stop event
-REFRESH_SCAN = 20  # newest events read per card the idle refresh looks for, at most
 STATUS_EVERY = timedelta(minutes=15)  # an idle, unchanged status is written at most this often
 STATUS_KEYS = (LAST_SUCCESS, LAST_ERROR, LAST_ATTEMPT, ONLINE, LAST_REFRESH)
 
@@ -239,8 +240,8 @@ class SyncWorker:
     def sync_once(self, stop: threading.Event | None = None, refresh: bool = False) -> SyncReport:
         """Send every pending event (batch by batch), merge the cards, check the program.
 
-        In a round with nothing to send, recently seen cards are re-read from the server
-        (at most every `refresh_interval`; `refresh=True` forces it).
+        Then the cards changed at the central are pulled: after an upload, and in a round
+        with nothing to send at most every `refresh_interval` (`refresh=True` forces it).
         """
         with self._lock, Ledger.open(self.ledger_path, self.tz) as ledger:
             state = _Round()
@@ -253,8 +254,8 @@ class SyncWorker:
                 idle = not ledger.pending(1)
                 self._drain(ledger, token, state, stop)
                 self._check_program(ledger, token, state, force=idle)
-                if idle or refresh:
-                    self._refresh(ledger, token, state, started, refresh)
+                # after an upload too: what other counters did reaches this cache now
+                self._refresh(ledger, token, state, started, refresh or state.sent > 0, stop)
             except SyncFailure as failure:
                 state.error, state.retry_after = str(failure), failure.retry_after
             self._record(ledger, state, started)
@@ -307,35 +308,19 @@ class SyncWorker:
             state.program_updated = True
 
     def _refresh(
-        self, ledger: Ledger, token: str, state: _Round, now: datetime, force: bool
+        self, ledger: Ledger, token: str, state: _Round, now: datetime, force: bool,
+        stop: threading.Event | None,
     ) -> None:
-        """Re-read recently seen cards, so stamps given at other kiosks reach this cache."""
+        """Pull the cards changed at the central since the last pull (kiosk.adapters.card_pull):
+        after an upload, and when idle at most every refresh_interval."""
         if self.section.refresh_cards == 0:
             return
         last = _when(self._held(ledger).get(LAST_REFRESH))
         too_soon = last is not None and (now - last).total_seconds() < self.section.refresh_interval
         if too_soon and not force:
             return
-        # the cards of the newest events here, from a bounded number of them: a walk over
-        # every cached card grew with the kiosk's history
-        recent = ledger.recent_card_refs(
-            self.section.refresh_cards, scan=REFRESH_SCAN * self.section.refresh_cards
-        )
-        # every card with a name held here too: an erasure at the central must reach this
-        # kiosk even when the customer never comes back
-        refs = dict.fromkeys([*recent, *ledger.customer_refs()])
-        states = []
-        customers = {}
-        for ref in refs:
-            remote = self._client.remote_card(token, ref)
-            if remote is not None:
-                states.append(remote.state)
-                if remote.says_customer:
-                    customers[ref] = remote.customer
-        # a card unchanged costs no write: SQLite keeps a row rewritten with the same bytes
-        ledger.settle((), {}, states, now, customers)
+        state.cards += card_pull.pull(self._client, token, ledger, self.section.url, now, stop)
         self._held(ledger)[LAST_REFRESH] = now.isoformat()  # written with the status
-        state.cards += len(states)
 
     def _held(self, ledger: Ledger) -> dict[str, str]:
         """The status notes in memory; read from the ledger at this worker's first round."""

@@ -343,6 +343,10 @@ class CentralClient:
             raise SyncFailure("garbage answer: another card than asked")
         return _taken(body, datetime.now(UTC))
 
+    def read(self, token: str, path: str) -> Any:
+        """GET `path`: its JSON answer, or SyncFailure."""
+        return _json(self._request("GET", path, token))
+
     def program(self, token: str, etag: str | None) -> ProgramAnswer:
         """GET the current program, conditional on the ETag we hold."""
         headers = {"If-None-Match": etag} if etag else None

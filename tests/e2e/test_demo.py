@@ -1,4 +1,5 @@
-"""`make demo` plays its scenario to the end: enrolled, stamped to the reward, redeemed, synced."""
+"""`make demo` plays its scenario to the end: enrolled, stamped to the reward, redeemed,
+synced; then a second counter is paired and knows the first card."""
 
 from __future__ import annotations
 
@@ -17,6 +18,10 @@ def test_the_demo_enrols_stamps_rewards_redeems_and_syncs_everything(tmp_path: P
     assert "lea      3/10 stamps, 1 visit," in text  # left on the reader: counted once
     assert "pending: 0, rejected: 0" in text
     assert "still pending" not in text
+    # a second counter, in another shop, paired with a code: marie is known there
+    second = text.split("Second counter (shop Terrasse)", 1)[1]
+    assert "pulled 3 cards" in second and "marie taps there" in second
+    assert "stamps 1/10" in second and "welcome" not in second.lower()
     assert len(list((state / "frames").glob("*.png"))) >= 10
     log = (state / "kiosk.log").read_text()
     assert "outcome=refused" in log and "event=reader online=False" in log

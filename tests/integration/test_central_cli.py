@@ -36,7 +36,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 def test_add_kiosk_prints_a_token_once_and_stores_only_its_hash(
     capsys: pytest.CaptureFixture[str], db: str
 ) -> None:
-    code, token, _ = run(capsys, "add-kiosk", "shop-1", "--db", db)
+    code, token, _ = run(capsys, "add-kiosk", "shop-1", "--token", "--db", db)
     assert code == 0 and len(token) >= 40
     database = open_database(db)
     assert store.authenticate(database, token) == store.Kiosk("shop-1", 1, DEFAULT_ORG)
@@ -56,8 +56,8 @@ def test_add_kiosk_prints_a_token_once_and_stores_only_its_hash(
 def test_adding_a_kiosk_twice_is_one_clear_error(
     capsys: pytest.CaptureFixture[str], db: str
 ) -> None:
-    run(capsys, "add-kiosk", "shop-1", "--db", db)
-    code, out, err = run(capsys, "add-kiosk", "shop-1", "--db", db)
+    run(capsys, "add-kiosk", "shop-1", "--token", "--db", db)
+    code, out, err = run(capsys, "add-kiosk", "shop-1", "--token", "--db", db)
     assert code == 1 and out == ""
     assert err.count("\n") == 0 and "already exists and is live; revoke it first" in err
 
@@ -65,9 +65,9 @@ def test_adding_a_kiosk_twice_is_one_clear_error(
 def test_a_revoked_kiosk_is_refused_and_can_be_given_a_new_token(
     capsys: pytest.CaptureFixture[str], db: str
 ) -> None:
-    _, old, _ = run(capsys, "add-kiosk", "shop-1", "--db", db)
+    _, old, _ = run(capsys, "add-kiosk", "shop-1", "--token", "--db", db)
     assert run(capsys, "revoke-kiosk", "shop-1", "--db", db)[0] == 0
-    _, new, _ = run(capsys, "add-kiosk", "shop-1", "--db", db)
+    _, new, _ = run(capsys, "add-kiosk", "shop-1", "--token", "--db", db)
     event = event_dict("shop-1", CARD, 1, datetime.now(UTC) - timedelta(minutes=1))
     with running_server(db) as url:
         assert Client(url, old).post_events([event]).status == 401

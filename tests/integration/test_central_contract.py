@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from central import store
+from central import pairing, store
 from central.db import open_database
 from central.program import from_toml
 from central.serving import Limits
@@ -129,7 +129,21 @@ def test_every_answer_of_every_route_is_documented_and_valid(served: tuple[str, 
     contract.check("GET", card, kiosk.get(at(card, UNSEEN)))
     contract.check("GET", card, kiosk.get(at(card, "nope")))
     contract.check("GET", card, stranger.get(at(card, CARD)))
+    changes = "/v1/cards/changes"
+    page = contract.check("GET", changes, kiosk.get(f"{changes}?after=0&limit=1"))
+    assert list(page.json()["cards"]) == [CARD]
+    contract.check("GET", changes, kiosk.get(f"{changes}?after=-1"))
+    contract.check("GET", changes, owner.get(changes))
     contract.check("GET", "/v1/program", kiosk.get("/v1/program"))
+    db = open_database(db_url)
+    code = pairing.add_kiosk(db, "k2", NOW)
+    db.dispose()
+    anyone = Client(url)
+    contract.request_schema("POST", "/v1/pair").validate({"code": code})
+    contract.check("POST", "/v1/pair", anyone.send_json("POST", "/v1/pair", {"code": code}))
+    contract.check("POST", "/v1/pair", anyone.send_json("POST", "/v1/pair", {"code": code}))
+    contract.check("POST", "/v1/pair", anyone.send_json("POST", "/v1/pair", {"code": 5}))
+    contract.check("POST", "/v1/pair", anyone.request("POST", "/v1/pair", b"{"))
     db = open_database(db_url)
     store.set_program(db, from_toml('[program]\nversion = "7"\ngoal = 8\n'), NOW)
     db.dispose()

@@ -13,7 +13,8 @@ import pytest
 from central import store
 from central.changes import changed_cards
 from central.cli import main
-from central.db import open_database
+from central.db import open_database, reading
+from central.figures import visits_per_day, visits_per_shop
 from central.orgs import DEFAULT_ORG, SITE_KEY_BYTES
 from central.program import from_toml
 from central.testing import (
@@ -219,7 +220,7 @@ def test_the_shop_commands_add_and_list_shops_and_kiosks(
         return code, out.strip(), err.strip()
 
     assert run("add-shop", "Gare")[1] == "shop 'Gare' added"
-    code, token, _ = run("add-kiosk", "gare-1", "--shop", "Gare")
+    code, token, _ = run("add-kiosk", "gare-1", "--shop", "Gare", "--token")
     assert code == 0 and len(token) >= 40
     assert run("list-shops")[1].splitlines() == ["Gare\t1 live kiosk(s)", "main\t0 live kiosk(s)"]
     assert run("list-kiosks")[1].startswith("gare-1\tGare\tlive")
@@ -230,3 +231,27 @@ def test_the_shop_commands_add_and_list_shops_and_kiosks(
     assert code == 1 and "--org" in err
     assert run("list-shops", "--org", "Chez Lou")[1] == "no shops"
     assert run("list-orgs")[1].splitlines() == ["default", "Chez Lou"]
+
+
+def test_visits_are_counted_per_shop_and_per_kiosk(central: tuple[str, str]) -> None:
+    url, db_url = central
+    db = open_database(db_url)
+    try:
+        store.add_shop(db, "Gare", NOW)
+    finally:
+        db.dispose()
+    main_kiosk = Client(url, add_kiosk(db_url, "main-1", shop="main"))
+    gare = [Client(url, add_kiosk(db_url, f"gare-{n}", shop="Gare")) for n in (1, 2)]
+    main_kiosk.post_events(_stamps("main-1", CARD, 1))
+    gare[0].post_events(_stamps("gare-1", CARD, 1, 2))
+    gare[1].post_events(_stamps("gare-2", OTHER, 3))
+    day = (NOW - timedelta(minutes=1)).date().isoformat()
+    db = open_database(db_url)
+    try:
+        with reading(db) as conn:
+            assert visits_per_shop(conn, DEFAULT_ORG, day, day) == [("Gare", day, 3),
+                                                                    ("main", day, 1)]
+            assert [k for k, _d, _n in visits_per_day(conn, DEFAULT_ORG, day, day)] == [
+                "gare-1", "gare-2", "main-1"]
+    finally:
+        db.dispose()

@@ -111,3 +111,46 @@ def test_workers_share_one_address_and_store_each_retried_event_once(postgres_db
                    if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()]
         assert len(workers) == 2
     assert _stored(postgres_db)[0] == len(sent)
+
+
+def test_a_kiosk_paging_changed_cards_while_two_processes_write_misses_no_change(
+    central_db: str,
+) -> None:
+    writers = {name: add_kiosk(central_db, name) for name in ("ka", "kb")}
+    reader_token = add_kiosk(central_db, "reader")
+    cards = [hashlib.sha256(f"paged {n}".encode()).hexdigest() for n in range(40)]
+    with ServerProcess(central_db) as one, ServerProcess(central_db) as two:
+        def write(name: str, url: str) -> None:
+            client = Client(url, writers[name])
+            for round_ in range(8):  # each round stamps every card once more
+                batch = [event_dict(name, card, round_ * 100 + n,
+                                    START + timedelta(seconds=round_ * 100 + n))
+                         for n, card in enumerate(cards)]
+                assert client.post_events(batch).status == 200
+            client.close()
+
+        threads = [threading.Thread(target=write, args=("ka", one.url)),
+                   threading.Thread(target=write, args=("kb", two.url))]
+        for thread in threads:
+            thread.start()
+        seen: dict[str, int] = {}
+        cursor = 0
+        reader = Client(one.url, reader_token)
+
+        def pull() -> None:
+            nonlocal cursor
+            while True:
+                page = reader.get(f"/v1/cards/changes?after={cursor}&limit=7").json()
+                seen.update({ref: card["stamps"] for ref, card in page["cards"].items()})
+                cursor = page["cursor"]
+                if not page["more"]:
+                    return
+
+        while any(thread.is_alive() for thread in threads):
+            pull()  # pages read while both processes commit
+        for thread in threads:
+            thread.join()
+        pull()  # what changed since the last page: the cursor never skipped a commit
+        reader.close()
+    # every card holds 16 stamps at the end, and the reader, following its cursor, has it
+    assert seen == dict.fromkeys(cards, 16)

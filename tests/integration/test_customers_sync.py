@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from central import cli as central_cli
 from central import store
 from central.db import open_database
+from central.ingest import held_events
 from central.orgs import DEFAULT_ORG
 from central.testing import Client
 from kiosk.adapters.ledger import Ledger
@@ -244,7 +245,15 @@ def test_central_card_states_equal_every_kiosks_fold_of_the_same_events(
                 assert worker.sync_once().ok
             for worker in workers:  # now every kiosk hears of the others' events
                 assert worker.sync_once(refresh=True).ok
-            everything = [e for counter in counters for e in counter.ledger.events()]
+            # kiosks act on cards pulled from the others too: a reward earned at two
+            # counters from the same stamps is held at the central for review, never counted
+            db = open_database(str(central.db))
+            try:
+                held = {e["id"] for e in held_events(db, DEFAULT_ORG)}
+            finally:
+                db.dispose()
+            everything = [e for counter in counters for e in counter.ledger.events()
+                          if e.id not in held]
             refs = sorted({e.card_ref for e in everything})
             token = configs[0].central.token_file
             client = Client(central.url, Path(token).read_text().strip())

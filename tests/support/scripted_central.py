@@ -2,8 +2,9 @@
 
 Real HTTP over a real socket, so the kiosk's whole client runs (requests, its deadline,
 its checks). It takes every event unless `refuse` names a reason, answers the cards of a
-batch with `card(card_ref)` when set, dates its answers with `clock()` (the `Date`
-header), and with `drip` set sends its body one byte every `drip` seconds.
+batch (and its changed cards: `changes`) with `card(card_ref)` when set, dates its
+answers with `clock()` (the `Date` header), and with `drip` set sends its body one byte
+every `drip` seconds.
 
     with ScriptedCentral(card=lambda ref: {...}, clock=lambda: fast_time) as central:
         config = kiosk_setup(state, central.url, token_file)
@@ -52,6 +53,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:  # noqa: N802
         central = self.server.central
+        if self.path.startswith("/v1/cards/changes?"):
+            self._answer(200, json.dumps(central.changes(self.path)).encode())
+            return
         if self.path.startswith("/v1/cards/") and central.card is not None:
             body = central.card(self.path.rsplit("/", 1)[1])
             if body is not None:
@@ -119,6 +123,20 @@ class ScriptedCentral:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def changes(self, path: str) -> dict[str, Any]:
+        """A page of changed cards: `card(ref)` of every card events named, once each time
+        events arrived since the cursor (the cursor is the number of events received)."""
+        after = int(path.split("after=", 1)[1].split("&", 1)[0])
+        received = list(self.received)
+        if after >= len(received) or self.card is None:
+            return {"cards": {}, "cursor": max(after, 0), "more": False}
+        cards = {}
+        for ref in {e["card_ref"] for e in received[after:]}:
+            body = self.card(ref)
+            if body is not None:
+                cards[ref] = body
+        return {"cards": cards, "cursor": len(received), "more": False}
 
     def __enter__(self) -> ScriptedCentral:
         self._thread.start()
