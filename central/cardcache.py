@@ -42,7 +42,7 @@ from sqlalchemy.engine import Connection
 
 from central.cards import card_json
 from central.db import GENERATION_KEY, card_states, meta
-from central.fastsql import InQuery
+from central.fastsql import InQuery, InsertMany
 from kiosk.core.events import CardState, Event, apply
 
 # Built once: SQLAlchemy then reuses their compiled form instead of keying them anew.
@@ -52,7 +52,14 @@ _UPDATE_CARD = (
     .values(state=bindparam("state"), flagged=bindparam("flagged"),
             version=bindparam("version"))
 )
-_INSERT_CARD = insert(card_states)
+_INSERT_CARD = InsertMany(insert(card_states), [column.name for column in card_states.columns])
+# PostgreSQL only: every changed card in one statement, not one bound statement per card
+_UPDATE_CARDS = text(
+    "UPDATE card_states SET state = changed.state, flagged = changed.flagged, "
+    "version = changed.version FROM unnest(CAST(:refs AS text[]), CAST(:states AS text[]), "
+    "CAST(:flagged AS text[]), CAST(:versions AS bigint[])) "
+    "AS changed(card_ref, state, flagged, version) "
+    "WHERE card_states.card_ref = changed.card_ref")
 _READ_GENERATION = select(meta.c.value).where(meta.c.key == GENERATION_KEY).with_for_update()
 _WRITE_GENERATION = update(meta).where(meta.c.key == GENERATION_KEY)
 _CARDS = InQuery(card_states.c.card_ref, lambda wanted: select(card_states).where(wanted))
@@ -203,10 +210,15 @@ class CardSession:
             else:
                 fresh.append({"card_ref": ref, "state": state, "flagged": flags,
                               "version": version})
-        if old:
+        if old and self.conn.dialect.name == "postgresql":
+            self.conn.execute(_UPDATE_CARDS, {
+                "refs": [row["ref"] for row in old], "states": [row["state"] for row in old],
+                "flagged": [row["flagged"] for row in old],
+                "versions": [row["version"] for row in old]})
+        elif old:
             self.conn.execute(_UPDATE_CARD, old)
         if fresh:
-            self.conn.execute(_INSERT_CARD, fresh)
+            _INSERT_CARD.run(self.conn, fresh)
         if self.trusted:
             self.generation = bump_generation(self.conn)
 
