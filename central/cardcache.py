@@ -18,10 +18,11 @@ On PostgreSQL several server processes write side by side (`CardCache(shared=Tru
 each transaction first takes a lock per card it advances (a transaction-level advisory
 lock, so a card with no row yet is locked too: two first uploads of one new card wait for
 each other instead of failing on its key), in one sorted order, then reads the versions
-of those cards' rows FOR UPDATE (what a rebuild of every card waits on), and reads and
-parses a card's fold only when its version is not the kept one. Writes for different
-cards never wait for each other; two writes for one card queue on that card's lock
-alone, and the second sees the first's version.
+of those cards' rows, and reads and parses a card's fold only when its version is not the
+kept one. Writes for different cards never wait for each other; two writes for one card
+queue on that card's lock alone, and the second sees the first's version (its statement
+starts after the first committed). A rebuild of every card (`lock_every_card`) waits for
+the uploads being written and holds up the next ones until it commits.
 """
 
 from __future__ import annotations
@@ -63,15 +64,16 @@ _UPDATE_CARDS = text(
 _READ_GENERATION = select(meta.c.value).where(meta.c.key == GENERATION_KEY).with_for_update()
 _WRITE_GENERATION = update(meta).where(meta.c.key == GENERATION_KEY)
 _CARDS = InQuery(card_states.c.card_ref, lambda wanted: select(card_states).where(wanted))
-# sorted: row locks are always taken in the same order (SQLite renders no FOR UPDATE)
 _VERSIONS = InQuery(card_states.c.card_ref, lambda wanted: select(
-    card_states.c.card_ref, card_states.c.version
-).where(wanted).order_by(card_states.c.card_ref).with_for_update())
+    card_states.c.card_ref, card_states.c.version).where(wanted))
 
-# PostgreSQL only: one lock per key, taken in the keys' order (volatile functions in the
-# select list are run after the ORDER BY)
-_LOCK_CARDS = text("SELECT pg_advisory_xact_lock(key) FROM unnest(CAST(:keys AS bigint[])) "
-                   "WITH ORDINALITY AS wanted(key, n) ORDER BY n")
+# PostgreSQL only: the shared lock on every card (a rebuild takes it alone; the two-key
+# form never meets a card's one-key lock), then one lock per card, in the keys' order
+# (volatile functions in the select list are run after the ORDER BY)
+_LOCK_CARDS = text("SELECT pg_advisory_xact_lock_shared(0, 0), pg_advisory_xact_lock(key) "
+                   "FROM unnest(CAST(:keys AS bigint[])) WITH ORDINALITY AS wanted(key, n) "
+                   "ORDER BY n")
+_LOCK_EVERY_CARD = text("SELECT pg_advisory_xact_lock(0, 0)")
 
 # 0 is what rows written before versions existed hold: no kept fold ever matches it
 _VERSIONS_FROM, _VERSIONS_TO = 1, 2**62
@@ -87,6 +89,13 @@ def lock_key(ref: str) -> int:
     """A card's advisory lock (64 bits; two cards sharing one merely queue together)."""
     digest = hashlib.blake2b(ref.encode(), digest_size=8, person=b"card lock").digest()
     return int.from_bytes(digest, "big", signed=True)
+
+
+def lock_every_card(conn: Connection) -> None:
+    """Before a transaction rewrites every card: wait for the uploads being written, and
+    hold up the next ones until this transaction ends (PostgreSQL; SQLite has one writer)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(_LOCK_EVERY_CARD)
 
 
 @dataclass(frozen=True)

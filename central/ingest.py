@@ -20,7 +20,14 @@ from sqlalchemy.engine import Connection
 
 from central import figures
 from central import program as programs_mod
-from central.cardcache import Card, CardSession, bump_generation, load, new_version
+from central.cardcache import (
+    Card,
+    CardSession,
+    bump_generation,
+    load,
+    lock_every_card,
+    new_version,
+)
 from central.cards import time_flags
 from central.db import Database, card_states, customers, events, programs, reading
 from central.fastsql import InQuery, InsertMany
@@ -149,6 +156,7 @@ _CONSENTING = InQuery(customers.c.card_ref, lambda wanted: select(
 
 def rebuild(conn: Connection, tz: tzinfo) -> int:
     """Fold every card again from its events (after a change of the program's time zone)."""
+    lock_every_card(conn)  # before reading the events: none is being written meanwhile
     conn.execute(delete(card_states))
     by_card: dict[str, list[Any]] = defaultdict(list)
     for row in conn.execute(select(events).where(events.c.held_reason.is_(None))):

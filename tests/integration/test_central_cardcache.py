@@ -8,9 +8,10 @@ server process).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,8 +21,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from central import store
+from central.cardcache import CardCache
 from central.db import Database, open_database, reading, writing
 from central.figures import visits_per_day
+from central.ingest import write_batch
 from central.program import from_toml
 from central.testing import add_kiosk, event_dict
 from central.validate import check_event
@@ -162,6 +165,42 @@ def test_on_postgresql_a_card_being_written_holds_up_only_its_own_uploads(
     finally:
         for each in (writer, other_writer):
             each.close()
+        db.dispose()
+        other.dispose()
+
+
+def test_on_postgresql_a_rebuild_waits_for_the_upload_being_written_and_counts_it(
+    postgres_db: str,
+) -> None:
+    add_kiosk(postgres_db, "ka")
+    db, other = open_database(postgres_db), open_database(postgres_db)
+    writer = BatchWriter(db)
+    card = CARDS[0]
+    late_evening = datetime(2026, 5, 31, 23, 30, tzinfo=UTC)  # already 1 June in Paris
+    _upload(writer, "ka", [_event("ka", 1, card, EventKind.STAMP, 1, late_evening)])
+    rebuilt: list[bool] = []
+    try:
+        # an upload of the card is being written by another process...
+        with writing(other) as conn:
+            cards = CardCache(shared=True).session(conn)
+            cards.get([card])
+            # ...when the owner sets a program in another time zone (every card rebuilt)
+            setting = threading.Thread(target=lambda: rebuilt.append(store.set_program(
+                db, from_toml('version = "paris"\ntimezone = "Europe/Paris"\n'), NOW)))
+            setting.start()
+            assert wait_until(lambda: _waiting_on_a_lock(other), timeout=10)
+            assert rebuilt == []
+            item = check_event(_event("ka", 2, card, EventKind.STAMP, 1, late_evening), "ka",
+                               NOW)
+            write_batch(conn, "ka", [item], NOW, cards)
+            cards.flush()
+        setting.join(timeout=30)
+        assert rebuilt == [True]
+        state = stored_state(db, card)
+        assert state == stored_fold(db, card)
+        assert (state.stamps, state.stamp_day) == (2, date(2026, 6, 1))
+    finally:
+        writer.close()
         db.dispose()
         other.dispose()
 
