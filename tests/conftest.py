@@ -13,8 +13,8 @@ from kiosk import config
 from kiosk.config import Config
 from tests.support.kiosk_config import make_config
 
-# `central_db` (SQLite and PostgreSQL) and the session's PostgreSQL cluster
-pytest_plugins = ["tests.support.databases"]
+# `central_db` (SQLite and PostgreSQL), the session's PostgreSQL cluster, and a real browser
+pytest_plugins = ["tests.support.databases", "tests.support.browser"]
 
 settings.register_profile(
     "default", deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
