@@ -22,10 +22,11 @@ On PostgreSQL several server processes write side by side (`CardCache(shared=Tru
 each transaction first takes a lock per card it advances (a transaction-level advisory
 lock, so a card with no row yet is locked too: two first uploads of one new card wait for
 each other instead of failing on its key), in one sorted order, then reads the versions
-of those cards' rows FOR UPDATE (what a rebuild of every card waits on), and reads and
-parses a card's fold only when its version is not the kept one. Writes for different
-cards never wait for each other; two writes for one card queue on that card's lock
-alone, and the second sees the first's version.
+of those cards' rows, and reads and parses a card's fold only when its version is not the
+kept one. Writes for different cards never wait for each other; two writes for one card
+queue on that card's lock alone, and the second sees the first's version (its statement
+starts after the first committed). A rebuild of every card (`lock_every_card`) waits for
+the uploads being written and holds up the next ones until it commits.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from sqlalchemy.engine import Connection
 
 from central.cards import card_json
 from central.db import GENERATION_KEY, card_states, meta, organisations
-from central.fastsql import InQuery
+from central.fastsql import InQuery, InsertMany
 from kiosk.core.events import CardState, Event, apply
 
 # Built once: SQLAlchemy then reuses their compiled form instead of keying them anew.
@@ -56,27 +57,37 @@ _UPDATE_CARD = (
     .values(state=bindparam("state"), flagged=bindparam("flagged"),
             version=bindparam("version"), changed=bindparam("seq"))
 )
-_INSERT_CARD = insert(card_states)
+_INSERT_CARD = InsertMany(insert(card_states), [column.name for column in card_states.columns])
+# PostgreSQL only: every changed card in one statement, not one bound statement per card
+_UPDATE_CARDS = text(
+    "UPDATE card_states SET state = changed.state, flagged = changed.flagged, "
+    "version = changed.version, changed = changed.seq FROM unnest(CAST(:orgs AS bigint[]), "
+    "CAST(:refs AS text[]), CAST(:states AS text[]), CAST(:flagged AS text[]), "
+    "CAST(:versions AS bigint[]), CAST(:seqs AS bigint[])) "
+    "AS changed(org_id, card_ref, state, flagged, version, seq) "
+    "WHERE card_states.org_id = changed.org_id AND card_states.card_ref = changed.card_ref")
 _READ_GENERATION = select(meta.c.value).where(meta.c.key == GENERATION_KEY).with_for_update()
 _WRITE_GENERATION = update(meta).where(meta.c.key == GENERATION_KEY)
-_IN_ORG = card_states.c.org_id == bindparam("org")
-_CARDS = InQuery(card_states.c.card_ref,
-                 lambda wanted: select(card_states).where(_IN_ORG, wanted))
-# sorted: row locks are always taken in the same order (SQLite renders no FOR UPDATE)
+_CARDS = InQuery(card_states.c.card_ref, lambda wanted: select(card_states).where(
+    card_states.c.org_id == bindparam("org"), wanted))
 _VERSIONS = InQuery(card_states.c.card_ref, lambda wanted: select(
     card_states.c.card_ref, card_states.c.version
-).where(_IN_ORG, wanted).order_by(card_states.c.card_ref).with_for_update())
+).where(card_states.c.org_id == bindparam("org"), wanted))
+
+# PostgreSQL only: the shared lock on every card of the organisation (a rebuild takes it
+# alone; the two-key form never meets a card's one-key lock), then one lock per card, in
+# the keys' order (volatile functions in the select list are run after the ORDER BY)
+_LOCK_CARDS = text("SELECT pg_advisory_xact_lock_shared(0, :org), pg_advisory_xact_lock(key) "
+                   "FROM unnest(CAST(:keys AS bigint[])) WITH ORDINALITY AS wanted(key, n) "
+                   "ORDER BY n")
+_LOCK_EVERY_CARD = text("SELECT pg_advisory_xact_lock(0, :org)")
+
 _TAKE_SEQ = (
     update(organisations).where(organisations.c.id == bindparam("org"))
     .values(card_seq=organisations.c.card_seq + bindparam("n"))
     .returning(organisations.c.card_seq)
 )
 Key = tuple[int, str]  # (organisation id, card ref)
-
-# PostgreSQL only: one lock per key, taken in the keys' order (volatile functions in the
-# select list are run after the ORDER BY)
-_LOCK_CARDS = text("SELECT pg_advisory_xact_lock(key) FROM unnest(CAST(:keys AS bigint[])) "
-                   "WITH ORDINALITY AS wanted(key, n) ORDER BY n")
 
 # 0 is what rows written before versions existed hold: no kept fold ever matches it
 _VERSIONS_FROM, _VERSIONS_TO = 1, 2**62
@@ -93,6 +104,14 @@ def lock_key(org: int, ref: str) -> int:
     digest = hashlib.blake2b(f"{org} {ref}".encode(), digest_size=8,
                              person=b"card lock").digest()
     return int.from_bytes(digest, "big", signed=True)
+
+
+def lock_every_card(conn: Connection, org: int) -> None:
+    """Before a transaction rewrites every card of an organisation: wait for its uploads
+    being written, and hold up the next ones until this transaction ends (PostgreSQL;
+    SQLite has one writer)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(_LOCK_EVERY_CARD, {"org": org})
 
 
 @dataclass(frozen=True)
@@ -185,7 +204,7 @@ class CardSession:
             return load(self.conn, org, refs)
         # lock the cards about to be advanced; read only the folds not kept as stored
         keys = sorted({lock_key(org, ref) for ref in refs})
-        self.conn.execute(_LOCK_CARDS, {"keys": keys})
+        self.conn.execute(_LOCK_CARDS, {"org": org, "keys": keys})
         versions = {row.card_ref: row.version
                     for row in _VERSIONS.run(self.conn, sorted(set(refs)), org=org)}
         kept = {ref: card for ref in versions
@@ -235,12 +254,17 @@ class CardSession:
                 old.append({"org": org, "ref": ref, "state": state, "flagged": flags,
                             "version": version, "seq": seq})
             else:
-                fresh.append({"org_id": org, "card_ref": ref, "state": state, "flagged": flags,
-                              "version": version, "changed": seq})
-        if old:
+                fresh.append({"org_id": org, "card_ref": ref, "state": state,
+                              "flagged": flags, "version": version, "changed": seq})
+        if old and self.conn.dialect.name == "postgresql":
+            self.conn.execute(_UPDATE_CARDS, {
+                name: [row[field] for row in old] for name, field in (
+                    ("orgs", "org"), ("refs", "ref"), ("states", "state"),
+                    ("flagged", "flagged"), ("versions", "version"), ("seqs", "seq"))})
+        elif old:
             self.conn.execute(_UPDATE_CARD, old)
         if fresh:
-            self.conn.execute(_INSERT_CARD, fresh)
+            _INSERT_CARD.run(self.conn, fresh)
         if self.trusted:
             self.generation = bump_generation(self.conn)
 

@@ -71,13 +71,29 @@ class InQuery:
 
 
 class InsertMany:
-    """An INSERT of every column of a table, run for many rows at once."""
+    """An INSERT of the named columns of a table, run for many rows at once.
+
+    On PostgreSQL the rows go in one COPY: one message for the lot instead of a bound
+    statement per row, which cost the server (and psycopg) several times the rows' own
+    work. A row that breaks a constraint fails the COPY as it would fail the INSERT."""
 
     def __init__(self, statement: Insert, columns: Sequence[str]) -> None:
+        self.columns = list(columns)
         self.statement = statement.values({name: bindparam(name) for name in columns})
         self._compiled: dict[str, _Compiled] = {}
+        self._table = str(getattr(statement.table, "name", statement.table))
 
     def run(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+        if conn.dialect.name == "postgresql":
+            quote = conn.dialect.identifier_preparer.quote
+            sql = (f"COPY {quote(self._table)} ({', '.join(map(quote, self.columns))}) "
+                   "FROM STDIN")
+            raw = conn.connection.driver_connection
+            assert raw is not None
+            with raw.cursor() as cursor, cursor.copy(sql) as copy:
+                for row in rows:
+                    copy.write_row([row[name] for name in self.columns])
+            return
         compiled = self._compiled.get(conn.dialect.name)
         if compiled is None:
             compiled = self._compiled[conn.dialect.name] = _compile(self.statement, conn)

@@ -20,7 +20,15 @@ from sqlalchemy.engine import Connection
 
 from central import figures
 from central import program as programs_mod
-from central.cardcache import Card, CardSession, bump_generation, load, new_version, take_seq
+from central.cardcache import (
+    Card,
+    CardSession,
+    bump_generation,
+    load,
+    lock_every_card,
+    new_version,
+    take_seq,
+)
 from central.cards import time_flags
 from central.db import Database, card_states, customers, events, kiosks, programs, reading
 from central.fastsql import InQuery, InsertMany
@@ -168,6 +176,7 @@ _CONSENTING = InQuery(customers.c.card_ref, lambda wanted: select(
 def rebuild(conn: Connection, org: int, tz: tzinfo) -> int:
     """Fold every card of the organisation again from its events (after a change of the
     program's time zone); each card counts as changed for the kiosks' pull."""
+    lock_every_card(conn, org)  # before reading the events: none is being written meanwhile
     conn.execute(delete(card_states).where(card_states.c.org_id == org))
     by_card: dict[str, list[Any]] = defaultdict(list)
     shop_of = {row.id: row.shop_id for row in conn.execute(select(kiosks.c.id, kiosks.c.shop_id))}

@@ -1,37 +1,38 @@
 """The writer's card folds in memory never drift from the fold of the stored events.
 
 Real SQLite files and real PostgreSQL databases, and the real BatchWriter (group commits,
-with the card cache on SQLite); another Database handle plays the other writer (a
+with the card cache); another Database handle plays the other writer (a
 `kiosk-central program set` changing the time zone rebuilds every card, or a second
 server process).
 """
 
 from __future__ import annotations
 
-import json
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from central import store
-from central.db import Database, card_states, open_database, reading, writing
+from central.cardcache import CardCache
+from central.db import Database, open_database, reading, writing
 from central.figures import visits_per_day
-from central.ingest import card_events
+from central.ingest import write_batch
 from central.orgs import DEFAULT_ORG, Kiosk
 from central.program import from_toml
-from central.program import timezone as program_timezone
 from central.testing import add_kiosk, event_dict
 from central.validate import check_event
 from central.writer import BatchWriter
-from kiosk.core.events import CardState, Event, EventKind, fold
+from kiosk.core.events import CardState, EventKind
 from sim.harness import wait_until
+from tests.support.central_cards import stored_fold, stored_state
 from tests.support.databases import BACKENDS, database_url
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -52,23 +53,6 @@ def _upload(writer: BatchWriter, kiosk: str, items: list[dict[str, Any]]) -> dic
     done = writer.submit(Kiosk(kiosk, 1, DEFAULT_ORG), checked, NOW).result(timeout=30)
     assert all(r.status != "rejected" for r in done.results), done.results
     return done.cards
-
-
-def _stored_fold(db: Database, card: str) -> CardState:
-    """What folding every stored event of the card gives, in the program's time zone."""
-    found = store.current_program(db, DEFAULT_ORG)
-    tz = UTC if found is None else program_timezone(found[1])
-    return fold(card, [Event.from_dict({k: v for k, v in e.items()
-                                        if k not in ("received_at", "flags", "held_reason")})
-                       for e in card_events(db, DEFAULT_ORG, card) if e["held_reason"] is None], tz)
-
-
-def _stored_state(db: Database, card: str) -> CardState:
-    with reading(db) as conn:
-        row = conn.execute(select(card_states.c.state).where(card_states.c.card_ref == card)
-                           ).one_or_none()
-    # a card whose every event is held for review has no fold yet
-    return CardState(card) if row is None else CardState.from_dict(json.loads(row.state))
 
 
 @pytest.fixture()
@@ -135,8 +119,8 @@ def test_cached_card_states_equal_the_fold_of_every_stored_event(
         for done in answers:
             last_answer.update(done.cards)
         for card in {c for _k, drawn, _a in batches for c, *_ in drawn}:
-            expected = _stored_fold(db, card)
-            assert _stored_state(db, card) == expected
+            expected = stored_fold(db, card)
+            assert stored_state(db, card) == expected
             # one writer answers in the order it was given; on PostgreSQL several write
             # side by side, and the batch submitted last may commit before another
             if db.is_sqlite and expected != CardState(card):
@@ -144,7 +128,7 @@ def test_cached_card_states_equal_the_fold_of_every_stored_event(
         # the dashboard's visits per day add up to the cards' visits (retries count once)
         with reading(db) as conn:
             counted = sum(n for _k, _d, n in visits_per_day(conn, DEFAULT_ORG, "2000-01-01", "2999-12-31"))
-        assert counted == sum(_stored_fold(db, card).visits for card in CARDS)
+        assert counted == sum(stored_fold(db, card).visits for card in CARDS)
     finally:
         writer.close()
         db.dispose()
@@ -186,6 +170,42 @@ def test_on_postgresql_a_card_being_written_holds_up_only_its_own_uploads(
         other.dispose()
 
 
+def test_on_postgresql_a_rebuild_waits_for_the_upload_being_written_and_counts_it(
+    postgres_db: str,
+) -> None:
+    add_kiosk(postgres_db, "ka")
+    db, other = open_database(postgres_db), open_database(postgres_db)
+    writer = BatchWriter(db)
+    card = CARDS[0]
+    late_evening = datetime(2026, 5, 31, 23, 30, tzinfo=UTC)  # already 1 June in Paris
+    _upload(writer, "ka", [_event("ka", 1, card, EventKind.STAMP, 1, late_evening)])
+    rebuilt: list[bool] = []
+    try:
+        # an upload of the card is being written by another process...
+        with writing(other) as conn:
+            cards = CardCache(shared=True).session(conn)
+            cards.get(DEFAULT_ORG, [card])
+            # ...when the owner sets a program in another time zone (every card rebuilt)
+            setting = threading.Thread(target=lambda: rebuilt.append(store.set_program(
+                db, from_toml('version = "paris"\ntimezone = "Europe/Paris"\n'), NOW)))
+            setting.start()
+            assert wait_until(lambda: _waiting_on_a_lock(other), timeout=10)
+            assert rebuilt == []
+            item = check_event(_event("ka", 2, card, EventKind.STAMP, 1, late_evening), "ka",
+                               NOW)
+            write_batch(conn, Kiosk("ka", 1, DEFAULT_ORG), [item], NOW, cards)
+            cards.flush()
+        setting.join(timeout=30)
+        assert rebuilt == [True]
+        state = stored_state(db, card)
+        assert state == stored_fold(db, card)
+        assert (state.stamps, state.stamp_day) == (2, date(2026, 6, 1))
+    finally:
+        writer.close()
+        db.dispose()
+        other.dispose()
+
+
 def _waiting_on_a_lock(db: Database) -> bool:
     with reading(db) as conn:
         found = conn.execute(text(
@@ -210,8 +230,8 @@ def test_a_batch_that_cannot_be_written_fails_alone_and_the_rest_of_its_group_co
         futures[1].result(timeout=30)
     assert [f.result(timeout=30).results[0].status for f in (futures[0], futures[2])] == [
         "accepted", "accepted"]
-    assert _stored_state(db, CARDS[0]) == _stored_fold(db, CARDS[0])
-    assert _stored_state(db, CARDS[0]).stamps == 2
+    assert stored_state(db, CARDS[0]) == stored_fold(db, CARDS[0])
+    assert stored_state(db, CARDS[0]).stamps == 2
 
 
 def test_a_rebuild_by_another_writer_is_seen_by_the_next_upload(
@@ -228,7 +248,7 @@ def test_a_rebuild_by_another_writer_is_seen_by_the_next_upload(
     second = _upload(writer, "ka", [_event("ka", 2, card, EventKind.STAMP, 1, late_evening)])
     assert second[card]["stamp_day"] == "2026-06-01"
     assert second[card]["stamps_that_day"] == 2
-    assert CardState.from_dict(second[card]) == _stored_fold(db, card) == _stored_state(db, card)
+    assert CardState.from_dict(second[card]) == stored_fold(db, card) == stored_state(db, card)
 
 
 def test_a_card_state_changed_behind_the_writers_back_is_read_again(
@@ -245,4 +265,4 @@ def test_a_card_state_changed_behind_the_writers_back_is_read_again(
     other.dispose()
     answer = _upload(writer, "kb", [_event("kb", 3, card, EventKind.STAMP, 1, NOW)])
     assert answer[card]["stamps"] == 3
-    assert _stored_state(db, card) == _stored_fold(db, card)
+    assert stored_state(db, card) == stored_fold(db, card)

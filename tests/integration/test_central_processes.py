@@ -7,6 +7,7 @@ Real server processes, real HTTP on loopback, the real databases.
 from __future__ import annotations
 
 import hashlib
+import random
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,7 +17,8 @@ from central import store
 from central.db import open_database
 from central.orgs import DEFAULT_ORG
 from central.testing import Client, Reply, ServerProcess, add_kiosk, event_dict
-from kiosk.core.events import Event, fold
+from kiosk.core.events import Event, EventKind, fold
+from tests.support.central_cards import stored_fold, stored_state
 
 CARDS = [hashlib.sha256(f"card {n}".encode()).hexdigest() for n in range(6)]
 START = datetime.now(UTC) - timedelta(hours=2)
@@ -154,3 +156,75 @@ def test_a_kiosk_paging_changed_cards_while_two_processes_write_misses_no_change
         reader.close()
     # every card holds 16 stamps at the end, and the reader, following its cursor, has it
     assert seen == dict.fromkeys(cards, 16)
+
+
+SHARED_CARDS = CARDS[:3]
+KINDS = [(EventKind.STAMP, 1)] * 6 + [(EventKind.REWARD_EARNED, 0), (EventKind.REWARD_REDEEMED, 0)]
+
+
+def _mixed_batch(kiosk: str, first_seq: int, size: int, rng: random.Random
+                 ) -> list[dict[str, Any]]:
+    """Events of every common kind, all on the few shared cards."""
+    batch = []
+    for n in range(size):
+        kind, delta = rng.choice(KINDS)
+        rewarded = kind in (EventKind.REWARD_EARNED, EventKind.REWARD_REDEEMED)
+        batch.append(event_dict(kiosk, rng.choice(SHARED_CARDS), first_seq + n,
+                                START + timedelta(minutes=rng.randrange(0, 100)), kind=kind,
+                                delta=delta, reward_id="coffee" if rewarded else None))
+    return batch
+
+
+def test_two_processes_writing_the_same_cards_at_once_count_every_event_once(
+    central_db: str,
+) -> None:
+    kiosks = [f"k{n}" for n in range(4)]
+    tokens = {kiosk: add_kiosk(central_db, kiosk) for kiosk in kiosks}
+    rng = random.Random(7)
+    # each kiosk's batches, and whether each is also sent again at once to the other
+    # process (a retry racing its first try)
+    work = {kiosk: [(_mixed_batch(kiosk, b * 25, 25, rng), rng.random() < 0.3)
+                    for b in range(8)] for kiosk in kiosks}
+    failures: list[str] = []
+    with ServerProcess(central_db) as one, ServerProcess(central_db) as two:
+        go = threading.Barrier(len(kiosks))
+
+        def kiosk_syncs(kiosk: str) -> None:
+            clients = [Client(server.url, tokens[kiosk]) for server in (one, two)]
+            go.wait()
+            for n, (batch, raced) in enumerate(work[kiosk]):
+                senders = clients if raced else [clients[n % 2]]
+                replies = [threading.Thread(target=_post_checked, args=(client, batch, failures))
+                           for client in senders]
+                for reply in replies:
+                    reply.start()
+                for reply in replies:
+                    reply.join(timeout=60)
+            for client in clients:
+                client.close()
+
+        threads = [threading.Thread(target=kiosk_syncs, args=(kiosk,)) for kiosk in kiosks]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+    assert failures == []
+    sent = [event for batches in work.values() for batch, _raced in batches for event in batch]
+    db = open_database(central_db)
+    try:
+        assert store.event_count(db) == len(sent)
+        for card in SHARED_CARDS:
+            assert stored_state(db, card) == stored_fold(db, card)
+            assert stored_fold(db, card).stamps > 0  # the cards were really written
+    finally:
+        db.dispose()
+
+
+def _post_checked(client: Client, batch: list[dict[str, Any]], failures: list[str]) -> None:
+    reply = client.post_events(batch)
+    if reply.status != 200:
+        failures.append(f"http {reply.status}: {reply.body[:200]!r}")
+        return
+    statuses = {result["status"] for result in reply.json()["results"]}
+    if not statuses <= {"accepted", "duplicate", "held"}:
+        failures.append(f"statuses {sorted(statuses)}")
