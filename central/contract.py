@@ -95,6 +95,16 @@ class UploadAnswer(Strict):
                                                     "before one is set")
 
 
+class ChangedCards(Strict):
+    """A page of the organisation's cards changed after a cursor, oldest change first."""
+
+    cards: dict[str, CardAnswer]  # type: ignore[valid-type]
+    cursor: int = Field(description="pass it as `after` for the next page (and, once `more` "
+                                    "is false, to learn later changes); the cursor sent "
+                                    "when no card changed since")
+    more: bool = Field(description="true: more cards changed after `cursor`, ask again now")
+
+
 class CustomerRecord(Strict):
     card_ref: str
     first_name: str | None

@@ -65,6 +65,7 @@ class ReaderSection(Section):
     retry_max: float = Field(ge=1, le=600)
     originality_check: bool
     originality_key: str = ""
+    auto_poll: bool = False
 
     @field_validator("originality_key")
     @classmethod
