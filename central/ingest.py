@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.engine import Connection
 
-from central import figures
+from central import figures, tallies
 from central import program as programs_mod
 from central.cardcache import Card, CardSession, bump_generation, load
 from central.cards import time_flags
@@ -154,6 +154,9 @@ def rebuild(conn: Connection, tz: tzinfo) -> int:
     for row in conn.execute(select(events).where(events.c.held_reason.is_(None))):
         by_card[row.card_ref].append(row)
     figures.recount(conn, (_event(row) for rows in by_card.values() for row in rows), tz)
+    tallies.forget(conn, 1)
+    tallies.add(conn, 1, tallies.count(
+        (_event(row) for rows in by_card.values() for row in rows), {}, tz, 1))
     for ref, rows in by_card.items():
         state = fold(ref, map(_event, rows), tz)
         flags = {row.id: row.flags.split(",") for row in rows if row.flags}
@@ -270,6 +273,7 @@ def write_batch(
         counted = [e for e in batch if e.id not in holding]
         cards.advance(counted, flagged, tz)
         figures.add_visits(conn, figures.visits_by_day(counted, tz))
+        tallies.add(conn, 1, tallies.count(counted, folds, tz, 1))
         results = [Result(r.id, HELD, holding[r.id]) if r.status == ACCEPTED and r.id in holding
                    else r for r in results]
     refs = [c.event.card_ref for c in checked if c.event is not None]

