@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from central import contract, ingest, store, web
+from central import contract, ingest, kioskreports, store, web
 from central.db import Database, open_database
 from central.ratelimit import RateLimiter
 from central.schema import EventIn
@@ -209,6 +209,7 @@ def create_app(db_url: str, *, clock: Clock | None = None, limits: Limits = DEFA
         )
 
     _routes(app, db, writer, now)
+    kioskreports.routes(app, _kiosk_id, now)
     web.mount(app)
     contract.install(app, [EventBatch, CustomerIn])
     return app
