@@ -160,6 +160,16 @@ card_activity = Table(
     Index("card_activity_by_day", "org_id", "shop_id", "last_day"),
 )
 
+# Cards overdrawn now (a voucher redeemed offline at two kiosks), and the kiosk whose
+# event overdrew each: the Kiosks page counts them without reading every card.
+overdrawn_cards = Table(
+    "overdrawn_cards",
+    metadata,
+    Column("org_id", Integer, primary_key=True),
+    Column("card_ref", String(64), primary_key=True),
+    Column("kiosk_id", String(64), nullable=False),
+)
+
 # What each kiosk's till and the kiosk itself last reported (central.kioskreports).
 till_hours = Table(
     "till_hours",

@@ -7,6 +7,7 @@ never the events.
   map) and every period's sums come from here.
 - `card_activity`: each card's last visit day per shop, and over all shops (shop 0): active
   cardholders are a count of rows on an index.
+- `overdrawn_cards`: cards with a voucher redeemed twice, and the kiosk where it happened.
 - `till_hours`: what each kiosk's till reported per local hour: tickets, tickets paid with a
   card tapped, and their amounts (`central.kioskreports` stores them).
 
@@ -25,7 +26,7 @@ from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from central.db import card_activity, hour_figures
+from central.db import card_activity, hour_figures, overdrawn_cards
 from kiosk.core.events import CardState, Event, apply
 
 ALL_SHOPS = 0  # card_activity's shop for "any shop of the organisation"
@@ -39,6 +40,8 @@ class Counts:
 
     hours: dict[tuple[int, str, int], Counter[str]] = field(default_factory=dict)
     last_day: dict[tuple[int, str], str] = field(default_factory=dict)
+    # cards that became overdrawn (the kiosk whose event did it) or stopped being (None)
+    overdrawn: dict[str, str | None] = field(default_factory=dict)
 
     def add(self, key: tuple[int, str, int], column: str, n: int) -> None:
         if n:
@@ -72,7 +75,18 @@ def count(batch: Iterable[Event], before: Mapping[str, CardState], tz: tzinfo,
         if visits > 0:
             for place in {where, ALL_SHOPS}:
                 found.last_day[(place, ref)] = max(found.last_day.get((place, ref), ""), key[1])
+        if is_overdrawn(new) != is_overdrawn(old):
+            found.overdrawn[ref] = event.kiosk_id if is_overdrawn(new) else None
+    for ref in list(found.overdrawn):
+        first = before.get(ref) or CardState(card_ref=ref)
+        if is_overdrawn(first) == (found.overdrawn[ref] is not None):
+            del found.overdrawn[ref]  # back where it was before the batch: nothing to write
     return found
+
+
+def is_overdrawn(state: CardState) -> bool:
+    """A voucher redeemed twice (offline at two kiosks), as central.cards flags it."""
+    return state.stamps < 0 or any(n < 0 for n in state.all_vouchers().values())
 
 
 def add(conn: Connection, org: int, counts: Counts) -> None:
@@ -99,9 +113,21 @@ def add(conn: Connection, org: int, counts: Counts) -> None:
             set_={"last_day": upsert.excluded.last_day},
             where=upsert.excluded.last_day > card_activity.c.last_day,
         ), seen)
+    gone = sorted(ref for ref, kiosk in counts.overdrawn.items() if kiosk is None)
+    if gone:
+        conn.execute(delete(overdrawn_cards).where(overdrawn_cards.c.org_id == org,
+                                                   overdrawn_cards.c.card_ref.in_(gone)))
+    new = [{"org_id": org, "card_ref": ref, "kiosk_id": kiosk}
+           for ref, kiosk in sorted(counts.overdrawn.items()) if kiosk is not None]
+    if new:
+        upsert = (postgresql if pg else sqlite).insert(overdrawn_cards)
+        conn.execute(upsert.on_conflict_do_update(
+            index_elements=[overdrawn_cards.c.org_id, overdrawn_cards.c.card_ref],
+            set_={"kiosk_id": upsert.excluded.kiosk_id}), new)
 
 
 def forget(conn: Connection, org: int) -> None:
     """Drop the organisation's figures before counting them again (time zone changed)."""
     conn.execute(delete(hour_figures).where(hour_figures.c.org_id == org))
     conn.execute(delete(card_activity).where(card_activity.c.org_id == org))
+    conn.execute(delete(overdrawn_cards).where(overdrawn_cards.c.org_id == org))

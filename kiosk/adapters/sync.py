@@ -372,7 +372,7 @@ class SyncWorker:
         if mine.tickets:
             ledger.set_meta({TICKETS: json.dumps([h.to_mapping() for h in hours.values()])})
         body = {
-            "software_version": __version__, "program_version": self._held_version(ledger),
+            "software_version": __version__, "program_version": self._held_version(ledger) or None,
             "reader_online": mine.reader_online, "clock_ok": mine.clock_ok,
             "pending": ledger.outbox().pending, "tickets": [h.to_mapping() for h in hours.values()],
         }

@@ -67,6 +67,12 @@ def _figures() -> None:
     )
     op.create_index("card_activity_by_day", "card_activity", ["org_id", "shop_id", "last_day"])
     op.create_table(
+        "overdrawn_cards",
+        sa.Column("org_id", sa.Integer, primary_key=True),
+        sa.Column("card_ref", sa.String(64), primary_key=True),
+        sa.Column("kiosk_id", sa.String(64), nullable=False),
+    )
+    op.create_table(
         "till_hours",
         sa.Column("kiosk_id", sa.String(64), primary_key=True),
         sa.Column("day", sa.String(10), primary_key=True),
@@ -117,7 +123,8 @@ def _count_stored_events() -> None:
 
 
 def downgrade() -> None:
-    for table in ("kiosk_reports", "till_hours", "card_activity", "hour_figures"):
+    for table in ("kiosk_reports", "till_hours", "overdrawn_cards", "card_activity",
+                  "hour_figures"):
         op.drop_table(table)
     op.drop_table("login_failures")
     op.drop_index("ix_sessions_account_id", "sessions")
