@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from starlette.exceptions import HTTPException
 
 from central.accounts import Account
-from central.db import Database
+from central.db import Database, kiosks, reading
 from central.web.accounts import see_shop
 
 
@@ -34,3 +35,9 @@ def chosen_shop(account: Account, shops: list[Shop], asked: str | None) -> int |
     if wanted not in {s.id for s in shops}:
         raise HTTPException(404)
     return wanted
+
+
+def kiosks_of(db: Database, shop: int) -> list[str]:
+    """The ids of the shop's kiosks."""
+    with reading(db) as conn:
+        return [row.id for row in conn.execute(select(kiosks.c.id))]
