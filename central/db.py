@@ -150,6 +150,17 @@ hour_figures = Table(
     Column("redeemed", Integer, nullable=False),
 )
 
+# Vouchers earned and redeemed per shop since the start: what a shop owes, without
+# adding up every hour of its history.
+shop_totals = Table(
+    "shop_totals",
+    metadata,
+    Column("org_id", Integer, primary_key=True),
+    Column("shop_id", Integer, primary_key=True),
+    Column("earned", Integer, nullable=False),
+    Column("redeemed", Integer, nullable=False),
+)
+
 card_activity = Table(
     "card_activity",
     metadata,

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from central.db import card_activity, hour_figures, till_hours
+from central.db import card_activity, hour_figures, shop_totals, till_hours
 from central.tallies import ALL_SHOPS, COLUMNS
 
 PERIODS = {"today": 1, "7": 7, "30": 30}  # the periods the page offers, in days
@@ -118,8 +118,8 @@ def read(conn: Connection, org: int, shop: int | None, chosen: Period) -> Overvi
         by_day[row.day] = by_day.get(row.day, 0) + int(row.visits)
         heat[date.fromisoformat(row.day).weekday()][row.hour] += int(row.visits)
     owed = conn.execute(
-        select(func.coalesce(func.sum(hour_figures.c.earned - hour_figures.c.redeemed), 0))
-        .where(hour_figures.c.org_id == org, *_shop(hour_figures.c.shop_id, shop))).scalar_one()
+        select(func.coalesce(func.sum(shop_totals.c.earned - shop_totals.c.redeemed), 0))
+        .where(shop_totals.c.org_id == org, *_shop(shop_totals.c.shop_id, shop))).scalar_one()
     since = (chosen.last - timedelta(days=ACTIVE_DAYS - 1)).isoformat()
     active = conn.execute(
         select(func.count()).select_from(card_activity)

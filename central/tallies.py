@@ -5,6 +5,7 @@ never the events.
   cards seen on an earlier day (returning), new cards, vouchers earned (net of those an
   undone stamp took back) and redeemed. Charts (visits per day, the hour-by-weekday heat
   map) and every period's sums come from here.
+- `shop_totals`: vouchers earned and redeemed per shop since the start (what it owes).
 - `card_activity`: each card's last visit day per shop, and over all shops (shop 0): active
   cardholders are a count of rows on an index.
 - `overdrawn_cards`: cards with a voucher redeemed twice, and the kiosk where it happened.
@@ -26,7 +27,7 @@ from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from central.db import card_activity, hour_figures, overdrawn_cards
+from central.db import card_activity, hour_figures, overdrawn_cards, shop_totals
 from kiosk.core.events import CardState, Event, apply
 
 ALL_SHOPS = 0  # card_activity's shop for "any shop of the organisation"
@@ -103,6 +104,18 @@ def add(conn: Connection, org: int, counts: Counts) -> None:
                             hour_figures.c.hour],
             set_={c: hour_figures.c[c] + statement.excluded[c] for c in COLUMNS},
         ), rows)
+        totals: dict[int, Counter[str]] = {}
+        for (shop, _day, _hour), n in counts.hours.items():
+            totals.setdefault(shop, Counter()).update(
+                {"earned": n.get("earned", 0), "redeemed": n.get("redeemed", 0)})
+        owed = [{"org_id": org, "shop_id": shop, "earned": n["earned"], "redeemed": n["redeemed"]}
+                for shop, n in sorted(totals.items()) if n["earned"] or n["redeemed"]]
+        if owed:
+            upsert = (postgresql if pg else sqlite).insert(shop_totals)
+            conn.execute(upsert.on_conflict_do_update(
+                index_elements=[shop_totals.c.org_id, shop_totals.c.shop_id],
+                set_={c: shop_totals.c[c] + upsert.excluded[c] for c in ("earned", "redeemed")},
+            ), owed)
     seen = [{"org_id": org, "shop_id": shop, "card_ref": ref, "last_day": day}
             for (shop, ref), day in sorted(counts.last_day.items())]
     if seen:
@@ -130,4 +143,5 @@ def forget(conn: Connection, org: int) -> None:
     """Drop the organisation's figures before counting them again (time zone changed)."""
     conn.execute(delete(hour_figures).where(hour_figures.c.org_id == org))
     conn.execute(delete(card_activity).where(card_activity.c.org_id == org))
+    conn.execute(delete(shop_totals).where(shop_totals.c.org_id == org))
     conn.execute(delete(overdrawn_cards).where(overdrawn_cards.c.org_id == org))

@@ -71,7 +71,8 @@ def test_the_sync_worker_reports_tickets_and_the_overview_turns_them_into_adopti
         tmp_path: Path) -> None:
     with central_server(tmp_path / "central") as central:
         add_owner(str(central.db), "owner@example.org")
-        config = kiosk_setup(tmp_path / "kiosk", central.url, central.token_file("kiosk-1"))
+        config = kiosk_setup(tmp_path / "kiosk", central.url, central.token_file("kiosk-1"),
+                             read_timeout=30.0)  # a loaded machine: the report must land
         tap_cards(config, [uid(1), uid(2)])  # two visits with a card
         tickets = [Ticket(Basket(1500), True, NOON), Ticket(Basket(2500), True, NOON),
                    *(Ticket(Basket(1000), False, NOON) for _ in range(6))]
@@ -105,7 +106,8 @@ def kiosk_card(page: str, kiosk_id: str) -> dict[str, str]:
 def test_the_kiosks_page_shows_what_each_kiosk_reported(tmp_path: Path) -> None:
     with central_server(tmp_path / "central") as central:
         add_owner(str(central.db), "owner@example.org")
-        config = kiosk_setup(tmp_path / "kiosk", central.url, central.token_file("kiosk-1"))
+        config = kiosk_setup(tmp_path / "kiosk", central.url, central.token_file("kiosk-1"),
+                             read_timeout=30.0)  # a loaded machine: the report must land
         add_kiosk(str(central.db), "kiosk-2")  # registered, never heard from
         tap_cards(config, [uid(1)])
         worker = worker_for(config, report=lambda: SelfReport(reader_online=False, clock_ok=True))

@@ -59,6 +59,13 @@ def _figures() -> None:
           for name in ("visits", "return_visits", "new_cards", "earned", "redeemed")),
     )
     op.create_table(
+        "shop_totals",
+        sa.Column("org_id", sa.Integer, primary_key=True),
+        sa.Column("shop_id", sa.Integer, primary_key=True),
+        sa.Column("earned", sa.Integer, nullable=False),
+        sa.Column("redeemed", sa.Integer, nullable=False),
+    )
+    op.create_table(
         "card_activity",
         sa.Column("org_id", sa.Integer, primary_key=True),
         sa.Column("shop_id", sa.Integer, primary_key=True),
@@ -124,7 +131,7 @@ def _count_stored_events() -> None:
 
 def downgrade() -> None:
     for table in ("kiosk_reports", "till_hours", "overdrawn_cards", "card_activity",
-                  "hour_figures"):
+                  "shop_totals", "hour_figures"):
         op.drop_table(table)
     op.drop_table("login_failures")
     op.drop_index("ix_sessions_account_id", "sessions")
