@@ -35,7 +35,7 @@ from kiosk.core.events import CardState, Event, EventKind, apply
 from tests.support.accounts import WebSession, add_owner
 from tests.support.postgres import Cluster, start_cluster
 
-FULL_EVENTS, QUICK_EVENTS = 1_000_000, 20_000
+FULL_EVENTS, QUICK_EVENTS = 1_000_000, 5_000
 KIOSKS, SHOPS, CARDS, DAYS = 100, 10, 20_000, 365
 RUNS, QUICK_RUNS = 21, 5
 TARGET_MS = 100
@@ -168,7 +168,7 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="20,000 events, a few runs")
+    parser.add_argument("--quick", action="store_true", help="5,000 events, a few runs")
     args = parser.parse_args()
     print(json.dumps(run(args.quick), indent=2))
     return 0
