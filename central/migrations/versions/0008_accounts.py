@@ -2,7 +2,7 @@
 Overview's figures (counted once from the stored events) and what kiosks report.
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0012
 """
 
 import json
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0005"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
