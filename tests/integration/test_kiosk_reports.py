@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from kiosk.adapters.sync import SelfReport
 from kiosk.core.events import EventKind
 from kiosk.core.perks import Basket
 from kiosk.core.till import Ticket
-from tests.support import central_server, kiosk_setup, tap_cards, uid, worker_for
+from tests.support import Central, central_server, kiosk_setup, tap_cards, uid, worker_for
 from tests.support.accounts import WebSession, add_owner
 
 NOON = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
@@ -67,25 +69,34 @@ def test_a_report_out_of_bounds_is_refused_naming_the_field(tmp_path: Path) -> N
         assert owner.send_json("POST", "/v1/kiosk/report", report_body()).status == 403
 
 
-def test_the_sync_worker_reports_tickets_and_the_overview_turns_them_into_adoption(
-        tmp_path: Path) -> None:
+def owner_page(tmp_path: Path, page: str, taps: int, mine: SelfReport,
+               also: Callable[[Central], object] = lambda _central: None) -> str:
+    """`page` as the owner sees it after kiosk-1 tapped `taps` cards and synced once,
+    reporting `mine` (in English)."""
     with central_server(tmp_path / "central") as central:
         add_owner(str(central.db), "owner@example.org")
         config = kiosk_setup(tmp_path / "kiosk", central.url, central.token_file("kiosk-1"),
                              read_timeout=30.0)  # a loaded machine: the report must land
-        tap_cards(config, [uid(1), uid(2)])  # two visits with a card
-        tickets = [Ticket(Basket(1500), True, NOON), Ticket(Basket(2500), True, NOON),
-                   *(Ticket(Basket(1000), False, NOON) for _ in range(6))]
-        given = [tickets]
-        worker = worker_for(config, report=lambda: SelfReport(
-            reader_online=False, clock_ok=True, tickets=given.pop() if given else []))
+        also(central)
+        tap_cards(config, [uid(n) for n in range(taps)])
+        given = [mine]
+        worker = worker_for(config, report=lambda: given.pop() if given else replace(
+            mine, tickets=[]))
         try:
             assert worker.sync_once().ok
         finally:
             worker.close()
         web = WebSession(central.url)
         web.sign_in("owner@example.org")
-        page = web.get("/dashboard?period=7&reward_cost=2", headers={"Accept-Language": "en"}).text
+        return web.get(page, headers={"Accept-Language": "en"}).text
+
+
+def test_the_sync_worker_reports_tickets_and_the_overview_turns_them_into_adoption(
+        tmp_path: Path) -> None:
+    tickets = [Ticket(Basket(1500), True, NOON), Ticket(Basket(2500), True, NOON),
+               *(Ticket(Basket(1000), False, NOON) for _ in range(6))]
+    page = owner_page(tmp_path, "/dashboard?period=7&reward_cost=2", 2,  # 2 visits with a card
+                      SelfReport(reader_online=False, clock_ok=True, tickets=tickets))
     figures = dict(re.findall(r'id="fig-([a-z-]+)"><span class="label">[^<]*</span>\s*'
                               r'<span class="value">([^<]*)</span>', page))
     assert figures["visits"] == "2"
@@ -104,20 +115,9 @@ def kiosk_card(page: str, kiosk_id: str) -> dict[str, str]:
 
 
 def test_the_kiosks_page_shows_what_each_kiosk_reported(tmp_path: Path) -> None:
-    with central_server(tmp_path / "central") as central:
-        add_owner(str(central.db), "owner@example.org")
-        config = kiosk_setup(tmp_path / "kiosk", central.url, central.token_file("kiosk-1"),
-                             read_timeout=30.0)  # a loaded machine: the report must land
-        add_kiosk(str(central.db), "kiosk-2")  # registered, never heard from
-        tap_cards(config, [uid(1)])
-        worker = worker_for(config, report=lambda: SelfReport(reader_online=False, clock_ok=True))
-        try:
-            assert worker.sync_once().ok
-        finally:
-            worker.close()
-        web = WebSession(central.url)
-        web.sign_in("owner@example.org")
-        page = web.get("/dashboard/kiosks", headers={"Accept-Language": "en"}).text
+    page = owner_page(tmp_path, "/dashboard/kiosks", 1,
+                      SelfReport(reader_online=False, clock_ok=True),
+                      also=lambda central: add_kiosk(str(central.db), "kiosk-2"))  # silent
     first, second = kiosk_card(page, "kiosk-1"), kiosk_card(page, "kiosk-2")
     assert first["reader"] == "OFFLINE" and first["pending"] == "0"
     assert first["software"] == __version__ and first["clock"] == "on time"
