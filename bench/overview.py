@@ -135,7 +135,7 @@ def measure(db_url: str, runs: int) -> dict[str, Any]:
             "client_ms_p50": round(statistics.median(client), 1)}
 
 
-def run(quick: bool = False) -> dict[str, Any]:
+def run(quick: bool = False, only: str | None = None) -> dict[str, Any]:
     count, runs = (QUICK_EVENTS, QUICK_RUNS) if quick else (FULL_EVENTS, RUNS)
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="bench-overview-") as tmp:
@@ -147,6 +147,8 @@ def run(quick: bool = False) -> dict[str, Any]:
             results["postgresql"] = {"skipped": cluster}
         try:
             for backend, make in fresh.items():
+                if only is not None and backend != only:
+                    continue
                 db_url = make()
                 began = time.monotonic()
                 fill(db_url, count)
@@ -169,8 +171,9 @@ def run(quick: bool = False) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="5,000 events, a few runs")
+    parser.add_argument("--only", choices=("sqlite", "postgresql"), help="one database only")
     args = parser.parse_args()
-    print(json.dumps(run(args.quick), indent=2))
+    print(json.dumps(run(args.quick, args.only), indent=2))
     return 0
 
 

@@ -1,10 +1,10 @@
 """The Overview's figures, kept current at ingest: a dashboard reads a few hundred rows,
 never the events.
 
-- `hour_figures`: per shop, local day and hour (the program's time zone): visits, visits by
-  cards seen on an earlier day (returning), new cards, vouchers earned (net of those an
-  undone stamp took back) and redeemed. Charts (visits per day, the hour-by-weekday heat
-  map) and every period's sums come from here.
+- `hour_figures`: per shop (and for all shops, shop 0), local day and hour (the
+  program's time zone): visits, visits by cards seen on an earlier day (returning), new
+  cards, vouchers earned (net of those an undone stamp took back) and redeemed. Charts
+  (visits per day, the hour-by-weekday heat map) and every period's sums come from here.
 - `shop_totals`: vouchers earned and redeemed per shop since the start (what it owes).
 - `card_activity`: each card's last visit day per shop, and over all shops (shop 0): active
   cardholders are a count of rows on an index.
@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection
 from central.db import card_activity, hour_figures, overdrawn_cards, shop_totals
 from kiosk.core.events import CardState, Event, apply
 
-ALL_SHOPS = 0  # card_activity's shop for "any shop of the organisation"
+ALL_SHOPS = 0  # the figures' shop for "every shop of the organisation"
 COLUMNS = ("visits", "return_visits", "new_cards", "earned", "redeemed")
 
 
@@ -94,9 +94,15 @@ def add(conn: Connection, org: int, counts: Counts) -> None:
     """Add a batch's counts to the organisation's stored figures, in key order (writers
     lock rows in one order)."""
     pg = conn.dialect.name == "postgresql"
+    # each hour is added to its shop and to "all shops", so the organisation's figures are
+    # read from as few rows as one shop's
+    hours: dict[tuple[int, str, int], Counter[str]] = {}
+    for (shop, day, hour), n in counts.hours.items():
+        for place in {shop, ALL_SHOPS}:
+            hours.setdefault((place, day, hour), Counter()).update(n)
     rows = [{"org_id": org, "shop_id": shop, "day": day, "hour": hour,
              **{c: n.get(c, 0) for c in COLUMNS}}
-            for (shop, day, hour), n in sorted(counts.hours.items()) if any(n.values())]
+            for (shop, day, hour), n in sorted(hours.items()) if any(n.values())]
     if rows:
         statement = (postgresql if pg else sqlite).insert(hour_figures)
         conn.execute(statement.on_conflict_do_update(
@@ -105,7 +111,7 @@ def add(conn: Connection, org: int, counts: Counts) -> None:
             set_={c: hour_figures.c[c] + statement.excluded[c] for c in COLUMNS},
         ), rows)
         totals: dict[int, Counter[str]] = {}
-        for (shop, _day, _hour), n in counts.hours.items():
+        for (shop, _day, _hour), n in hours.items():
             totals.setdefault(shop, Counter()).update(
                 {"earned": n.get("earned", 0), "redeemed": n.get("redeemed", 0)})
         owed = [{"org_id": org, "shop_id": shop, "earned": n["earned"], "redeemed": n["redeemed"]}
