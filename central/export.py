@@ -80,9 +80,10 @@ def events_csv(db: Database, org: int, kiosk_ids: Sequence[str] | None, first: d
     ones too (with why); `kiosk_ids`: those kiosks' only (a manager's shop)."""
     def rows() -> Iterator[Sequence[Any]]:
         with reading(db) as conn:
-            start, end = _bounds(first, last, program_tz(current(conn)))
+            start, end = _bounds(first, last, program_tz(current(conn, org)))
             query = (select(*(events.c[name] for name in EVENT_COLUMNS))
-                     .where(events.c.occurred_at >= start, events.c.occurred_at < end)
+                     .where(events.c.org_id == org, events.c.occurred_at >= start,
+                            events.c.occurred_at < end)
                      .order_by(events.c.occurred_at, events.c.kiosk_id, events.c.seq))
             if kiosk_ids is not None:
                 query = query.where(events.c.kiosk_id.in_(kiosk_ids))
@@ -95,15 +96,16 @@ def cards_csv(db: Database, org: int, kiosk_ids: Sequence[str] | None, first: da
     """Every card with an event from `first` to `last`, as the central holds it now."""
     def rows() -> Iterator[Sequence[Any]]:
         with reading(db) as conn:
-            start, end = _bounds(first, last, program_tz(current(conn)))
+            start, end = _bounds(first, last, program_tz(current(conn, org)))
             query = (select(events.c.card_ref).distinct()
-                     .where(events.c.occurred_at >= start, events.c.occurred_at < end)
+                     .where(events.c.org_id == org, events.c.occurred_at >= start,
+                            events.c.occurred_at < end)
                      .order_by(events.c.card_ref))
             if kiosk_ids is not None:
                 query = query.where(events.c.kiosk_id.in_(kiosk_ids))
             refs = [row.card_ref for row in conn.execute(query)]
         for n in range(0, len(refs), CHUNK):
-            found = cards(db, refs[n:n + CHUNK])
+            found = cards(db, org, refs[n:n + CHUNK])
             for ref in refs[n:n + CHUNK]:
                 card = found.get(ref)
                 if card is None:

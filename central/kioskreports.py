@@ -92,13 +92,15 @@ def store(db: Database, kiosk_id: str, org: int, shop: int, report: KioskReport,
 
 
 def routes(app: FastAPI, kiosk: Any, now: Any) -> None:
-    """The report route; `kiosk` is the dependency giving the token's kiosk id."""
+    """The report route; `kiosk` is the dependency giving the token's kiosk
+    (central.orgs.Kiosk: its id, shop and organisation)."""
 
     @app.post("/v1/kiosk/report", response_model=None,
               responses={200: {"model": Reported}, **contract.errors(422, *contract.KIOSK)})
-    async def report(body: KioskReport, kiosk_id: Annotated[str, Depends(kiosk)]
+    async def report(body: KioskReport, sender: Annotated[Any, Depends(kiosk)]
                      ) -> dict[str, Any]:
         """A kiosk's state (versions, reader, clock, events waiting) and its till's
         tickets per local hour; an hour sent again replaces the one held."""
-        stored = await run_in_threadpool(store, app.state.db, kiosk_id, 1, 1, body, now())
+        stored = await run_in_threadpool(store, app.state.db, sender.id, sender.org_id,
+                                         sender.shop_id, body, now())
         return {"hours": stored}

@@ -36,9 +36,9 @@ register({
 })
 
 
-def _today(db: Database, request: Request) -> date:
+def _today(db: Database, org: int, request: Request) -> date:
     with reading(db) as conn:
-        return now_of(request).astimezone(program_tz(current(conn))).date()
+        return now_of(request).astimezone(program_tz(current(conn, org))).date()
 
 
 def routes(app: FastAPI) -> None:
@@ -52,7 +52,7 @@ def routes(app: FastAPI) -> None:
 
     @app.get("/dashboard/export", include_in_schema=False)
     async def export_page(request: Request, account: SignedIn) -> Response:
-        today = await run_in_threadpool(_today, request.app.state.db, request)
+        today = await run_in_threadpool(_today, request.app.state.db, account.org_id, request)
         return page(request, account, (today - timedelta(days=29)).isoformat(), today.isoformat())
 
     @app.get("/dashboard/export/{what}.csv", include_in_schema=False)

@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
-from central.db import Database, events, kiosk_reports, kiosks, overdrawn_cards, reading
+from central.db import Database, events, kiosk_reports, kiosks, overdrawn_cards, reading, shops
 from central.ingest import current, program_tz
 from central.web.accounts import SignedIn, add_menu, dash_page, now_of
 from central.web.i18n import register
@@ -68,8 +68,13 @@ def _later(a: str | None, b: str | None) -> datetime | None:
 def kiosk_rows(db: Database, org: int, shop: int | None) -> tuple[list[KioskRow], object]:
     """Each kiosk of the organisation (or of one shop), and the program's time zone."""
     with reading(db) as conn:
-        tz = program_tz(current(conn))
-        found = conn.execute(select(kiosks.c.id, kiosks.c.revoked_at).order_by(kiosks.c.id)).all()
+        tz = program_tz(current(conn, org, shop))
+        query = (select(kiosks.c.id, kiosks.c.revoked_at)
+                 .join(shops, shops.c.id == kiosks.c.shop_id).where(shops.c.org_id == org)
+                 .order_by(kiosks.c.id))
+        if shop is not None:
+            query = query.where(kiosks.c.shop_id == shop)
+        found = conn.execute(query).all()
         ids = [row.id for row in found]
         reports = {row.kiosk_id: row for row in conn.execute(
             select(kiosk_reports).where(kiosk_reports.c.kiosk_id.in_(ids)))} if ids else {}

@@ -107,7 +107,7 @@ def euros(cents: float | None, lang: str) -> str:
 def _figures(db: Database, org: int, shop: int | None, name: str | None, now: datetime
              ) -> overview.Overview:
     with reading(db) as conn:
-        today = now.astimezone(program_tz(current(conn))).date()
+        today = now.astimezone(program_tz(current(conn, org, shop))).date()
         return overview.read(conn, org, shop, overview.period(name, today))
 
 

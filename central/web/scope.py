@@ -8,7 +8,7 @@ from sqlalchemy import select
 from starlette.exceptions import HTTPException
 
 from central.accounts import Account
-from central.db import Database, kiosks, reading
+from central.db import Database, kiosks, reading, shops
 from central.web.accounts import see_shop
 
 
@@ -20,10 +20,14 @@ class Shop:
 
 def shops_of(db: Database, account: Account) -> list[Shop]:
     """The organisation's shops the account may see (a manager: theirs alone)."""
-    return []
+    query = select(shops.c.id, shops.c.name).where(shops.c.org_id == account.org_id)
+    if not account.is_owner:
+        query = query.where(shops.c.id == account.shop_id)
+    with reading(db) as conn:
+        return [Shop(int(row.id), str(row.name)) for row in conn.execute(query.order_by(shops.c.name))]
 
 
-def chosen_shop(account: Account, shops: list[Shop], asked: str | None) -> int | None:
+def chosen_shop(account: Account, visible: list[Shop], asked: str | None) -> int | None:
     """The shop a page shows: the one asked for (403 for a manager's other shop, 404 for
     none of the organisation's), else a manager's own, else None (all shops)."""
     if asked in (None, "", "all"):
@@ -32,7 +36,7 @@ def chosen_shop(account: Account, shops: list[Shop], asked: str | None) -> int |
         raise HTTPException(404)
     wanted = int(asked)
     see_shop(account, wanted)
-    if wanted not in {s.id for s in shops}:
+    if wanted not in {s.id for s in visible}:
         raise HTTPException(404)
     return wanted
 
@@ -40,4 +44,4 @@ def chosen_shop(account: Account, shops: list[Shop], asked: str | None) -> int |
 def kiosks_of(db: Database, shop: int) -> list[str]:
     """The ids of the shop's kiosks."""
     with reading(db) as conn:
-        return [row.id for row in conn.execute(select(kiosks.c.id))]
+        return [row.id for row in conn.execute(select(kiosks.c.id).where(kiosks.c.shop_id == shop))]

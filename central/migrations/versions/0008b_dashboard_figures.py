@@ -76,27 +76,29 @@ def upgrade() -> None:
 
 
 def _count_stored_events() -> None:
-    """The figures of the events already stored, counted once as ingest would have."""
+    """The figures of the events already stored, counted once as ingest would have: per
+    organisation, each kiosk's events in its shop."""
     from central import program, tallies
     from kiosk.core.events import Event, EventKind
 
     conn = op.get_bind()
-    found = conn.execute(sa.text("SELECT body FROM programs ORDER BY n DESC LIMIT 1")).first()
-    tz = UTC if found is None else program.timezone(json.loads(found.body))
-    kiosk_columns = {c["name"] for c in sa.inspect(conn).get_columns("kiosks")}
-    shops = ({r.id: r.shop_id for r in conn.execute(sa.text("SELECT id, shop_id FROM kiosks"))}
-             if "shop_id" in kiosk_columns else {})
-    rows = conn.execute(sa.text(
-        "SELECT id, kiosk_id, seq, card_ref, kind, delta, reward_id, program_version, "
-        "occurred_at, staff_ref FROM events WHERE held_reason IS NULL"))
-    events = [Event(id=r.id, kiosk_id=r.kiosk_id, seq=r.seq, card_ref=r.card_ref,
-                    kind=EventKind(r.kind), delta=r.delta, reward_id=r.reward_id,
-                    program_version=r.program_version,
-                    occurred_at=datetime.fromisoformat(r.occurred_at), staff_ref=r.staff_ref)
-              for r in rows]
-    if events:
-        default = {e.kiosk_id: shops.get(e.kiosk_id, 1) for e in events}
-        tallies.add(conn, 1, tallies.count(events, {}, tz, default))
+    shops = {r.id: r.shop_id for r in conn.execute(sa.text("SELECT id, shop_id FROM kiosks"))}
+    orgs = [r.org_id for r in conn.execute(sa.text("SELECT DISTINCT org_id FROM events"))]
+    for org in orgs:
+        found = conn.execute(sa.text(
+            "SELECT body FROM programs WHERE org_id = :org AND shop_id IS NULL "
+            "ORDER BY n DESC LIMIT 1"), {"org": org}).first()
+        tz = UTC if found is None else program.timezone(json.loads(found.body))
+        rows = conn.execute(sa.text(
+            "SELECT id, kiosk_id, seq, card_ref, kind, delta, reward_id, program_version, "
+            "occurred_at, staff_ref FROM events WHERE org_id = :org AND held_reason IS NULL"),
+            {"org": org})
+        events = [Event(id=r.id, kiosk_id=r.kiosk_id, seq=r.seq, card_ref=r.card_ref,
+                        kind=EventKind(r.kind), delta=r.delta, reward_id=r.reward_id,
+                        program_version=r.program_version,
+                        occurred_at=datetime.fromisoformat(r.occurred_at), staff_ref=r.staff_ref)
+                  for r in rows]
+        tallies.add(conn, org, tallies.count(events, {}, tz, shops))
 
 
 def downgrade() -> None:
