@@ -19,19 +19,16 @@ ACCOUNT_COMMANDS = ("add-owner", "add-manager", "set-password", "list-accounts")
 
 
 def commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
-    owner = command("add-owner", "make a dashboard account that sees every shop of the "
-                                 "organisation (asks its password)")
-    owner.add_argument("email")
-    owner.add_argument("--org", help="the organisation's name (default: the only one)")
+    """Add the account commands; `command` gives each its --db and --org."""
+    command("add-owner", "make a dashboard account that sees every shop of the organisation "
+                         "(asks its password)").add_argument("email")
     manager = command("add-manager", "make a dashboard account for one shop's manager "
                                      "(asks its password)")
     manager.add_argument("email")
     manager.add_argument("--shop", required=True, help="the shop's name (kiosk-central list-shops)")
-    manager.add_argument("--org", help="the organisation's name (default: the only one)")
     command("set-password", "give a dashboard account a new password (ends its sessions)"
             ).add_argument("email")
-    command("list-accounts", "list the dashboard's accounts").add_argument(
-        "--org", help="the organisation's name (default: the only one)")
+    command("list-accounts", "list the dashboard's accounts")
 
 
 def read_password(ask: Callable[[str], str] = getpass.getpass) -> str:
