@@ -66,7 +66,7 @@ def fill(db_url: str, count: int, seed: int = 7) -> None:
                     delta=1 if kind is EventKind.STAMP else 0,
                     reward_id="coffee" if kind is EventKind.REWARD_EARNED else None,
                     program_version="1", occurred_at=moments[n]))
-            rows = [{**e.to_dict(), "body_sha256": "-", "received_at": end.isoformat(),
+            rows = [{**e.to_dict(), "org_id": 1, "body_sha256": "-", "received_at": end.isoformat(),
                      "flags": None} for e in chunk]
             counts = tallies.count(chunk, states, UTC, {e.kiosk_id: shop_of(e.kiosk_id)
                                                         for e in chunk})
