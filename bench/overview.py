@@ -15,23 +15,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
 
+from bench.scale import synthetic_events
 from central import tallies
 from central.db import card_activity, events, hour_figures, open_database, writing
 from central.testing import running_server
-from kiosk.core.events import CardState, Event, EventKind, apply
+from kiosk.core.events import CardState, apply
 from tests.support.accounts import WebSession, add_owner
 from tests.support.postgres import Cluster, start_cluster
 
@@ -47,27 +46,15 @@ def shop_of(kiosk: str) -> int:
 
 
 def fill(db_url: str, count: int, seed: int = 7) -> None:
-    """`count` stamps and rewards written as ingest would have written them."""
-    rng = random.Random(seed)
+    """`count` stamps and rewards, oldest first, written as ingest would have written them:
+    the events, and the figures counted from them."""
     db = open_database(db_url)
     end = datetime.now(UTC)
-    cards = [f"{rng.getrandbits(256):064x}" for _ in range(CARDS)]
-    kinds = [EventKind.STAMP] * 9 + [EventKind.REWARD_EARNED]
     states: dict[str, CardState] = {}
-    moments = sorted(end - timedelta(seconds=rng.uniform(0, DAYS * 86_400)) for _ in range(count))
     try:
-        for first in range(0, count, 50_000):
-            chunk = []
-            for n in range(first, min(count, first + 50_000)):
-                kind = rng.choice(kinds)
-                chunk.append(Event(
-                    id=str(uuid.UUID(int=rng.getrandbits(128))), kiosk_id=f"k{rng.randrange(KIOSKS):03d}",
-                    seq=n, card_ref=rng.choice(cards), kind=kind,
-                    delta=1 if kind is EventKind.STAMP else 0,
-                    reward_id="coffee" if kind is EventKind.REWARD_EARNED else None,
-                    program_version="1", occurred_at=moments[n]))
-            rows = [{**e.to_dict(), "org_id": 1, "body_sha256": "-", "received_at": end.isoformat(),
-                     "flags": None} for e in chunk]
+        for chunk in synthetic_events(count, KIOSKS, DAYS, seed, in_order=True):
+            rows = [{**e.to_dict(), "org_id": 1, "body_sha256": "-",
+                     "received_at": end.isoformat(), "flags": None} for e in chunk]
             counts = tallies.count(chunk, states, UTC, {e.kiosk_id: shop_of(e.kiosk_id)
                                                         for e in chunk})
             for event in chunk:
