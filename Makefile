@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint soak soak-signals bench clean venv golden
+.PHONY: demo demo-dashboard test lint soak soak-signals bench clean venv golden
 
 venv: $(STAMP)
 
@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml
 ## Run the kiosk on simulated hardware with a local central API.
 demo: $(STAMP)
 	$(BIN)/python -m sim.demo
+
+## The demo, then the owner's dashboard on its figures at http://127.0.0.1:8080 (Ctrl-C ends it).
+demo-dashboard: $(STAMP)
+	$(BIN)/python -m sim.demo --dashboard
 
 ## The whole test suite (unit, integration, end-to-end over the simulator).
 test: $(STAMP)

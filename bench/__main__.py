@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import cadence, central, daemon, floor, history, reader, scale, storage, sync, tap
+from bench import cadence, central, daemon, floor, history, overview, reader, scale, storage, sync, tap
 from bench.rig import publish
 from sim.serial_line import LinkUnavailable
 
@@ -81,6 +81,8 @@ LIMITED_BY = {
                     "(pn53x_line.py). A shorter interval cuts the latency and raises the idle "
                     "CPU in proportion; InAutoPoll (reader.auto_poll) idles at almost no CPU "
                     "but gives each technology its own 150 ms window (p99 ~300 ms with three)",
+    "dashboard_overview": "the machine's load: p50 against p99 shows the spread; on an idle "
+                          "machine see bench/README.md",
     "history": "see by_size: a ratio above 2 on a shared machine is first rerun; the sync "
                "round is mostly the central's answers on loopback (bench.history docstring)",
     "sync": "central ingest: one Python server process on one core (see "
@@ -159,6 +161,8 @@ def run(sizes: Sizes, callgrind: bool) -> dict[str, Any]:
         figures["sync"] = _figure("sync", lambda: _sync(folder("central"), sizes))
         figures["central_scale"] = _figure(
             "central_scale", lambda: scale.run(scale.QUICK if sizes == QUICK else scale.FULL))
+        figures["dashboard_overview"] = _figure(
+            "dashboard_overview", lambda: overview.run(quick=sizes == QUICK))
         figures["display_bus"] = _figure(
             "display_bus",
             lambda: tap.bus_bytes(partial, tap.run_taps(folder("full"), sizes.full_frame_taps,
@@ -265,6 +269,12 @@ def summary(figures: dict[str, Any]) -> list[dict[str, Any]]:
         ("dashboard 30 days query ms (max)",
          get("central_scale", "dashboard", "runs", "postgresql", "query_ms_max"), "<= 100",
          get("central_scale", "dashboard", "met")),
+        ("Overview page server ms p99 at 1M events (SQLite)",
+         get("dashboard_overview", "runs", "sqlite", "server_ms_p99"), "<= 100",
+         get("dashboard_overview", "met")),
+        ("Overview page server ms p99 at 1M events (PostgreSQL)",
+         get("dashboard_overview", "runs", "postgresql", "server_ms_p99"), "<= 100",
+         get("dashboard_overview", "met")),
         ("display bus bytes per tap", get("display_bus", "partial_updates_true",
                                           "bytes_per_tap"), "(no target)", None),
         ("fsync per tap", get("storage", "fsync_per_tap"), "1", get("storage", "met")),

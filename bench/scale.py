@@ -207,26 +207,38 @@ def storm(db: str, workers: int, sizes: Sizes, seed: int = 11) -> dict[str, Any]
     }
 
 
-def _fill(db_url: str, count: int, kiosks: int, days: int, seed: int = 3) -> None:
-    """`count` events spread over `days` days and `kiosks` kiosks, written straight into
-    the events table with the daily figures ingest would have kept (central.figures)."""
+def synthetic_events(count: int, kiosks: int, days: int, seed: int = 3, *,
+                     in_order: bool = False, size: int = 50_000) -> Iterator[list[Event]]:
+    """`count` stamps (and a reward per ten) on 20,000 cards over the last `days` days and
+    `kiosks` kiosks (k000, k001...), `size` at a time; `in_order`: oldest first, as kiosks
+    send them (else at random moments)."""
     rng = random.Random(seed)
-    db = open_database(db_url)
     end = datetime.now(UTC)
     cards = [f"{rng.getrandbits(256):064x}" for _ in range(20_000)]
     kinds = [EventKind.STAMP] * 9 + [EventKind.REWARD_EARNED]
+    ages = [rng.uniform(0, days * 86_400) for _ in range(count)] if in_order else []
+    ages.sort(reverse=True)
+    for first in range(0, count, size):
+        chunk = []
+        for n in range(first, min(count, first + size)):
+            kind = rng.choice(kinds)
+            age = ages[n] if in_order else rng.uniform(0, days * 86_400)
+            chunk.append(Event(
+                id=str(uuid.UUID(int=rng.getrandbits(128))),
+                kiosk_id=f"k{rng.randrange(kiosks):03d}", seq=n,
+                card_ref=rng.choice(cards), kind=kind, delta=1 if kind is EventKind.STAMP
+                else 0, reward_id="coffee" if kind is EventKind.REWARD_EARNED else None,
+                program_version="1", occurred_at=end - timedelta(seconds=age)))
+        yield chunk
+
+
+def _fill(db_url: str, count: int, kiosks: int, days: int, seed: int = 3) -> None:
+    """`count` events spread over `days` days and `kiosks` kiosks, written straight into
+    the events table with the daily figures ingest would have kept (central.figures)."""
+    db = open_database(db_url)
+    end = datetime.now(UTC)
     try:
-        for first in range(0, count, 50_000):
-            chunk = []
-            for n in range(first, min(count, first + 50_000)):
-                kind = rng.choice(kinds)
-                chunk.append(Event(
-                    id=str(uuid.UUID(int=rng.getrandbits(128))),
-                    kiosk_id=f"k{rng.randrange(kiosks):03d}", seq=n,
-                    card_ref=rng.choice(cards), kind=kind, delta=1 if kind is EventKind.STAMP
-                    else 0, reward_id="coffee" if kind is EventKind.REWARD_EARNED else None,
-                    program_version="1",
-                    occurred_at=end - timedelta(seconds=rng.uniform(0, days * 86_400))))
+        for chunk in synthetic_events(count, kiosks, days, seed):
             rows = [{**e.to_dict(), "org_id": DEFAULT_ORG, "kind": e.kind.value, "body_sha256": "-",
                      "received_at": end.isoformat(), "flags": None} for e in chunk]
             with writing(db) as conn:

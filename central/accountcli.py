@@ -11,23 +11,21 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import select
-
-from central import accounts
+from central import accounts, orgs
 from central.accounts import AccountError
-from central.db import Database
+from central.db import Database, reading
 
 ACCOUNT_COMMANDS = ("add-owner", "add-manager", "set-password", "list-accounts")
-DEFAULT_ORG = 1  # the organisation of a single shop's server
 
 
 def commands(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
-    command("add-owner", "make a dashboard account that sees every shop (asks its password)"
-            ).add_argument("email")
+    """Add the account commands; `command` gives each its --db and --org."""
+    command("add-owner", "make a dashboard account that sees every shop of the organisation "
+                         "(asks its password)").add_argument("email")
     manager = command("add-manager", "make a dashboard account for one shop's manager "
                                      "(asks its password)")
     manager.add_argument("email")
-    manager.add_argument("--shop", required=True, help="the shop's name")
+    manager.add_argument("--shop", required=True, help="the shop's name (kiosk-central list-shops)")
     command("set-password", "give a dashboard account a new password (ends its sessions)"
             ).add_argument("email")
     command("list-accounts", "list the dashboard's accounts")
@@ -47,35 +45,25 @@ def read_password(ask: Callable[[str], str] = getpass.getpass) -> str:
     return password
 
 
-def shop_id(db: Database, org_id: int, name: str) -> int:
-    """The id of the organisation's shop called `name`."""
-    from central.db import reading, shops
-
-    with reading(db) as conn:
-        found = conn.execute(select(shops.c.id).where(shops.c.org_id == org_id,
-                                                      shops.c.name == name.strip())).scalar()
-    if found is None:
-        raise AccountError(f"no shop named {name!r} (kiosk-central list-shops)")
-    return int(found)
-
-
 def run_account_command(db: Database, args: argparse.Namespace, now: datetime) -> str:
-    from central.db import reading
-    from central.orgs import org_id
-
-    with reading(db) as conn:
-        org = org_id(conn, getattr(args, "org", None))
+    """Run one of ACCOUNT_COMMANDS; StoreError (no such organisation or shop) and
+    AccountError name the fix."""
     if args.command == "list-accounts":
+        with reading(db) as conn:
+            org = orgs.org_id(conn, args.org)
         rows = accounts.list_accounts(db, org)
         return "\n".join(f"{r['email']}\t{r['role']}\t{r['shop_id'] or '-'}" for r in rows) \
             or "no accounts (kiosk-central add-owner EMAIL makes the first)"
     email = accounts.normal_email(args.email)
     if args.command == "add-owner":
+        with reading(db) as conn:
+            org = orgs.org_id(conn, args.org)
         accounts.add_account(db, email, read_password(), "owner", org, None, now)
         return f"owner {email} can sign in at /login"
     if args.command == "add-manager":
-        shop = shop_id(db, org, args.shop)
-        accounts.add_account(db, email, read_password(), "manager", org, shop, now)
-        return f"manager {email} of shop {args.shop!r} can sign in at /login"
+        with reading(db) as conn:
+            shop = orgs.find_shop(conn, args.shop, args.org)
+        accounts.add_account(db, email, read_password(), "manager", shop.org_id, shop.id, now)
+        return f"manager {email} of shop {shop.name!r} can sign in at /login"
     accounts.set_password(db, email, read_password(), now)
     return f"{email} has a new password; its sessions were signed out"

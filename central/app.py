@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from central import changes, contract, ingest, pairing, store, web
+from central import changes, contract, ingest, kioskreports, pairing, store, web
 from central.db import Database, open_database
 from central.orgs import Kiosk as KioskIdentity
 from central.orgs import Owner
@@ -225,6 +225,7 @@ def create_app(db_url: str, *, clock: Clock | None = None, limits: Limits = DEFA
         )
 
     _routes(app, db, writer, now)
+    kioskreports.routes(app, _kiosk, now)
     web.mount(app)
     contract.install(app, [EventBatch, CustomerIn, PairingIn])
     return app

@@ -192,6 +192,82 @@ customers = Table(
 )
 
 
+# The Overview's figures, kept current at ingest (central.tallies): per shop, local day
+# and hour. Shop 0 in card_activity stands for "any shop of the organisation".
+hour_figures = Table(
+    "hour_figures",
+    metadata,
+    Column("org_id", Integer, primary_key=True),
+    Column("shop_id", Integer, primary_key=True),
+    Column("day", String(10), primary_key=True),  # YYYY-MM-DD in the program's time zone
+    Column("hour", Integer, primary_key=True),  # 0..23, local
+    Column("visits", Integer, nullable=False),
+    Column("return_visits", Integer, nullable=False),
+    Column("new_cards", Integer, nullable=False),
+    Column("earned", Integer, nullable=False),
+    Column("redeemed", Integer, nullable=False),
+)
+
+# Vouchers earned and redeemed per shop since the start: what a shop owes, without
+# adding up every hour of its history.
+shop_totals = Table(
+    "shop_totals",
+    metadata,
+    Column("org_id", Integer, primary_key=True),
+    Column("shop_id", Integer, primary_key=True),
+    Column("earned", Integer, nullable=False),
+    Column("redeemed", Integer, nullable=False),
+)
+
+card_activity = Table(
+    "card_activity",
+    metadata,
+    Column("org_id", Integer, primary_key=True),
+    Column("shop_id", Integer, primary_key=True),
+    Column("card_ref", String(64), primary_key=True),
+    Column("last_day", String(10), nullable=False),  # of the card's latest visit there
+    Index("card_activity_by_day", "org_id", "shop_id", "last_day"),
+)
+
+# Cards overdrawn now (a voucher redeemed offline at two kiosks), and the kiosk whose
+# event overdrew each: the Kiosks page counts them without reading every card.
+overdrawn_cards = Table(
+    "overdrawn_cards",
+    metadata,
+    Column("org_id", Integer, primary_key=True),
+    Column("card_ref", String(64), primary_key=True),
+    Column("kiosk_id", String(64), nullable=False),
+)
+
+# What each kiosk's till and the kiosk itself last reported (central.kioskreports).
+till_hours = Table(
+    "till_hours",
+    metadata,
+    Column("kiosk_id", String(64), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("hour", Integer, primary_key=True),
+    Column("org_id", Integer, nullable=False),
+    Column("shop_id", Integer, nullable=False),
+    Column("tickets", Integer, nullable=False),
+    Column("card_tickets", Integer, nullable=False),  # tickets a customer's card was tapped for
+    Column("card_amount", BigInteger, nullable=False),  # cents, of those tickets
+    Column("other_amount", BigInteger, nullable=False),  # cents, of the tickets with no card
+    Index("till_hours_by_day", "org_id", "day"),
+)
+
+kiosk_reports = Table(
+    "kiosk_reports",
+    metadata,
+    Column("kiosk_id", String(64), primary_key=True),
+    Column("reported_at", String(40), nullable=False),
+    Column("software_version", String(40), nullable=False),
+    Column("program_version", String(40), nullable=True),
+    Column("reader_online", Boolean, nullable=False),
+    Column("clock_ok", Boolean, nullable=False),
+    Column("pending", Integer, nullable=False),
+)
+
+
 # Dashboard accounts (central.accounts): an owner sees the organisation's shops, a manager
 # one shop (`shop_id`). Only an Argon2 hash of the password is kept.
 accounts = Table(

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, delete, insert, or_, select
 from sqlalchemy.engine import Connection
 
-from central import figures
+from central import figures, tallies
 from central import program as programs_mod
 from central.cardcache import (
     Card,
@@ -185,6 +185,9 @@ def rebuild(conn: Connection, org: int, tz: tzinfo) -> int:
         by_card[row.card_ref].append(row)
     figures.recount(conn, org, shop_of,
                     (_event(row) for rows in by_card.values() for row in rows), tz)
+    tallies.forget(conn, org)
+    tallies.add(conn, org, tallies.count(
+        (_event(row) for rows in by_card.values() for row in rows), {}, tz, shop_of))
     seq = take_seq(conn, org, len(by_card))
     for n, (ref, rows) in enumerate(sorted(by_card.items())):
         state = fold(ref, map(_event, rows), tz)
@@ -312,6 +315,7 @@ def write_batch(
         counted = [e for e in batch if e.id not in holding]
         cards.advance(org, counted, flagged, tz)
         figures.add_visits(conn, org, kiosk.shop_id, figures.visits_by_day(counted, tz))
+        tallies.add(conn, org, tallies.count(counted, folds, tz, kiosk.shop_id))
         results = [Result(r.id, HELD, holding[r.id]) if r.status == ACCEPTED and r.id in holding
                    else r for r in results]
     refs = [c.event.card_ref for c in checked if c.event is not None]

@@ -94,16 +94,18 @@ def _issued(db_url: str, issue: Callable[[Database], T]) -> T:
 @contextmanager
 def running_server(
     db_url: str, *, clock: Clock | None = None, startup_timeout: float = 10.0,
-    limits: Limits = DEFAULT_LIMITS,
+    limits: Limits = DEFAULT_LIMITS, wrap: Callable[[Any], Any] | None = None,
 ) -> Iterator[str]:
     """Serve the central API on 127.0.0.1 (a free port) in a background thread.
 
     Yields the base URL, e.g. ``http://127.0.0.1:41234``; stops the server on exit.
+    `wrap` may wrap the app in ASGI middleware (a benchmark's timer).
     """
     sock = listening_socket()
     port = sock.getsockname()[1]
     app = create_app(db_url, clock=clock, limits=limits)
-    server = uvicorn.Server(uvicorn_config(app, limits, "warning"))
+    served = app if wrap is None else wrap(app)
+    server = uvicorn.Server(uvicorn_config(served, limits, "warning"))
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="central-server", daemon=True
     )

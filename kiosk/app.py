@@ -43,7 +43,7 @@ if TYPE_CHECKING:  # the adapters import their hardware libraries: built in kios
     from PIL import Image
 
     from kiosk.adapters.reader import CardRead
-    from kiosk.adapters.sync import SyncStatus
+    from kiosk.adapters.sync import SelfReport, SyncStatus
 
 log = logging.getLogger(__name__)
 
@@ -215,6 +215,15 @@ class App:
             rejected_events=status.rejected,
             last_sync=status.last_success,
         ))
+
+    def self_report(self) -> SelfReport:
+        """What the sync worker reports of this kiosk to the central (sync thread)."""
+        from kiosk.adapters.sync import SelfReport  # the worker's own module: loaded already
+
+        parts = self.parts
+        till = None if parts is None else parts.till
+        return SelfReport(reader_online=self._status.reader_online, clock_ok=self._status.clock_ok,
+                          tickets=[] if till is None else till.take_tickets())
 
     def _set_status(self, status: KioskStatus) -> None:
         self._status = status

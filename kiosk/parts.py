@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # the adapters import their hardware libraries: imported when
     from kiosk.adapters.display import Display, NullDisplay
     from kiosk.adapters.lights import Lights
     from kiosk.adapters.reader import CardRead, Reader
-    from kiosk.adapters.sync import SyncStatus, SyncWorker
+    from kiosk.adapters.sync import SelfReport, SyncStatus, SyncWorker
     from kiosk.adapters.till import TillListener
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,8 @@ class Wiring(Protocol):
     def on_sync_status(self, status: SyncStatus) -> None: ...
 
     def on_program_served(self) -> None: ...
+
+    def self_report(self) -> SelfReport: ...
 
     def on_button_press(self) -> None: ...
 
@@ -139,6 +141,7 @@ def build_parts(
             sync = SyncWorker(
                 config.central, config.kiosk.ledger_path, counter.program.tz, wiring.on_sync_status,
                 on_program=wiring.on_program_served, programs=ServedPrograms(),
+                report=wiring.self_report,
             )
             built.callback(sync.close)
         till = None

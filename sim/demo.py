@@ -9,6 +9,11 @@ counter, in another shop of the same business, is paired with a one-time code (`
 pair`), pulls the cards the first one made, and knows the first card at its first tap.
 
     python -m sim.demo [--scenario demo] [--speed 1] [--locale en] [--state-dir demo-state]
+                       [--dashboard [--port 8080]]
+
+It ends by making an owner account on the demo's central and printing how to open the
+owner's dashboard on the demo's figures; `--dashboard` keeps the central serving them
+until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from __future__ import annotations
 import argparse
 import io
 import logging
+import secrets
 import shutil
 import sys
 import threading
@@ -26,7 +32,7 @@ from typing import Any, TextIO
 
 import requests
 
-from central import pairing, store
+from central import accounts, pairing, store
 from central.db import open_database
 from central.orgs import DEFAULT_ORG
 from central.testing import add_kiosk, running_server
@@ -234,6 +240,10 @@ def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:
     parser.add_argument("--locale", choices=("en", "fr"), default="en")
     parser.add_argument("--state-dir", default="demo-state", help="wiped and rebuilt at each run")
     parser.add_argument("--plain", action="store_true", help="no live redrawing (for logs and pipes)")
+    parser.add_argument("--dashboard", action="store_true",
+                        help="then keep the central serving the owner's dashboard until Ctrl-C")
+    parser.add_argument("--port", type=int, default=8080, choices=range(1024, 65536),
+                        metavar="1024..65535", help="the dashboard's port with --dashboard")
     args = parser.parse_args(argv)
     state = Path(args.state_dir).resolve()
     shutil.rmtree(state, ignore_errors=True)
@@ -298,8 +308,35 @@ def _play(args: argparse.Namespace, state: Path, out: TextIO) -> int:
             if not synced:
                 lines.insert(0, "(!) some events were still pending sync when the demo ended")
             lines += second_counter(db_url, central, state / "counter-2", scenario, args.locale)
+    lines += dashboard_login(state, args.port, args.dashboard)
     out.write("\n".join(lines) + "\n")
+    out.flush()
+    if args.dashboard:
+        from central.cli import serve
+
+        return serve(db_url, "127.0.0.1", args.port, "warning")
     return 0
+
+
+DEMO_OWNER = "owner@demo.example"
+
+
+def dashboard_login(state: Path, port: int, serving: bool) -> list[str]:
+    """Make the demo's owner account (a new password each run) and say how to sign in."""
+    password = secrets.token_urlsafe(12)
+    database = state / "central.sqlite3"
+    db = open_database(str(database))
+    try:
+        accounts.add_account(db, DEMO_OWNER, password, "owner", DEFAULT_ORG, None,
+                             datetime.now(UTC))
+    finally:
+        db.dispose()
+    url = f"http://127.0.0.1:{port}/login"
+    how = ("The central keeps serving them until Ctrl-C." if serving else
+           f"Serve them: .venv/bin/kiosk-central serve --db {database} --port {port}\n"
+           "  (or run the demo again with --dashboard: `make demo-dashboard`)")
+    return ["", "The owner's dashboard on these figures:", f"  {how}",
+            f"  Open {url} and sign in as {DEMO_OWNER}, password {password}"]
 
 
 if __name__ == "__main__":

@@ -57,10 +57,12 @@ def mount(app: FastAPI) -> Pages:
     async def home(request: Request) -> Response:
         return pages.render(request, "home.html")
 
-    from central.web import accounts, overview  # the dashboard's areas
+    from central.web import accounts, export, kiosks, overview  # the dashboard's areas
 
     accounts.routes(app)
     overview.routes(app)
+    kiosks.routes(app)
+    export.routes(app)
 
     @app.get("/robots.txt", include_in_schema=False)
     async def robots() -> Response:

@@ -100,7 +100,8 @@ class SignInNeeded(Exception):
         self.back_to = back_to
 
 
-def _now(request: Request) -> datetime:
+def now_of(request: Request) -> datetime:
+    """The server's now (tests give the app a clock)."""
     clock = getattr(request.app.state, "clock", None)
     return clock() if clock is not None else datetime.now(UTC)
 
@@ -111,7 +112,7 @@ async def signed_in(request: Request) -> Account:
     found = None
     if secret:
         found = await run_in_threadpool(accounts.session_account, request.app.state.db,
-                                        secret, _now(request))
+                                        secret, now_of(request))
     if found is None:
         back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise SignInNeeded(back if request.method == "GET" else HOME)
@@ -199,7 +200,7 @@ def routes(app: FastAPI) -> None:
         try:
             secret = await run_in_threadpool(accounts.sign_in, app.state.db, email,
                                              password[:accounts.MAX_PASSWORD + 1],
-                                             _client(request), _now(request))
+                                             _client(request), now_of(request))
         except Throttled as wait:
             return login_form(request, error="login_throttled", minutes=wait.minutes,
                               email=email, status=429)
@@ -238,7 +239,7 @@ def routes(app: FastAPI) -> None:
             try:
                 await run_in_threadpool(accounts.change_password, app.state.db, account,
                                         current, new, request.cookies.get(SESSION_COOKIE, ""),
-                                        _now(request))
+                                        now_of(request))
             except AccountError:
                 error = "password_wrong"
         return dash_page(request, "password.html", account, _password_context(error, done=True),

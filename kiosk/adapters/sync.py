@@ -17,6 +17,12 @@ once it has heard of both. Nothing is dropped to hide it.
 A request the server refuses as a whole (a 4xx other than 401/429) is retried with
 backoff like any failure, since it names no event; it shows in `last_error`.
 
+After each round the worker reports the kiosk itself to the central (versions, reader,
+clock, events waiting) with the till's tickets per hour, which it keeps in the ledger
+(`TICKETS`) until they are ten days old: sent again, an hour replaces itself there. A
+report is sent when it says something new, else every REPORT_EVERY; a failed one is
+logged and tried at the next round, never failing the sync.
+
 What the worker notes about itself (last success, last error, online) lives in memory
 and reaches the ledger only when it says something new, else every STATUS_EVERY and at
 the worker's close: an idle round writes no byte, which is what wears a microSD card.
@@ -32,6 +38,7 @@ commit while we read), so a tap never waits on the network:
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
@@ -40,12 +47,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
+from kiosk import __version__
 from kiosk.adapters import card_pull, timekeeper
 from kiosk.adapters.ledger import Ledger
 from kiosk.adapters.sync_client import CentralClient, SyncFailure, read_token
 from kiosk.config import CentralSection
+from kiosk.core.till import Ticket, count_ticket, hours_from_mapping
 from kiosk.errors import KioskError
 
 log = logging.getLogger(__name__)
@@ -58,10 +67,21 @@ LAST_ERROR = "sync.last_error"
 LAST_ATTEMPT = "sync.last_attempt"
 ONLINE = "sync.online"
 LAST_REFRESH = "sync.last_refresh"
+TICKETS = "till.tickets"  # the till's tickets per local hour (kiosk.core.till.TicketHour)
+REPORT_EVERY = timedelta(minutes=5)  # an unchanged report is sent at most this often
 
 STOP_POLL = 0.2  # seconds: how often a waiting worker looks at its stop event
 STATUS_EVERY = timedelta(minutes=15)  # an idle, unchanged status is written at most this often
 STATUS_KEYS = (LAST_SUCCESS, LAST_ERROR, LAST_ATTEMPT, ONLINE, LAST_REFRESH)
+
+
+@dataclass(frozen=True)
+class SelfReport:
+    """What the kiosk says of itself at a round: from the app, not the ledger."""
+
+    reader_online: bool
+    clock_ok: bool
+    tickets: list[Ticket] = field(default_factory=list)  # rung up since the last round
 
 
 class ProgramShelf(Protocol):
@@ -201,6 +221,7 @@ class SyncWorker:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         on_program: Callable[[], None] | None = None,
         programs: ProgramShelf | None = None,
+        report: Callable[[], SelfReport] | None = None,
     ) -> None:
         self.section = section
         self.ledger_path = ledger_path
@@ -208,6 +229,8 @@ class SyncWorker:
         self.on_status = on_status
         self.on_program = on_program  # called (from the sync thread) after a new program
         self.programs = programs  # None: this worker does not fetch programs
+        self.report = report  # None: this worker does not report the kiosk itself
+        self._reported: tuple[dict[str, Any], datetime] | None = None  # last report sent
         self._rng = rng or random.Random()
         self._clock = clock
         self._client = CentralClient(section)
@@ -256,6 +279,7 @@ class SyncWorker:
                 self._check_program(ledger, token, state, force=idle)
                 # after an upload too: what other counters did reaches this cache now
                 self._refresh(ledger, token, state, started, refresh or state.sent > 0, stop)
+                self._report(ledger, token)
             except SyncFailure as failure:
                 state.error, state.retry_after = str(failure), failure.retry_after
             self._record(ledger, state, started)
@@ -321,6 +345,32 @@ class SyncWorker:
             return
         state.cards += card_pull.pull(self._client, token, ledger, self.section.url, now, stop)
         self._held(ledger)[LAST_REFRESH] = now.isoformat()  # written with the status
+
+    def _report(self, ledger: Ledger, token: str) -> None:
+        """Report the kiosk and its till's tickets (kept in the ledger first)."""
+        if self.report is None:
+            return
+        mine = self.report()
+        hours = hours_from_mapping(json.loads(ledger.get_meta(TICKETS) or "[]"))
+        for ticket in mine.tickets:
+            hours = count_ticket(hours, ticket.basket, ticket.with_card, ticket.at.astimezone(self.tz))
+        if mine.tickets:
+            ledger.set_meta({TICKETS: json.dumps([h.to_mapping() for h in hours.values()])})
+        body = {
+            "software_version": __version__, "program_version": self._held_version(ledger) or None,
+            "reader_online": mine.reader_online, "clock_ok": mine.clock_ok,
+            "pending": ledger.outbox().pending, "tickets": [h.to_mapping() for h in hours.values()],
+        }
+        now = self._clock()
+        if self._reported is not None and self._reported[0] == body and \
+                now - self._reported[1] < REPORT_EVERY:
+            return
+        try:
+            self._client.report(token, body)
+        except SyncFailure as failure:  # the events went through: the report waits a round
+            log.warning("event=report ok=false error=%r", str(failure))
+            return
+        self._reported = (body, now)
 
     def _held(self, ledger: Ledger) -> dict[str, str]:
         """The status notes in memory; read from the ledger at this worker's first round."""

@@ -330,6 +330,16 @@ class CentralClient:
         response = self._request("POST", "/v1/events", token, body=body)
         return check_batch(_json(response), events, datetime.now(UTC))
 
+    def report(self, token: str, body: Mapping[str, Any]) -> bool:
+        """POST the kiosk's own report; False when the central has no such route (older)."""
+        try:
+            self._request("POST", "/v1/kiosk/report", token, body=json.dumps(body).encode())
+        except SyncFailure as failure:
+            if failure.status == 404:
+                return False
+            raise
+        return True
+
     def remote_card(self, token: str, card_ref: str) -> RemoteCard | None:
         """The server's answer for one card (state and customer); None without events."""
         try:

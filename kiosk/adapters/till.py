@@ -9,9 +9,15 @@ before the customer taps:
     DELETE /v1/basket   -> 200 {"cancelled": true|false}
 
 The next customer tap within [till] basket_seconds takes the basket (`take()`); a newer
-basket replaces a held one; an expired one is dropped. With [till] token_file set, every
-request needs `Authorization: Bearer <secret>`. Bad input is a 4xx with a reason in
-`{"error": ...}`; bodies over kiosk.core.till.MAX_BODY are refused unread.
+basket replaces a held one; an expired one is dropped.
+
+Every basket is a ticket: one a tap took was paid with a card; one replaced by the next
+basket, or left to expire, was not; one the till DELETEs was voided and is no ticket.
+`take_tickets()` hands the tickets rung up since the last call to the sync worker, which
+keeps them in the ledger and reports them per hour to the central (adoption rate).
+
+With [till] token_file set, every request needs `Authorization: Bearer <secret>`. Bad
+input is a 4xx with a reason in `{"error": ...}`; bodies over kiosk.core.till.MAX_BODY are refused unread.
 
 stdlib http.server only: it is one JSON object per ticket on loopback.
 
@@ -27,6 +33,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -38,6 +45,7 @@ from kiosk.core.till import (
     MAX_BODY,
     BasketError,
     HeldBasket,
+    Ticket,
     basket_for_tap,
     basket_to_mapping,
     hold,
@@ -201,12 +209,16 @@ class TillListener:
         section: TillSection,
         clock: Callable[[], float] = time.monotonic,
         token: bytes | None = None,
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.seconds = section.basket_seconds
         self.token = token
         self._clock = clock
+        self._wall = wall
         self._lock = threading.Lock()
         self._held: HeldBasket | None = None
+        self._rung_at: datetime | None = None  # when the held basket came: its ticket's time
+        self._tickets: list[Ticket] = []  # rung up, not yet taken by the sync worker
         try:
             self._server = _Server((section.host, section.port), _Handler, bind_and_activate=True)
         except OSError as error:
@@ -236,7 +248,9 @@ class TillListener:
     def put(self, basket: Basket) -> float:
         """Hold `basket` for the next tap (replacing any held one); returns its seconds."""
         with self._lock:
+            self._ring(with_card=False)  # the one it replaces was paid without a card
             self._held = hold(basket, self._clock(), self.seconds)
+            self._rung_at = self._wall()
         log.info("event=till basket=held")
         return self.seconds
 
@@ -245,7 +259,7 @@ class TillListener:
         with self._lock:
             now = self._clock()
             if self._held is None or not self._held.live(now):
-                self._held = None
+                self._ring(with_card=False)
                 return None, None
             return self._held.basket, round(self._held.until - now, 3)
 
@@ -253,15 +267,32 @@ class TillListener:
         """The basket for the tap happening now; afterwards nothing is held."""
         with self._lock:
             basket = basket_for_tap(self._held, self._clock())
-            self._held = None
+            self._ring(with_card=basket is not None)
         return basket
 
     def cancel(self) -> bool:
         """Drop the held basket; True when there was a live one."""
         with self._lock:
             live = self._held is not None and self._held.live(self._clock())
-            self._held = None
+            if live:
+                self._held = None  # voided at the till: no ticket
+            else:
+                self._ring(with_card=False)
         return live
+
+    def _ring(self, with_card: bool) -> None:
+        """The held basket becomes a ticket (the lock is held); nothing is held after."""
+        if self._held is not None and self._rung_at is not None:
+            self._tickets.append(Ticket(self._held.basket, with_card, self._rung_at))
+        self._held, self._rung_at = None, None
+
+    def take_tickets(self) -> list[Ticket]:
+        """The tickets rung up since the last call (an expired basket counts now)."""
+        with self._lock:
+            if self._held is not None and not self._held.live(self._clock()):
+                self._ring(with_card=False)
+            taken, self._tickets = self._tickets, []
+        return taken
 
     # -- the server ----------------------------------------------------------------------
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from kiosk.core.perks import Basket
@@ -107,3 +108,65 @@ def basket_for_tap(held: HeldBasket | None, now: float) -> Basket | None:
     """The basket a tap at `now` earns on: the held one while it is live, else none.
     Either way the shell then holds nothing (one basket, one tap; expired is dropped)."""
     return held.basket if held is not None and held.live(now) else None
+
+
+# --- tickets: every basket the till sent is a ticket, paid with a card tapped or not ------
+
+MAX_TICKETS = 100_000  # tickets one till can ring up in an hour, at most
+MAX_HOURS = 240  # hours of tickets a kiosk keeps and reports (ten days)
+
+
+@dataclass(frozen=True)
+class TicketHour:
+    """One local hour of the till's tickets: all of them, those a card was tapped for,
+    and the amounts (cents) of each kind. The central stores each hour as sent."""
+
+    day: str  # YYYY-MM-DD, local
+    hour: int
+    tickets: int = 0
+    card_tickets: int = 0
+    card_amount: int = 0
+    other_amount: int = 0
+
+    COUNTS = ("tickets", "card_tickets", "card_amount", "other_amount")
+
+    def to_mapping(self) -> dict[str, Any]:
+        return {"day": self.day, "hour": self.hour,
+                **{name: getattr(self, name) for name in self.COUNTS}}
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A ticket the till rang up at `at`, and whether a customer's card was tapped for it."""
+
+    basket: Basket
+    with_card: bool
+    at: datetime
+
+
+def count_ticket(hours: Mapping[tuple[str, int], TicketHour], basket: Basket, with_card: bool,
+                 at: datetime) -> dict[tuple[str, int], TicketHour]:
+    """`hours` with one more ticket rung up at `at` (local time); the oldest hours past
+    MAX_HOURS are dropped. An hour stops counting at MAX_TICKETS. Pure."""
+    key = (at.date().isoformat(), at.hour)
+    old = hours.get(key) or TicketHour(*key)
+    counted = dict(hours)
+    if old.tickets < MAX_TICKETS:
+        counted[key] = replace(
+            old, tickets=old.tickets + 1,
+            card_tickets=old.card_tickets + with_card,
+            card_amount=old.card_amount + (basket.amount if with_card else 0),
+            other_amount=old.other_amount + (0 if with_card else basket.amount))
+    return dict(sorted(counted.items())[-MAX_HOURS:])
+
+
+def hours_from_mapping(data: Any) -> dict[tuple[str, int], TicketHour]:
+    """Ticket hours as the ledger keeps them (a JSON list); anything unreadable is skipped."""
+    found: dict[tuple[str, int], TicketHour] = {}
+    for item in data if isinstance(data, list) else []:
+        try:
+            hour = TicketHour(**item)
+        except TypeError:
+            continue
+        found[(hour.day, hour.hour)] = hour
+    return found

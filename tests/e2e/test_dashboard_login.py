@@ -11,7 +11,7 @@ from playwright.sync_api import Page
 
 from central import accounts
 from central.testing import running_server
-from tests.support.accounts import PASSWORD, add_owner, sign_in
+from tests.support.accounts import PASSWORD, add_manager, add_owner, sign_in
 from tests.support.browser import keep_local, screenshot
 
 OWNER = "owner@example.org"
@@ -80,3 +80,19 @@ def test_the_shared_sign_in_helper_lands_on_the_dashboard_on_a_phone(server: str
     assert phone.evaluate("document.documentElement.scrollWidth") <= 375
     shot = screenshot(phone, "dashboard-signed-in-phone-fr")
     assert shot.parent == Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+
+
+def test_a_manager_asking_for_another_shops_page_gets_the_plain_403_page(
+        tmp_path: Path, phone: Page) -> None:
+    url = str(tmp_path / "central.sqlite3")
+    add_manager(url, "ana@example.org", shop_id=2)
+    with running_server(url) as base:
+        sign_in(phone, base, "ana@example.org")
+        for page in ("/dashboard?shop=3", "/dashboard/kiosks?shop=3",
+                     "/dashboard/export/events.csv?shop=3&from=2026-01-01&to=2026-01-02"):
+            answer = phone.goto(base + page)
+            assert answer is not None and answer.status == 403, page
+            assert phone.locator("h1").inner_text() == "Accès refusé"
+        screenshot(phone, "dashboard-manager-refused-phone-fr")
+        phone.get_by_role("link", name="Retour à l'accueil").click()
+        assert phone.url == base + "/"

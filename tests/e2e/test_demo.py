@@ -4,9 +4,12 @@ synced; then a second counter is paired and knows the first card."""
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
+from central.testing import running_server
 from sim import demo
+from tests.support.accounts import WebSession
 
 
 def test_the_demo_enrols_stamps_rewards_redeems_and_syncs_everything(tmp_path: Path):
@@ -25,3 +28,12 @@ def test_the_demo_enrols_stamps_rewards_redeems_and_syncs_everything(tmp_path: P
     assert len(list((state / "frames").glob("*.png"))) >= 10
     log = (state / "kiosk.log").read_text()
     assert "outcome=refused" in log and "event=reader online=False" in log
+    # it ends with a login to the owner's dashboard on the demo's own figures
+    login = re.search(r"sign in as (\S+), password (\S+)", text)
+    assert login and f"kiosk-central serve --db {state / 'central.sqlite3'}" in text
+    with running_server(str(state / "central.sqlite3")) as base:
+        web = WebSession(base)
+        assert web.sign_in(login.group(1), login.group(2)).status_code == 303
+        overview = web.get("/dashboard?period=today").text
+    assert re.search(r'id="fig-visits"><span class="label">[^<]*</span>\s*'
+                     r'<span class="value">(\d+)</span>', overview).group(1) != "0"

@@ -25,7 +25,7 @@ ROOT = Path(__file__).parents[2]
 pytestmark = pytest.mark.timeout(600)
 
 FIGURES = ("tap_to_feedback", "instructions_per_tap", "idle_cpu", "memory", "startup", "sync",
-           "central_scale", "display_bus", "storage", "history")
+           "central_scale", "display_bus", "storage", "history", "dashboard_overview")
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +79,8 @@ def test_the_quick_bench_gives_numbers_for_each_figure(quick_bench):
     assert number(storm["drain_seconds"]) and number(storm["request_latency_p99_s"])
     assert (storm["errors"], storm["lost"], storm["duplicated"]) == (0, 0, 0)
     assert all(number(run["query_ms_max"]) for run in scale["dashboard"]["runs"].values())
+    overview = f["dashboard_overview"]["runs"]
+    assert all(number(run["server_ms_p99"]) for run in overview.values() if "skipped" not in run)
     bus = f["display_bus"]
     assert number(bus["partial_updates_true"]["bytes_per_tap"])
     assert number(bus["partial_updates_false"]["bytes_per_tap"])

@@ -1,0 +1,153 @@
+"""The Overview's figures, kept current at ingest: a dashboard reads a few hundred rows,
+never the events.
+
+- `hour_figures`: per shop (and for all shops, shop 0), local day and hour (the
+  program's time zone): visits, visits by cards seen on an earlier day (returning), new
+  cards, vouchers earned (net of those an undone stamp took back) and redeemed. Charts
+  (visits per day, the hour-by-weekday heat map) and every period's sums come from here.
+- `shop_totals`: vouchers earned and redeemed per shop since the start (what it owes).
+- `card_activity`: each card's last visit day per shop, and over all shops (shop 0): active
+  cardholders are a count of rows on an index.
+- `overdrawn_cards`: cards with a voucher redeemed twice, and the kiosk where it happened.
+- `till_hours`: what each kiosk's till reported per local hour: tickets, tickets paid with a
+  card tapped, and their amounts (`central.kioskreports` stores them).
+
+`count` is pure: what one batch of counted events adds, given the folds before it. Its
+visits are what the kiosk's own fold counts, so these figures and the cards never disagree.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import tzinfo
+
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from central.db import card_activity, hour_figures, overdrawn_cards, shop_totals
+from kiosk.core.events import CardState, Event, apply
+
+ALL_SHOPS = 0  # the figures' shop for "every shop of the organisation"
+COLUMNS = ("visits", "return_visits", "new_cards", "earned", "redeemed")
+
+
+@dataclass
+class Counts:
+    """What a batch adds: per (shop, day, hour) the COLUMNS, and per (shop, card) its last
+    visit day."""
+
+    hours: dict[tuple[int, str, int], Counter[str]] = field(default_factory=dict)
+    last_day: dict[tuple[int, str], str] = field(default_factory=dict)
+    # cards that became overdrawn (the kiosk whose event did it) or stopped being (None)
+    overdrawn: dict[str, str | None] = field(default_factory=dict)
+
+    def add(self, key: tuple[int, str, int], column: str, n: int) -> None:
+        if n:
+            self.hours.setdefault(key, Counter())[column] += n
+
+
+def count(batch: Iterable[Event], before: Mapping[str, CardState], tz: tzinfo,
+          shop: int | Mapping[str, int]) -> Counts:
+    """What `batch` (counted events) adds to the figures, from each card's fold before it.
+    `shop`: the kiosks' shop, or each kiosk's shop by kiosk id."""
+    states = dict(before)
+    found = Counts()
+    for event in sorted(batch, key=lambda e: (e.occurred_at, e.kiosk_id, e.seq)):
+        ref = event.card_ref
+        old = states.get(ref) or CardState(card_ref=ref)
+        new = apply(old, event, tz)
+        states[ref] = new
+        local = event.occurred_at.astimezone(tz)
+        where = shop if isinstance(shop, int) else shop.get(event.kiosk_id, ALL_SHOPS)
+        key = (where, local.date().isoformat(), local.hour)
+        visits = new.visits - old.visits
+        found.add(key, "visits", visits)
+        if old.first_seen is None:
+            found.add(key, "new_cards", 1)
+        elif old.first_seen.astimezone(tz).date() < local.date():
+            found.add(key, "return_visits", visits)
+        earned = (sum(new.earned.values()) - sum(old.earned.values())
+                  - (sum(new.revoked.values()) - sum(old.revoked.values())))
+        found.add(key, "earned", earned)
+        found.add(key, "redeemed", sum(new.redeemed.values()) - sum(old.redeemed.values()))
+        if visits > 0:
+            for place in {where, ALL_SHOPS}:
+                found.last_day[(place, ref)] = max(found.last_day.get((place, ref), ""), key[1])
+        if is_overdrawn(new) != is_overdrawn(old):
+            found.overdrawn[ref] = event.kiosk_id if is_overdrawn(new) else None
+    for ref in list(found.overdrawn):
+        first = before.get(ref) or CardState(card_ref=ref)
+        if is_overdrawn(first) == (found.overdrawn[ref] is not None):
+            del found.overdrawn[ref]  # back where it was before the batch: nothing to write
+    return found
+
+
+def is_overdrawn(state: CardState) -> bool:
+    """A voucher redeemed twice (offline at two kiosks), as central.cards flags it."""
+    return state.stamps < 0 or any(n < 0 for n in state.all_vouchers().values())
+
+
+def add(conn: Connection, org: int, counts: Counts) -> None:
+    """Add a batch's counts to the organisation's stored figures, in key order (writers
+    lock rows in one order)."""
+    pg = conn.dialect.name == "postgresql"
+    # each hour is added to its shop and to "all shops", so the organisation's figures are
+    # read from as few rows as one shop's
+    hours: dict[tuple[int, str, int], Counter[str]] = {}
+    for (shop, day, hour), n in counts.hours.items():
+        for place in {shop, ALL_SHOPS}:
+            hours.setdefault((place, day, hour), Counter()).update(n)
+    rows = [{"org_id": org, "shop_id": shop, "day": day, "hour": hour,
+             **{c: n.get(c, 0) for c in COLUMNS}}
+            for (shop, day, hour), n in sorted(hours.items()) if any(n.values())]
+    if rows:
+        statement = (postgresql if pg else sqlite).insert(hour_figures)
+        conn.execute(statement.on_conflict_do_update(
+            index_elements=[hour_figures.c.org_id, hour_figures.c.shop_id, hour_figures.c.day,
+                            hour_figures.c.hour],
+            set_={c: hour_figures.c[c] + statement.excluded[c] for c in COLUMNS},
+        ), rows)
+        totals: dict[int, Counter[str]] = {}
+        for (shop, _day, _hour), n in hours.items():
+            totals.setdefault(shop, Counter()).update(
+                {"earned": n.get("earned", 0), "redeemed": n.get("redeemed", 0)})
+        owed = [{"org_id": org, "shop_id": shop, "earned": n["earned"], "redeemed": n["redeemed"]}
+                for shop, n in sorted(totals.items()) if n["earned"] or n["redeemed"]]
+        if owed:
+            upsert = (postgresql if pg else sqlite).insert(shop_totals)
+            conn.execute(upsert.on_conflict_do_update(
+                index_elements=[shop_totals.c.org_id, shop_totals.c.shop_id],
+                set_={c: shop_totals.c[c] + upsert.excluded[c] for c in ("earned", "redeemed")},
+            ), owed)
+    seen = [{"org_id": org, "shop_id": shop, "card_ref": ref, "last_day": day}
+            for (shop, ref), day in sorted(counts.last_day.items())]
+    if seen:
+        upsert = (postgresql if pg else sqlite).insert(card_activity)
+        conn.execute(upsert.on_conflict_do_update(
+            index_elements=[card_activity.c.org_id, card_activity.c.shop_id,
+                            card_activity.c.card_ref],
+            set_={"last_day": upsert.excluded.last_day},
+            where=upsert.excluded.last_day > card_activity.c.last_day,
+        ), seen)
+    gone = sorted(ref for ref, kiosk in counts.overdrawn.items() if kiosk is None)
+    if gone:
+        conn.execute(delete(overdrawn_cards).where(overdrawn_cards.c.org_id == org,
+                                                   overdrawn_cards.c.card_ref.in_(gone)))
+    new = [{"org_id": org, "card_ref": ref, "kiosk_id": kiosk}
+           for ref, kiosk in sorted(counts.overdrawn.items()) if kiosk is not None]
+    if new:
+        upsert = (postgresql if pg else sqlite).insert(overdrawn_cards)
+        conn.execute(upsert.on_conflict_do_update(
+            index_elements=[overdrawn_cards.c.org_id, overdrawn_cards.c.card_ref],
+            set_={"kiosk_id": upsert.excluded.kiosk_id}), new)
+
+
+def forget(conn: Connection, org: int) -> None:
+    """Drop the organisation's figures before counting them again (time zone changed)."""
+    conn.execute(delete(hour_figures).where(hour_figures.c.org_id == org))
+    conn.execute(delete(card_activity).where(card_activity.c.org_id == org))
+    conn.execute(delete(shop_totals).where(shop_totals.c.org_id == org))
+    conn.execute(delete(overdrawn_cards).where(overdrawn_cards.c.org_id == org))
