@@ -1,0 +1,70 @@
+"""Finding a customer for the owner's Customers page: by first name (only people who
+consented have one stored) or by the last characters of a card's ref (what a card's
+own page and the kiosk's staff screen show)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from central.db import Database, card_states, customers, reading
+
+MAX_RESULTS = 50
+MIN_REF_END = 4  # fewer hex characters would match a crowd of cards
+MAX_QUERY = 60
+_HEX = re.compile(r"^[0-9a-f]+$")
+
+
+class BadSearch(ValueError):
+    """A search that cannot be run; the message says what to type instead."""
+
+
+@dataclass(frozen=True)
+class Found:
+    card_ref: str
+    first_name: str | None
+
+
+def _like_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search(db: Database, query: str) -> list[Found]:
+    """Cards whose ref ends with `query` (hex), and consenting customers whose first name
+    starts with it; at most MAX_RESULTS, names first."""
+    wanted = query.strip()
+    if not wanted:
+        return []
+    if len(wanted) > MAX_QUERY:
+        raise BadSearch(f"type at most {MAX_QUERY} characters")
+    found: dict[str, Found] = {}
+    with reading(db) as conn:
+        named = conn.execute(
+            select(customers.c.card_ref, customers.c.first_name)
+            .where(customers.c.consent.is_(True),
+                   func.lower(customers.c.first_name).like(
+                       _like_escaped(wanted.lower()) + "%", escape="\\"))
+            .order_by(customers.c.first_name, customers.c.card_ref).limit(MAX_RESULTS))
+        for row in named:
+            found[row.card_ref] = Found(row.card_ref, row.first_name)
+        end = wanted.lower()
+        if _HEX.match(end) and len(end) >= MIN_REF_END:
+            refs = conn.execute(
+                select(card_states.c.card_ref).where(card_states.c.card_ref.like("%" + end))
+                .order_by(card_states.c.card_ref).limit(MAX_RESULTS))
+            names = _names(conn, [row.card_ref for row in refs])
+            for ref, name in names.items():
+                found.setdefault(ref, Found(ref, name))
+    return list(found.values())[:MAX_RESULTS]
+
+
+def _names(conn: object, refs: list[str]) -> dict[str, str | None]:
+    if not refs:
+        return {}
+    rows = conn.execute(  # type: ignore[attr-defined]
+        select(customers.c.card_ref, customers.c.first_name)
+        .where(customers.c.card_ref.in_(refs), customers.c.consent.is_(True)))
+    people = {row.card_ref: row.first_name for row in rows}
+    return {ref: people.get(ref) for ref in refs}
