@@ -160,7 +160,9 @@ def to_toml(fields: dict[str, Any]) -> str:
     staff cards in [staff]."""
     scalars: list[str] = []
     tables: list[str] = []
-    for key, value in fields.items():
+    order = list(ProgramSection.model_fields)  # the order of the kiosk's own reference
+    for key in sorted(fields, key=lambda k: (order.index(k) if k in order else len(order), k)):
+        value = fields[key]
         if key == STAFF_CARDS:
             continue
         if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):

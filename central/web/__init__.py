@@ -57,10 +57,12 @@ def mount(app: FastAPI) -> Pages:
     async def home(request: Request) -> Response:
         return pages.render(request, "home.html")
 
-    from central.web import accounts, overview  # the dashboard's areas
+    from central.web import accounts, customers_page, overview, program_page  # the dashboard's areas
 
     accounts.routes(app)
     overview.routes(app)
+    customers_page.routes(app)
+    program_page.routes(app)
 
     @app.get("/robots.txt", include_in_schema=False)
     async def robots() -> Response:

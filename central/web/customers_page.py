@@ -10,29 +10,23 @@ card's events stay as anonymous counts.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from central import ingest, store
 from central.customer_search import BadSearch, search
+from central.web.accounts import Posted, SignedIn, add_menu, dash_page
 from central.web.i18n import TEXTS, register
-from central.web.pages import Pages
-from central.web.viewer import Viewer
 from kiosk.core.cardid import is_card_ref
 
 REF_SHOWN = 8  # the end of a card's ref people read and type (a card's page shows it)
 
 
-def routes(app: FastAPI, signed_in: Callable[..., Any], posted: Callable[..., Any]) -> None:
-    """The Customers page's routes: pages behind `signed_in` (the signed-in account),
-    forms behind `posted` (the same, with the form's CSRF token checked)."""
-    pages: Pages = app.state.pages
-    Account = Annotated[Viewer, Depends(signed_in)]
-    Poster = Annotated[Viewer, Depends(posted)]
+def routes(app: FastAPI) -> None:
+    """The Customers page's routes: pages for a signed-in account, forms with its CSRF token."""
+    add_menu(20, "/customers", "menu_customers")
 
     def card_ref(value: str) -> str:
         if not is_card_ref(value):
@@ -40,22 +34,22 @@ def routes(app: FastAPI, signed_in: Callable[..., Any], posted: Callable[..., An
         return value
 
     @app.get("/customers", include_in_schema=False)
-    async def customers_page(request: Request, account: Account, q: str = "") -> Response:
+    async def customers_page(request: Request, account: SignedIn, q: str = "") -> Response:
         def page() -> Response:
             problem = None
             try:
                 found = search(request.app.state.db, q)
             except BadSearch as error:
                 found, problem = [], str(error)
-            return pages.render(request, "customers.html", {
-                "account": account, "q": q, "found": found, "problem": problem,
+            return dash_page(request, "customers.html", account, {
+                "q": q, "found": found, "problem": problem,
                 "ref_shown": REF_SHOWN,
             }, status=422 if problem else 200)
 
         return await run_in_threadpool(page)
 
     @app.get("/customers/{ref}", include_in_schema=False)
-    async def card_page(request: Request, account: Account, ref: str) -> Response:
+    async def card_page(request: Request, account: SignedIn, ref: str) -> Response:
         wanted = card_ref(ref)
 
         def page() -> Response:
@@ -64,8 +58,8 @@ def routes(app: FastAPI, signed_in: Callable[..., Any], posted: Callable[..., An
             person = store.customer(db, wanted)
             if card is None and person is None:
                 raise HTTPException(404)
-            return pages.render(request, "customer_card.html", {
-                "account": account, "ref": wanted, "ref_end": wanted[-REF_SHOWN:],
+            return dash_page(request, "customer_card.html", account, {
+                "ref": wanted, "ref_end": wanted[-REF_SHOWN:],
                 "card": card, "person": person,
                 "history": list(reversed(ingest.card_events(db, wanted))),
                 "erased": request.query_params.get("erased") == "1",
@@ -75,7 +69,7 @@ def routes(app: FastAPI, signed_in: Callable[..., Any], posted: Callable[..., An
         return await run_in_threadpool(page)
 
     @app.get("/customers/{ref}/export.json", include_in_schema=False)
-    async def export(request: Request, account: Account, ref: str) -> Response:
+    async def export(request: Request, account: SignedIn, ref: str) -> Response:
         wanted = card_ref(ref)
         found = await run_in_threadpool(store.export_customer, request.app.state.db, wanted)
         if found is None:
@@ -86,13 +80,14 @@ def routes(app: FastAPI, signed_in: Callable[..., Any], posted: Callable[..., An
                      "cache-control": "no-store"})
 
     @app.post("/customers/{ref}/erase", include_in_schema=False)
-    async def erase(request: Request, account: Poster, ref: str) -> Response:
+    async def erase(request: Request, account: Posted, ref: str) -> Response:
         wanted = card_ref(ref)
         await run_in_threadpool(store.erase_customer, request.app.state.db, wanted)
         return RedirectResponse(f"/customers/{wanted}?erased=1", 303)
 
 
 register({
+    "menu_customers": {"fr": "Clients", "en": "Customers"},
     "customers_title": {"fr": "Clients", "en": "Customers"},
     "customers_search": {"fr": "Chercher un client", "en": "Find a customer"},
     "customers_search_hint": {

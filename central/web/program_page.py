@@ -15,16 +15,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Form, HTTPException, Request
+from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from central import program as programs
 from central import published, store
+from central.accounts import Account
 from central.web import program_preview as preview
+from central.web.accounts import Posted, SignedIn, add_menu, dash_page
 from central.web.i18n import register
-from central.web.pages import Pages
-from central.web.viewer import Viewer
 from kiosk.core import program as bounds
 
 # The fields of the form, with how a form's text becomes the field's value; the rest of
@@ -76,12 +76,9 @@ def _shown(value: Any) -> str:
     return "—" if value is None else programs.to_toml({"v": value}).splitlines()[1][4:]
 
 
-def routes(app: FastAPI, signed_in: Callable[..., Any], posted: Callable[..., Any]) -> None:
-    """The Program page's routes: pages behind `signed_in` (the signed-in account), forms
-    behind `posted` (the same, with the form's CSRF token checked)."""
-    pages: Pages = app.state.pages
-    Account = Annotated[Viewer, Depends(signed_in)]
-    Poster = Annotated[Viewer, Depends(posted)]
+def routes(app: FastAPI) -> None:
+    """The Program page's routes: pages for a signed-in account, forms with its CSRF token."""
+    add_menu(30, "/program", "menu_program")
 
     def now() -> datetime:
         clock: Clock | None = getattr(app.state, "clock", None)
@@ -93,7 +90,7 @@ def routes(app: FastAPI, signed_in: Callable[..., Any], posted: Callable[..., An
             return None, programs.check({**programs.shipped_defaults(), "version": "1"})
         return current
 
-    def editor(request: Request, account: Viewer, *, form: dict[str, Any] | None = None,
+    def editor(request: Request, account: Account, *, form: dict[str, Any] | None = None,
                toml: str | None = None, form_problems: list[str] | None = None,
                toml_problems: list[str] | None = None, status: int = 200) -> Response:
         db = request.app.state.db
@@ -102,8 +99,8 @@ def routes(app: FastAPI, signed_in: Callable[..., Any], posted: Callable[..., An
         by_field: dict[str, list[str]] = {}
         for problem in form_problems:
             by_field.setdefault(_field_of(problem), []).append(problem)
-        return pages.render(request, "program.html", {
-            "account": account, "current_version": version,
+        return dash_page(request, "program.html", account, {
+            "current_version": version,
             "form": form or {name: fields.get(name, "") for name in FORM_FIELDS},
             "form_bounds": FORM_BOUNDS,
             "toml": programs.to_toml(fields) if toml is None else toml,
@@ -115,16 +112,16 @@ def routes(app: FastAPI, signed_in: Callable[..., Any], posted: Callable[..., An
             "published": request.query_params.get("published"),
         }, status=status)
 
-    def owner_only(account: Viewer) -> None:
+    def owner_only(account: Account) -> None:
         if account.role != "owner":
             raise HTTPException(403)  # the organisation's program is the owner's to change
 
     @app.get("/program", include_in_schema=False)
-    async def program_page(request: Request, account: Account) -> Response:
+    async def program_page(request: Request, account: SignedIn) -> Response:
         return await run_in_threadpool(editor, request, account)
 
     @app.post("/program/form", include_in_schema=False)
-    async def check_form(request: Request, account: Poster) -> Response:
+    async def check_form(request: Request, account: Posted) -> Response:
         owner_only(account)
         form = {k: str(v) for k, v in (await request.form()).items() if k in FORM_FIELDS}
         db = request.app.state.db
@@ -136,7 +133,7 @@ def routes(app: FastAPI, signed_in: Callable[..., Any], posted: Callable[..., An
         return await _keep(request, account, fields)
 
     @app.post("/program/toml", include_in_schema=False)
-    async def check_toml(request: Request, account: Poster,
+    async def check_toml(request: Request, account: Posted,
                          toml: Annotated[str, Form(max_length=programs.MAX_TOML)]) -> Response:
         owner_only(account)
         try:
@@ -147,27 +144,27 @@ def routes(app: FastAPI, signed_in: Callable[..., Any], posted: Callable[..., An
                 lambda: editor(request, account, toml=toml, toml_problems=wrong, status=422))
         return await _keep(request, account, fields)
 
-    async def _keep(request: Request, account: Viewer, fields: dict[str, Any]) -> Response:
+    async def _keep(request: Request, account: Account, fields: dict[str, Any]) -> Response:
         checked = programs.check(fields)
         found = await run_in_threadpool(
             published.save_draft, request.app.state.db, account.org_id, checked, account.email, now())
         return RedirectResponse(f"/program/drafts/{found}", 303)
 
-    def the_draft(request: Request, account: Viewer, wanted: str) -> dict[str, Any]:
+    def the_draft(request: Request, account: Account, wanted: str) -> dict[str, Any]:
         found = published.draft(request.app.state.db, account.org_id, wanted)
         if found is None:
             raise HTTPException(404)
         return found
 
     @app.get("/program/drafts/{wanted}", include_in_schema=False)
-    async def draft_page(request: Request, account: Account, wanted: str) -> Response:
+    async def draft_page(request: Request, account: SignedIn, wanted: str) -> Response:
         owner_only(account)
 
         def page() -> Response:
             fields = the_draft(request, account, wanted)
             current = store.current_program(request.app.state.db)
             reached = preview.visits(preview.program_of(fields), now()).outcomes
-            return pages.render(request, "program_draft.html", {
+            return dash_page(request, "program_draft.html", account, {
                 "draft": wanted, "fields": fields,
                 "changes": changes(None if current is None else current[1], fields),
                 "current_version": None if current is None else current[0],
@@ -180,7 +177,7 @@ def routes(app: FastAPI, signed_in: Callable[..., Any], posted: Callable[..., An
         return await run_in_threadpool(page)
 
     @app.get("/program/drafts/{wanted}/{screen}-{lang}-{size}.png", include_in_schema=False)
-    async def draft_screen(request: Request, account: Account, wanted: str, screen: str,
+    async def draft_screen(request: Request, account: SignedIn, wanted: str, screen: str,
                            lang: str, size: str) -> Response:
         owner_only(account)
 
@@ -200,7 +197,7 @@ def routes(app: FastAPI, signed_in: Callable[..., Any], posted: Callable[..., An
         return Response(body, media_type="image/png", headers={"cache-control": "no-store"})
 
     @app.post("/program/drafts/{wanted}/publish", include_in_schema=False)
-    async def publish(request: Request, account: Poster, wanted: str) -> Response:
+    async def publish(request: Request, account: Posted, wanted: str) -> Response:
         owner_only(account)
         try:
             fields = await run_in_threadpool(
@@ -213,6 +210,7 @@ def routes(app: FastAPI, signed_in: Callable[..., Any], posted: Callable[..., An
 
 
 register({
+    "menu_program": {"fr": "Programme", "en": "Program"},
     "program_title": {"fr": "Programme", "en": "Program"},
     "program_intro": {
         "fr": "Modifiez le programme, vérifiez les écrans de la borne, puis publiez : chaque "

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
+from central import program as programs
 from central import store
 from central.db import open_database
 from central.testing import Client, add_kiosk, event_dict
@@ -37,6 +38,8 @@ def central(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Central]:
         assert Client(server.url, token).post_events(batch).status == 200
         db = open_database(str(server.db))
         store.set_customer(db, LEA, {"first_name": "Léa", "consent": True}, now)
+        store.set_program(db, programs.check({**programs.shipped_defaults(), "version": "autumn-1",
+                                              "name": "Café Lune"}), now)
         db.dispose()
         yield server
 
@@ -50,6 +53,7 @@ def test_a_program_edit_with_a_mistake_then_a_publish_that_a_kiosk_picks_up(
     config = kiosk_setup(tmp_path / "state", central.url, central.token_file("kiosk-pick"),
                          "kiosk-pick")
     worker = worker_for(config)
+    assert worker.sync_once().program_updated  # the kiosk runs autumn-1
     refused = keep_local(desktop, central.url)
     sign_in(desktop, central.url, OWNER)
     desktop.goto(central.url + "/program?lang=en")
@@ -65,7 +69,8 @@ def test_a_program_edit_with_a_mistake_then_a_publish_that_a_kiosk_picks_up(
     with desktop.expect_navigation():
         desktop.locator("form[action='/program/form'] button[type=submit]").click()
     assert "/program/drafts/" in desktop.url
-    assert "goal" in desktop.locator("table").first.inner_text()
+    changed = desktop.locator("table").first.inner_text()
+    assert "goal\t10\t8" in changed and 'version\t"autumn-1"\t"winter-1"' in changed
     images = desktop.locator("img.oled")
     assert images.count() == 16
     # every preview is loaded at the panel's own size and drawn 2x without smoothing
