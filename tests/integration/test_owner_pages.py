@@ -78,6 +78,7 @@ def test_a_wrong_field_is_named_beside_it_and_what_was_typed_is_kept(owner: WebS
     assert re.search(r'id="f-goal" name="goal" value="500"[^>]*aria-invalid="true"', answer.text)
     assert 'id="e-goal">goal: Input should be less than or equal to 100</span>' in answer.text
     assert 'value="Café Lune"' in answer.text
+    assert re.search(r'id="form-problems">\s*<p>[^<]+</p>\s*<ul><li>goal: ', answer.text)
 
 
 def test_a_toml_problem_names_the_item_and_keeps_the_text(owner: WebSession) -> None:
@@ -85,7 +86,8 @@ def test_a_toml_problem_names_the_item_and_keeps_the_text(owner: WebSession) -> 
             '[[program.tiers]]\nname = "Gold"\nthreshold = 0\n')
     answer = owner.submit("/program", "/program/toml", {"toml": text})
     assert answer.status_code == 422
-    assert "tiers[1].threshold: Input should be greater than or equal to 1" in answer.text
+    assert re.search(r'id="toml-problems">\s*<p>[^<]+</p>\s*<ul><li>tiers\[1\].threshold: '
+                     'Input should be greater than or equal to 1</li>', answer.text)
     assert 'name = &#34;Gold&#34;' in answer.text or 'name = "Gold"' in answer.text
 
 
