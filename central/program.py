@@ -183,8 +183,9 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, str):
-        # a JSON string's escapes (\" \\ \n \uXXXX) are all TOML basic-string escapes
-        return json.dumps(value, ensure_ascii=False)
+        # a JSON string's escapes (\" \\ \n \uXXXX) are all TOML basic-string escapes;
+        # JSON leaves DEL as it is, which TOML refuses in a string
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     raise BadProgram(f"program: a value of type {type(value).__name__} has no TOML form")

@@ -6,7 +6,6 @@ import io
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from PIL import Image

@@ -94,3 +94,8 @@ def test_a_draft_lists_each_changed_field_with_its_old_and_new_value() -> None:
     before, after = default(), default(goal=8, version="v2")
     assert changes(before, after) == [("goal", "10", "8"), ("version", '"v1"', '"v2"')]
     assert changes(None, after) == []
+
+
+def test_quotes_backslashes_and_control_characters_survive_the_toml() -> None:
+    fields = default(reward='a "big" \\ café\x7f\t')
+    assert programs.from_toml(programs.to_toml(fields)) == fields
