@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from central import ingest, store
+from central.accounts import Account
 from central.customer_search import BadSearch, search
 from central.web.accounts import Posted, SignedIn, add_menu, dash_page
 from central.web.i18n import TEXTS, register
@@ -50,23 +51,22 @@ def routes(app: FastAPI) -> None:
 
     @app.get("/customers/{ref}", include_in_schema=False)
     async def card_page(request: Request, account: SignedIn, ref: str) -> Response:
-        wanted = card_ref(ref)
+        return await run_in_threadpool(card, request, account, card_ref(ref))
 
-        def page() -> Response:
-            db = request.app.state.db
-            card = ingest.cards(db, [wanted]).get(wanted)
-            person = store.customer(db, wanted)
-            if card is None and person is None:
-                raise HTTPException(404)
-            return dash_page(request, "customer_card.html", account, {
-                "ref": wanted, "ref_end": wanted[-REF_SHOWN:],
-                "card": card, "person": person,
-                "history": list(reversed(ingest.card_events(db, wanted))),
-                "erased": request.query_params.get("erased") == "1",
-                "kinds": {key for key in TEXTS if key.startswith("kind_")},
-            })
-
-        return await run_in_threadpool(page)
+    def card(request: Request, account: Account, wanted: str, *, confirm_missing: bool = False
+             ) -> Response:
+        db = request.app.state.db
+        found = ingest.cards(db, [wanted]).get(wanted)
+        person = store.customer(db, wanted)
+        if found is None and person is None:
+            raise HTTPException(404)
+        return dash_page(request, "customer_card.html", account, {
+            "ref": wanted, "ref_end": wanted[-REF_SHOWN:], "card": found, "person": person,
+            "history": list(reversed(ingest.card_events(db, wanted))),
+            "erased": request.query_params.get("erased") == "1",
+            "kinds": {key for key in TEXTS if key.startswith("kind_")},
+            "confirm_missing": confirm_missing,
+        }, status=400 if confirm_missing else 200)
 
     @app.get("/customers/{ref}/export.json", include_in_schema=False)
     async def export(request: Request, account: SignedIn, ref: str) -> Response:
@@ -82,6 +82,9 @@ def routes(app: FastAPI) -> None:
     @app.post("/customers/{ref}/erase", include_in_schema=False)
     async def erase(request: Request, account: Posted, ref: str) -> Response:
         wanted = card_ref(ref)
+        if (await request.form()).get("confirm") != "yes":  # an erasure cannot be undone
+            return await run_in_threadpool(
+                lambda: card(request, account, wanted, confirm_missing=True))
         await run_in_threadpool(store.erase_customer, request.app.state.db, wanted)
         return RedirectResponse(f"/customers/{wanted}?erased=1", 303)
 
@@ -132,6 +135,10 @@ register({
     "card_erase_hint": {
         "fr": "Le prénom, l'anniversaire et l'accord sont effacés ; les passages restent, sans nom.",
         "en": "The first name, birthday and consent are erased; the visits stay, without a name."},
+    "card_erase_confirm": {"fr": "Je confirme : cet effacement est définitif.",
+                           "en": "I confirm: this erasure cannot be undone."},
+    "card_erase_confirm_missing": {"fr": "Cochez la case pour confirmer l'effacement.",
+                                   "en": "Tick the box to confirm the erasure."},
     "card_back": {"fr": "Revenir à la recherche", "en": "Back to the search"},
     "kind_enrolled": {"fr": "inscription", "en": "joined"},
     "kind_stamp": {"fr": "tampon", "en": "stamp"},

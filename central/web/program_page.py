@@ -226,6 +226,7 @@ register({
                         "en": "The program belongs to the owner: you can read it, not change it."},
     "program_form": {"fr": "Les réglages courants", "en": "The common settings"},
     "program_toml": {"fr": "Tout le programme (TOML)", "en": "The whole program (TOML)"},
+    "program_toml_label": {"fr": "Le programme en TOML", "en": "The program as TOML"},
     "program_toml_hint": {
         "fr": "Paliers, bonus, expiration… : tous les champs, comme dans le fichier de la borne.",
         "en": "Tiers, boosters, expiry…: every field, as in the kiosk's file."},

@@ -108,8 +108,16 @@ def test_a_customer_found_and_erased_on_a_phone(central: Central, phone: Page) -
     assert phone.locator("h1").inner_text().startswith("Léa")
     assert no_sideways_scroll(phone)
     screenshot(phone, "customer-card-phone-fr")
+    erase = phone.get_by_role("button", name="Effacer les données personnelles")
     with phone.expect_navigation():
-        phone.get_by_role("button", name="Effacer les données personnelles").click()
+        erase.click()  # not confirmed: refused, nothing erased
+    assert phone.get_by_role("alert").inner_text() == "Cochez la case pour confirmer l'effacement."
+    # confirmed from the keyboard: Space ticks the box, Tab reaches the button, Enter sends
+    phone.get_by_label("Je confirme : cet effacement est définitif.").focus()
+    phone.keyboard.press("Space")
+    phone.keyboard.press("Tab")
+    with phone.expect_navigation():
+        phone.keyboard.press("Enter")
     assert "effacées" in phone.locator("[role=status]").inner_text()
     assert "Léa" not in phone.locator("main").inner_text()
     screenshot(phone, "customer-erased-phone-fr")

@@ -115,7 +115,7 @@ def test_a_checked_program_is_previewed_then_published_with_who_and_when(
     assert served.headers["etag"] == '"autumn-1"' and served.json()["goal"] == 6
     history = owner.get("/program").text
     assert re.search(r"autumn-1 <strong>\([^)]*\)</strong></td>\s*<td>\d{4}-\d\d-\d\d \d\d:\d\d</td>\s*"
-                     rf"<td>{re.escape(OWNER)}</td>", history)
+                     rf"<td class=\"who\">{re.escape(OWNER)}</td>", history)
 
 
 def test_a_form_without_the_sessions_token_is_refused(owner: WebSession) -> None:
@@ -151,7 +151,10 @@ def test_a_cards_page_shows_its_history_and_exports_what_is_held(owner: WebSessi
 
 def test_erasing_forgets_the_person_and_keeps_the_cards_visits(owner: WebSession) -> None:
     assert owner.post(f"/customers/{STRANGER}/erase", {}).status_code == 403  # no token
-    answer = owner.submit(f"/customers/{CLAIRE}", f"/customers/{CLAIRE}/erase", {})
+    unconfirmed = owner.submit(f"/customers/{CLAIRE}", f"/customers/{CLAIRE}/erase", {})
+    assert unconfirmed.status_code == 400 and 'id="erase-problem"' in unconfirmed.text
+    assert "1990-05-17" in owner.get(f"/customers/{CLAIRE}").text  # nothing erased yet
+    answer = owner.submit(f"/customers/{CLAIRE}", f"/customers/{CLAIRE}/erase", {"confirm": "yes"})
     assert answer.status_code == 303
     page = owner.get(answer.headers["location"]).text
     assert "1990-05-17" not in page and "Claire" not in page
