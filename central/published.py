@@ -73,6 +73,7 @@ def publish(db: Database, org: int, wanted: str, who: str, now: datetime) -> dic
 class Version:
     """A program kiosks ran or run: its tag, when it was set, by whom ("" from the CLI)."""
 
+    number: int  # the row's number: a tag re-issued later is a new row
     version: str
     set_at: str
     published_by: str
@@ -83,12 +84,19 @@ class Version:
 def history(db: Database, org: int, limit: int = 50) -> list[Version]:
     """The programs set, newest first; the first is the one kiosks run now."""
     with reading(db) as conn:
-        rows = conn.execute(select(programs.c.version, programs.c.set_at, programs.c.body)
-                            .order_by(programs.c.n.desc()).limit(limit)).all()
+        rows = conn.execute(select(programs.c.n, programs.c.version, programs.c.set_at,
+                                   programs.c.body).order_by(programs.c.n.desc()).limit(limit)).all()
         who: dict[tuple[str, str], str] = {}
         for row in conn.execute(select(program_publications).where(
                 program_publications.c.org_id == org)):
             who[(row.version, row.published_at)] = row.published_by
-    return [Version(row.version, row.set_at, who.get((row.version, row.set_at), BY_COMMAND_LINE),
+    return [Version(row.n, row.version, row.set_at, who.get((row.version, row.set_at), BY_COMMAND_LINE),
                     index == 0, dict(json.loads(row.body)))
             for index, row in enumerate(rows)]
+
+
+def version(db: Database, org: int, number: int) -> dict[str, Any] | None:
+    """The fields of a program set earlier (its row's number, as `history` gives it)."""
+    with reading(db) as conn:
+        row = conn.execute(select(programs.c.body).where(programs.c.n == number)).first()
+    return None if row is None else dict(json.loads(row.body))

@@ -196,6 +196,16 @@ def routes(app: FastAPI) -> None:
         body = await run_in_threadpool(image)
         return Response(body, media_type="image/png", headers={"cache-control": "no-store"})
 
+    @app.post("/program/versions/{number}/draft", include_in_schema=False)
+    async def back_to(request: Request, account: Posted, number: int) -> Response:
+        """An earlier version as a draft: previewed, then published again under its tag."""
+        owner_only(account)
+        older = await run_in_threadpool(published.version, request.app.state.db,
+                                        account.org_id, number)
+        if older is None:
+            raise HTTPException(404)
+        return await _keep(request, account, older)
+
     @app.post("/program/drafts/{wanted}/publish", include_in_schema=False)
     async def publish(request: Request, account: Posted, wanted: str) -> Response:
         owner_only(account)
@@ -251,6 +261,7 @@ register({
     "program_who": {"fr": "Par", "en": "By"},
     "program_by_cli": {"fr": "ligne de commande", "en": "command line"},
     "program_in_use": {"fr": "en service", "en": "in use"},
+    "program_back_to": {"fr": "Revoir {version}", "en": "Review {version}"},
     "draft_title": {"fr": "Aperçu avant publication", "en": "Preview before publishing"},
     "draft_changes": {"fr": "Ce qui change", "en": "What changes"},
     "draft_no_change": {"fr": "Rien ne change par rapport à la version en service.",

@@ -171,3 +171,21 @@ def test_every_word_the_pages_build_from_a_name_exists_in_both_languages() -> No
     built += [f"kind_{kind}" for kind in ("enrolled", "stamp", "reward_earned", "reward_redeemed")]
     for key in built:
         assert all(TEXTS[key].get(lang) for lang in LANGUAGES), key
+
+
+def test_an_earlier_version_is_reviewed_then_published_again(
+        server: tuple[str, str], owner: WebSession) -> None:
+    for version, goal in (("spring-1", 7), ("spring-2", 9)):
+        answer = owner.submit("/program", "/program/toml", {
+            "toml": f'[program]\nversion = "{version}"\ngoal = {goal}\n'})
+        owner.submit(answer.headers["location"], answer.headers["location"] + "/publish", {})
+    page = owner.get("/program").text
+    number = re.search(r'action="/program/versions/(\d+)/draft"[^<]*\s*<input[^>]*>'
+                       r'<button type="submit" class="secondary">[^<]*spring-1', page)
+    assert number, "no way back to spring-1"
+    draft = owner.submit("/program", f"/program/versions/{number.group(1)}/draft", {})
+    assert draft.status_code == 303
+    assert "goal" in owner.get(draft.headers["location"]).text
+    owner.submit(draft.headers["location"], draft.headers["location"] + "/publish", {})
+    kiosk = Client(server[0], add_kiosk(server[1], "counter-back"))
+    assert kiosk.get("/v1/program").json()["goal"] == 7

@@ -79,3 +79,17 @@ def test_only_the_newest_drafts_are_kept(db: Database) -> None:
            for n in range(published.KEPT_DRAFTS + 2)]
     assert published.draft(db, ORG, ids[0]) is None and published.draft(db, ORG, ids[1]) is None
     assert published.draft(db, ORG, ids[2]) is not None and published.draft(db, ORG, ids[-1]) is not None
+
+
+def test_an_earlier_version_can_be_published_again_under_its_own_tag(db: Database) -> None:
+    first = published.publish(db, ORG, published.save_draft(db, ORG, fields(), "a@shop.fr", NOW),
+                              "a@shop.fr", NOW)
+    published.publish(db, ORG, published.save_draft(db, ORG, fields(version="v2", goal=6),
+                                                    "a@shop.fr", NOW), "a@shop.fr", NOW)
+    older = published.history(db, ORG)[1]
+    assert published.version(db, ORG, older.number) == first
+    again = published.save_draft(db, ORG, first, "b@shop.fr", NOW + timedelta(hours=2))
+    published.publish(db, ORG, again, "b@shop.fr", NOW + timedelta(hours=2))
+    assert store.current_program(db) == ("v1", first)
+    assert [(v.version, v.published_by) for v in published.history(db, ORG)] == [
+        ("v1", "b@shop.fr"), ("v2", "a@shop.fr")]
