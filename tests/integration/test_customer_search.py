@@ -12,6 +12,8 @@ from central.customer_search import MAX_QUERY, BadSearch, search
 from central.db import Database, open_database
 from central.testing import Client, add_kiosk, event_dict, running_server
 from kiosk.core.events import EventKind
+from tests.support.databases import BACKENDS, database_url
+from tests.support.postgres import Cluster
 
 CLAIRE = "c1" * 30 + "a1b2"
 CLAUDE = "c2" * 30 + "99b2"
@@ -19,9 +21,11 @@ NOBODY = "d3" * 30 + "77b2"
 HIDDEN = "e4" * 30 + "5555"
 
 
-@pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    path = str(tmp_path_factory.mktemp("search") / "central.sqlite3")
+@pytest.fixture(scope="module", params=BACKENDS)
+def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+       pg_cluster: Cluster | str) -> Iterator[Database]:
+    """Four cards and three customers, on SQLite and on PostgreSQL in turn."""
+    path = database_url(request.param, tmp_path_factory.mktemp("search"), pg_cluster)
     with running_server(path) as url:
         client = Client(url, add_kiosk(path, "counter-1"))
         now = datetime.now(UTC)

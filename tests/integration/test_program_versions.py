@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,8 +17,11 @@ ORG = 1
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Database:
-    return open_database(str(tmp_path / "central.sqlite3"))
+def db(central_db: str) -> Iterator[Database]:
+    """A new central database, SQLite and PostgreSQL in turn."""
+    opened = open_database(central_db)
+    yield opened
+    opened.dispose()
 
 
 def fields(**changed: Any) -> dict[str, Any]:
