@@ -47,13 +47,16 @@ class Visits:
 
 def visits(program: Program, start: datetime) -> Visits:
     """A new card's visits, one a day at 10:00 in the program's time zone from `start`'s
-    day, until its first reward, then the redemption. Pure: `start` is passed in."""
+    day (or as often as the cooldown lets it), until its first reward, then the
+    redemption. Pure: `start` is passed in."""
     found: dict[Screen, Outcome] = {}
     card = CardState(PREVIEW_REF)
     first_day = start.astimezone(program.tz).date()
     basket = BASKET if program.uses_points else None
-    for day in range(MAX_VISITS):
-        now = datetime.combine(first_day + timedelta(days=day), time(10), program.tz)
+    every = max(1, -(-program.cooldown // timedelta(days=1)))  # whole days, rounded up
+    for visit in range(MAX_VISITS):
+        day = first_day + timedelta(days=visit * every)
+        now = datetime.combine(day, time(10), program.tz)
         outcome = decide_tap(program, card, now, basket=basket)
         if not isinstance(outcome, Visit):  # a cap or a cooldown: no new card meets them
             break

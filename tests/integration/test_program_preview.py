@@ -65,3 +65,18 @@ def test_only_the_kiosks_sizes_and_languages_are_named() -> None:
         preview.size_named("640x480")
     with pytest.raises(ValueError, match="fr, en"):
         preview.locale("de")
+
+
+def test_a_card_visits_as_often_as_a_long_cooldown_lets_it() -> None:
+    found = preview.visits(program(goal=3, welcome_bonus=0, cooldown_minutes=3 * 24 * 60 + 1),
+                           START).outcomes
+    assert set(found) == set(preview.SCREENS)
+    assert found["reward"].card.last_visit.date().isoformat() == "2026-12-10"  # type: ignore[union-attr]
+
+
+def test_a_ladder_program_previews_its_first_rung() -> None:
+    ladder = program(mode="ladder", goal=10, welcome_bonus=0,
+                     milestones=[{"id": "cookie", "name": "cookie", "stamps": 3}])
+    found = preview.visits(ladder, START).outcomes
+    assert set(found) == set(preview.SCREENS)
+    assert found["redeemed"].reward.id == "cookie"  # type: ignore[union-attr]
