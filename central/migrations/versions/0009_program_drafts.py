@@ -1,14 +1,14 @@
 """The owner's program drafts (previewed before publishing) and who published each version.
 
 Revision ID: 0009
-Revises: 0008, 0012 (joins the two)
+Revises: 0012
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = ("0008", "0012")
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
