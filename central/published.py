@@ -17,8 +17,17 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select
 
+from central import program as programs_mod
 from central import store
-from central.db import Database, program_drafts, program_publications, programs, reading, writing
+from central.db import (
+    Database,
+    organisations,
+    program_drafts,
+    program_publications,
+    programs,
+    reading,
+    writing,
+)
 from central.ingest import iso
 
 KEPT_DRAFTS = 20  # per organisation: older drafts are dropped as new ones are checked
@@ -55,13 +64,23 @@ def draft(db: Database, org: int, wanted: str) -> dict[str, Any] | None:
     return None if row is None else dict(json.loads(row.body))
 
 
+def served(db: Database, org: int, fields: dict[str, Any]) -> dict[str, Any]:
+    """A draft as kiosks are served it after the organisation's program in use: with the
+    rewards whose vouchers cards still hold and how a switch of unit converts (as
+    `kiosk-central program set` does). programs_mod.BadProgram when a switch says not how."""
+    current = store.current_program(db, org)
+    return programs_mod.following(None if current is None else current[1], fields)
+
+
 def publish(db: Database, org: int, wanted: str, who: str, now: datetime) -> dict[str, Any]:
-    """Make a draft the program kiosks pick up at their next sync, recording who did it.
-    Raises store.StoreError when the draft is gone or its version names another program."""
+    """Make a draft the organisation's program, picked up by kiosks at their next sync,
+    recording who did it. Raises store.StoreError when the draft is gone or its version
+    names another program, BadProgram when it cannot follow the program in use."""
     fields = draft(db, org, wanted)
     if fields is None:
         raise store.StoreError("this draft is no longer kept: check the program again")
-    if not store.set_program(db, fields, now):
+    fields = served(db, org, fields)
+    if not store.set_program(db, fields, now, org=_org_name(db, org)):
         return fields  # already the current program: nothing new was published
     with writing(db) as conn:
         conn.execute(insert(program_publications).values(
@@ -81,11 +100,23 @@ class Version:
     fields: dict[str, Any]
 
 
+def _org_name(db: Database, org: int) -> str:
+    with reading(db) as conn:
+        return str(conn.execute(
+            select(organisations.c.name).where(organisations.c.id == org)).scalar_one())
+
+
+def _organisations(org: int) -> tuple[Any, ...]:
+    """The organisation's own programs (a shop's own program is not the owner's page's)."""
+    return (programs.c.org_id == org, programs.c.shop_id.is_(None))
+
+
 def history(db: Database, org: int, limit: int = 50) -> list[Version]:
-    """The programs set, newest first; the first is the one kiosks run now."""
+    """The organisation's programs set, newest first; the first is the one kiosks run now."""
     with reading(db) as conn:
         rows = conn.execute(select(programs.c.n, programs.c.version, programs.c.set_at,
-                                   programs.c.body).order_by(programs.c.n.desc()).limit(limit)).all()
+                                   programs.c.body).where(*_organisations(org))
+                            .order_by(programs.c.n.desc()).limit(limit)).all()
         who: dict[tuple[str, str], str] = {}
         for row in conn.execute(select(program_publications).where(
                 program_publications.c.org_id == org)):
@@ -98,5 +129,6 @@ def history(db: Database, org: int, limit: int = 50) -> list[Version]:
 def version(db: Database, org: int, number: int) -> dict[str, Any] | None:
     """The fields of a program set earlier (its row's number, as `history` gives it)."""
     with reading(db) as conn:
-        row = conn.execute(select(programs.c.body).where(programs.c.n == number)).first()
+        row = conn.execute(select(programs.c.body).where(
+            programs.c.n == number, *_organisations(org))).first()
     return None if row is None else dict(json.loads(row.body))

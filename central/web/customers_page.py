@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from central import ingest, store
 from central.accounts import Account
-from central.customer_search import BadSearch, search
+from central.customer_search import BadSearch, search, seen_at
 from central.web.accounts import Posted, SignedIn, add_menu, dash_page
 from central.web.i18n import TEXTS, register
 from kiosk.core.cardid import is_card_ref
@@ -39,7 +39,7 @@ def routes(app: FastAPI) -> None:
         def page() -> Response:
             problem = None
             try:
-                found = search(request.app.state.db, q)
+                found = search(request.app.state.db, account.org_id, q, account.shop_id)
             except BadSearch as error:
                 found, problem = [], str(error)
             return dash_page(request, "customers.html", account, {
@@ -53,16 +53,23 @@ def routes(app: FastAPI) -> None:
     async def card_page(request: Request, account: SignedIn, ref: str) -> Response:
         return await run_in_threadpool(card, request, account, card_ref(ref))
 
+    def may_see(request: Request, account: Account, wanted: str) -> None:
+        """A shop's manager sees the cards that visited their shop, others are refused."""
+        if account.shop_id is not None and not seen_at(
+                request.app.state.db, account.org_id, account.shop_id, wanted):
+            raise HTTPException(403)
+
     def card(request: Request, account: Account, wanted: str, *, confirm_missing: bool = False
              ) -> Response:
-        db = request.app.state.db
-        found = ingest.cards(db, [wanted]).get(wanted)
-        person = store.customer(db, wanted)
+        db, org = request.app.state.db, account.org_id
+        found = ingest.cards(db, org, [wanted]).get(wanted)
+        person = store.customer(db, org, wanted)
         if found is None and person is None:
             raise HTTPException(404)
+        may_see(request, account, wanted)
         return dash_page(request, "customer_card.html", account, {
             "ref": wanted, "ref_end": wanted[-REF_SHOWN:], "card": found, "person": person,
-            "history": list(reversed(ingest.card_events(db, wanted))),
+            "history": list(reversed(ingest.card_events(db, org, wanted))),
             "erased": request.query_params.get("erased") == "1",
             "kinds": {key for key in TEXTS if key.startswith("kind_")},
             "confirm_missing": confirm_missing,
@@ -71,9 +78,11 @@ def routes(app: FastAPI) -> None:
     @app.get("/customers/{ref}/export.json", include_in_schema=False)
     async def export(request: Request, account: SignedIn, ref: str) -> Response:
         wanted = card_ref(ref)
-        found = await run_in_threadpool(store.export_customer, request.app.state.db, wanted)
+        found = await run_in_threadpool(store.export_customer, request.app.state.db,
+                                        account.org_id, wanted)
         if found is None:
             raise HTTPException(404)
+        await run_in_threadpool(may_see, request, account, wanted)
         return Response(
             json.dumps(found, indent=2, ensure_ascii=False), media_type="application/json",
             headers={"content-disposition": f'attachment; filename="card-{wanted[-REF_SHOWN:]}.json"',
@@ -85,7 +94,8 @@ def routes(app: FastAPI) -> None:
         if (await request.form()).get("confirm") != "yes":  # an erasure cannot be undone
             return await run_in_threadpool(
                 lambda: card(request, account, wanted, confirm_missing=True))
-        await run_in_threadpool(store.erase_customer, request.app.state.db, wanted)
+        await run_in_threadpool(may_see, request, account, wanted)
+        await run_in_threadpool(store.erase_customer, request.app.state.db, account.org_id, wanted)
         return RedirectResponse(f"/customers/{wanted}?erased=1", 303)
 
 

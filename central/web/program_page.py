@@ -25,6 +25,7 @@ from central.accounts import Account
 from central.web import program_preview as preview
 from central.web.accounts import Posted, SignedIn, add_menu, dash_page
 from central.web.i18n import register
+from central.web.program_changes import consequences
 from kiosk.core import program as bounds
 
 # The fields of the form, with how a form's text becomes the field's value; the rest of
@@ -72,6 +73,12 @@ def changes(before: dict[str, Any] | None, after: dict[str, Any]) -> list[tuple[
             for key in sorted(set(before) | set(after)) if before.get(key) != after.get(key)]
 
 
+def editable(fields: dict[str, Any]) -> dict[str, Any]:
+    """Served program fields without what they carry of earlier versions (retired rewards,
+    a switch of unit): the owner edits the program, publishing works those out again."""
+    return {k: v for k, v in fields.items() if k not in programs.HISTORY}
+
+
 def _shown(value: Any) -> str:
     return "—" if value is None else programs.to_toml({"v": value}).splitlines()[1][4:]
 
@@ -84,17 +91,19 @@ def routes(app: FastAPI) -> None:
         clock: Clock | None = getattr(app.state, "clock", None)
         return clock() if clock is not None else datetime.now(UTC)
 
-    def base_fields(db: Any) -> tuple[str | None, dict[str, Any]]:
-        current = store.current_program(db)
+    def base_fields(db: Any, org: int) -> tuple[str | None, dict[str, Any]]:
+        """The program in use, as the owner edits it: without what it carries of the
+        versions before it (publishing works that out again)."""
+        current = store.current_program(db, org)
         if current is None:
             return None, programs.check({**programs.shipped_defaults(), "version": "1"})
-        return current
+        return current[0], editable(current[1])
 
     def editor(request: Request, account: Account, *, form: dict[str, Any] | None = None,
                toml: str | None = None, form_problems: list[str] | None = None,
                toml_problems: list[str] | None = None, status: int = 200) -> Response:
         db = request.app.state.db
-        version, fields = base_fields(db)
+        version, fields = base_fields(db, account.org_id)
         form_problems = form_problems or []
         by_field: dict[str, list[str]] = {}
         for problem in form_problems:
@@ -125,8 +134,10 @@ def routes(app: FastAPI) -> None:
         owner_only(account)
         form = {k: str(v) for k, v in (await request.form()).items() if k in FORM_FIELDS}
         db = request.app.state.db
-        fields, wrong = form_fields(form, (await run_in_threadpool(base_fields, db))[1])
-        found = wrong or programs.problems(fields)
+        base = (await run_in_threadpool(base_fields, db, account.org_id))[1]
+        fields, wrong = form_fields(form, base)
+        found = wrong or programs.problems(fields) or await run_in_threadpool(
+            cannot_follow, db, account.org_id, fields)
         if found:
             return await run_in_threadpool(
                 lambda: editor(request, account, form=form, form_problems=found, status=422))
@@ -140,9 +151,22 @@ def routes(app: FastAPI) -> None:
             fields = programs.from_toml(toml)
         except programs.BadProgram as error:
             wrong = [str(error)]
+        else:
+            wrong = await run_in_threadpool(
+                cannot_follow, request.app.state.db, account.org_id, fields)
+        if wrong:
             return await run_in_threadpool(
                 lambda: editor(request, account, toml=toml, toml_problems=wrong, status=422))
         return await _keep(request, account, fields)
+
+    def cannot_follow(db: Any, org: int, fields: dict[str, Any]) -> list[str]:
+        """Why checked fields cannot follow the program in use (a switch between stamps
+        and points that says not how balances convert), or nothing."""
+        try:
+            published.served(db, org, programs.check(fields))
+        except programs.BadProgram as error:
+            return [str(error)]
+        return []
 
     async def _keep(request: Request, account: Account, fields: dict[str, Any]) -> Response:
         checked = programs.check(fields)
@@ -161,12 +185,19 @@ def routes(app: FastAPI) -> None:
         owner_only(account)
 
         def page() -> Response:
+            db = request.app.state.db
             fields = the_draft(request, account, wanted)
-            current = store.current_program(request.app.state.db)
+            current = store.current_program(db, account.org_id)
+            before = None if current is None else current[1]
+            try:
+                after, refused = published.served(db, account.org_id, fields), None
+            except programs.BadProgram as error:  # the program in use changed since
+                after, refused = fields, str(error)
             reached = preview.visits(preview.program_of(fields), now()).outcomes
             return dash_page(request, "program_draft.html", account, {
-                "draft": wanted, "fields": fields,
-                "changes": changes(None if current is None else current[1], fields),
+                "draft": wanted, "fields": fields, "refused": refused,
+                "changes": changes(None if before is None else editable(before), fields),
+                "consequences": consequences(before, after),
                 "current_version": None if current is None else current[0],
                 "screens": [s for s in preview.SCREENS if s in reached],
                 "missing": [s for s in preview.SCREENS if s not in reached],
@@ -204,7 +235,7 @@ def routes(app: FastAPI) -> None:
                                         account.org_id, number)
         if older is None:
             raise HTTPException(404)
-        return await _keep(request, account, older)
+        return await _keep(request, account, editable(older))
 
     @app.post("/program/drafts/{wanted}/publish", include_in_schema=False)
     async def publish(request: Request, account: Posted, wanted: str) -> Response:
@@ -212,7 +243,7 @@ def routes(app: FastAPI) -> None:
         try:
             fields = await run_in_threadpool(
                 published.publish, request.app.state.db, account.org_id, wanted, account.email, now())
-        except store.StoreError as error:
+        except (store.StoreError, programs.BadProgram) as error:
             refused = [str(error)]
             return await run_in_threadpool(
                 lambda: editor(request, account, toml_problems=refused, status=409))
@@ -270,6 +301,30 @@ register({
     "draft_field": {"fr": "Champ", "en": "Field"},
     "draft_before": {"fr": "Avant", "en": "Before"},
     "draft_after": {"fr": "Après", "en": "After"},
+    "draft_cards": {"fr": "Pour les cartes de vos clients", "en": "For your customers' cards"},
+    "change_goal_lowered": {
+        "fr": "Objectif abaissé de {old} à {new} : une carte qui a déjà {new} tampons ou plus "
+              "reçoit sa récompense à son prochain passage.",
+        "en": "Goal lowered from {old} to {new}: a card that already holds {new} stamps or "
+              "more gets its reward at its next visit."},
+    "change_goal_raised": {
+        "fr": "Objectif relevé de {old} à {new} : chaque carte garde ses tampons.",
+        "en": "Goal raised from {old} to {new}: every card keeps its stamps."},
+    "change_reward_retired": {
+        "fr": "« {name} » n'est plus offert : les bons déjà gagnés restent utilisables sous ce nom.",
+        "en": "“{name}” is no longer offered: vouchers already earned stay redeemable under that name."},
+    "change_to_points": {
+        "fr": "Passage des tampons aux points : chaque tampon d'une carte vaut {n} points, "
+              "convertis à son prochain passage.",
+        "en": "Stamps become points: each stamp on a card is worth {n} points, converted at "
+              "its next visit."},
+    "change_to_stamps": {
+        "fr": "Passage des points aux tampons : {n} points d'une carte valent un tampon, "
+              "convertis à son prochain passage.",
+        "en": "Points become stamps: {n} points on a card make one stamp, converted at its "
+              "next visit."},
+    "draft_refused": {"fr": "Ce brouillon ne peut plus être publié :",
+                      "en": "This draft can no longer be published:"},
     "draft_screens": {"fr": "Les écrans de la borne", "en": "The kiosk's screens"},
     "draft_screens_hint": {
         "fr": "Dessinés par le code de la borne, pour une carte neuve qui passe une fois par jour.",

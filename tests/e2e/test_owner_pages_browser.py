@@ -37,7 +37,7 @@ def central(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Central]:
                  event_dict("counter-1", LEA, 2, now)]
         assert Client(server.url, token).post_events(batch).status == 200
         db = open_database(str(server.db))
-        store.set_customer(db, LEA, {"first_name": "Léa", "consent": True}, now)
+        store.set_customer(db, 1, LEA, {"first_name": "Léa", "consent": True}, now)
         store.set_program(db, programs.check({**programs.shipped_defaults(), "version": "autumn-1",
                                               "name": "Café Lune"}), now)
         db.dispose()
@@ -57,11 +57,11 @@ def test_a_program_edit_with_a_mistake_then_a_publish_that_a_kiosk_picks_up(
     refused = keep_local(desktop, central.url)
     sign_in(desktop, central.url, OWNER)
     desktop.goto(central.url + "/program?lang=en")
-    desktop.get_by_label("Stamps for the reward").fill("500")
+    desktop.get_by_label("Stamps for the reward").fill("5000")
     desktop.get_by_label("Version", exact=True).fill("winter-1")
     desktop.locator("#f-goal").press("Enter")  # the form is sent from the keyboard
     error = desktop.locator("#e-goal")
-    assert error.inner_text() == "goal: Input should be less than or equal to 100"
+    assert error.inner_text() == "goal: Input should be less than or equal to 1000"
     assert desktop.locator("#f-goal").get_attribute("aria-invalid") == "true"
     screenshot(desktop, "program-error-desktop-en")
 

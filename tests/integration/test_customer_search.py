@@ -15,6 +15,7 @@ from kiosk.core.events import EventKind
 from tests.support.databases import BACKENDS, database_url
 from tests.support.postgres import Cluster
 
+ORG = 1  # the only organisation of a new server
 CLAIRE = "c1" * 30 + "a1b2"
 CLAUDE = "c2" * 30 + "99b2"
 NOBODY = "d3" * 30 + "77b2"
@@ -34,22 +35,22 @@ def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
         answer = client.post_events(batch).json()
         assert {r["status"] for r in answer["results"]} == {"accepted"}
     found = open_database(path)
-    store.set_customer(found, CLAIRE, {"first_name": "Claire", "consent": True}, now)
-    store.set_customer(found, CLAUDE, {"first_name": "claude", "consent": True}, now)
+    store.set_customer(found, ORG, CLAIRE, {"first_name": "Claire", "consent": True}, now)
+    store.set_customer(found, ORG, CLAUDE, {"first_name": "claude", "consent": True}, now)
     # details kept without consent are never searchable (nor shown to kiosks)
-    store.set_customer(found, HIDDEN, {"first_name": "Clarisse", "consent": False}, now)
+    store.set_customer(found, ORG, HIDDEN, {"first_name": "Clarisse", "consent": False}, now)
     yield found
     found.dispose()
 
 
 def refs(db: Database, query: str) -> list[str]:
-    return [found.card_ref for found in search(db, query)]
+    return [found.card_ref for found in search(db, ORG, query)]
 
 
 def test_a_first_name_is_found_by_its_start_whatever_the_case(db: Database) -> None:
     assert refs(db, "cla") == [CLAIRE, CLAUDE]
     assert refs(db, "CLAI") == [CLAIRE]
-    assert search(db, "Claire")[0].first_name == "Claire"
+    assert search(db, ORG, "Claire")[0].first_name == "Claire"
 
 
 def test_a_customer_who_did_not_consent_is_not_found_by_name(db: Database) -> None:
@@ -65,7 +66,7 @@ def test_a_card_is_found_by_the_end_of_its_ref(db: Database) -> None:
 
 
 def test_a_card_found_by_ref_shows_only_a_consented_name(db: Database) -> None:
-    [found] = search(db, "5555")
+    [found] = search(db, ORG, "5555")
     assert found.card_ref == HIDDEN and found.first_name is None
 
 
@@ -76,4 +77,4 @@ def test_wildcards_typed_are_taken_literally(db: Database) -> None:
 def test_an_empty_search_finds_nothing_and_a_long_one_says_how_long_is_allowed(db: Database) -> None:
     assert refs(db, "   ") == []
     with pytest.raises(BadSearch, match=str(MAX_QUERY)):
-        search(db, "x" * (MAX_QUERY + 1))
+        search(db, ORG, "x" * (MAX_QUERY + 1))

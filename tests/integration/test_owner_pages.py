@@ -17,25 +17,40 @@ from kiosk.core.events import EventKind
 from tests.support.accounts import WebSession, add_manager, add_owner
 
 OWNER, MANAGER = "owner@cafe.example", "manager@cafe.example"
+OTHER_OWNER = "owner@bakery.example"
 CLAIRE = "ab" * 30 + "c1a1"
 STRANGER = "cd" * 30 + "0f0f"
+ACROSS = "ef" * 30 + "5eca"  # seen only at the second shop
+ELSEWHERE = "12" * 30 + "e15e"  # a card of another organisation
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     db = str(tmp_path_factory.mktemp("owner") / "central.sqlite3")
     with running_server(db) as url:
+        opened = open_database(db)
+        now = datetime.now(UTC)
+        store.add_shop(opened, "station", now)
+        cafe = store.list_orgs(opened)[0]["name"]  # the server's first organisation
+        bakery = store.add_org(opened, "bakery", now)
+        store.add_shop(opened, "bakery-main", now, org="bakery")
         add_owner(db, OWNER)
         add_manager(db, MANAGER, shop_id=1)
-        token = add_kiosk(db, "counter-1")
-        now = datetime.now(UTC)
+        add_owner(db, OTHER_OWNER, org_id=bakery)
+        token = add_kiosk(db, "counter-1", org=cafe, shop="main")
         batch = [event_dict("counter-1", CLAIRE, 1, now, kind=EventKind.ENROLLED, delta=0),
                  event_dict("counter-1", CLAIRE, 2, now),
                  event_dict("counter-1", STRANGER, 3, now, kind=EventKind.ENROLLED, delta=0)]
-        answer = Client(url, token).post_events(batch).json()
-        assert {r["status"] for r in answer["results"]} == {"accepted"}
-        opened = open_database(db)
-        store.set_customer(opened, CLAIRE, {"first_name": "Claire", "consent": True,
+        station = add_kiosk(db, "station-1", org=cafe, shop="station")
+        elsewhere = add_kiosk(db, "bakery-1", org="bakery", shop="bakery-main")
+        for kiosk, sent in ((token, batch),
+                            (station, [event_dict("station-1", ACROSS, 1, now,
+                                                  kind=EventKind.ENROLLED, delta=0)]),
+                            (elsewhere, [event_dict("bakery-1", ELSEWHERE, 1, now,
+                                                    kind=EventKind.ENROLLED, delta=0)])):
+            answer = Client(url, kiosk).post_events(sent).json()
+            assert {r["status"] for r in answer["results"]} == {"accepted"}, answer
+        store.set_customer(opened, 1, CLAIRE, {"first_name": "Claire", "consent": True,
                                             "birthday": "1990-05-17"}, now)
         opened.dispose()
         yield url, db
@@ -70,12 +85,12 @@ def test_the_pages_want_a_signed_in_account(server: tuple[str, str]) -> None:
 
 def test_a_wrong_field_is_named_beside_it_and_what_was_typed_is_kept(owner: WebSession) -> None:
     answer = owner.submit("/program", "/program/form", {
-        "name": "Café Lune", "version": "v2", "reward": "café", "goal": "500",
+        "name": "Café Lune", "version": "v2", "reward": "café", "goal": "5000",
         "welcome_bonus": "0", "cooldown_minutes": "30", "daily_cap": "0",
         "timezone": "Europe/Paris"})
     assert answer.status_code == 422
-    assert re.search(r'id="f-goal" name="goal" value="500"[^>]*aria-invalid="true"', answer.text)
-    assert 'id="e-goal">goal: Input should be less than or equal to 100</span>' in answer.text
+    assert re.search(r'id="f-goal" name="goal" value="5000"[^>]*aria-invalid="true"', answer.text)
+    assert 'id="e-goal">goal: Input should be less than or equal to 1000</span>' in answer.text
     assert 'value="Café Lune"' in answer.text
     assert re.search(r'id="form-problems">\s*<p>[^<]+</p>\s*<ul><li>goal: ', answer.text)
 
@@ -110,7 +125,7 @@ def test_a_checked_program_is_previewed_then_published_with_who_and_when(
     assert owner.get(f"/program/drafts/{draft}/welcome-de-128x64.png").status_code == 404
     published = owner.submit(page_path, f"/program/drafts/{draft}/publish", {})
     assert published.status_code == 303
-    kiosk = Client(server[0], add_kiosk(server[1], "counter-check"))
+    kiosk = Client(server[0], add_kiosk(server[1], "counter-check", org="default", shop="main"))
     served = kiosk.get("/v1/program")
     assert served.headers["etag"] == '"autumn-1"' and served.json()["goal"] == 6
     history = owner.get("/program").text
@@ -187,5 +202,44 @@ def test_an_earlier_version_is_reviewed_then_published_again(
     assert draft.status_code == 303
     assert "goal" in owner.get(draft.headers["location"]).text
     owner.submit(draft.headers["location"], draft.headers["location"] + "/publish", {})
-    kiosk = Client(server[0], add_kiosk(server[1], "counter-back"))
+    kiosk = Client(server[0], add_kiosk(server[1], "counter-back", org="default", shop="main"))
     assert kiosk.get("/v1/program").json()["goal"] == 7
+
+
+def test_a_manager_finds_and_opens_only_the_cards_seen_at_their_shop(
+        owner: WebSession, manager: WebSession) -> None:
+    assert f"/customers/{ACROSS}" in owner.get("/customers?q=5eca").text
+    assert f"/customers/{ACROSS}" not in manager.get("/customers?q=5eca").text
+    refused = manager.get(f"/customers/{ACROSS}")
+    assert refused.status_code == 403 and "text/html" in refused.headers["content-type"]
+    assert manager.get(f"/customers/{ACROSS}/export.json").status_code == 403
+    assert manager.submit(f"/customers/{STRANGER}", f"/customers/{ACROSS}/erase",
+                          {"confirm": "yes"}).status_code == 403
+    assert manager.get(f"/customers/{STRANGER}").status_code == 200
+
+
+def test_another_organisations_cards_and_drafts_are_out_of_sight(
+        server: tuple[str, str], owner: WebSession) -> None:
+    assert f"/customers/{ELSEWHERE}" not in owner.get("/customers?q=e15e").text
+    assert owner.get(f"/customers/{ELSEWHERE}").status_code == 404
+    bakery = WebSession(server[0])
+    assert bakery.sign_in(OTHER_OWNER).status_code == 303
+    assert f"/customers/{ELSEWHERE}" in bakery.get("/customers?q=e15e").text
+    draft = owner.submit("/program", "/program/toml", {"toml": '[program]\nversion = "mine"\n'})
+    assert draft.status_code == 303
+    assert bakery.get(draft.headers["location"]).status_code == 404
+    assert "mine" not in bakery.get("/program").text
+
+
+def test_the_draft_says_what_happens_to_existing_cards(owner: WebSession) -> None:
+    first = owner.submit("/program", "/program/toml", {
+        "toml": '[program]\nversion = "cards-1"\ngoal = 10\nreward_id = "tea"\nreward = "tea"\n'})
+    owner.submit(first.headers["location"], first.headers["location"] + "/publish", {})
+    lowered = owner.submit("/program", "/program/toml", {
+        "toml": '[program]\nversion = "cards-2"\ngoal = 8\nreward_id = "cake"\nreward = "cake"\n'})
+    page = owner.get(lowered.headers["location"] + "?lang=en").text
+    assert "Goal lowered from 10 to 8: a card that already holds 8 stamps" in page
+    assert "“tea” is no longer offered: vouchers already earned stay redeemable" in page
+    switch = owner.submit("/program", "/program/toml", {
+        "toml": '[program]\nversion = "cards-3"\ngoal = 500\npoints_per_euro = 10\n'})
+    assert switch.status_code == 422 and "points_per_stamp: this version switches" in switch.text

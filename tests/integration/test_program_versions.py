@@ -46,7 +46,7 @@ def test_another_organisations_draft_is_not_found(db: Database) -> None:
 def test_publishing_makes_the_draft_current_and_records_who_and_when(db: Database) -> None:
     found = published.save_draft(db, ORG, fields(goal=8), "a@shop.fr", NOW)
     published.publish(db, ORG, found, "a@shop.fr", NOW + timedelta(minutes=5))
-    assert store.current_program(db) == ("v1", fields(goal=8))
+    assert store.current_program(db, ORG) == ("v1", fields(goal=8))
     [version] = published.history(db, ORG)
     assert (version.version, version.published_by, version.current) == ("v1", "a@shop.fr", True)
     assert version.set_at.startswith("2026-12-02T01:35")
@@ -66,7 +66,7 @@ def test_a_version_tag_that_names_another_program_is_refused(db: Database) -> No
     found = published.save_draft(db, ORG, fields(goal=7), "a@shop.fr", NOW)
     with pytest.raises(store.StoreError, match="new version"):
         published.publish(db, ORG, found, "a@shop.fr", NOW)
-    assert store.current_program(db) == ("v1", fields())
+    assert store.current_program(db, ORG) == ("v1", fields())
     assert [v.published_by for v in published.history(db, ORG)] == [published.BY_COMMAND_LINE]
 
 
@@ -93,6 +93,6 @@ def test_an_earlier_version_can_be_published_again_under_its_own_tag(db: Databas
     assert published.version(db, ORG, older.number) == first
     again = published.save_draft(db, ORG, first, "b@shop.fr", NOW + timedelta(hours=2))
     published.publish(db, ORG, again, "b@shop.fr", NOW + timedelta(hours=2))
-    assert store.current_program(db) == ("v1", first)
+    assert store.current_program(db, ORG) == ("v1", first)
     assert [(v.version, v.published_by) for v in published.history(db, ORG)] == [
         ("v1", "b@shop.fr"), ("v2", "a@shop.fr")]

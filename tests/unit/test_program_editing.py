@@ -36,9 +36,9 @@ def test_a_number_field_with_text_in_it_is_named_with_what_to_type() -> None:
 
 
 def test_every_wrong_field_is_named_by_its_path_not_just_the_first() -> None:
-    found = programs.problems({**default(), "goal": 500, "welcome_bonus": -1})
+    found = programs.problems({**default(), "goal": 5000, "welcome_bonus": -1})
     assert len(found) == 2
-    assert found[0].startswith("goal: ") and "100" in found[0]
+    assert found[0].startswith("goal: ") and "1000" in found[0]
     assert found[1].startswith("welcome_bonus: ")
 
 
