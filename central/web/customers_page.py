@@ -160,4 +160,11 @@ register({
     "kind_birthday": {"fr": "anniversaire", "en": "birthday"},
     "kind_bonus": {"fr": "surprise", "en": "surprise"},
     "kind_reward_revoked": {"fr": "récompense retirée", "en": "reward revoked"},
+    "kind_manual_adjustment": {"fr": "correction manuelle", "en": "manual adjustment"},
+    "kind_card_replaced": {"fr": "carte remplacée", "en": "card replaced"},
+    "kind_balance_moved_in": {"fr": "solde reçu d'une carte perdue",
+                              "en": "balance from a lost card"},
+    "kind_voucher_moved_out": {"fr": "bon transféré", "en": "voucher moved out"},
+    "kind_voucher_moved_in": {"fr": "bon reçu", "en": "voucher moved in"},
+    "kind_converted": {"fr": "conversion tampons/points", "en": "stamps/points converted"},
 })

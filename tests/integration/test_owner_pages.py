@@ -178,12 +178,13 @@ def test_erasing_forgets_the_person_and_keeps_the_cards_visits(owner: WebSession
 
 
 def test_every_word_the_pages_build_from_a_name_exists_in_both_languages() -> None:
+    from central.web import customers_page  # noqa: F401  (registers the history's words)
     from central.web.i18n import LANGUAGES, TEXTS
     from central.web.program_page import FORM_FIELDS
     from central.web.program_preview import SCREENS
 
     built = [f"field_{name}" for name in FORM_FIELDS] + [f"screen_{s}" for s in SCREENS]
-    built += [f"kind_{kind}" for kind in ("enrolled", "stamp", "reward_earned", "reward_redeemed")]
+    built += [f"kind_{kind.value}" for kind in EventKind]  # every event a history can hold
     for key in built:
         assert all(TEXTS[key].get(lang) for lang in LANGUAGES), key
 
