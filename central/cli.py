@@ -165,7 +165,7 @@ def _program(db: Database, args: argparse.Namespace) -> str:
         fields = from_toml(text)
         # a new version carries what cards still hold of the old one (retired vouchers,
         # a switch between stamps and points)
-        current = store.current_program(db)
+        current = store.current_program(db, _org(db, args.org), _shop(db, args.shop, args.org))
         fields = following(None if current is None else current[1], fields)
     except BadProgram as error:
         raise UsageError(f"{file}: {error}") from None
