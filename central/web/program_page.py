@@ -196,7 +196,7 @@ def routes(app: FastAPI) -> None:
             reached = preview.visits(preview.program_of(fields), now()).outcomes
             return dash_page(request, "program_draft.html", account, {
                 "draft": wanted, "fields": fields, "refused": refused,
-                "changes": changes(None if before is None else editable(before), fields),
+                "changes": changes(None if before is None else editable(before), editable(fields)),
                 "consequences": consequences(before, after),
                 "current_version": None if current is None else current[0],
                 "screens": [s for s in preview.SCREENS if s in reached],

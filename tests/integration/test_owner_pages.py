@@ -241,6 +241,7 @@ def test_the_draft_says_what_happens_to_existing_cards(owner: WebSession) -> Non
     page = owner.get(lowered.headers["location"] + "?lang=en").text
     assert "Goal lowered from 10 to 8: a card that already holds 8 stamps" in page
     assert "“tea” is no longer offered: vouchers already earned stay redeemable" in page
+    assert "<td>unit_versions</td>" not in page  # what publishing carries is no change of the owner's
     switch = owner.submit("/program", "/program/toml", {
         "toml": '[program]\nversion = "cards-3"\ngoal = 500\npoints_per_euro = 10\n'})
     assert switch.status_code == 422 and "points_per_stamp: this version switches" in switch.text
