@@ -180,6 +180,30 @@ programs = Table(
     UniqueConstraint("org_id", "version", name="programs_by_org_version"),
 )
 
+# The owner's program drafts (central.published): checked, previewed, then published.
+# A draft's id is its content's hash, so checking the same text twice keeps one row.
+program_drafts = Table(
+    "program_drafts",
+    metadata,
+    Column("org_id", Integer, primary_key=True),
+    Column("id", String(64), primary_key=True),
+    Column("body", Text, nullable=False),
+    Column("saved_by", String(254), nullable=False),
+    Column("saved_at", String(40), nullable=False),
+)
+
+# Who published which program version from the dashboard, and when (append-only).
+program_publications = Table(
+    "program_publications",
+    metadata,
+    Column("n", Integer, primary_key=True, autoincrement=True),
+    Column("org_id", Integer, nullable=False),
+    Column("version", String(40), nullable=False),
+    Column("published_by", String(254), nullable=False),
+    Column("published_at", String(40), nullable=False),
+    Index("program_publications_by_org", "org_id", "version"),
+)
+
 customers = Table(
     "customers",
     metadata,

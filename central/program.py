@@ -43,13 +43,7 @@ def shipped_defaults() -> dict[str, Any]:
 
 
 def _problem(error: ValidationError) -> str:
-    first = error.errors()[0]
-    message = str(first["msg"]).removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        message = "unknown field"
-    elif first["type"] == "missing":
-        message = "missing"
-    return f"{field_path(first['loc'], 'program')}: {message}"
+    return _problem_of(error.errors()[0])
 
 
 def _guard(fields: dict[str, Any]) -> None:
@@ -131,6 +125,71 @@ def from_toml(text: str) -> dict[str, Any]:
     if "version" not in program:
         raise BadProgram("version: missing (kiosks notice a new program by its version)")
     return check({**shipped_defaults(), **program, **extra})
+
+
+def problems(fields: dict[str, Any]) -> list[str]:
+    """Every problem of program fields, each naming its field path (the form shows each
+    beside its field); empty when kiosks can run them. `check` stops at the first."""
+    try:
+        check(fields)
+    except BadProgram as error:
+        first = str(error)
+    else:
+        return []
+    try:
+        ProgramSection.model_validate_json(
+            json.dumps({k: v for k, v in fields.items() if k != STAFF_CARDS}), strict=True)
+    except ValidationError as error:
+        return [_problem_of(item) for item in error.errors()]
+    except (ValueError, TypeError, RecursionError):
+        pass
+    return [first]
+
+
+def _problem_of(item: Any) -> str:
+    message = str(item["msg"]).removeprefix("Value error, ")
+    if item["type"] == "extra_forbidden":
+        message = "unknown field"
+    elif item["type"] == "missing":
+        message = "missing"
+    return f"{field_path(item['loc'], 'program')}: {message}"
+
+
+def to_toml(fields: dict[str, Any]) -> str:
+    """Checked program fields as the TOML `from_toml` reads back to the same fields: a
+    [program] table (every field named, so no shipped default slips back in) and the
+    staff cards in [staff]."""
+    scalars: list[str] = []
+    tables: list[str] = []
+    order = list(ProgramSection.model_fields)  # the order of the kiosk's own reference
+    for key in sorted(fields, key=lambda k: (order.index(k) if k in order else len(order), k)):
+        value = fields[key]
+        if key == STAFF_CARDS:
+            continue
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            for item in value:
+                tables.append(f"\n[[program.{key}]]")
+                tables.extend(f"{k} = {_toml_value(v)}" for k, v in item.items())
+        else:
+            scalars.append(f"{key} = {_toml_value(value)}")
+    text = "\n".join(["[program]", *scalars, *tables])
+    if fields.get(STAFF_CARDS):
+        text += f"\n\n[staff]\ncards = {_toml_value(fields[STAFF_CARDS])}"
+    return text + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        # a JSON string's escapes (\" \\ \n \uXXXX) are all TOML basic-string escapes;
+        # JSON leaves DEL as it is, which TOML refuses in a string
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise BadProgram(f"program: a value of type {type(value).__name__} has no TOML form")
 
 
 # what a version carries of the versions before it (kiosk.core.versions.carried fills them)

@@ -57,10 +57,19 @@ def mount(app: FastAPI) -> Pages:
     async def home(request: Request) -> Response:
         return pages.render(request, "home.html")
 
-    from central.web import accounts, export, kiosks, overview  # the dashboard's areas
+    from central.web import (  # the dashboard's areas
+        accounts,
+        customers_page,
+        export,
+        kiosks,
+        overview,
+        program_page,
+    )
 
     accounts.routes(app)
     overview.routes(app)
+    customers_page.routes(app)
+    program_page.routes(app)
     kiosks.routes(app)
     export.routes(app)
 
