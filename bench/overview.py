@@ -129,7 +129,7 @@ def run(quick: bool = False, only: str | None = None) -> dict[str, Any]:
         only = "sqlite"  # a smoke run: a PostgreSQL cluster would cost more than the figure
     with tempfile.TemporaryDirectory(prefix="bench-overview-") as tmp:
         fresh: dict[str, Callable[[], str]] = {"sqlite": lambda: str(Path(tmp) / "c.sqlite3")}
-        cluster = start_cluster() if only != "sqlite" else "not asked for"
+        cluster = start_cluster(durable=True) if only != "sqlite" else "not asked for"
         if isinstance(cluster, Cluster):
             fresh["postgresql"] = cluster.fresh_database
         else:

@@ -55,7 +55,7 @@ QUICK = Sizes(4, 2, 50, 20, 30, 1.0, 20_000)
 @contextmanager
 def databases(root: Path) -> Iterator[Callable[[str], str]]:
     """fresh(backend) -> a new empty database's path or URL; the cluster lives as long."""
-    cluster = start_cluster()
+    cluster = start_cluster(durable=True)
     count = [0]
 
     def fresh(backend: str) -> str:

@@ -46,7 +46,7 @@ def pgserver_binaries() -> Path | None:
 class Cluster:
     """One running PostgreSQL server for the session; `url(name)` names one database."""
 
-    def __init__(self, bindir: Path) -> None:
+    def __init__(self, bindir: Path, *, durable: bool = False) -> None:
         self.bindir = bindir
         # not under pytest's tmp_path: that is private to root, and the server runs as nobody
         self.root = Path(tempfile.mkdtemp(prefix="central-pg-"))
@@ -60,10 +60,12 @@ class Cluster:
         self._count = 0
         self._run("initdb", "-D", str(self.data), "-U", SUPERUSER, "--auth=trust",
                   "--no-sync", "-E", "UTF8", "--locale=C")
-        # fsync off: a test cluster is thrown away, and it makes CREATE DATABASE cheap
+        # fsync off for tests: a test cluster is thrown away, and it makes CREATE DATABASE
+        # cheap. A benchmark keeps PostgreSQL's durable defaults, as SQLite keeps
+        # synchronous=FULL: the two are compared committing to disk alike.
+        fast = "" if durable else "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
         options = (f"-c listen_addresses='' -c unix_socket_directories={self.socket} "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                   "-c max_connections=200")
+                   f"{fast}-c max_connections=200")
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-w", "-s",
                   "-l", str(self.root / "server.log"), "start")
 
@@ -101,7 +103,7 @@ class Cluster:
             shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_cluster() -> Cluster | str:
+def start_cluster(*, durable: bool = False) -> Cluster | str:
     """A running cluster, or the one-line reason there is none (what to install)."""
     bindir = binaries()
     if bindir is None:
@@ -110,4 +112,4 @@ def start_cluster() -> Cluster | str:
         import psycopg  # noqa: F401
     except ImportError:
         return "PostgreSQL tests need the central extra (pip install -e '.[dev]')"
-    return Cluster(bindir)
+    return Cluster(bindir, durable=durable)
