@@ -176,7 +176,9 @@ def set_customer(
         )
         if done.rowcount == 0:
             conn.execute(insert(customers).values(card_ref=card_ref, **values))
-    return {"card_ref": card_ref, **values}
+        # the whole record, with what the customer set on their card's page
+        row = conn.execute(select(customers).where(customers.c.card_ref == card_ref)).one()
+    return dict(row._mapping)
 
 
 def customer(db: Database, card_ref: str) -> dict[str, Any] | None:
