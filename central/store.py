@@ -27,6 +27,7 @@ from central.db import (
 from central.ingest import card_events, cards, current, iso, program_tz, rebuild
 
 KIOSK_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+CENTRAL = "central"  # the kiosk id of the events the central makes (central.made)
 
 
 class StoreError(ValueError):
@@ -42,6 +43,9 @@ def token_sha256(token: str) -> str:
 
 def add_kiosk(db: Database, kiosk_id: str, now: datetime) -> str:
     """Register a kiosk (or give a revoked one a new token); returns the token, shown once."""
+    if kiosk_id == CENTRAL:
+        raise StoreError(f"kiosk {kiosk_id!r}: that name marks the central's own events; "
+                         "choose another")
     return _issue(db, kiosks, "kiosk", kiosk_id, now)
 
 

@@ -259,6 +259,10 @@ class ProgramSection(Section):
     points_per_euro: int = within(bounds.POINTS_PER_EURO, default=0)
     promo_earns: bool = True
     reward_ticket_earns: bool = True
+    referral_bonus: int = within(bounds.REFERRAL_BONUS, default=0)
+    referral_days: int = within(bounds.REFERRAL_DAYS, default=14)
+    referral_cap: int = within(bounds.REFERRAL_CAP, default=10)
+    cause: str = Field(default="", max_length=bounds.CAUSE_NAME.max_length)  # "": none
 
     @field_validator("timezone")
     @classmethod
@@ -301,6 +305,10 @@ class ProgramSection(Section):
             points_per_euro=self.points_per_euro,
             promo_earns=self.promo_earns,
             reward_ticket_earns=self.reward_ticket_earns,
+            referral_bonus=self.referral_bonus,
+            referral_days=self.referral_days,
+            referral_cap=self.referral_cap,
+            cause=self.cause.strip() or None,
         )
 
     def _gift(self) -> Reward | None:

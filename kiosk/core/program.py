@@ -42,6 +42,10 @@ BIRTHDAY_BONUS = Whole(0, 100)
 SURPRISE_VISIT = Whole(2, 10_000)
 SURPRISE_BONUS = Whole(1, 100)
 POINTS_PER_EURO = Whole(0, 1000)
+REFERRAL_BONUS = Whole(0, 100)  # 0: no referral
+REFERRAL_DAYS = Whole(1, 365)
+REFERRAL_CAP = Whole(1, 1000)
+CAUSE_NAME = Text(1, 60)
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,13 @@ class Program:
     points_per_euro: int = 0  # 0: one stamp per visit; else points per euro of the basket
     promo_earns: bool = True
     reward_ticket_earns: bool = True
+    # a friend's new card opened through a customer's referral link within referral_days
+    # of its enrolment: referral_bonus stamps to each card, at most referral_cap friends
+    # per referrer (0 bonus: no referral)
+    referral_bonus: int = 0
+    referral_days: int = 14
+    referral_cap: int = 10
+    cause: str | None = None  # the cause customers may give a voucher to (None: none)
 
     def __post_init__(self) -> None:
         _within_bounds("", self, PROGRAM_BOUNDS)
@@ -201,7 +212,8 @@ PROGRAM_BOUNDS: Mapping[str, Rule] = {
     "reward_name": REWARD_NAME, "welcome_bonus": WELCOME_BONUS, "daily_cap": DAILY_CAP,
     "tier_months": TIER_MONTHS, "tier_warn_days": TIER_WARN_DAYS, "expiry_days": EXPIRY_DAYS,
     "expiry_warn_days": EXPIRY_WARN_DAYS, "birthday_bonus": BIRTHDAY_BONUS,
-    "points_per_euro": POINTS_PER_EURO,
+    "points_per_euro": POINTS_PER_EURO, "referral_bonus": REFERRAL_BONUS,
+    "referral_days": REFERRAL_DAYS, "referral_cap": REFERRAL_CAP, "cause": CAUSE_NAME,
 }
 PART_BOUNDS: Mapping[type, Mapping[str, Rule]] = {
     Reward: {"id": REWARD_ID, "name": REWARD_NAME},  # a milestone's stamps: below the goal
