@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from central import store
+from central import links, store
 from central.db import Database, DatabaseError, describe, open_database
 from central.ingest import held_events
 from central.program import BadProgram, from_toml
@@ -73,6 +73,13 @@ def _parser() -> argparse.ArgumentParser:
     command("export-customer", "print everything held about a card, as JSON").add_argument(
         "card_ref")
     command("held", "list events held for review instead of counted, and why")
+    link = command("card-link", "give a card a new page link (its live ones stop working) "
+                                "and print it, shown once")
+    link.add_argument("card_ref")
+    link.add_argument("--base-url", default="",
+                      help="the card page's address ending in /c/ (printed before the token)")
+    link.add_argument("--revoke", action="store_true",
+                      help="only revoke the card's live links, issue none")
     command("erase-customer", "forget the person behind a card (its events stay)").add_argument(
         "card_ref")
     return parser
@@ -173,6 +180,11 @@ def _run(db: Database, args: argparse.Namespace) -> str:
         return "\n".join("\t".join((e["received_at"], e["kiosk_id"], str(e["seq"]), e["id"],
                                     e["kind"], str(e["delta"]), e["reward_id"] or "-",
                                     e["held_reason"])) for e in held_events(db)) or "no held events"
+    if args.command == "card-link":
+        ref = _card_ref(args.card_ref)
+        if args.revoke:
+            return f"{links.revoke(db, ref, _now())} live link(s) revoked"
+        return args.base_url + links.issue(db, ref, _now())
     if args.command == "erase-customer":
         erased = store.erase_customer(db, _card_ref(args.card_ref))
         return "customer details erased" if erased else "no customer details were stored"

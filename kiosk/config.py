@@ -350,6 +350,23 @@ class TillSection(Section):
         return self
 
 
+class CardPageSection(Section):
+    """Where a card's own page lives on the central: the link written on new cards and
+    shown as a QR code ("" writes no link)."""
+
+    base_url: str = Field(default="", max_length=120)
+    write_on_card: bool = True  # write the link as an NDEF record on NTAG cards
+
+    @field_validator("base_url")
+    @classmethod
+    def _a_page_base(cls, value: str) -> str:
+        if value and not (value.startswith(("https://", "http://")) and value.endswith("/c/")
+                          and value.isprintable() and " " not in value):
+            raise ValueError("the central's card page address, ending in /c/, e.g. "
+                             "https://loyalty.example.com/c/")
+        return value
+
+
 class Config(Section):
     kiosk: KioskSection
     reader: ReaderSection
@@ -359,6 +376,7 @@ class Config(Section):
     program: ProgramSection
     staff: StaffSection = StaffSection()
     till: TillSection = TillSection()
+    card_page: CardPageSection = CardPageSection()
 
 
 def _defaults() -> dict[str, Any]:

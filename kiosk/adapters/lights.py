@@ -36,6 +36,7 @@ from kiosk.core.outcome import (
     Redeemed,
     Refused,
     RewardEarned,
+    ShowLink,
     StaffMode,
     Stamped,
     Undone,
@@ -304,7 +305,8 @@ def _response(outcome: Outcome) -> tuple[list[Step], str | None]:
             return STAFF, None
         case Refused():
             return RED_REFUSED, "refused"
-        case Cooldown() | DailyCap() | NoVoucher() | Expired() | NothingToUndo() | Figures():
+        case (Cooldown() | DailyCap() | NoVoucher() | Expired() | NothingToUndo() | Figures()
+              | ShowLink()):
             return GLIMPSE, None
         case _:
             assert_never(outcome)

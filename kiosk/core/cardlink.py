@@ -15,10 +15,12 @@ can give the link back.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import re
 
 from kiosk.core.events import LINK_DIGEST, Change, EventKind
+from kiosk.core.outcome import Cooldown, Outcome, ShowLink, Welcome
 
 TOKEN_BYTES = 32  # 256 bits: guessing one among a million live links stays hopeless
 TOKEN_LENGTH = 43  # its URL-safe base64 form, without padding
@@ -50,3 +52,18 @@ def link_change(token: str) -> Change:
 def page_url(base: str, token: str) -> str:
     """The card's page: the configured base (ending in '/') and the token."""
     return base + token
+
+
+def with_link(outcome: Outcome, token: str | None) -> Outcome:
+    """An enrolment that drew `token` records its digest too; any other outcome is as is."""
+    if token is None or not isinstance(outcome, Welcome):
+        return outcome
+    return dataclasses.replace(outcome, changes=(*outcome.changes, link_change(token)))
+
+
+def on_second_tap(outcome: Outcome, qr: tuple[tuple[bool, ...], ...] | None) -> Outcome:
+    """A tap inside the cooldown shows the card's page as a QR code, when it is known."""
+    if qr is None or not isinstance(outcome, Cooldown):
+        return outcome
+    return ShowLink(card=outcome.card, progress=outcome.progress, until=outcome.until, qr=qr)
+

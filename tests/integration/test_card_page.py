@@ -226,3 +226,19 @@ def test_guessing_tokens_gets_404_pages_then_429(tmp_path: Path) -> None:
         late = browser.get("/c/" + "C" * 43)
         assert late.status == 429 and int(late.headers["retry-after"]) > 0
         browser.close()
+
+
+def test_the_owner_gives_a_card_a_new_link_and_the_old_one_stops(
+    shop: Shop, kiosk: tuple[Client, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from central import cli
+
+    ref = new_card_ref()
+    old = enrol_with_link(kiosk[0], kiosk[1], ref, now())
+    assert cli.main(["card-link", ref, "--base-url", "/c/", "--db", shop.db]) == 0
+    printed = capsys.readouterr().out.strip()
+    assert printed.startswith("/c/") and page(shop, printed)[0] == 200
+    assert page(shop, f"/c/{old}")[0] == 404
+    assert cli.main(["card-link", ref, "--revoke", "--db", shop.db]) == 0
+    assert capsys.readouterr().out.strip() == "1 live link(s) revoked"
+    assert page(shop, printed)[0] == 404
