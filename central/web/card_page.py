@@ -107,15 +107,15 @@ class CardPages:
         held = contact.contact_of(self.db, card_ref)
         referral_on = program.referral_bonus > 0
         cookie_code = request.cookies.get(REFERRAL_COOKIE, "")
+        code = links.referral_code(self.db, card_ref) if referral_on else ""
         return {
             "token": token, "view": view, "program": program, "notice": notice,
             "contact": given or held, "greet": held.first_name,
             "purposes": list(Purpose), "today": now.astimezone(program.tz).date(),
             "weekdays": weekdays,
             "referral_on": referral_on,
-            "code": links.referral_code(self.db, card_ref) if referral_on else "",
-            "referral_url": str(request.base_url).rstrip("/") + "/r/"
-                            + (links.referral_code(self.db, card_ref) if referral_on else ""),
+            "code": code,
+            "referral_url": str(request.base_url).rstrip("/") + "/r/" + code,
             "brought": card_actions.friends_brought(self.db, card_ref),
             "referred": card_actions.referred_by(self.db, card_ref),
             "friend_code": cookie_code if links.referrer_of(self.db, cookie_code) else "",
