@@ -10,13 +10,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import Page
 
-from central import store
-from central.db import open_database
-from central.program import from_toml
-from central.testing import Client, add_kiosk, event_dict, running_server
+from central.testing import Client, add_kiosk, event_dict
 from kiosk.core.events import EventKind
 from tests.support.browser import keep_local, screenshot
-from tests.support.cardpage import enrol_with_link, new_card_ref, stamp
+from tests.support.cardpage import enrol_with_link, new_card_ref, shop_serving, stamp
 
 PROGRAM = """[program]
 version = "browser-1"
@@ -34,25 +31,23 @@ cause = "the food bank"
 
 
 @dataclass(frozen=True)
-class Shop:
+class Counter:
+    """The shop's central and one kiosk's client of it."""
+
     url: str
     db: str
     kiosk: Client
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
-    db = str(tmp_path_factory.mktemp("cardpage-web") / "central.sqlite3")
-    database = open_database(db)
-    store.set_program(database, from_toml(PROGRAM), datetime.now(UTC))
-    database.dispose()
-    with running_server(db) as url:
-        kiosk = Client(url, add_kiosk(db, "till-1"))
-        yield Shop(url, db, kiosk)
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Counter]:
+    with shop_serving(tmp_path_factory.mktemp("cardpage-web"), PROGRAM) as serving:
+        kiosk = Client(serving.url, add_kiosk(serving.db, "till-1"))
+        yield Counter(serving.url, serving.db, kiosk)
         kiosk.close()
 
 
-def a_card(shop: Shop, visits: int = 0, days_ago: int = 0) -> tuple[str, str]:
+def a_card(shop: Counter, visits: int = 0, days_ago: int = 0) -> tuple[str, str]:
     ref = new_card_ref()
     when = datetime.now(UTC) - timedelta(days=days_ago)
     token = enrol_with_link(shop.kiosk, "till-1", ref, when)
@@ -66,7 +61,7 @@ def a_card(shop: Shop, visits: int = 0, days_ago: int = 0) -> tuple[str, str]:
 
 
 def test_the_card_page_on_a_phone_shows_the_card_and_needs_nothing_else(
-    shop: Shop, phone: Page
+    shop: Counter, phone: Page
 ) -> None:
     _, token = a_card(shop, visits=4, days_ago=6)
     refused = keep_local(phone, shop.url)
@@ -83,7 +78,7 @@ def test_the_card_page_on_a_phone_shows_the_card_and_needs_nothing_else(
     screenshot(phone, "card-page-phone-en")
 
 
-def test_consent_given_then_erased(shop: Shop, phone: Page) -> None:
+def test_consent_given_then_erased(shop: Counter, phone: Page) -> None:
     ref, token = a_card(shop, visits=1)
     phone.goto(f"{shop.url}/c/{token}")
     # nothing is ticked until the customer ticks it
@@ -105,7 +100,7 @@ def test_consent_given_then_erased(shop: Shop, phone: Page) -> None:
 
 
 def test_a_friend_opens_the_referral_link_then_confirms_it_on_their_new_card(
-    shop: Shop, phone: Page
+    shop: Counter, phone: Page
 ) -> None:
     referrer, referrer_token = a_card(shop)
     phone.goto(f"{shop.url}/c/{referrer_token}")
@@ -125,7 +120,7 @@ def test_a_friend_opens_the_referral_link_then_confirms_it_on_their_new_card(
     assert stamps == [2 + 3, 2 + 3]
 
 
-def test_a_bad_link_is_a_plain_404_page(shop: Shop, phone: Page) -> None:
+def test_a_bad_link_is_a_plain_404_page(shop: Counter, phone: Page) -> None:
     answer = phone.goto(f"{shop.url}/c/{'A' * 43}")
     assert answer is not None and answer.status == 404
     assert phone.locator("h1").inner_text() == "Page introuvable"

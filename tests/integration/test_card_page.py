@@ -5,19 +5,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import count
 from pathlib import Path
 
 import pytest
 
-from central import store
-from central.db import open_database
-from central.program import from_toml
 from central.testing import Client, add_kiosk, running_server
 from central.web.card_page import MISS_BURST
-from tests.support.cardpage import enrol_with_link, form, new_card_ref, stamp
+from tests.support.cardpage import Shop, enrol_with_link, form, new_card_ref, shop_serving, stamp
 
 PROGRAM = """[program]
 version = "cp1"
@@ -33,20 +29,10 @@ cause = "the food bank"
 _kiosks = count()
 
 
-@dataclass(frozen=True)
-class Shop:
-    url: str
-    db: str
-
-
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
-    db = str(tmp_path_factory.mktemp("cardpage") / "central.sqlite3")
-    database = open_database(db)
-    store.set_program(database, from_toml(PROGRAM), datetime.now(UTC))
-    database.dispose()
-    with running_server(db) as url:
-        yield Shop(url, db)
+    with shop_serving(tmp_path_factory.mktemp("cardpage"), PROGRAM) as serving:
+        yield serving
 
 
 @pytest.fixture

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from itertools import count
+from pathlib import Path
 
-from central.testing import Client, event_dict
+from central import store
+from central.db import open_database
+from central.program import from_toml
+from central.testing import Client, event_dict, running_server
 from kiosk.core.cardlink import TOKEN_BYTES, link_digest, token_from
 from kiosk.core.events import EventKind
 
@@ -43,3 +50,24 @@ def form(fields: dict[str, str]) -> tuple[bytes, dict[str, str]]:
     from urllib.parse import urlencode
 
     return urlencode(fields).encode(), {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+@dataclass(frozen=True)
+class Shop:
+    """A central serving a program, on loopback."""
+
+    url: str
+    db: str
+
+
+@contextmanager
+def shop_serving(folder: Path, program_toml: str) -> Iterator[Shop]:
+    """A central over a new SQLite file in `folder`, its program set from TOML."""
+    db = str(folder / "central.sqlite3")
+    database = open_database(db)
+    try:
+        store.set_program(database, from_toml(program_toml), datetime.now(UTC))
+    finally:
+        database.dispose()
+    with running_server(db) as url:
+        yield Shop(url, db)
