@@ -39,7 +39,7 @@ from central.db import Database, reading
 from central.ingest import card_events
 from central.ratelimit import RateLimiter
 from central.referral import Refusal
-from central.web import card_words  # noqa: F401  (registers the page's words)
+from central.web import card_words, giving  # noqa: F401  (card_words: the page's words)
 from central.web.card_view import card_view, weekdays
 from central.web.pages import Pages
 from kiosk.core.events import CardState
@@ -155,6 +155,7 @@ def routes(app: FastAPI, db: Database, now: Any) -> None:
     """Add the card page's routes to the app."""
     pages: Pages = app.state.pages
     cards = CardPages(db, pages, now)
+    giving.routes(app, db)  # the owner's totals of what customers do from their pages
 
     async def form(request: Request) -> Any:
         declared = request.headers.get("content-length", "")

@@ -4,6 +4,7 @@ consent, export and erasure; a referral; a gift to the cause; bad tokens are 404
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import count
@@ -13,6 +14,7 @@ import pytest
 
 from central.testing import Client, add_kiosk, running_server
 from central.web.card_page import MISS_BURST
+from tests.support.accounts import WebSession, add_owner
 from tests.support.cardpage import Shop, enrol_with_link, form, new_card_ref, shop_serving, stamp
 
 PROGRAM = """[program]
@@ -228,3 +230,33 @@ def test_the_owner_gives_a_card_a_new_link_and_the_old_one_stops(
     assert cli.main(["card-link", ref, "--revoke", "--db", shop.db]) == 0
     assert capsys.readouterr().out.strip() == "1 live link(s) revoked"
     assert page(shop, printed)[0] == 404
+
+
+@pytest.fixture(scope="module")
+def owner(shop: Shop) -> WebSession:
+    add_owner(shop.db, "owner@example.org")
+    web = WebSession(shop.url)
+    assert web.sign_in("owner@example.org").status_code == 303
+    return web
+
+
+def tiles(owner: WebSession) -> dict[str, int]:
+    text = owner.get("/dashboard/giving", headers={"Accept-Language": "en"}).text
+    return {label: int(value) for label, value in re.findall(
+        r'<span class="label">([^<]+)</span><span class="value">(\d+)</span>', text)}
+
+
+def test_the_owners_dashboard_shows_what_customers_gave_and_how_many_cards_have_a_page(
+    shop: Shop, kiosk: tuple[Client, str], owner: WebSession
+) -> None:
+    before = tiles(owner)
+    ref = new_card_ref()
+    token = enrol_with_link(kiosk[0], kiosk[1], ref, now())
+    stamp(kiosk[0], kiosk[1], ref, now(), 3)
+    kiosk[0].post_events([_earned(kiosk[1], ref)])
+    assert page(shop, f"/c/{token}/give", {"reward": "reward"})[0] == 200
+    after = tiles(owner)
+    given = "Rewards given to the food bank"
+    assert after[given] == before[given] + 1
+    assert after["Cards with their own page"] == before["Cards with their own page"] + 1
+    assert WebSession(shop.url).get("/dashboard/giving").status_code == 303  # to sign in
