@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from central import contact, store
+from central import card_actions, contact, ingest, links, made, store
 from central.consent import Purpose
 from central.contact import Contact, ContactError
 from central.db import Database, open_database
+from central.program import from_toml
+from central.referral import Refusal
+from central.testing import event_dict
+from central.validate import check_event
+from central.writer import BatchWriter
+from kiosk.core.events import EventKind
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 CARD = "ab" * 32
@@ -89,3 +95,43 @@ def test_the_owner_setting_a_name_leaves_the_customers_own_consent_alone(db: Dat
                                           purposes=frozenset({Purpose.REMINDERS})), T0)
     record = store.set_customer(db, CARD, {"first_name": "Zoé", "consent": True}, T0)
     assert record["email"] == "zoe@example.fr" and record["consent_reminders"]
+
+
+
+PROGRAM = ('[program]\nversion = "c1"\ngoal = 3\nwelcome_bonus = 2\ntimezone = "UTC"\n'
+           'referral_bonus = 4\ncause = "the food bank"\n')
+
+
+def _enrol(db: Database, ref: str, seq: int, *, voucher: bool = False) -> None:
+    """A kiosk's upload: the card enrolled and stamped (and its reward earned)."""
+    changes = [(EventKind.ENROLLED, 2, None), (EventKind.STAMP, 1, None)]
+    if voucher:
+        changes.append((EventKind.REWARD_EARNED, -3, "reward"))
+    batch = [event_dict("k1", ref, seq + n, T0, kind=kind, delta=delta, reward_id=rid,
+                        program_version="c1") for n, (kind, delta, rid) in enumerate(changes)]
+    writer = BatchWriter(db)
+    try:
+        done = writer.submit("k1", [check_event(e, "k1", T0) for e in batch], T0).result()
+    finally:
+        writer.close()
+    assert {r.status for r in done.results} == {"accepted"}
+
+
+def test_a_referral_and_a_gift_are_written_once_on_either_database(db: Database) -> None:
+    store.set_program(db, from_toml(PROGRAM), T0)
+    _enrol(db, CARD, 1, voucher=True)
+    _enrol(db, OTHER, 10)
+    code = links.referral_code(db, CARD)
+    assert card_actions.take_referral(db, OTHER, code, T0 + timedelta(days=1)) == 4
+    with pytest.raises(Refusal, match="one referral per card"):
+        card_actions.take_referral(db, OTHER, code, T0 + timedelta(days=1))
+    card_actions.give_voucher(db, CARD, "reward", T0 + timedelta(days=2))
+    with pytest.raises(Refusal, match="no such voucher"):
+        card_actions.give_voucher(db, CARD, "reward", T0 + timedelta(days=2))
+    states = ingest.cards(db, [CARD, OTHER])
+    assert states[CARD]["stamps"] == 2 + 1 - 3 + 4 and states[CARD]["vouchers"] == {}
+    assert states[OTHER]["stamps"] == 2 + 1 + 4
+    assert made.donations_total(db) == 1 and card_actions.card_donations(db, CARD) == 1
+    central_made = [e for e in ingest.card_events(db, CARD) if e["kiosk_id"] == "central"]
+    assert [e["kind"] for e in central_made] == ["referral", "donated"]
+    assert [e["seq"] for e in central_made] == [2, 3]  # the central's own sequence
