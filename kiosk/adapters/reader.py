@@ -287,7 +287,7 @@ class Reader:
         was found that nfcpy must activate (an NTAG whose signature is wanted)."""
         for target in list_targets(self._chipset, tuple(self._section.targets)):
             identity = identify(target)
-            if identity is not None and identity == self._present and self._to_write(identity):
+            if identity is not None and identity == self._present and self._to_write(identity, target):
                 return False  # nfcpy's round activates it, so its link can be written
             if (
                 self._section.originality_check
@@ -317,7 +317,7 @@ class Reader:
             return False
         if identity == self._present:
             # still lying there: already counted; activated only for its page link
-            return self._to_write(identity)
+            return self._to_write(identity, target)
         self._present = identity
         pending = _Pending(identity[0], identity[1], target, seen_at)
         if self._section.originality_check and is_ntag_candidate(pending.uid, target):
@@ -325,7 +325,7 @@ class Reader:
             return True  # activate it: READ_SIG needs a selected tag
         self._emit(pending, None)
         # the tap was handled (and shown) inside _emit: only a new card's link is left
-        return self._to_write(identity)
+        return self._to_write(identity, target)
 
     def _on_connect(self, tag: Any) -> bool:
         pending, self._pending = self._pending, None
@@ -337,7 +337,11 @@ class Reader:
         self._holding = True
         return True  # hold the tag until it is lifted
 
-    def _to_write(self, identity: tuple[bytes, str]) -> bool:
+    def _to_write(self, identity: tuple[bytes, str], target: Any = None) -> bool:
+        """Whether a new card's page link waits for this card; only a Type 2 tag (an NTAG)
+        is activated for it: nfcpy cannot write NDEF on the others."""
+        if target is not None and card_kind(target) != "type2":
+            return False
         return self._writer is not None and self._writer.wants_write(identity[0])
 
     def _on_release(self, tag: Any) -> bool:

@@ -141,3 +141,23 @@ def test_a_second_tap_inside_the_cooldown_shows_the_link_as_a_qr_code(
         assert later.tap(NTAG).kind is OutcomeKind.COOLDOWN
     finally:
         later.close()
+
+
+def test_through_a_pn532_a_new_card_gets_its_link_too(tmp_path: Path, book: LinkBook) -> None:
+    from tests.support.pn532 import pn532_line
+
+    with pn532_line() as line:
+        reader = {"path": line.path, "poll_interval": 0.02, "retry_initial": 0.05,
+                  "retry_max": 30.0}
+        config = make_config(tmp_path / "state", reader=reader)
+        counters = Counters(config, book)
+        with ReaderRig(config.reader, field=line,
+                       on_card=lambda read: counters.counter.tap(read.uid), writer=book) as rig:
+            assert rig.wait_for(lambda: rig.statuses == [True])
+            card = rig.field.place(make_card("ntag213", NTAG))
+            assert isinstance(card, Ntag21x)
+            assert rig.wait_for(lambda: len(rig.results) == 1)
+            assert wait_until(lambda: card.read_ndef() not in (None, b""), timeout=20)
+            assert [r.kind for r in rig.results] == [OutcomeKind.WELCOME]  # counted once
+        records = list(ndef.message_decoder(card.read_ndef() or b""))
+        assert isinstance(records[0], ndef.UriRecord) and records[0].iri.startswith(BASE)
