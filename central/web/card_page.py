@@ -31,7 +31,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from central import card_actions, contact, links, store
+from central import card_actions, contact, links, made, store
 from central.cardcache import load
 from central.consent import Purpose
 from central.contact import Contact, ContactError
@@ -120,7 +120,7 @@ class CardPages:
             "referred": card_actions.referred_by(self.db, card_ref),
             "friend_code": cookie_code if links.referrer_of(self.db, cookie_code) else "",
             "given": card_actions.card_donations(self.db, card_ref),
-            "given_all": card_actions.made.donations_total(self.db),
+            "given_all": made.donations_total(self.db),
         }
 
     def show(self, request: Request, token: str, card_ref: str,
@@ -136,7 +136,7 @@ def _form_contact(form: Any) -> Contact:
         return value or None
 
     def ticked(name: str) -> bool:
-        return form.get(name) == "on"
+        return bool(form.get(name) == "on")
 
     born = text("birthday")
     try:
