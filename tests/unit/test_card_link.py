@@ -94,3 +94,23 @@ def _progress():  # type: ignore[no-untyped-def]
     from kiosk.core.rules import progress
 
     return progress(Program(), CardState(card_ref="ab" * 32), T0)
+
+
+@pytest.mark.parametrize(("kind", "delta", "reward_id", "held"), [
+    (EventKind.CARD_LINK, 0, "a" * 40, None),
+    (EventKind.CARD_LINK, 1, "a" * 40, "no stamps"),
+    (EventKind.CARD_LINK, 0, "A" * 40, "lowercase hex"),
+    (EventKind.CARD_LINK, 0, "a" * 39, "40 lowercase hex"),
+    (EventKind.REFERRAL, 3, "referred", "only the central makes referral events"),
+    (EventKind.DONATED, 0, "reward", "only the central makes donated events"),
+])
+def test_the_central_counts_a_kiosks_card_link_and_holds_what_only_it_may_make(
+    kind: EventKind, delta: int, reward_id: str, held: str | None
+) -> None:
+    from central.plausible import implausible
+    from kiosk.core.events import Event
+
+    event = Event(id="e1", kiosk_id="k1", seq=1, card_ref="ab" * 32, kind=kind, delta=delta,
+                  reward_id=reward_id, program_version="1", occurred_at=T0)
+    reason = implausible(Program(), CardState(card_ref="ab" * 32), event)
+    assert reason == held if held is None else held in (reason or "")
