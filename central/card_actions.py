@@ -49,12 +49,12 @@ def take_referral(db: Database, new_ref: str, code: str, now: datetime) -> int:
     def decide(conn: Connection, fields: Mapping[str, object] | None,
                folds: Mapping[str, CardState]) -> list[tuple[str, Change]]:
         program = program_from(fields)
-        for_new, for_referrer = refer(program, folds[new_ref], referrer,
+        for_new, for_referrer = refer(program, folds[new_ref], folds[referrer],
                                       _stored(conn, new_ref, referrer), now)
         # the primary key on the new card makes a second referral of it fail here
         conn.execute(insert(referrals).values(card_ref=new_ref, referrer_ref=referrer,
                                               linked_at=iso(now)))
-        return [(new_ref, for_new), (referrer, for_referrer)]
+        return [*((new_ref, c) for c in for_new), *((referrer, c) for c in for_referrer)]
 
     return made.make(db, [new_ref, referrer], decide, now)[0].delta
 

@@ -5,8 +5,9 @@ a Refusal whose message the customer reads on their card's page. No I/O, no cloc
 
     >>> from kiosk.core.program import Program
     >>> new = CardState(card_ref="b" * 64, first_seen=T0)
-    >>> refer(Program(referral_bonus=2), new, "a" * 64, Referrals(), T0)[0]
-    Change(kind=<EventKind.REFERRAL: 'referral'>, delta=2, reward_id='referred')
+    >>> referrer = CardState(card_ref="a" * 64)
+    >>> refer(Program(referral_bonus=2), new, referrer, Referrals(), T0)[0]
+    (Change(kind=<EventKind.REFERRAL: 'referral'>, delta=2, reward_id='referred'),)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from kiosk.core.events import CardState, Change, EventKind
 from kiosk.core.program import Program
+from kiosk.core.rules import bonus_changes
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)  # for the examples
 REFERRED, REFERRER = "referred", "referrer"
@@ -40,14 +42,15 @@ class Referrals:
     referrer_brought_by_new: bool = False
 
 
-def refer(program: Program | None, new_card: CardState, referrer_ref: str | None,
-          stored: Referrals, now: datetime) -> tuple[Change, Change]:
-    """The bonus changes for (the new card, the referrer), or Refusal naming why not."""
+def refer(program: Program | None, new_card: CardState, referrer: CardState | None,
+          stored: Referrals, now: datetime) -> tuple[tuple[Change, ...], tuple[Change, ...]]:
+    """The changes for (the new card, the referrer): each card's bonus and the rewards it
+    reaches; or Refusal naming why not."""
     if program is None or program.referral_bonus == 0:
         raise Refusal("no_referral", "this shop does not run referrals")
-    if referrer_ref is None:
+    if referrer is None:
         raise Refusal("unknown_code", "no card has this referral code: check it with your friend")
-    if referrer_ref == new_card.card_ref:
+    if referrer.card_ref == new_card.card_ref:
         raise Refusal("own_code", "this is your own code: share it with a friend instead")
     if stored.new_card_referred:
         raise Refusal("already_referred", "a friend already brought this card: one referral per card")
@@ -61,7 +64,8 @@ def refer(program: Program | None, new_card: CardState, referrer_ref: str | None
         raise Refusal("cap", f"your friend has already brought {program.referral_cap} "
                       "friends, the most this shop rewards", cap=program.referral_cap)
     bonus = program.referral_bonus
-    return (Change(EventKind.REFERRAL, bonus, REFERRED), Change(EventKind.REFERRAL, bonus, REFERRER))
+    return (bonus_changes(program, new_card, EventKind.REFERRAL, bonus, REFERRED),
+            bonus_changes(program, referrer, EventKind.REFERRAL, bonus, REFERRER))
 
 
 def donate(program: Program | None, card: CardState, reward_id: str) -> Change:

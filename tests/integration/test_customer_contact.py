@@ -99,7 +99,7 @@ def test_the_owner_setting_a_name_leaves_the_customers_own_consent_alone(db: Dat
 
 
 PROGRAM = ('[program]\nversion = "c1"\ngoal = 3\nwelcome_bonus = 2\ntimezone = "UTC"\n'
-           'referral_bonus = 4\ncause = "the food bank"\n')
+           'referral_bonus = 1\ncause = "the food bank"\n')
 
 
 def _enrol(db: Database, ref: str, seq: int, *, voucher: bool = False) -> None:
@@ -122,15 +122,15 @@ def test_a_referral_and_a_gift_are_written_once_on_either_database(db: Database)
     _enrol(db, CARD, 1, voucher=True)
     _enrol(db, OTHER, 10)
     code = links.referral_code(db, CARD)
-    assert card_actions.take_referral(db, OTHER, code, T0 + timedelta(days=1)) == 4
+    assert card_actions.take_referral(db, OTHER, code, T0 + timedelta(days=1)) == 1
     with pytest.raises(Refusal, match="one referral per card"):
         card_actions.take_referral(db, OTHER, code, T0 + timedelta(days=1))
     card_actions.give_voucher(db, CARD, "reward", T0 + timedelta(days=2))
     with pytest.raises(Refusal, match="no such voucher"):
         card_actions.give_voucher(db, CARD, "reward", T0 + timedelta(days=2))
     states = ingest.cards(db, [CARD, OTHER])
-    assert states[CARD]["stamps"] == 2 + 1 - 3 + 4 and states[CARD]["vouchers"] == {}
-    assert states[OTHER]["stamps"] == 2 + 1 + 4
+    assert states[CARD]["stamps"] == 2 + 1 - 3 + 1 and states[CARD]["vouchers"] == {}
+    assert states[OTHER]["stamps"] == 2 + 1 + 1
     assert made.donations_total(db) == 1 and card_actions.card_donations(db, CARD) == 1
     central_made = [e for e in ingest.card_events(db, CARD) if e["kiosk_id"] == "central"]
     assert [e["kind"] for e in central_made] == ["referral", "donated"]

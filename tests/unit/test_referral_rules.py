@@ -37,11 +37,12 @@ def test_whatever_is_attempted_each_card_is_referred_once_and_no_referrer_passes
         card = CardState(card_ref=new, first_seen=T0)
         now = T0 + timedelta(days=age_days)
         try:
-            for_new, for_referrer = refer(PROGRAM, card, referrer, _stored(links, new, referrer), now)
+            for_new, for_referrer = refer(PROGRAM, card, CardState(card_ref=referrer),
+                                          _stored(links, new, referrer), now)
         except Refusal:
             continue
-        assert (for_new.kind, for_new.delta) == (EventKind.REFERRAL, 3) == (
-            for_referrer.kind, for_referrer.delta)
+        assert [(c.kind, c.delta) for c in (*for_new, *for_referrer)] == [
+            (EventKind.REFERRAL, 3), (EventKind.REFERRAL, 3)]
         assert new not in links and new != referrer and age_days <= 14
         links[new] = referrer
     for referrer in set(links.values()):
@@ -56,7 +57,7 @@ def test_a_referral_is_refused_with_words_the_page_can_show(
 ) -> None:
     card = CardState(card_ref=CARDS[0], first_seen=T0)
     with pytest.raises(Refusal) as refused:
-        refer(program, card, CARDS[0], Referrals(), T0)
+        refer(program, card, card, Referrals(), T0)
     assert refused.value.key == key
 
 
@@ -82,3 +83,20 @@ def test_there_is_nothing_to_give_to_without_a_cause() -> None:
     with pytest.raises(Refusal) as refused:
         donate(Program(), CardState(card_ref=CARDS[0]), "reward")
     assert refused.value.key == "no_cause"
+
+
+@given(st.integers(0, 9), st.integers(0, 9), st.integers(1, 25))
+def test_a_referral_bonus_past_the_goal_becomes_a_voucher_as_a_taps_stamps_would(
+    new_stamps: int, referrer_stamps: int, bonus: int
+) -> None:
+    program = Program(goal=10, referral_bonus=bonus)
+    new = CardState(card_ref=CARDS[0], first_seen=T0, stamps=new_stamps)
+    referrer = CardState(card_ref=CARDS[1], stamps=referrer_stamps)
+    for card, changes in zip((new, referrer), refer(program, new, referrer, Referrals(), T0),
+                             strict=True):
+        after = card
+        for change in changes:
+            after = apply_change(after, change, T0)
+        total = card.stamps + bonus
+        assert after.stamps == total % 10 and after.vouchers("reward") == total // 10
+
