@@ -1,14 +1,14 @@
 """Customers' contact and consent per purpose; card page links; referral codes and referrals.
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0012
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
