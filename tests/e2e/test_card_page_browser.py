@@ -4,11 +4,13 @@ erased, a referral through a friend's link, and a bad link's 404."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from central.testing import Client, add_kiosk, event_dict
 from kiosk.core.events import EventKind
@@ -32,31 +34,44 @@ cause = "the food bank"
 
 @dataclass(frozen=True)
 class Counter:
-    """The shop's central and one kiosk's client of it."""
+    """The shop's central and one kiosk's token for it."""
 
     url: str
     db: str
-    kiosk: Client
+    token: str
+
+    @contextmanager
+    def kiosk(self) -> Iterator[Client]:
+        """A new connection each time: a browser test may leave one idle past the
+        server's keep-alive."""
+        client = Client(self.url, self.token)
+        try:
+            yield client
+        finally:
+            client.close()
+
+    def card(self, ref: str) -> Any:
+        with self.kiosk() as client:
+            return client.get(f"/v1/cards/{ref}").json()
 
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Counter]:
     with shop_serving(tmp_path_factory.mktemp("cardpage-web"), PROGRAM) as serving:
-        kiosk = Client(serving.url, add_kiosk(serving.db, "till-1"))
-        yield Counter(serving.url, serving.db, kiosk)
-        kiosk.close()
+        yield Counter(serving.url, serving.db, add_kiosk(serving.db, "till-1"))
 
 
 def a_card(shop: Counter, visits: int = 0, days_ago: int = 0) -> tuple[str, str]:
     ref = new_card_ref()
     when = datetime.now(UTC) - timedelta(days=days_ago)
-    token = enrol_with_link(shop.kiosk, "till-1", ref, when)
-    for n in range(visits):
-        stamp(shop.kiosk, "till-1", ref, when + timedelta(days=n, minutes=1))
-    if visits >= 3:  # the kiosk's rules moved the card up, as at its third visit
-        shop.kiosk.post_events([event_dict("till-1", ref, 10**9 + visits, when,
-                                           kind=EventKind.TIER_CHANGED, delta=0,
-                                           reward_id="Gold")])
+    with shop.kiosk() as kiosk:
+        token = enrol_with_link(kiosk, "till-1", ref, when)
+        for n in range(visits):
+            stamp(kiosk, "till-1", ref, when + timedelta(days=n, minutes=1))
+        if visits >= 3:  # the kiosk's rules moved the card up, as at its third visit
+            kiosk.post_events([event_dict("till-1", ref, 10**9 + visits, when,
+                                          kind=EventKind.TIER_CHANGED, delta=0,
+                                          reward_id="Gold")])
     return ref, token
 
 
@@ -88,15 +103,16 @@ def test_consent_given_then_erased(shop: Counter, phone: Page) -> None:
     phone.get_by_label("Adresse e-mail").fill("zoe@example.fr")
     phone.get_by_label("M'écrire avant que mes tampons expirent").check()
     phone.get_by_role("button", name="Enregistrer").click()
-    assert phone.locator("p.notice").inner_text() == "Vos choix sont enregistrés."
+    expect(phone.locator("p.notice")).to_have_text("Vos choix sont enregistrés.")
     assert phone.locator("h1").inner_text() == "Bonjour Zoé !"
     screenshot(phone, "card-page-consent-given")
-    assert shop.kiosk.get(f"/v1/cards/{ref}").json()["customer"]["first_name"] == "Zoé"
+    assert shop.card(ref)["customer"]["first_name"] == "Zoé"
     phone.get_by_role("button", name="Effacer mes informations").click()
-    assert phone.locator("p.notice").inner_text() == "Vos informations sont effacées."
+    # the page after the erasure, not the one still showing the last notice
+    expect(phone.locator("p.notice")).to_have_text("Vos informations sont effacées.")
     assert phone.get_by_label("Adresse e-mail").input_value() == ""
     screenshot(phone, "card-page-consent-erased")
-    assert shop.kiosk.get(f"/v1/cards/{ref}").json()["customer"] is None
+    assert shop.card(ref)["customer"] is None
 
 
 def test_a_friend_opens_the_referral_link_then_confirms_it_on_their_new_card(
@@ -114,9 +130,9 @@ def test_a_friend_opens_the_referral_link_then_confirms_it_on_their_new_card(
     phone.goto(f"{shop.url}/c/{friend_token}")
     assert phone.get_by_label("Code de votre ami").input_value() == link.rsplit("/", 1)[1]
     phone.get_by_role("button", name="Valider le parrainage").click()
-    assert "3 tampons pour vous et votre ami" in phone.locator("p.notice").inner_text()
+    expect(phone.locator("p.notice")).to_contain_text("3 tampons pour vous et votre ami")
     screenshot(phone, "referral-confirmed")
-    stamps = [shop.kiosk.get(f"/v1/cards/{ref}").json()["stamps"] for ref in (referrer, friend)]
+    stamps = [shop.card(ref)["stamps"] for ref in (referrer, friend)]
     assert stamps == [2 + 3, 2 + 3]
 
 
