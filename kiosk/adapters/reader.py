@@ -340,9 +340,9 @@ class Reader:
     def _to_write(self, identity: tuple[bytes, str], target: Any = None) -> bool:
         """Whether a new card's page link waits for this card; only a Type 2 tag (an NTAG)
         is activated for it: nfcpy cannot write NDEF on the others."""
-        if target is not None and card_kind(target) != "type2":
+        if self._writer is None or target is not None and card_kind(target) != "type2":
             return False
-        return self._writer is not None and self._writer.wants_write(identity[0])
+        return self._writer.wants_write(identity[0])
 
     def _on_release(self, tag: Any) -> bool:
         self._holding = False
