@@ -41,6 +41,7 @@ from central.validate import (
     customer_problem,
     envelope,
 )
+from central.web import card_page
 from central.writer import BatchWriter
 from kiosk.core.cardid import is_card_ref
 
@@ -226,6 +227,7 @@ def create_app(db_url: str, *, clock: Clock | None = None, limits: Limits = DEFA
 
     _routes(app, db, writer, now)
     web.mount(app)
+    card_page.routes(app, db, now)
     contract.install(app, [EventBatch, CustomerIn, PairingIn])
     return app
 

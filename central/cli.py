@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from central import pairing, store
+from central import links, pairing, store
 from central.accountcli import ACCOUNT_COMMANDS, run_account_command
 from central.accountcli import commands as _account_commands
 from central.accounts import AccountError
@@ -96,6 +96,13 @@ def _parser() -> argparse.ArgumentParser:
     command("export-customer", "print everything held about a card, as JSON").add_argument(
         "card_ref")
     command("held", "list events held for review instead of counted, and why")
+    link = command("card-link", "give a card a new page link (its live ones stop working) "
+                                "and print it, shown once")
+    link.add_argument("card_ref")
+    link.add_argument("--base-url", default="",
+                      help="the card page's address ending in /c/ (printed before the token)")
+    link.add_argument("--revoke", action="store_true",
+                      help="only revoke the card's live links, issue none")
     command("erase-customer", "forget the person behind a card (its events stay)").add_argument(
         "card_ref")
     _account_commands(command)
@@ -254,6 +261,11 @@ def _run(db: Database, args: argparse.Namespace) -> str:
                                     e["kind"], str(e["delta"]), e["reward_id"] or "-",
                                     e["held_reason"])) for e in held_events(db, _org(db, args.org))
                          ) or "no held events"
+    if args.command == "card-link":
+        ref = _card_ref(args.card_ref)
+        if args.revoke:
+            return f"{links.revoke(db, _org(db, args.org), ref, _now())} live link(s) revoked"
+        return args.base_url + links.issue(db, _org(db, args.org), ref, _now())
     if args.command in ACCOUNT_COMMANDS:
         return run_account_command(db, args, _now())
     if args.command == "erase-customer":

@@ -131,7 +131,8 @@ def build_parts(
         built.callback(lights.close)
         button = StaffButton.from_config(config.lights, pins, wiring.on_button_press, wiring.on_button_hold)
         built.callback(button.close)
-        reader = Reader(config.reader, wiring.on_card, wiring.on_reader_status)
+        links = counter.links if config.card_page.write_on_card else None
+        reader = Reader(config.reader, wiring.on_card, wiring.on_reader_status, links)
         sync = None
         if config.central.url:
             from kiosk.adapters.sync import SyncWorker
