@@ -202,10 +202,10 @@ def due(
     month = month_of(now, program)
     done: set[tuple[str, Kind, str]] = set()
     this_month: Counter[str] = Counter()
-    for message in sent:
-        done.add((message.card_ref, message.kind, message.occasion))
-        if month_of(message.queued_at, program) == month:
-            this_month[message.card_ref] += 1
+    for before in sent:
+        done.add((before.card_ref, before.kind, before.occasion))
+        if month_of(before.queued_at, program) == month:
+            this_month[before.card_ref] += 1
     chosen: list[Due] = []
     for card, who in cards:
         room = policy.monthly_cap - this_month[card.card_ref]
