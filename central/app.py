@@ -191,6 +191,7 @@ def create_app(db_url: str, *, clock: Clock | None = None, limits: Limits = DEFA
         docs_url=None, redoc_url=None,
     )
     app.state.db = db
+    app.state.clock = now  # the pages' clock too (sessions, throttling)
     app.state.limits = limits
     app.state.limiter = RateLimiter(limits.rate, limits.burst)
 

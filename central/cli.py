@@ -12,6 +12,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from central import store
+from central.accountcli import ACCOUNT_COMMANDS, run_account_command
+from central.accountcli import commands as _account_commands
+from central.accounts import AccountError
 from central.db import Database, DatabaseError, describe, open_database
 from central.ingest import held_events
 from central.program import BadProgram, from_toml
@@ -75,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     command("held", "list events held for review instead of counted, and why")
     command("erase-customer", "forget the person behind a card (its events stay)").add_argument(
         "card_ref")
+    _account_commands(command)
     return parser
 
 
@@ -173,6 +177,8 @@ def _run(db: Database, args: argparse.Namespace) -> str:
         return "\n".join("\t".join((e["received_at"], e["kiosk_id"], str(e["seq"]), e["id"],
                                     e["kind"], str(e["delta"]), e["reward_id"] or "-",
                                     e["held_reason"])) for e in held_events(db)) or "no held events"
+    if args.command in ACCOUNT_COMMANDS:
+        return run_account_command(db, args, _now())
     if args.command == "erase-customer":
         erased = store.erase_customer(db, _card_ref(args.card_ref))
         return "customer details erased" if erased else "no customer details were stored"
@@ -240,7 +246,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(_run(db, args))
         finally:
             db.dispose()
-    except (UsageError, DatabaseError, store.StoreError) as error:
+    except (UsageError, DatabaseError, store.StoreError, AccountError) as error:
         print(f"kiosk-central: error: {error}", file=sys.stderr)
         return 1
     return 0

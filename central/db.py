@@ -134,6 +134,43 @@ customers = Table(
 )
 
 
+# Dashboard accounts (central.accounts): an owner sees the organisation's shops, a manager
+# one shop (`shop_id`). Only an Argon2 hash of the password is kept.
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("email", String(254), nullable=False, unique=True),  # trimmed, lower case
+    Column("password_hash", String(200), nullable=False),
+    Column("role", String(10), nullable=False),  # owner | manager
+    Column("org_id", Integer, nullable=False),
+    Column("shop_id", Integer, nullable=True),  # a manager's shop; null for an owner
+    Column("created_at", String(40), nullable=False),
+    Column("password_changed_at", String(40), nullable=False),
+)
+
+# Signed-in sessions: the cookie carries a random secret, only its hash is kept here with
+# the session's form token (CSRF) and when it ends.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id_sha256", String(64), primary_key=True),
+    Column("account_id", Integer, nullable=False, index=True),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("expires_at", String(40), nullable=False),
+)
+
+# Failed sign-ins per account and per client address, for throttling (central.accounts).
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("key", String(300), primary_key=True),  # "account:EMAIL" or "address:IP"
+    Column("failures", Integer, nullable=False),
+    Column("first_at", String(40), nullable=False),
+)
+
+
 class DatabaseError(RuntimeError):
     """The database cannot be opened or was written by a newer server."""
 

@@ -57,6 +57,11 @@ def mount(app: FastAPI) -> Pages:
     async def home(request: Request) -> Response:
         return pages.render(request, "home.html")
 
+    from central.web import accounts, overview  # the dashboard's areas
+
+    accounts.routes(app)
+    overview.routes(app)
+
     @app.get("/robots.txt", include_in_schema=False)
     async def robots() -> Response:
         # nothing here is for search engines: customers' pages least of all

@@ -3,6 +3,7 @@ SQLite file and on a database of the session's private PostgreSQL cluster."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +30,8 @@ def database_url(backend: str, folder: Path, cluster: Cluster | str) -> str:
     if backend == "sqlite":
         return str(folder / "central.sqlite3")
     if isinstance(cluster, str):
+        if os.environ.get("CI"):  # CI installs PostgreSQL: the half that needs it never skips there
+            pytest.fail(cluster)
         pytest.skip(cluster)
     return cluster.fresh_database()
 

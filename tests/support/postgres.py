@@ -9,6 +9,7 @@ database of its own (`fresh_database`), dropped after it.
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -16,18 +17,30 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-INSTALL_HINT = "PostgreSQL tests need Debian's postgresql package (apt-get install postgresql)"
+INSTALL_HINT = ("PostgreSQL tests need Debian's postgresql package (apt-get install postgresql) "
+                "or PyPI's pgserver (x86_64 Linux; pip install -e '.[dev]' brings it)")
 SUPERUSER = "central"
 
 
 def binaries() -> Path | None:
-    """The folder of initdb/pg_ctl: Debian's newest /usr/lib/postgresql/N/bin, else PATH."""
+    """The folder of initdb/pg_ctl: Debian's newest /usr/lib/postgresql/N/bin, else PATH,
+    else the binaries PyPI's pgserver wheel ships (a newcomer without root still gets a
+    real PostgreSQL)."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
                    key=lambda p: int(Path(p).parent.parent.name))
     if found:
         return Path(found[-1]).parent
     on_path = shutil.which("initdb")
-    return Path(on_path).parent if on_path else None
+    return Path(on_path).parent if on_path else pgserver_binaries()
+
+
+def pgserver_binaries() -> Path | None:
+    """pgserver's bundled bin folder, when that wheel is installed (x86_64 Linux)."""
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or spec.origin is None:
+        return None
+    folder = Path(spec.origin).parent / "pginstall" / "bin"
+    return folder if (folder / "initdb").exists() else None
 
 
 class Cluster:
