@@ -123,7 +123,8 @@ def _local_end(day: date, program: Program) -> datetime:
 
 def _expiry(program: Program, card: CardState, now: datetime) -> Due | None:
     count, on = next_expiry(program, card, now)
-    if not count or on is None:
+    # stamps already past their date go at the next tap or the daily pass: nothing to warn
+    if not count or on is None or on < now.astimezone(program.tz).date():
         return None
     return Due(card.card_ref, Kind.EXPIRY, on.isoformat(), _local_end(on, program),
                {"stamps": count, "on": on.isoformat()})
