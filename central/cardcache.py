@@ -1,74 +1,111 @@
-"""Card folds between uploads: loaded once, advanced in memory, written once per commit.
+"""Card folds between uploads: kept in memory, checked cheaply, written once per commit.
 
 Every upload touches a couple of hundred cards. Reading each card's stored fold back
 from JSON, then writing it again after every batch, cost more than the rest of the
-write path together. The writer thread therefore keeps the folds it last committed in
+write path together. A server process therefore keeps the folds it last committed in
 memory (`CardCache`), and a transaction (`CardSession`) advances them there, writing
 each touched card's row once just before its commit.
 
-On SQLite (one writer at a time) the memory copy is trusted while nobody else wrote
-card states: every transaction that writes them stores a new random tag under
-`meta.cards_generation`, and a cache whose tag is not the stored one starts empty.
+Every write of a card's row stores a new random `version` with it. A kept fold is the
+stored one exactly while the row's version is the one kept with it.
 
-On PostgreSQL several server processes write side by side, so there is no memory copy
-(`CardCache(shared=True)`): each transaction reads the cards it advances FOR UPDATE, in
-one sorted order. Writes for different cards then never wait for each other; two writes
-for one card queue on that card's row alone.
+On SQLite (one writer at a time) the memory copy is trusted without a look at the rows
+while nobody else wrote card states: every transaction that writes them stores a new
+random tag under `meta.cards_generation`, and a cache whose tag is not the stored one
+starts empty (a rebuild after a time zone change, another server process).
+
+On PostgreSQL several server processes write side by side (`CardCache(shared=True)`):
+each transaction first takes a lock per card it advances (a transaction-level advisory
+lock, so a card with no row yet is locked too: two first uploads of one new card wait for
+each other instead of failing on its key), in one sorted order, then reads the versions
+of those cards' rows FOR UPDATE (what a rebuild of every card waits on), and reads and
+parses a card's fold only when its version is not the kept one. Writes for different
+cards never wait for each other; two writes for one card queue on that card's lock
+alone, and the second sees the first's version.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import random
 import secrets
+import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from central.cards import card_json
 from central.db import GENERATION_KEY, card_states, meta
+from central.fastsql import InQuery
 from kiosk.core.events import CardState, Event, apply
 
 # Built once: SQLAlchemy then reuses their compiled form instead of keying them anew.
 _UPDATE_CARD = (
     update(card_states)
     .where(card_states.c.card_ref == bindparam("ref"))
-    .values(state=bindparam("state"), flagged=bindparam("flagged"))
+    .values(state=bindparam("state"), flagged=bindparam("flagged"),
+            version=bindparam("version"))
 )
 _INSERT_CARD = insert(card_states)
 _READ_GENERATION = select(meta.c.value).where(meta.c.key == GENERATION_KEY).with_for_update()
 _WRITE_GENERATION = update(meta).where(meta.c.key == GENERATION_KEY)
+_CARDS = InQuery(card_states.c.card_ref, lambda wanted: select(card_states).where(wanted))
+# sorted: row locks are always taken in the same order (SQLite renders no FOR UPDATE)
+_VERSIONS = InQuery(card_states.c.card_ref, lambda wanted: select(
+    card_states.c.card_ref, card_states.c.version
+).where(wanted).order_by(card_states.c.card_ref).with_for_update())
+
+# PostgreSQL only: one lock per key, taken in the keys' order (volatile functions in the
+# select list are run after the ORDER BY)
+_LOCK_CARDS = text("SELECT pg_advisory_xact_lock(key) FROM unnest(CAST(:keys AS bigint[])) "
+                   "WITH ORDINALITY AS wanted(key, n) ORDER BY n")
+
+# 0 is what rows written before versions existed hold: no kept fold ever matches it
+_VERSIONS_FROM, _VERSIONS_TO = 1, 2**62
+
+
+def new_version() -> int:
+    """The version a row gets when it is written (random: a rebuild that writes every
+    row again can never bring back a version some process still keeps)."""
+    return random.randint(_VERSIONS_FROM, _VERSIONS_TO)
+
+
+def lock_key(ref: str) -> int:
+    """A card's advisory lock (64 bits; two cards sharing one merely queue together)."""
+    digest = hashlib.blake2b(ref.encode(), digest_size=8, person=b"card lock").digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 @dataclass(frozen=True)
 class Card:
-    """A card's fold, its flagged events, and the fold as a dict (it is needed twice)."""
+    """A card's fold, its flagged events, the fold as a dict (it is needed twice), and
+    the version of the row it was read from or written to."""
 
     state: CardState
     flagged: Mapping[str, list[str]]
     state_dict: dict[str, Any]
+    version: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return card_json(self.state, self.flagged, self.state_dict)
 
 
-def load(conn: Connection, refs: Iterable[str], *, for_update: bool = False) -> dict[str, Card]:
+def load(conn: Connection, refs: Iterable[str]) -> dict[str, Card]:
     """The stored folds of the named cards that have one."""
-    wanted = sorted(set(refs))  # sorted: row locks are always taken in the same order
+    wanted = sorted(set(refs))
     if not wanted:
         return {}
-    query = select(card_states).where(card_states.c.card_ref.in_(wanted))
-    # Where writers run side by side (PostgreSQL), lock the rows we are about to advance.
-    # SQLite has one writer at a time and renders no FOR UPDATE.
-    rows = conn.execute(query.with_for_update() if for_update else query)
     loaded = {}
-    for row in rows:
+    for row in _CARDS.run(conn, wanted):
         as_dict = json.loads(row.state)
-        loaded[row.card_ref] = Card(CardState.from_dict(as_dict), json.loads(row.flagged), as_dict)
+        loaded[row.card_ref] = Card(CardState.from_dict(as_dict), json.loads(row.flagged),
+                                    as_dict, row.version)
     return loaded
 
 
@@ -80,32 +117,55 @@ def bump_generation(conn: Connection) -> str:
 
 
 class CardSession:
-    """The card folds one write transaction reads and advances."""
+    """The card folds one write transaction reads and advances.
 
-    def __init__(self, conn: Connection, known: Mapping[str, Card], *, tagged: bool = True
+    `known`: folds committed earlier; `trusted`: they match the database as they are (one
+    writer, generation checked), else each is checked against its row's version."""
+
+    def __init__(self, conn: Connection, known: Mapping[str, Card], *, trusted: bool = True
                  ) -> None:
         self.conn = conn
-        self.tagged = tagged  # renew the generation tag on flush (SQLite's cache check)
-        self._known = known  # committed folds that match the database (read only here)
+        self.trusted = trusted  # SQLite: renew the generation tag on flush
+        self._known = known  # read only here
         self.changed: dict[str, Card] = {}
-        self.read: dict[str, Card] = {}  # loaded from the database, not changed (yet)
+        self.read: dict[str, Card] = {}  # as stored when this transaction looked (locked)
+        self._absent: set[str] = set()  # looked at: no row yet
         self.generation: str | None = None
+
+    def _current(self, ref: str) -> Card | None:
+        found = self.changed.get(ref) or self.read.get(ref)
+        if found is None and self.trusted:
+            found = self._known.get(ref)
+        return found
 
     def get(self, refs: Iterable[str]) -> dict[str, Card]:
         """The current fold of each named card that has one (this transaction's included)."""
         found: dict[str, Card] = {}
         missing = []
         for ref in refs:
-            card = self.changed.get(ref) or self.read.get(ref) or self._known.get(ref)
-            if card is None:
-                missing.append(ref)
-            else:
+            card = self._current(ref)
+            if card is not None:
                 found[ref] = card
+            elif ref not in self._absent:
+                missing.append(ref)
         if missing:
-            loaded = load(self.conn, missing, for_update=True)
+            loaded = self._look_up(missing)
             found.update(loaded)
             self.read.update(loaded)
+            self._absent.update(ref for ref in missing if ref not in loaded)
         return found
+
+    def _look_up(self, refs: Sequence[str]) -> dict[str, Card]:
+        if self.trusted:
+            return load(self.conn, refs)
+        # lock the cards about to be advanced; read only the folds not kept as stored
+        keys = sorted({lock_key(ref) for ref in refs})
+        self.conn.execute(_LOCK_CARDS, {"keys": keys})
+        versions = {row.card_ref: row.version
+                    for row in _VERSIONS.run(self.conn, sorted(set(refs)))}
+        kept = {ref: card for ref in versions
+                if (card := self._known.get(ref)) is not None and card.version == versions[ref]}
+        return {**kept, **load(self.conn, [ref for ref in versions if ref not in kept])}
 
     def advance(
         self, new: Sequence[Event], flagged: Mapping[str, list[str]], tz: tzinfo
@@ -129,41 +189,52 @@ class CardSession:
         return advanced
 
     def flush(self) -> None:
-        """Write every card this transaction changed, once, and a new generation tag."""
+        """Write every card this transaction changed, once, each with a new version (and,
+        on SQLite, a new generation tag)."""
         old, fresh = [], []
         # in card order, like the locks: two writers inserting the same new cards then
         # wait for each other instead of deadlocking
         for ref, card in sorted(self.changed.items()):
+            version = new_version()
+            self.changed[ref] = Card(card.state, card.flagged, card.state_dict, version)
             state, flags = json.dumps(card.state_dict), json.dumps(card.flagged)
-            if ref in self.read or ref in self._known:  # the card has a row already
-                old.append({"ref": ref, "state": state, "flagged": flags})
+            if ref in self.read or (self.trusted and ref in self._known):  # it has a row
+                old.append({"ref": ref, "state": state, "flagged": flags, "version": version})
             else:
-                fresh.append({"card_ref": ref, "state": state, "flagged": flags})
+                fresh.append({"card_ref": ref, "state": state, "flagged": flags,
+                              "version": version})
         if old:
             self.conn.execute(_UPDATE_CARD, old)
         if fresh:
             self.conn.execute(_INSERT_CARD, fresh)
-        if self.tagged:
+        if self.trusted:
             self.generation = bump_generation(self.conn)
 
 
 class CardCache:
-    """The card folds the writer thread last committed, most recently used last."""
+    """The card folds this process last committed, most recently used last.
+
+    On PostgreSQL several writer threads share one cache (hence the lock); each kept fold
+    is only a guess there, checked against its row's version before it is used."""
 
     # a card with a few months of visits holds about 7 KB here: 10,000 cards ~ 70 MB at most
     def __init__(self, limit: int = 10_000, *, shared: bool = False) -> None:
-        self.limit = 0 if shared else limit
-        self.shared = shared  # other processes write card states too: keep nothing
+        self.limit = limit
+        self.shared = shared  # other processes write card states too: check each card
         self._cards: OrderedDict[str, Card] = OrderedDict()
         self._generation: str | None = None
+        self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._cards)
 
     def session(self, conn: Connection) -> CardSession:
-        """Open the card folds for one transaction; first check nobody else wrote any."""
+        """Open the card folds for one transaction; on SQLite first check nobody else
+        wrote any."""
         if self.shared:
-            return CardSession(conn, {}, tagged=False)
+            with self._lock:
+                # a copy: another thread's commit may change the cache meanwhile
+                return CardSession(conn, dict(self._cards), trusted=False)
         stored = conn.execute(_READ_GENERATION).scalar_one_or_none()
         if stored is None or stored != self._generation:
             self.clear()
@@ -171,16 +242,17 @@ class CardCache:
 
     def committed(self, session: CardSession) -> None:
         """Take in a session's folds once its transaction has committed."""
-        if self.shared:
-            return
-        for ref, card in {**session.read, **session.changed}.items():
-            self._cards[ref] = card
-            self._cards.move_to_end(ref)
-        while len(self._cards) > self.limit:
-            self._cards.popitem(last=False)
-        self._generation = session.generation
+        with self._lock:
+            for ref, card in {**session.read, **session.changed}.items():
+                self._cards[ref] = card
+                self._cards.move_to_end(ref)
+            while len(self._cards) > self.limit:
+                self._cards.popitem(last=False)
+            if not self.shared:
+                self._generation = session.generation
 
     def clear(self) -> None:
         """Forget everything (after a failed transaction, or another writer's)."""
-        self._cards.clear()
-        self._generation = None
+        with self._lock:
+            self._cards.clear()
+            self._generation = None

@@ -101,6 +101,9 @@ card_states = Table(
     Column("card_ref", String(64), primary_key=True),
     Column("state", Text, nullable=False),  # CardState.to_dict() as JSON
     Column("flagged", Text, nullable=False),  # {event id: [flags]} as JSON
+    # a new random number on every write of the row: a server process trusts the fold it
+    # keeps in memory while the stored version is the one it wrote (central.cardcache)
+    Column("version", BigInteger, nullable=False, server_default="0"),
 )
 
 # Visits per kiosk per local day, kept current at ingest (central.figures): a dashboard

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Insert, Select, bindparam
+from sqlalchemy import ColumnElement, Insert, Select, any_, bindparam
 from sqlalchemy.engine import Connection, CursorResult
 
 
@@ -35,7 +35,10 @@ def _compile(statement: Select[Any] | Insert, conn: Connection) -> _Compiled:
 class InQuery:
     """`build(values_in)` where values_in is `column IN (...)`: run for a list of values.
 
-    The list is padded (with its last value, which changes no answer) to a few fixed
+    On PostgreSQL the list is one array parameter (`column = ANY(...)`): one statement
+    text for every length, which psycopg converts once and the server prepares once
+    (psycopg converts a statement of more than 50 parameters anew on every run). Elsewhere
+    the list is padded (with its last value, which changes no answer) to a few fixed
     lengths, so each length is compiled once."""
 
     def __init__(self, column: ColumnElement[Any],
@@ -44,6 +47,12 @@ class InQuery:
         self._compiled: dict[tuple[str, int], _Compiled] = {}
 
     def run(self, conn: Connection, values: Sequence[Any]) -> CursorResult[Any]:
+        if conn.dialect.name == "postgresql":
+            compiled = self._compiled.get(("postgresql", 0))
+            if compiled is None:
+                wanted = self.column == any_(bindparam("values"))
+                compiled = self._compiled["postgresql", 0] = _compile(self.build(wanted), conn)
+            return conn.exec_driver_sql(compiled.sql, compiled.params({"values": list(values)}))
         size = 16
         while size < len(values):
             size *= 2

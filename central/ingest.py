@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from central import figures
 from central import program as programs_mod
-from central.cardcache import Card, CardSession, bump_generation, load
+from central.cardcache import Card, CardSession, bump_generation, load, new_version
 from central.cards import time_flags
 from central.db import Database, card_states, customers, events, programs, reading
 from central.fastsql import InQuery, InsertMany
@@ -158,8 +158,8 @@ def rebuild(conn: Connection, tz: tzinfo) -> int:
         state = fold(ref, map(_event, rows), tz)
         flags = {row.id: row.flags.split(",") for row in rows if row.flags}
         conn.execute(insert(card_states).values(
-            card_ref=ref, state=json.dumps(state.to_dict()), flagged=json.dumps(flags)
-        ))
+            card_ref=ref, state=json.dumps(state.to_dict()), flagged=json.dumps(flags),
+            version=new_version()))
     bump_generation(conn)
     return len(by_card)
 

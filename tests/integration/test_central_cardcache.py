@@ -155,9 +155,7 @@ def test_the_writer_keeps_card_folds_across_its_own_commits(
     _path, db, writer = served
     for seq, card in enumerate(CARDS[:2], start=1):
         _upload(writer, "ka", [_event("ka", seq, card, EventKind.STAMP, 1, NOW)])
-    # on PostgreSQL other processes write card states too: the writer keeps none
-    kept = 2 if db.is_sqlite else 0
-    assert len(writer.cards) == kept, "the writer's own commit made its cache look stale"
+    assert len(writer.cards) == 2, "the writer's own commit made its cache look stale"
 
 
 def test_on_postgresql_a_card_being_written_holds_up_only_its_own_uploads(
