@@ -77,9 +77,10 @@ LIMITED_BY = {
     "poll_cadence": "poll_interval against the host's CPU per poll round: each PN532 command "
                     "costs a write, two reads and two wake-ups (ACK, then answer) over the "
                     "serial line; a round is one InListPassiveTarget per technology "
-                    "(kiosk/adapters/pn53x_probe.py). A shorter interval cuts the latency and "
-                    "raises the idle CPU in proportion; InAutoPoll (the chip polling alone) is "
-                    "the next step",
+                    "(kiosk/adapters/pn53x_probe.py) sent by the adapter's own frames "
+                    "(pn53x_line.py). A shorter interval cuts the latency and raises the idle "
+                    "CPU in proportion; InAutoPoll (reader.auto_poll) idles at almost no CPU "
+                    "but gives each technology its own 150 ms window (p99 ~300 ms with three)",
     "history": "see by_size: a ratio above 2 on a shared machine is first rerun; the sync "
                "round is mostly the central's answers on loopback (bench.history docstring)",
     "sync": "central ingest: one Python server process on one core (see "

@@ -27,11 +27,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from kiosk.adapters.pn53x_probe import AUTO_POLL_WINDOW
 from kiosk.adapters.reader import CardRead, Reader
 from kiosk.config import ReaderSection, from_mapping
 from sim.serial_line import LinkUnavailable
 
 KINDS = ("ntag213", "mifare-classic-1k", "felica", "type-b")
+KIND_TECHNOLOGY = {"ntag213": "106A", "mifare-classic-1k": "106A", "felica": "212F", "type-b": "106B"}
 TARGET_P99_MS = 150.0
 TARGET_IDLE_CPU = 0.6
 
@@ -68,6 +70,10 @@ class Chip:
         if self._ask(f"polls {count}") != "polled":
             raise RuntimeError("the reader stopped polling")
 
+    def wait_auto_polling(self) -> None:
+        if self._ask("autopolling") != "polled":
+            raise RuntimeError("the chip was never asked to poll by itself")
+
     def close(self) -> None:
         if self.proc.poll() is None:
             assert self.proc.stdin is not None
@@ -76,10 +82,15 @@ class Chip:
             self.proc.wait(10)
 
 
-def shipped_reader(state: Path, path: str, poll_interval: float | None) -> ReaderSection:
+def shipped_reader(state: Path, path: str, poll_interval: float | None,
+                   targets: tuple[str, ...] = (), auto_poll: bool | None = None) -> ReaderSection:
     reader: dict[str, Any] = {"path": path}
+    if auto_poll is not None:
+        reader["auto_poll"] = auto_poll
     if poll_interval is not None:
         reader["poll_interval"] = poll_interval
+    if targets:
+        reader["targets"] = list(targets)
     config = from_mapping({"kiosk": {"state_dir": str(state)}, "reader": reader,
                            "display": {"driver": "none"}, "lights": {"factory": "mock"}}, "bench")
     return config.reader
@@ -90,11 +101,13 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def run(taps: int, idle_seconds: float, poll_interval: float | None = None) -> dict[str, Any]:
+def run(taps: int, idle_seconds: float, poll_interval: float | None = None,
+        auto_poll: bool | None = None, targets: tuple[str, ...] = ()) -> dict[str, Any]:
     chip = Chip()
     try:
         with tempfile.TemporaryDirectory(prefix="bench-cadence-") as tmp:
-            section = shipped_reader(Path(tmp), chip.path, poll_interval)
+            section = shipped_reader(Path(tmp), chip.path, poll_interval, targets, auto_poll)
+            kinds = [kind for kind in KINDS if KIND_TECHNOLOGY[kind] in section.targets]
             noticed: list[float] = []
             tapped = threading.Event()
             online = threading.Event()
@@ -117,12 +130,16 @@ def run(taps: int, idle_seconds: float, poll_interval: float | None = None) -> d
                 shuffle = random.Random(19)
                 latencies: list[float] = []
                 rounds = len(section.targets)
+                # the cycle a card can fall anywhere in: the host's rounds, or the chip's own
+                # windows of InAutoPoll, one per technology
+                cycle = rounds * AUTO_POLL_WINDOW if section.auto_poll else section.poll_interval + 0.05
                 for n in range(taps):
-                    chip.wait_polls(rounds)  # the last card was seen gone: an empty field
+                    # the last card was seen gone: an empty field
+                    chip.wait_auto_polling() if section.auto_poll else chip.wait_polls(rounds)
                     # a random moment of the cycle: a customer does not know when it polls
-                    stop.wait(shuffle.uniform(0, section.poll_interval + 0.05))
+                    stop.wait(shuffle.uniform(0, cycle))
                     tapped.clear()
-                    placed = chip.place(KINDS[n % len(KINDS)], f"cadence-{n}")
+                    placed = chip.place(kinds[n % len(kinds)], f"cadence-{n}")
                     if not tapped.wait(10):
                         raise RuntimeError(f"tap {n} was never noticed")
                     latencies.append(noticed[-1] - placed)
@@ -143,6 +160,7 @@ def run(taps: int, idle_seconds: float, poll_interval: float | None = None) -> d
                   "latency = placed -> Reader's on_card; idle = this process's CPU time while "
                   "polling the empty field",
         "poll_interval_s": section.poll_interval,
+        "auto_poll": section.auto_poll,
         "targets": list(section.targets),
         "taps": taps,
         "enter_to_noticed_ms": {
@@ -165,8 +183,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--idle-seconds", type=float, default=20.0)
     parser.add_argument("--poll-interval", type=float, default=None,
                         help="override the shipped reader.poll_interval")
+    parser.add_argument("--auto-poll", action="store_true", default=None,
+                        help="override the shipped reader.auto_poll: the chip watches an "
+                             "empty field by itself (InAutoPoll)")
+    parser.add_argument("--targets", nargs="+", choices=("106A", "106B", "212F"), default=(),
+                        help="override the shipped reader.targets (only their cards are placed)")
     args = parser.parse_args(argv)
-    print(json.dumps(run(args.taps, args.idle_seconds, args.poll_interval), indent=2))
+    print(json.dumps(run(args.taps, args.idle_seconds, args.poll_interval, args.auto_poll,
+                         tuple(args.targets)), indent=2))
     return 0
 
 

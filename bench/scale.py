@@ -31,6 +31,7 @@ from sqlalchemy import func, insert, literal_column, select, text
 from bench import central
 from central import figures, store
 from central.db import daily_visits, events, open_database, writing
+from central.orgs import DEFAULT_ORG
 from central.testing import Client, ServerProcess
 from kiosk.core.events import Event, EventKind
 from tests.support.postgres import Cluster, start_cluster
@@ -226,11 +227,11 @@ def _fill(db_url: str, count: int, kiosks: int, days: int, seed: int = 3) -> Non
                     else 0, reward_id="coffee" if kind is EventKind.REWARD_EARNED else None,
                     program_version="1",
                     occurred_at=end - timedelta(seconds=rng.uniform(0, days * 86_400))))
-            rows = [{**e.to_dict(), "kind": e.kind.value, "body_sha256": "-",
+            rows = [{**e.to_dict(), "org_id": DEFAULT_ORG, "kind": e.kind.value, "body_sha256": "-",
                      "received_at": end.isoformat(), "flags": None} for e in chunk]
             with writing(db) as conn:
                 conn.execute(insert(events), rows)
-                figures.add_visits(conn, figures.visits_by_day(chunk, UTC))
+                figures.add_visits(conn, DEFAULT_ORG, 1, figures.visits_by_day(chunk, UTC))
         if not db.is_sqlite:
             with db.engine.connect() as conn:
                 conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
@@ -252,7 +253,7 @@ def dashboard(fresh: Callable[[str], str], sizes: Sizes) -> dict[str, Any]:
             with db.engine.connect() as conn:
                 for _ in range(21):
                     began = time.perf_counter()
-                    rows = len(figures.visits_per_day(conn, first, last.isoformat()))
+                    rows = len(figures.visits_per_day(conn, DEFAULT_ORG, first, last.isoformat()))
                     timings.append((time.perf_counter() - began) * 1000)
                 # the same figure scanned from the events, for comparison
                 began = time.perf_counter()

@@ -18,7 +18,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -26,8 +26,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from central import contract, ingest, store, web
+from central import changes, contract, ingest, store, web
 from central.db import Database, open_database
+from central.orgs import Kiosk as KioskIdentity
+from central.orgs import Owner
 from central.ratelimit import RateLimiter
 from central.schema import EventIn
 from central.serving import Limits
@@ -111,11 +113,11 @@ def _card_ref(card_ref: str) -> str:
     return card_ref
 
 
-Holder = Callable[[Database, str], str | None]
+Holder = Callable[[Database, str], Any]
 
 
 async def _holder(request: Request, authorization: str | None, wanted: Holder,
-                  other: Holder, other_role: str, unknown: str) -> str:
+                  other: Holder, other_role: str, unknown: str) -> Any:
     """Who a bearer secret names under `wanted`; a 403 naming the right credential when it
     is a live one of the other role, else a 401."""
     scheme, _, secret = (authorization or "").partition(" ")
@@ -136,35 +138,37 @@ def _throttle(request: Request, who: str, wait_key: str) -> None:
                             headers={"Retry-After": str(wait)})
 
 
-async def _kiosk_id(
+async def _kiosk(
     request: Request,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> str:
-    found = await _holder(
+) -> KioskIdentity:
+    found: KioskIdentity = await _holder(
         request, authorization, store.authenticate, store.authenticate_owner,
         "an owner key does not post events or act as a kiosk: this route takes a kiosk's "
         "own token", "unknown or revoked kiosk token")
-    _throttle(request, f"kiosk {found!r}", found)
+    _throttle(request, f"kiosk {found.id!r}", found.id)
     return found
 
 
 async def owner(
     request: Request,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> str:
-    """The name of the owner key a request carries: customer details are the owner's."""
-    found = await _holder(
+) -> Owner:
+    """The owner key a request carries: customer details are the owner's organisation's."""
+    found: Owner = await _holder(
         request, authorization, store.authenticate_owner, store.authenticate,
         "a kiosk token cannot read or change customer details: use an owner key "
         "(kiosk-central add-key NAME)",
         "unknown or revoked owner key (kiosk-central add-key NAME makes one)")
     # a space cannot occur in a kiosk id, so an owner key never shares a kiosk's budget
-    _throttle(request, f"owner key {found!r}", f"owner key {found}")
+    _throttle(request, f"owner key {found.name!r}", f"owner key {found.name}")
     return found
 
 
-# The kiosk a request's bearer token belongs to; 401 before anything else is read.
-Kiosk = Annotated[str, Depends(_kiosk_id)]
+# The kiosk a request's bearer token belongs to (with its shop and organisation: every
+# route reads and writes that organisation alone); 401 before anything else is read.
+Kiosk = Annotated[KioskIdentity, Depends(_kiosk)]
+OwnerKey = Annotated[Owner, Depends(owner)]
 
 
 def create_app(db_url: str, *, clock: Clock | None = None, limits: Limits = DEFAULT_LIMITS
@@ -230,7 +234,7 @@ def _routes(app: FastAPI, db: Database, writer: BatchWriter, now: Clock) -> None
         except BadEnvelope as error:
             raise HTTPException(422, str(error)) from None
         moment = now()
-        checked = [check_event(item, kiosk, moment) for item in items]
+        checked = [check_event(item, kiosk.id, moment) for item in items]
         done = await asyncio.wrap_future(writer.submit(kiosk, checked, moment))
         # A JSONResponse skips FastAPI's generic encoder: the answer is plain JSON already.
         return JSONResponse({
@@ -239,12 +243,28 @@ def _routes(app: FastAPI, db: Database, writer: BatchWriter, now: Clock) -> None
             "program_version": done.program_version,
         })
 
+    # before /v1/cards/{card_ref}, which would otherwise take "changes" for a card ref
+    @app.get("/v1/cards/changes", response_model=None,
+             responses={200: {"model": contract.ChangedCards},
+                        **contract.errors(422, *contract.KIOSK)})
+    async def changed_cards(
+        kiosk: Kiosk,
+        after: Annotated[int, Query(ge=0, le=changes.MAX_CURSOR)] = 0,
+        limit: Annotated[int, Query(ge=1, le=changes.MAX_PAGE)] = changes.DEFAULT_PAGE,
+    ) -> JSONResponse:
+        """The cards of the kiosk's organisation changed after the cursor `after` (0: all),
+        up to `limit` of them, oldest change first. A card that changed several times comes
+        once, as it is now. Page on with the answer's `cursor` while `more` is true; a
+        kiosk keeps the last cursor and asks again later for what changed since."""
+        page = await run_in_threadpool(changes.changed_cards, db, kiosk.org_id, after, limit)
+        return JSONResponse(page.to_dict())
+
     @app.get("/v1/cards/{card_ref}", response_model=None,
              responses={200: {"model": contract.CardAnswer},
                         **contract.errors(404, 422, *contract.KIOSK)})
-    async def get_card(card_ref: str, _kiosk: Kiosk) -> dict[str, Any]:
+    async def get_card(card_ref: str, kiosk: Kiosk) -> dict[str, Any]:
         """A card's state from every kiosk's events, with vouchers and flags."""
-        found = await run_in_threadpool(ingest.cards, db, [_card_ref(card_ref)])
+        found = await run_in_threadpool(ingest.cards, db, kiosk.org_id, [_card_ref(card_ref)])
         if card_ref not in found:
             raise HTTPException(404, "no events for this card")
         return found[card_ref]
@@ -256,11 +276,13 @@ def _routes(app: FastAPI, db: Database, writer: BatchWriter, now: Clock) -> None
         304: {"description": "If-None-Match named the current version"},
         **contract.errors(404, 422, *contract.KIOSK)})
     async def get_program(
-        _kiosk: Kiosk,
+        kiosk: Kiosk,
         if_none_match: Annotated[str | None, Header()] = None,
     ) -> Response:
-        """The current program; its version tag is the ETag (If-None-Match gives a 304)."""
-        current = await run_in_threadpool(store.current_program, db)
+        """The program of the kiosk's shop (its own, else the organisation's); its version
+        tag is the ETag (If-None-Match gives a 304)."""
+        current = await run_in_threadpool(store.current_program, db, kiosk.org_id,
+                                          kiosk.shop_id)
         if current is None:
             raise HTTPException(404, "no program set yet (kiosk-central program set FILE)")
         version, fields = current
@@ -274,8 +296,7 @@ def _routes(app: FastAPI, db: Database, writer: BatchWriter, now: Clock) -> None
              openapi_extra=contract.body(CustomerIn),
              responses={200: {"model": contract.CustomerRecord},
                         **contract.errors(400, 413, 422, *contract.OWNER)})
-    async def put_customer(card_ref: str, request: Request,
-                           _owner: Annotated[str, Depends(owner)]) -> dict[str, Any]:
+    async def put_customer(card_ref: str, request: Request, key: OwnerKey) -> dict[str, Any]:
         """Store a customer's first name and birthday, only with their consent."""
         _card_ref(card_ref)
         body = await _read_body(request)
@@ -294,15 +315,16 @@ def _routes(app: FastAPI, db: Database, writer: BatchWriter, now: Clock) -> None
         if problem is not None:
             raise HTTPException(422, problem)
         values = details.model_dump(mode="json")
-        return await run_in_threadpool(store.set_customer, db, card_ref, values, now())
+        return await run_in_threadpool(store.set_customer, db, key.org_id, card_ref, values,
+                                       now())
 
     @app.get("/v1/cards/{card_ref}/customer", response_model=None,
              responses={200: {"model": contract.CustomerExport},
                         **contract.errors(404, 422, *contract.OWNER)})
-    async def export_customer(card_ref: str,
-                              _owner: Annotated[str, Depends(owner)]) -> dict[str, Any]:
+    async def export_customer(card_ref: str, key: OwnerKey) -> dict[str, Any]:
         """Everything held about a card and the person behind it (data export)."""
-        found = await run_in_threadpool(store.export_customer, db, _card_ref(card_ref))
+        found = await run_in_threadpool(store.export_customer, db, key.org_id,
+                                        _card_ref(card_ref))
         if found is None:
             raise HTTPException(404, "nothing stored for this card")
         return found
@@ -310,8 +332,8 @@ def _routes(app: FastAPI, db: Database, writer: BatchWriter, now: Clock) -> None
     @app.delete("/v1/cards/{card_ref}/customer", response_model=None,
                 responses={200: {"model": contract.Erased},
                            **contract.errors(422, *contract.OWNER)})
-    async def erase_customer(card_ref: str,
-                             _owner: Annotated[str, Depends(owner)]) -> dict[str, Any]:
+    async def erase_customer(card_ref: str, key: OwnerKey) -> dict[str, Any]:
         """Forget the person behind a card; its events stay as anonymous counts."""
-        erased = await run_in_threadpool(store.erase_customer, db, _card_ref(card_ref))
+        erased = await run_in_threadpool(store.erase_customer, db, key.org_id,
+                                         _card_ref(card_ref))
         return {"card_ref": card_ref, "erased": erased}

@@ -6,6 +6,10 @@ write path together. A server process therefore keeps the folds it last committe
 memory (`CardCache`), and a transaction (`CardSession`) advances them there, writing
 each touched card's row once just before its commit.
 
+Cards are kept per organisation (a card ref names a card within its organisation); each
+write takes numbers from the organisation's `card_seq` (`take_seq`) into the rows'
+`changed` column, the cursor kiosks pull changed cards with (central.changes).
+
 Every write of a card's row stores a new random `version` with it. A kept fold is the
 stored one exactly while the row's version is the one kept with it.
 
@@ -41,30 +45,39 @@ from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from central.cards import card_json
-from central.db import GENERATION_KEY, card_states, meta
+from central.db import GENERATION_KEY, card_states, meta, organisations
 from central.fastsql import InQuery
 from kiosk.core.events import CardState, Event, apply
 
 # Built once: SQLAlchemy then reuses their compiled form instead of keying them anew.
 _UPDATE_CARD = (
     update(card_states)
-    .where(card_states.c.card_ref == bindparam("ref"))
+    .where(card_states.c.org_id == bindparam("org"), card_states.c.card_ref == bindparam("ref"))
     .values(state=bindparam("state"), flagged=bindparam("flagged"),
-            version=bindparam("version"))
+            version=bindparam("version"), changed=bindparam("seq"))
 )
 _INSERT_CARD = insert(card_states)
 _READ_GENERATION = select(meta.c.value).where(meta.c.key == GENERATION_KEY).with_for_update()
 _WRITE_GENERATION = update(meta).where(meta.c.key == GENERATION_KEY)
-_CARDS = InQuery(card_states.c.card_ref, lambda wanted: select(card_states).where(wanted))
+_CARDS = InQuery(card_states.c.card_ref, lambda wanted: select(card_states).where(
+    card_states.c.org_id == bindparam("org"), wanted))
 # sorted: row locks are always taken in the same order (SQLite renders no FOR UPDATE)
 _VERSIONS = InQuery(card_states.c.card_ref, lambda wanted: select(
     card_states.c.card_ref, card_states.c.version
-).where(wanted).order_by(card_states.c.card_ref).with_for_update())
+).where(card_states.c.org_id == bindparam("org"), wanted
+          ).order_by(card_states.c.card_ref).with_for_update())
 
 # PostgreSQL only: one lock per key, taken in the keys' order (volatile functions in the
 # select list are run after the ORDER BY)
 _LOCK_CARDS = text("SELECT pg_advisory_xact_lock(key) FROM unnest(CAST(:keys AS bigint[])) "
                    "WITH ORDINALITY AS wanted(key, n) ORDER BY n")
+
+_TAKE_SEQ = (
+    update(organisations).where(organisations.c.id == bindparam("org"))
+    .values(card_seq=organisations.c.card_seq + bindparam("n"))
+    .returning(organisations.c.card_seq)
+)
+Key = tuple[int, str]  # (organisation id, card ref)
 
 # 0 is what rows written before versions existed hold: no kept fold ever matches it
 _VERSIONS_FROM, _VERSIONS_TO = 1, 2**62
@@ -76,9 +89,9 @@ def new_version() -> int:
     return random.randint(_VERSIONS_FROM, _VERSIONS_TO)
 
 
-def lock_key(ref: str) -> int:
+def lock_key(org: int, ref: str) -> int:
     """A card's advisory lock (64 bits; two cards sharing one merely queue together)."""
-    digest = hashlib.blake2b(ref.encode(), digest_size=8, person=b"card lock").digest()
+    digest = hashlib.blake2b(f"{org}:{ref}".encode(), digest_size=8, person=b"card lock").digest()
     return int.from_bytes(digest, "big", signed=True)
 
 
@@ -96,13 +109,24 @@ class Card:
         return card_json(self.state, self.flagged, self.state_dict)
 
 
-def load(conn: Connection, refs: Iterable[str]) -> dict[str, Card]:
-    """The stored folds of the named cards that have one."""
+def take_seq(conn: Connection, org: int, n: int) -> int:
+    """Reserve n numbers of the organisation's card-change sequence; returns the first.
+
+    The organisation's row stays locked until the transaction ends, so on PostgreSQL the
+    numbers become visible in the order they were taken: a kiosk that read up to number
+    N never later meets a card changed under a smaller one. Callers take it last, just
+    before their commit."""
+    last = conn.execute(_TAKE_SEQ, {"org": org, "n": n}).scalar_one()
+    return int(last) - n + 1
+
+
+def load(conn: Connection, org: int, refs: Iterable[str]) -> dict[str, Card]:
+    """The stored folds of the named cards of the organisation that have one."""
     wanted = sorted(set(refs))
     if not wanted:
         return {}
     loaded = {}
-    for row in _CARDS.run(conn, wanted):
+    for row in _CARDS.run(conn, wanted, org=org):
         as_dict = json.loads(row.state)
         loaded[row.card_ref] = Card(CardState.from_dict(as_dict), json.loads(row.flagged),
                                     as_dict, row.version)
@@ -122,57 +146,59 @@ class CardSession:
     `known`: folds committed earlier; `trusted`: they match the database as they are (one
     writer, generation checked), else each is checked against its row's version."""
 
-    def __init__(self, conn: Connection, known: Mapping[str, Card], *, trusted: bool = True
+    def __init__(self, conn: Connection, known: Mapping[Key, Card], *, trusted: bool = True
                  ) -> None:
         self.conn = conn
         self.trusted = trusted  # SQLite: renew the generation tag on flush
         self._known = known  # read only here
-        self.changed: dict[str, Card] = {}
-        self.read: dict[str, Card] = {}  # as stored when this transaction looked (locked)
-        self._absent: set[str] = set()  # looked at: no row yet
+        self.changed: dict[Key, Card] = {}
+        self.read: dict[Key, Card] = {}  # as stored when this transaction looked (locked)
+        self._absent: set[Key] = set()  # looked at: no row yet
         self.generation: str | None = None
 
-    def _current(self, ref: str) -> Card | None:
-        found = self.changed.get(ref) or self.read.get(ref)
+    def _current(self, key: Key) -> Card | None:
+        found = self.changed.get(key) or self.read.get(key)
         if found is None and self.trusted:
-            found = self._known.get(ref)
+            found = self._known.get(key)
         return found
 
-    def get(self, refs: Iterable[str]) -> dict[str, Card]:
-        """The current fold of each named card that has one (this transaction's included)."""
+    def get(self, org: int, refs: Iterable[str]) -> dict[str, Card]:
+        """The current fold of each named card of the organisation that has one (this
+        transaction's included)."""
         found: dict[str, Card] = {}
         missing = []
         for ref in refs:
-            card = self._current(ref)
+            card = self._current((org, ref))
             if card is not None:
                 found[ref] = card
-            elif ref not in self._absent:
+            elif (org, ref) not in self._absent:
                 missing.append(ref)
         if missing:
-            loaded = self._look_up(missing)
+            loaded = self._look_up(org, missing)
             found.update(loaded)
-            self.read.update(loaded)
-            self._absent.update(ref for ref in missing if ref not in loaded)
+            self.read.update({(org, ref): card for ref, card in loaded.items()})
+            self._absent.update((org, ref) for ref in missing if ref not in loaded)
         return found
 
-    def _look_up(self, refs: Sequence[str]) -> dict[str, Card]:
+    def _look_up(self, org: int, refs: Sequence[str]) -> dict[str, Card]:
         if self.trusted:
-            return load(self.conn, refs)
+            return load(self.conn, org, refs)
         # lock the cards about to be advanced; read only the folds not kept as stored
-        keys = sorted({lock_key(ref) for ref in refs})
+        keys = sorted({lock_key(org, ref) for ref in refs})
         self.conn.execute(_LOCK_CARDS, {"keys": keys})
         versions = {row.card_ref: row.version
-                    for row in _VERSIONS.run(self.conn, sorted(set(refs)))}
+                    for row in _VERSIONS.run(self.conn, sorted(set(refs)), org=org)}
         kept = {ref: card for ref in versions
-                if (card := self._known.get(ref)) is not None and card.version == versions[ref]}
-        return {**kept, **load(self.conn, [ref for ref in versions if ref not in kept])}
+                if (card := self._known.get((org, ref))) is not None
+                and card.version == versions[ref]}
+        return {**kept, **load(self.conn, org, [ref for ref in versions if ref not in kept])}
 
     def advance(
-        self, new: Sequence[Event], flagged: Mapping[str, list[str]], tz: tzinfo
+        self, org: int, new: Sequence[Event], flagged: Mapping[str, list[str]], tz: tzinfo
     ) -> dict[str, Card]:
         """Add new events to their cards' folds (the fold is commutative: adding them to
         the fold so far equals folding every event again). Returns the cards touched."""
-        current = self.get({e.card_ref for e in new})
+        current = self.get(org, {e.card_ref for e in new})
         folds = {ref: (card.state, card.flagged) for ref, card in current.items()}
         for event in new:
             ref = event.card_ref
@@ -185,24 +211,34 @@ class CardSession:
             ref: Card(state, flags, state.to_dict())
             for ref, (state, flags) in folds.items() if ref in touched
         }
-        self.changed.update(advanced)
+        self.changed.update({(org, ref): card for ref, card in advanced.items()})
         return advanced
 
     def flush(self) -> None:
-        """Write every card this transaction changed, once, each with a new version (and,
-        on SQLite, a new generation tag)."""
+        """Write every card this transaction changed, once, each with a new version under
+        a new number of its organisation's change sequence (and, on SQLite, a new
+        generation tag)."""
         old, fresh = [], []
+        by_org: dict[int, int] = {}
+        for org, _ref in self.changed:
+            by_org[org] = by_org.get(org, 0) + 1
+        # organisations in id order: two writers take their sequences in one order
+        seqs = {org: take_seq(self.conn, org, n) for org, n in sorted(by_org.items())}
         # in card order, like the locks: two writers inserting the same new cards then
         # wait for each other instead of deadlocking
-        for ref, card in sorted(self.changed.items()):
+        for key, card in sorted(self.changed.items()):
+            org, ref = key
+            seq = seqs[org]
+            seqs[org] += 1
             version = new_version()
-            self.changed[ref] = Card(card.state, card.flagged, card.state_dict, version)
+            self.changed[key] = Card(card.state, card.flagged, card.state_dict, version)
             state, flags = json.dumps(card.state_dict), json.dumps(card.flagged)
-            if ref in self.read or (self.trusted and ref in self._known):  # it has a row
-                old.append({"ref": ref, "state": state, "flagged": flags, "version": version})
+            if key in self.read or (self.trusted and key in self._known):  # it has a row
+                old.append({"org": org, "ref": ref, "state": state, "flagged": flags,
+                            "version": version, "seq": seq})
             else:
-                fresh.append({"card_ref": ref, "state": state, "flagged": flags,
-                              "version": version})
+                fresh.append({"org_id": org, "card_ref": ref, "state": state,
+                              "flagged": flags, "version": version, "changed": seq})
         if old:
             self.conn.execute(_UPDATE_CARD, old)
         if fresh:
@@ -221,7 +257,7 @@ class CardCache:
     def __init__(self, limit: int = 10_000, *, shared: bool = False) -> None:
         self.limit = limit
         self.shared = shared  # other processes write card states too: check each card
-        self._cards: OrderedDict[str, Card] = OrderedDict()
+        self._cards: OrderedDict[Key, Card] = OrderedDict()
         self._generation: str | None = None
         self._lock = threading.Lock()
 
@@ -243,9 +279,9 @@ class CardCache:
     def committed(self, session: CardSession) -> None:
         """Take in a session's folds once its transaction has committed."""
         with self._lock:
-            for ref, card in {**session.read, **session.changed}.items():
-                self._cards[ref] = card
-                self._cards.move_to_end(ref)
+            for key, card in {**session.read, **session.changed}.items():
+                self._cards[key] = card
+                self._cards.move_to_end(key)
             while len(self._cards) > self.limit:
                 self._cards.popitem(last=False)
             if not self.shared:

@@ -15,9 +15,9 @@ from central import store
 from central.accountcli import ACCOUNT_COMMANDS, run_account_command
 from central.accountcli import commands as _account_commands
 from central.accounts import AccountError
-from central.db import Database, DatabaseError, describe, open_database
+from central.db import Database, DatabaseError, describe, open_database, reading
 from central.ingest import held_events
-from central.program import BadProgram, from_toml
+from central.program import BadProgram, following, from_toml
 from central.serving import BOUNDS, Limits
 from central.validate import customer_problem
 from kiosk.core.cardid import is_card_ref
@@ -33,15 +33,17 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kiosk-central", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+    def command(name: str, help_text: str, *, org: bool = True) -> argparse.ArgumentParser:
         cmd = sub.add_parser(name, help=help_text, description=help_text)
         cmd.add_argument(
             "--db", default=os.environ.get(DB_ENV),
             help=f"SQLite file or SQLAlchemy URL (default: ${DB_ENV})",
         )
+        if org:
+            cmd.add_argument("--org", help="the organisation (default: the only one)")
         return cmd
 
-    serve = command("serve", "serve the HTTP API")
+    serve = command("serve", "serve the HTTP API", org=False)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=_bounded(int, 0, 65535), default=8080,
                        help="0 picks a free port")
@@ -53,16 +55,27 @@ def _parser() -> argparse.ArgumentParser:
                        help="requests a kiosk may send at once")
     serve.add_argument("--log-level", default="info",
                        choices=["debug", "info", "warning", "error"])
-    command("migrate", "create or upgrade the database schema (back the database up first)")
-    command("add-kiosk", "register a kiosk and print its token (shown once)").add_argument("id")
-    command("revoke-kiosk", "revoke a kiosk's token").add_argument("id")
-    command("list-kiosks", "list kiosks and whether their token is live")
+    command("migrate", "create or upgrade the database schema (back the database up first)",
+            org=False)
+    command("add-org", "add an organisation (a business with its own cards, shops and "
+                       "program) to a server that serves several", org=False).add_argument("name")
+    command("list-orgs", "list the organisations", org=False)
+    command("add-shop", "add a shop (a location) to the organisation").add_argument("name")
+    command("list-shops", "list the organisation's shops and their live kiosks")
+    add_kiosk = command("add-kiosk", "register a kiosk in a shop and print its token (shown "
+                                     "once)")
+    add_kiosk.add_argument("id")
+    add_kiosk.add_argument("--shop", help="the kiosk's shop (default: the only one)")
+    command("revoke-kiosk", "revoke a kiosk's token", org=False).add_argument("id")
+    command("list-kiosks", "list the organisation's kiosks, their shop and whether their "
+                           "token is live")
     command("add-key", "make an owner API key for scripts that manage customer details "
                        "and print it (shown once)").add_argument("name")
-    command("revoke-key", "revoke an owner API key").add_argument("name")
+    command("revoke-key", "revoke an owner API key", org=False).add_argument("name")
     program = command("program", "set or show the loyalty program kiosks run")
     program.add_argument("action", choices=["set", "show"])
     program.add_argument("file", nargs="?", help="TOML file with a [program] table (for set)")
+    program.add_argument("--shop", help="a shop's own program (default: the organisation's)")
     customer = command(
         "set-customer", "store a customer's first name and birthday (only with their consent)"
     )
@@ -123,9 +136,22 @@ def _customer(first_name: str, birthday: str | None, consent: bool) -> dict[str,
     return {"first_name": name, "birthday": birthday, "consent": True}
 
 
-def _program(db: Database, action: str, file: str | None) -> str:
+def _org(db: Database, name: str | None) -> int:
+    with reading(db) as conn:
+        return store.org_id(conn, name)
+
+
+def _shop(db: Database, name: str | None, org: str | None) -> int | None:
+    if name is None:
+        return None
+    with reading(db) as conn:
+        return store.find_shop(conn, name, org).id
+
+
+def _program(db: Database, args: argparse.Namespace) -> str:
+    action, file = args.action, args.file
     if action == "show":
-        current = store.current_program(db)
+        current = store.current_program(db, _org(db, args.org), _shop(db, args.shop, args.org))
         if current is None:
             raise UsageError("no program set yet")
         return json.dumps(current[1], indent=2, sort_keys=True)
@@ -137,50 +163,77 @@ def _program(db: Database, action: str, file: str | None) -> str:
         raise UsageError(f"{file}: cannot read: {error.__class__.__name__}") from None
     try:
         fields = from_toml(text)
+        # a new version carries what cards still hold of the old one (retired vouchers,
+        # a switch between stamps and points)
+        current = store.current_program(db)
+        fields = following(None if current is None else current[1], fields)
     except BadProgram as error:
         raise UsageError(f"{file}: {error}") from None
-    changed = store.set_program(db, fields, _now())
+    changed = store.set_program(db, fields, _now(), org=args.org, shop=args.shop)
     state = "is now current" if changed else "was already current"
-    return f"program version {fields['version']!r} {state}"
+    where = f" in shop {args.shop!r}" if args.shop else ""
+    return f"program version {fields['version']!r} {state}{where}"
+
+
+def _organisations(db: Database, args: argparse.Namespace) -> str | None:
+    """The commands about organisations and shops; None for any other."""
+    if args.command == "add-org":
+        store.add_org(db, args.name, _now())
+        return (f"organisation {args.name.strip()!r} added; give it a shop: "
+                f"kiosk-central add-shop NAME --org {args.name.strip()!r}")
+    if args.command == "list-orgs":
+        return "\n".join(f"{r['name']}" for r in store.list_orgs(db))
+    if args.command == "add-shop":
+        shop = store.add_shop(db, args.name, _now(), org=args.org)
+        return f"shop {shop.name!r} added"
+    if args.command == "list-shops":
+        rows = store.list_shops(db, org=args.org)
+        return "\n".join(f"{r['name']}\t{r['kiosks']} live kiosk(s)" for r in rows) or "no shops"
+    return None
 
 
 def _run(db: Database, args: argparse.Namespace) -> str:
+    done = _organisations(db, args)
+    if done is not None:
+        return done
     if args.command == "add-kiosk":
-        return store.add_kiosk(db, args.id, _now())
+        return store.add_kiosk(db, args.id, _now(), shop=args.shop, org=args.org)
     if args.command == "revoke-kiosk":
         store.revoke_kiosk(db, args.id, _now())
         return f"kiosk {args.id!r} revoked"
     if args.command == "list-kiosks":
-        rows = store.list_kiosks(db)
+        rows = store.list_kiosks(db, org=args.org)
         return "\n".join(
-            f"{r['id']}\t{'revoked ' + r['revoked_at'] if r['revoked_at'] else 'live'}"
+            f"{r['id']}\t{r['shop']}\t"
+            f"{'revoked ' + r['revoked_at'] if r['revoked_at'] else 'live'}"
             for r in rows
         ) or "no kiosks"
     if args.command == "add-key":
-        return store.add_owner_key(db, args.name, _now())
+        return store.add_owner_key(db, args.name, _now(), org=args.org)
     if args.command == "revoke-key":
         store.revoke_owner_key(db, args.name, _now())
         return f"owner key {args.name!r} revoked"
     if args.command == "program":
-        return _program(db, args.action, args.file)
+        return _program(db, args)
     if args.command == "set-customer":
         details = _customer(args.first_name, args.birthday, args.consent)
-        store.set_customer(db, _card_ref(args.card_ref), details, _now())
+        store.set_customer(db, _org(db, args.org), _card_ref(args.card_ref), details, _now())
         # the name is not echoed: terminals end up in logs and screenshots
         return "customer details stored; kiosks greet the card after their next sync"
     if args.command == "export-customer":
-        found = store.export_customer(db, _card_ref(args.card_ref))
+        found = store.export_customer(db, _org(db, args.org), _card_ref(args.card_ref))
         if found is None:
             raise UsageError("nothing stored for this card")
         return json.dumps(found, indent=2, sort_keys=True)
     if args.command == "held":
         return "\n".join("\t".join((e["received_at"], e["kiosk_id"], str(e["seq"]), e["id"],
                                     e["kind"], str(e["delta"]), e["reward_id"] or "-",
-                                    e["held_reason"])) for e in held_events(db)) or "no held events"
+                                    e["held_reason"])) for e in held_events(db, _org(db, args.org))
+                         ) or "no held events"
     if args.command in ACCOUNT_COMMANDS:
         return run_account_command(db, args, _now())
     if args.command == "erase-customer":
-        erased = store.erase_customer(db, _card_ref(args.card_ref))
+        erased = store.erase_customer(db, _org(db, args.org), _card_ref(args.card_ref))
         return "customer details erased" if erased else "no customer details were stored"
     raise UsageError(f"unknown command {args.command}")
 

@@ -59,6 +59,9 @@ def _wire_type(hint: Any) -> Any:
     if typing.get_origin(hint) is Mapping:
         key, value = typing.get_args(hint)
         return dict[key, value]  # type: ignore[valid-type]
+    if typing.get_origin(hint) is frozenset:  # written as a sorted list
+        (item,) = typing.get_args(hint)
+        return list[item]  # type: ignore[valid-type]
     return hint
 
 
@@ -90,6 +93,16 @@ class UploadAnswer(Strict):
     cards: dict[str, CardAnswer]  # type: ignore[valid-type]
     program_version: str | None = Field(description="the program kiosks should run; null "
                                                     "before one is set")
+
+
+class ChangedCards(Strict):
+    """A page of the organisation's cards changed after a cursor, oldest change first."""
+
+    cards: dict[str, CardAnswer]  # type: ignore[valid-type]
+    cursor: int = Field(description="pass it as `after` for the next page (and, once `more` "
+                                    "is false, to learn later changes); the cursor sent "
+                                    "when no card changed since")
+    more: bool = Field(description="true: more cards changed after `cursor`, ask again now")
 
 
 class CustomerRecord(Strict):

@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     create_engine,
     event,
     inspect,
@@ -47,6 +48,33 @@ meta = Table(
     Column("value", String(200), nullable=False),
 )
 
+# The business: cards, events, customers and programs belong to one organisation, and no
+# kiosk or owner key of another ever reads or writes them. Its site key (hex) is what every
+# kiosk of the organisation names cards with (card_ref = HMAC(site key, UID)); null when
+# a database from before organisations held events made under a key the server never saw.
+# `card_seq` counts card_states writes: the cursor kiosks pull changed cards with.
+organisations = Table(
+    "organisations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("site_key", String(64), nullable=True),
+    Column("card_seq", BigInteger, nullable=False),
+    Column("created_at", String(40), nullable=False),
+)
+
+# A location of the organisation; `program` is not here: a shop's own program is a row of
+# `programs` with its shop_id (none: the organisation's program applies).
+shops = Table(
+    "shops",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("org_id", Integer, nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    UniqueConstraint("org_id", "name", name="shops_by_org_name"),
+)
+
 kiosks = Table(
     "kiosks",
     metadata,
@@ -54,6 +82,19 @@ kiosks = Table(
     Column("token_sha256", String(64), nullable=False, unique=True),
     Column("created_at", String(40), nullable=False),
     Column("revoked_at", String(40), nullable=True),
+    Column("shop_id", Integer, nullable=False),
+)
+
+# One-time pairing codes (`kiosk-central add-kiosk ID --shop S`): only the code's hash is
+# kept; a code pairs its kiosk once, before it expires.
+pairing_codes = Table(
+    "pairing_codes",
+    metadata,
+    Column("code_sha256", String(64), primary_key=True),
+    Column("kiosk_id", String(64), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("expires_at", String(40), nullable=False),
+    Column("used_at", String(40), nullable=True),
 )
 
 # The owner's API keys (scripts that manage customer details): only each key's hash is
@@ -65,6 +106,7 @@ owner_keys = Table(
     Column("token_sha256", String(64), nullable=False, unique=True),
     Column("created_at", String(40), nullable=False),
     Column("revoked_at", String(40), nullable=True),
+    Column("org_id", Integer, nullable=False),
 )
 
 # The primary key on `id` is the permanent unique constraint that makes uploads idempotent.
@@ -72,11 +114,12 @@ events = Table(
     "events",
     metadata,
     Column("id", String(100), primary_key=True),
+    Column("org_id", Integer, nullable=False),
     Column("body_sha256", String(64), nullable=False),
     Column("kiosk_id", String(64), nullable=False),
     # a kiosk's counter: up to 2**62 (central.validate), so 64 bits on every database
     Column("seq", BigInteger, nullable=False),
-    Column("card_ref", String(64), nullable=False, index=True),
+    Column("card_ref", String(64), nullable=False),
     Column("kind", String(20), nullable=False),
     Column("delta", Integer, nullable=False),
     Column("reward_id", String(40), nullable=True),
@@ -91,6 +134,7 @@ events = Table(
     # null for every counted event
     Column("held_reason", String(200), nullable=True),
     Index("events_by_kiosk_seq", "kiosk_id", "seq"),
+    Index("events_by_card", "org_id", "card_ref"),
 )
 
 # Derived: each card's fold so far, advanced in the same transaction as its new events
@@ -98,37 +142,48 @@ events = Table(
 card_states = Table(
     "card_states",
     metadata,
+    Column("org_id", Integer, primary_key=True),
     Column("card_ref", String(64), primary_key=True),
     Column("state", Text, nullable=False),  # CardState.to_dict() as JSON
     Column("flagged", Text, nullable=False),  # {event id: [flags]} as JSON
+    # the organisation's card_seq this write took: kiosks pull cards changed after a cursor
+    Column("changed", BigInteger, nullable=False),
     # a new random number on every write of the row: a server process trusts the fold it
     # keeps in memory while the stored version is the one it wrote (central.cardcache)
     Column("version", BigInteger, nullable=False, server_default="0"),
+    Index("card_states_by_change", "org_id", "changed"),
 )
 
-# Visits per kiosk per local day, kept current at ingest (central.figures): a dashboard
-# reads these few rows instead of scanning every event.
+# Visits per shop and kiosk per local day, kept current at ingest (central.figures): a
+# dashboard reads these few rows instead of scanning every event.
 daily_visits = Table(
     "daily_visits",
     metadata,
+    Column("org_id", Integer, nullable=False),
+    Column("shop_id", Integer, primary_key=True),
     Column("kiosk_id", String(64), primary_key=True),
     Column("day", String(10), primary_key=True),  # YYYY-MM-DD in the program's time zone
     Column("visits", Integer, nullable=False),
-    Index("daily_visits_by_day", "day"),
+    Index("daily_visits_by_day", "org_id", "day"),
 )
 
 programs = Table(
     "programs",
     metadata,
     Column("n", Integer, primary_key=True, autoincrement=True),
-    Column("version", String(40), nullable=False, unique=True),
+    Column("org_id", Integer, nullable=False),
+    Column("shop_id", Integer, nullable=True),  # null: the organisation's own program
+    # a version tag names one program of the organisation for ever (events carry it)
+    Column("version", String(40), nullable=False),
     Column("body", Text, nullable=False),
     Column("set_at", String(40), nullable=False),
+    UniqueConstraint("org_id", "version", name="programs_by_org_version"),
 )
 
 customers = Table(
     "customers",
     metadata,
+    Column("org_id", Integer, primary_key=True),
     Column("card_ref", String(64), primary_key=True),
     Column("first_name", String(60), nullable=True),
     Column("birthday", String(10), nullable=True),

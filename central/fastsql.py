@@ -46,13 +46,15 @@ class InQuery:
         self.column, self.build = column, build
         self._compiled: dict[tuple[str, int], _Compiled] = {}
 
-    def run(self, conn: Connection, values: Sequence[Any]) -> CursorResult[Any]:
+    def run(self, conn: Connection, values: Sequence[Any], **extra: Any) -> CursorResult[Any]:
+        """`extra`: the values of the statement's other bind parameters."""
         if conn.dialect.name == "postgresql":
             compiled = self._compiled.get(("postgresql", 0))
             if compiled is None:
                 wanted = self.column == any_(bindparam("values"))
                 compiled = self._compiled["postgresql", 0] = _compile(self.build(wanted), conn)
-            return conn.exec_driver_sql(compiled.sql, compiled.params({"values": list(values)}))
+            return conn.exec_driver_sql(
+                compiled.sql, compiled.params({**extra, "values": list(values)}))
         size = 16
         while size < len(values):
             size *= 2
@@ -63,7 +65,8 @@ class InQuery:
             compiled = self._compiled[key] = _compile(self.build(self.column.in_(names)), conn)
         padded = list(values) + [values[-1]] * (size - len(values))
         return conn.exec_driver_sql(
-            compiled.sql, compiled.params({f"v{i}": v for i, v in enumerate(padded)})
+            compiled.sql,
+            compiled.params({**extra, **{f"v{i}": v for i, v in enumerate(padded)}}),
         )
 
 

@@ -1,22 +1,22 @@
 """Figures for an owner's dashboard, kept current at ingest instead of scanned from events.
 
-`daily_visits` holds visits per kiosk per local day (the program's time zone). A kiosk
-stands for its shop until shops exist: a shop's figure is then the sum of its kiosks'.
-An event's visits are what the kiosk's own fold counts for it (a stamp is a visit, an
-undone stamp takes one back), so the figures and the cards never disagree.
+`daily_visits` holds visits per shop and kiosk per local day (the program's time zone),
+of one organisation each: a shop's figure is the sum of its kiosks'. An event's visits
+are what the kiosk's own fold counts for it (a stamp is a visit, an undone stamp takes
+one back), so the figures and the cards never disagree.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import tzinfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from central.db import daily_visits
+from central.db import daily_visits, shops
 from kiosk.core.events import CardState, Event, apply
 
 
@@ -31,29 +31,53 @@ def visits_by_day(batch: Iterable[Event], tz: tzinfo) -> Counter[tuple[str, str]
     return found
 
 
-def add_visits(conn: Connection, counts: Counter[tuple[str, str]]) -> None:
-    """Add counts to the stored figures, in key order (writers lock rows in one order)."""
-    rows = [{"kiosk_id": k, "day": d, "visits": n} for (k, d), n in sorted(counts.items()) if n]
+def add_visits(conn: Connection, org: int, shop: int | Mapping[str, int],
+               counts: Counter[tuple[str, str]]) -> None:
+    """Add counts to the stored figures of the organisation, in key order (writers lock rows
+    in one order). `shop`: the kiosks' shop, or each kiosk's shop by kiosk id."""
+    def shop_of(kiosk: str) -> int:
+        return shop if isinstance(shop, int) else shop[kiosk]
+
+    rows = [{"org_id": org, "shop_id": shop_of(k), "kiosk_id": k, "day": d, "visits": n}
+            for (k, d), n in sorted(counts.items()) if n]
     if not rows:
         return
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     statement = dialect.insert(daily_visits)
     conn.execute(statement.on_conflict_do_update(
-        index_elements=[daily_visits.c.kiosk_id, daily_visits.c.day],
+        index_elements=[daily_visits.c.shop_id, daily_visits.c.kiosk_id, daily_visits.c.day],
         set_={"visits": daily_visits.c.visits + statement.excluded.visits},
     ), rows)
 
 
-def recount(conn: Connection, events: Iterable[Event], tz: tzinfo) -> None:
-    """Count every visit again (after the program's time zone changed)."""
-    conn.execute(delete(daily_visits))
-    add_visits(conn, visits_by_day(events, tz))
+def recount(conn: Connection, org: int, shops: Mapping[str, int], events: Iterable[Event],
+            tz: tzinfo) -> None:
+    """Count every visit of the organisation again (after the program's time zone changed);
+    `shops`: each kiosk's shop."""
+    conn.execute(delete(daily_visits).where(daily_visits.c.org_id == org))
+    add_visits(conn, org, shops, visits_by_day(events, tz))
 
 
-def visits_per_day(conn: Connection, first_day: str, last_day: str
+def visits_per_day(conn: Connection, org: int, first_day: str, last_day: str
                    ) -> Sequence[tuple[str, str, int]]:
     """(kiosk id, day, visits) for each day from first_day to last_day (YYYY-MM-DD)."""
-    query = (select(daily_visits.c.kiosk_id, daily_visits.c.day, daily_visits.c.visits)
-             .where(daily_visits.c.day >= first_day, daily_visits.c.day <= last_day)
+    query = (select(daily_visits.c.kiosk_id, daily_visits.c.day,
+                    func.sum(daily_visits.c.visits).label("visits"))
+             .where(daily_visits.c.org_id == org,
+                    daily_visits.c.day >= first_day, daily_visits.c.day <= last_day)
+             .group_by(daily_visits.c.kiosk_id, daily_visits.c.day)
              .order_by(daily_visits.c.day, daily_visits.c.kiosk_id))
-    return [(row.kiosk_id, row.day, row.visits) for row in conn.execute(query)]
+    return [(row.kiosk_id, row.day, int(row.visits)) for row in conn.execute(query)]
+
+
+def visits_per_shop(conn: Connection, org: int, first_day: str, last_day: str
+                    ) -> Sequence[tuple[str, str, int]]:
+    """(shop name, day, visits) for each day from first_day to last_day (YYYY-MM-DD)."""
+    query = (select(shops.c.name, daily_visits.c.day,
+                    func.sum(daily_visits.c.visits).label("visits"))
+             .join(shops, shops.c.id == daily_visits.c.shop_id)
+             .where(daily_visits.c.org_id == org,
+                    daily_visits.c.day >= first_day, daily_visits.c.day <= last_day)
+             .group_by(shops.c.name, daily_visits.c.day)
+             .order_by(daily_visits.c.day, shops.c.name))
+    return [(row.name, row.day, int(row.visits)) for row in conn.execute(query)]

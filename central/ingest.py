@@ -13,21 +13,24 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, insert, or_, select
 from sqlalchemy.engine import Connection
 
 from central import figures
 from central import program as programs_mod
-from central.cardcache import Card, CardSession, bump_generation, load, new_version
+from central.cardcache import Card, CardSession, bump_generation, load, new_version, take_seq
 from central.cards import time_flags
-from central.db import Database, card_states, customers, events, programs, reading
+from central.db import Database, card_states, customers, events, kiosks, programs, reading
 from central.fastsql import InQuery, InsertMany
 from central.plausible import implausible
 from central.validate import Checked
 from kiosk.core.events import CardState, Event, EventKind, apply, fold
 from kiosk.core.program import Program
+
+if TYPE_CHECKING:
+    from central.orgs import Kiosk
 
 ACCEPTED, DUPLICATE, REJECTED = "accepted", "duplicate", "rejected"
 HELD = "held"  # stored for the owner's review, not counted (central.plausible says why)
@@ -62,7 +65,14 @@ class Ingested:
 
 # Built once, like every statement of the upload path: building a statement anew costs
 # SQLAlchemy more than running it.
-_CURRENT = select(programs.c.version, programs.c.body).order_by(programs.c.n.desc()).limit(1)
+# a shop's own program first, else the organisation's (shop_id null sorts as 0 here)
+_CURRENT = (
+    select(programs.c.version, programs.c.body)
+    .where(programs.c.org_id == bindparam("org"),
+           or_(programs.c.shop_id.is_(None), programs.c.shop_id == bindparam("shop")))
+    .order_by(programs.c.shop_id.is_(None), programs.c.n.desc())
+    .limit(1)
+)
 _BEFORE = (
     select(events.c.occurred_at)
     .where(events.c.kiosk_id == bindparam("kiosk"), events.c.seq < bindparam("seq"))
@@ -71,9 +81,11 @@ _BEFORE = (
 )
 
 
-def current(conn: Connection) -> tuple[str, dict[str, Any]] | None:
-    """(version, fields) of the current program, or None before one is set."""
-    row = conn.execute(_CURRENT).first()
+def current(conn: Connection, org: int, shop: int | None = None
+            ) -> tuple[str, dict[str, Any]] | None:
+    """(version, fields) of the program a kiosk of `shop` runs (the shop's own, else the
+    organisation's), or None before one is set. No shop: the organisation's program."""
+    row = conn.execute(_CURRENT, {"org": org, "shop": -1 if shop is None else shop}).first()
     return None if row is None else (row.version, json.loads(row.body))
 
 
@@ -85,7 +97,7 @@ def _program(body: str) -> Program:
     return programs_mod.section(json.loads(body)).to_program()
 
 
-def programs_of(conn: Connection, batch: Sequence[Event],
+def programs_of(conn: Connection, org: int, batch: Sequence[Event],
                 found: tuple[str, dict[str, Any]] | None) -> dict[str, Program]:
     """The program each event of `batch` was decided under, by its version; the current
     program for a version the central never served (a kiosk's own file)."""
@@ -95,7 +107,8 @@ def programs_of(conn: Connection, batch: Sequence[Event],
     wanted = {e.program_version for e in batch} - {current_version}
     bodies = {current_version: json.dumps(found[1])}
     if wanted:
-        query = _BY_VERSION.where(programs.c.version.in_(sorted(wanted)))
+        query = _BY_VERSION.where(programs.c.org_id == org,
+                                  programs.c.version.in_(sorted(wanted)))
         bodies.update({row.version: row.body for row in conn.execute(query)})
     chosen = {v: _program(bodies.get(v, bodies[current_version]))
               for v in wanted | {current_version}}
@@ -105,7 +118,12 @@ def programs_of(conn: Connection, batch: Sequence[Event],
 # what central.plausible reads of a fold besides its stamps: the rest of the fold is left
 # out while checking a batch (the full fold is advanced once, by CardSession.advance)
 _CHECKED_KINDS = frozenset({EventKind.REWARD_EARNED, EventKind.REWARD_REDEEMED,
-                            EventKind.REWARD_REVOKED, EventKind.BIRTHDAY})
+                            EventKind.REWARD_REVOKED, EventKind.BIRTHDAY,
+                            # a second enrolment adds no bonus; voucher moves and a
+                            # conversion are read by the checks of later events
+                            EventKind.ENROLLED, EventKind.VOUCHER_MOVED_OUT,
+                            EventKind.VOUCHER_MOVED_IN, EventKind.CONVERTED,
+                            EventKind.TIER_CHANGED})
 
 
 def _counted(state: CardState, event: Event, tz: tzinfo) -> CardState:
@@ -144,36 +162,48 @@ _KNOWN_IDS = InQuery(events.c.id, lambda wanted: select(events.c.id, events.c.bo
                      .where(wanted))
 _CONSENTING = InQuery(customers.c.card_ref, lambda wanted: select(
     customers.c.card_ref, customers.c.first_name, customers.c.birthday
-).where(wanted, customers.c.consent.is_(True)))
+).where(wanted, customers.c.org_id == bindparam("org"), customers.c.consent.is_(True)))
 
 
-def rebuild(conn: Connection, tz: tzinfo) -> int:
-    """Fold every card again from its events (after a change of the program's time zone)."""
-    conn.execute(delete(card_states))
+def rebuild(conn: Connection, org: int, tz: tzinfo) -> int:
+    """Fold every card of the organisation again from its events (after a change of the
+    program's time zone); each card counts as changed for the kiosks' pull."""
+    conn.execute(delete(card_states).where(card_states.c.org_id == org))
     by_card: dict[str, list[Any]] = defaultdict(list)
-    for row in conn.execute(select(events).where(events.c.held_reason.is_(None))):
+    shop_of = {row.id: row.shop_id for row in conn.execute(select(kiosks.c.id, kiosks.c.shop_id))}
+    for row in conn.execute(select(events).where(events.c.org_id == org,
+                                                 events.c.held_reason.is_(None))):
         by_card[row.card_ref].append(row)
-    figures.recount(conn, (_event(row) for rows in by_card.values() for row in rows), tz)
-    for ref, rows in by_card.items():
+    figures.recount(conn, org, shop_of,
+                    (_event(row) for rows in by_card.values() for row in rows), tz)
+    seq = take_seq(conn, org, len(by_card))
+    for n, (ref, rows) in enumerate(sorted(by_card.items())):
         state = fold(ref, map(_event, rows), tz)
         flags = {row.id: row.flags.split(",") for row in rows if row.flags}
         conn.execute(insert(card_states).values(
-            card_ref=ref, state=json.dumps(state.to_dict()), flagged=json.dumps(flags),
-            version=new_version()))
+            org_id=org, card_ref=ref, state=json.dumps(state.to_dict()),
+            flagged=json.dumps(flags), changed=seq + n, version=new_version(),
+        ))
     bump_generation(conn)
     return len(by_card)
 
 
 def _cards(
-    conn: Connection, refs: Iterable[str], known: Mapping[str, Card] | None = None
+    conn: Connection, org: int, refs: Iterable[str], known: Mapping[str, Card] | None = None
 ) -> dict[str, dict[str, Any]]:
-    known = known or {}
-    found = {**load(conn, set(refs) - set(known)), **known}
-    people = _customers(conn, found)
+    found = dict(known or {})
+    found.update(load(conn, org, set(refs) - set(found)))
+    return card_answers(conn, org, found)
+
+
+def card_answers(conn: Connection, org: int, found: Mapping[str, Card]
+                 ) -> dict[str, dict[str, Any]]:
+    """Cards as the API answers them: card_json and the consenting customer, by card ref."""
+    people = _customers(conn, org, found)
     return {ref: {**card.to_json(), "customer": people.get(ref)} for ref, card in sorted(found.items())}
 
 
-def _customers(conn: Connection, refs: Iterable[str]) -> dict[str, dict[str, Any]]:
+def _customers(conn: Connection, org: int, refs: Iterable[str]) -> dict[str, dict[str, Any]]:
     """First name and birthday of the cards whose holder consented; nobody else's.
 
     Kiosks greet by first name and give the birthday bonus from this, and forget a
@@ -181,16 +211,16 @@ def _customers(conn: Connection, refs: Iterable[str]) -> dict[str, dict[str, Any
     wanted = sorted(set(refs))
     if not wanted:
         return {}
-    rows = _CONSENTING.run(conn, wanted)
+    rows = _CONSENTING.run(conn, wanted, org=org)
     return {
         row.card_ref: {"first_name": row.first_name, "birthday": row.birthday} for row in rows
     }
 
 
-def cards(db: Database, refs: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """card_json of every named card that has at least one stored event."""
+def cards(db: Database, org: int, refs: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """card_json of every named card of the organisation that has a counted event."""
     with reading(db) as conn:
-        return _cards(conn, refs)
+        return _cards(conn, org, refs)
 
 
 # --- events -----------------------------------------------------------------------------------
@@ -200,11 +230,12 @@ def _event(row: Any) -> Event:
     return Event.from_dict(row._mapping)  # the events table holds every field of an Event
 
 
-def _row(checked: Checked, received_at: str, flags: list[str] | None,
+def _row(org: int, checked: Checked, received_at: str, flags: list[str] | None,
          held_reason: str | None) -> dict[str, Any]:
     assert checked.event is not None
     return {
         **checked.event.to_dict(),
+        "org_id": org,
         "body_sha256": checked.body_sha256,
         "received_at": received_at,
         "flags": ",".join(flags) if flags else None,
@@ -245,43 +276,45 @@ def _before(conn: Connection, kiosk_id: str, first_seq: int) -> datetime | None:
 
 
 def write_batch(
-    conn: Connection, kiosk_id: str, checked: Sequence[Checked], now: datetime,
+    conn: Connection, kiosk: Kiosk, checked: Sequence[Checked], now: datetime,
     cards: CardSession,
 ) -> Ingested:
-    """Write one checked batch inside the caller's transaction; answer it.
+    """Write one checked batch of `kiosk` inside the caller's transaction; answer it.
 
     Card folds are advanced in `cards` and written when the caller flushes it (once per
     transaction, see central.writer)."""
+    org = kiosk.org_id
     results, new = _classify(conn, checked)
-    program = current(conn)
+    program = current(conn, org, kiosk.shop_id)
     if new:
         batch = [c.event for c in new if c.event is not None]
-        before = _before(conn, kiosk_id, min(e.seq for e in batch))
+        before = _before(conn, kiosk.id, min(e.seq for e in batch))
         flagged = time_flags(batch, now, before)
         received_at = iso(now)
         tz = program_tz(program)
-        folds = {ref: card.state for ref, card in cards.get({e.card_ref for e in batch}).items()}
-        holding = held(batch, programs_of(conn, batch, program), folds, tz)
+        folds = {ref: card.state
+                 for ref, card in cards.get(org, {e.card_ref for e in batch}).items()}
+        holding = held(batch, programs_of(conn, org, batch, program), folds, tz)
         # in id order: two processes inserting one retried batch wait on each other in the
         # same order (a duplicate, not a deadlock)
-        rows = sorted((_row(c, received_at, flagged.get(c.id), holding.get(c.id))
+        rows = sorted((_row(org, c, received_at, flagged.get(c.id), holding.get(c.id))
                        for c in new), key=_by_id)
         _INSERT_EVENT.run(conn, rows)
         counted = [e for e in batch if e.id not in holding]
-        cards.advance(counted, flagged, tz)
-        figures.add_visits(conn, figures.visits_by_day(counted, tz))
+        cards.advance(org, counted, flagged, tz)
+        figures.add_visits(conn, org, kiosk.shop_id, figures.visits_by_day(counted, tz))
         results = [Result(r.id, HELD, holding[r.id]) if r.status == ACCEPTED and r.id in holding
                    else r for r in results]
     refs = [c.event.card_ref for c in checked if c.event is not None]
-    answer = _cards(conn, refs, cards.get(refs))
+    answer = _cards(conn, org, refs, cards.get(org, refs))
     return Ingested(results, answer, None if program is None else program[0])
 
 
-def card_events(db: Database, card_ref: str) -> list[dict[str, Any]]:
+def card_events(db: Database, org: int, card_ref: str) -> list[dict[str, Any]]:
     """Every stored event of one card in wire form (plus received_at and flags), oldest first."""
     with reading(db) as conn:
         rows = conn.execute(
-            select(events).where(events.c.card_ref == card_ref)
+            select(events).where(events.c.org_id == org, events.c.card_ref == card_ref)
             .order_by(events.c.occurred_at, events.c.kiosk_id, events.c.seq)
         ).all()
     return [
@@ -291,11 +324,12 @@ def card_events(db: Database, card_ref: str) -> list[dict[str, Any]]:
     ]
 
 
-def held_events(db: Database) -> list[dict[str, Any]]:
-    """Every event held for the owner's review, in wire form plus why, oldest first."""
+def held_events(db: Database, org: int) -> list[dict[str, Any]]:
+    """Every event of the organisation held for the owner's review, in wire form plus why,
+    oldest first."""
     with reading(db) as conn:
         rows = conn.execute(
-            select(events).where(events.c.held_reason.is_not(None))
+            select(events).where(events.c.org_id == org, events.c.held_reason.is_not(None))
             .order_by(events.c.received_at, events.c.kiosk_id, events.c.seq)
         ).all()
     return [{**_event(row).to_dict(), "received_at": row.received_at,

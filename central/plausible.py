@@ -16,14 +16,16 @@ from __future__ import annotations
 from kiosk.core.events import MAX_DELTA, CardState, Event, EventKind
 from kiosk.core.perks import Basket, points_for
 from kiosk.core.program import Mode, Program
-from kiosk.core.till import MAX_AMOUNT
+from kiosk.core.till import MAX_AMOUNT, MAX_ITEMS
+from kiosk.core.versions import conversion_changes
 
 
 def largest_stamp(program: Program) -> int:
     """The most stamps (or points) one tap's `stamp` event can carry under `program`:
     its base (one stamp, or the points of the largest basket a till may send) times the
     highest tier multiplier times the strongest booster."""
-    base = points_for(program, Basket(amount=MAX_AMOUNT)) if program.uses_points else 1
+    largest = Basket(amount=MAX_AMOUNT, items=MAX_ITEMS)
+    base = points_for(program, largest) if program.uses_points else 1
     tier = max((t.multiplier for t in program.tiers), default=1)
     boost = max((b.multiplier for b in program.boosters), default=1)
     return base * tier * boost
@@ -46,6 +48,13 @@ def _reward_earned(program: Program | None, card: CardState, event: Event) -> st
     reward = program.reward_by_id(event.reward_id or "")
     if reward is None:
         return f"{event.reward_id!r} is not a reward of program {program.version}"
+    if reward in program.tier_vouchers:
+        holder = next(t for t in program.tiers if t.voucher == reward)
+        if cost or card.tier != holder.name:
+            return f"{reward.id!r} comes free on reaching {holder.name}, and the card is not there"
+        return None
+    if reward in program.retired_rewards:
+        return f"{reward.id!r} is retired in program {program.version}: its vouchers are redeemed, not earned"
     if reward == program.birthday_gift:
         if cost or card.birthday_at is None:
             return "a birthday gift comes free with a birthday bonus, and the card has none"
@@ -77,6 +86,37 @@ def _voucher_taken(program: Program | None, card: CardState, event: Event) -> st
     return f"the card holds no {rid!r} voucher"
 
 
+_CORRECTIONS = frozenset({
+    EventKind.MANUAL_ADJUSTMENT, EventKind.CARD_REPLACED, EventKind.BALANCE_MOVED_IN,
+    EventKind.VOUCHER_MOVED_OUT, EventKind.VOUCHER_MOVED_IN, EventKind.CONVERTED,
+})
+
+
+def _correction(program: Program | None, card: CardState, event: Event) -> str | None:
+    """Staff corrections and conversions: never more than the card holds, never a
+    conversion the program does not say. (A balance or voucher moved in is bounded
+    only: the card it came from is folded apart.)"""
+    kind, delta = event.kind, event.delta
+    if kind is EventKind.MANUAL_ADJUSTMENT:
+        if card.stamps + delta < 0:
+            return f"an adjustment of {delta} leaves the card at {card.stamps + delta} stamps"
+        return _bounded("a manual adjustment", delta, -MAX_DELTA, MAX_DELTA)
+    if kind is EventKind.CARD_REPLACED:
+        return _bounded("a replaced card's balance", -delta, 0, max(0, card.stamps))
+    if kind is EventKind.BALANCE_MOVED_IN:
+        return _bounded("a balance moved in", delta, 0, MAX_DELTA)
+    if kind is EventKind.VOUCHER_MOVED_OUT and card.vouchers(event.reward_id or "") <= 0:
+        return f"the card holds no {event.reward_id!r} voucher to move"
+    if kind in (EventKind.VOUCHER_MOVED_OUT, EventKind.VOUCHER_MOVED_IN):
+        return _bounded("a voucher move", delta, 0, 0)
+    if program is None:
+        return _bounded("a conversion", delta, -MAX_DELTA, MAX_DELTA)
+    expected = conversion_changes(program, card)
+    if expected and expected[0].delta == delta and expected[0].reward_id == event.reward_id:
+        return None
+    return f"program {program.version} converts no balance of this card by {delta}"
+
+
 def _bounded(name: str, delta: int, low: int, high: int) -> str | None:
     if low <= delta <= high:
         return None
@@ -96,6 +136,8 @@ def implausible(program: Program | None, card: CardState, event: Event) -> str |
         return _bounded("an expiry", delta, -MAX_DELTA, 0)
     if kind is EventKind.TIER_CHANGED:
         return _bounded("a tier change", delta, 0, 0)
+    if kind in _CORRECTIONS:
+        return _correction(program, card, event)
     if program is None:
         return _bounded("an adjustment", delta, -MAX_DELTA, 0) if kind is EventKind.ADJUSTMENT else None
     if kind is EventKind.STAMP:

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from kiosk.config import ProgramSection, field_path
 from kiosk.core.staff import STAFF_CARDS, staff_cards
+from kiosk.core.versions import UnconvertedSwitch, carried
 
 MAX_ITEMS = 50  # tiers, boosters, milestones, surprises: more is a mistake, not a program
 MAX_TEXT = 200  # any string value; the section's own limits are tighter for most fields
@@ -130,3 +131,34 @@ def from_toml(text: str) -> dict[str, Any]:
     if "version" not in program:
         raise BadProgram("version: missing (kiosks notice a new program by its version)")
     return check({**shipped_defaults(), **program, **extra})
+
+
+# what a version carries of the versions before it (kiosk.core.versions.carried fills them)
+HISTORY = ("retired_rewards", "points_per_stamp", "switched_in", "unit_versions")
+
+
+def following(previous: dict[str, Any] | None, fields: dict[str, Any]) -> dict[str, Any]:
+    """Checked `fields` as they are served after the `previous` program: with the rewards
+    whose vouchers cards still hold, and what converts a balance across a switch between
+    stamps and points. BadProgram when a switch does not say how balances convert."""
+    if previous is None:
+        return fields
+    if previous.get("version") == fields.get("version"):
+        return previous if _without_history(previous) == _without_history(fields) else fields
+    try:
+        served = carried(section(previous).to_program(), section(fields).to_program())
+    except UnconvertedSwitch as error:
+        raise BadProgram(str(error)) from None
+    history = {
+        "retired_rewards": [
+            {"id": r.id, "name": r.name, "stamps": r.stamps} for r in served.retired_rewards
+        ],
+        "points_per_stamp": served.points_per_stamp,
+        "switched_in": served.switched_in or "",
+        "unit_versions": list(served.unit_versions),
+    }
+    return check({**fields, **history})
+
+
+def _without_history(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if k not in HISTORY}

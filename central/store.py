@@ -2,166 +2,110 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
-import re
-import secrets
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
-from central.db import (
-    Database,
-    customers,
-    erasing,
-    events,
-    kiosks,
-    owner_keys,
-    programs,
-    reading,
-    writing,
-)
+from central.db import Database, customers, erasing, events, programs, reading, writing
 from central.ingest import card_events, cards, current, iso, program_tz, rebuild
+from central.orgs import (
+    Kiosk,
+    Owner,
+    Shop,
+    StoreError,
+    add_kiosk,
+    add_org,
+    add_owner_key,
+    add_shop,
+    authenticate,
+    authenticate_owner,
+    find_shop,
+    list_kiosks,
+    list_orgs,
+    list_shops,
+    org_id,
+    revoke_kiosk,
+    revoke_owner_key,
+    shop_of,
+    site_key,
+)
 
-KIOSK_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-
-
-class StoreError(ValueError):
-    """A request the store refuses (unknown kiosk, clashing program version...)."""
-
-
-def token_sha256(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-# --- kiosks and owner keys: secrets shown once, only their hash kept ----------------------
-
-
-def add_kiosk(db: Database, kiosk_id: str, now: datetime) -> str:
-    """Register a kiosk (or give a revoked one a new token); returns the token, shown once."""
-    return _issue(db, kiosks, "kiosk", kiosk_id, now)
-
-
-def revoke_kiosk(db: Database, kiosk_id: str, now: datetime) -> None:
-    _revoke(db, kiosks, "kiosk", kiosk_id, now)
-
-
-def list_kiosks(db: Database) -> list[dict[str, Any]]:
-    with reading(db) as conn:
-        rows = conn.execute(
-            select(kiosks.c.id, kiosks.c.created_at, kiosks.c.revoked_at).order_by(kiosks.c.id)
-        )
-        return [dict(row._mapping) for row in rows]
-
-
-def authenticate(db: Database, token: str) -> str | None:
-    """The kiosk id a live token belongs to, else None."""
-    return _holder(db, kiosks, token)
-
-
-def add_owner_key(db: Database, name: str, now: datetime) -> str:
-    """A new owner API key named `name` (or a new key for a revoked name), shown once."""
-    return _issue(db, owner_keys, "owner key", name, now)
-
-
-def revoke_owner_key(db: Database, name: str, now: datetime) -> None:
-    _revoke(db, owner_keys, "owner key", name, now)
-
-
-def authenticate_owner(db: Database, key: str) -> str | None:
-    """The name of the live owner key `key` is, else None."""
-    return _holder(db, owner_keys, key)
-
-
-def _issue(db: Database, table: Table, what: str, name: str, now: datetime) -> str:
-    if not KIOSK_ID.match(name):
-        raise StoreError(f"{what} {name!r}: use 1 to 64 letters, digits, '.', '_' or '-'")
-    secret = secrets.token_urlsafe(32)
-    with writing(db) as conn:
-        row = conn.execute(select(table.c.revoked_at).where(table.c.id == name)).first()
-        values = {"token_sha256": token_sha256(secret), "created_at": iso(now),
-                  "revoked_at": None}
-        if row is None:
-            conn.execute(insert(table).values(id=name, **values))
-        elif row.revoked_at is None:
-            raise StoreError(f"{what} {name!r} already exists and is live; revoke it first")
-        else:
-            conn.execute(update(table).where(table.c.id == name).values(**values))
-    return secret
-
-
-def _revoke(db: Database, table: Table, what: str, name: str, now: datetime) -> None:
-    with writing(db) as conn:
-        done = conn.execute(
-            update(table)
-            .where(table.c.id == name, table.c.revoked_at.is_(None))
-            .values(revoked_at=iso(now))
-        )
-        if done.rowcount != 1:
-            raise StoreError(f"no live {what} named {name!r}")
-
-
-def _holder(db: Database, table: Table, secret: str) -> str | None:
-    digest = token_sha256(secret)
-    with reading(db) as conn:
-        row = conn.execute(
-            select(table.c.id, table.c.token_sha256).where(
-                table.c.token_sha256 == digest, table.c.revoked_at.is_(None)
-            )
-        ).first()
-    if row is None or not hmac.compare_digest(row.token_sha256, digest):
-        return None
-    return str(row.id)
+# who is who lives in central.orgs; named here too, as every caller knows the store
+__all__ = ["Kiosk", "Owner", "Shop", "StoreError", "add_kiosk", "add_org", "add_owner_key",
+           "add_shop", "authenticate", "authenticate_owner", "find_shop", "list_kiosks", "list_orgs",
+           "list_shops", "org_id", "revoke_kiosk", "revoke_owner_key", "shop_of", "site_key"]
 
 
 # --- the program -------------------------------------------------------------------------
 
 
-def current_program(db: Database) -> tuple[str, dict[str, Any]] | None:
-    """(version tag, program fields) of the program kiosks should run, or None."""
+def current_program(db: Database, org: int, shop: int | None = None
+                    ) -> tuple[str, dict[str, Any]] | None:
+    """(version tag, program fields) of the program a kiosk of `shop` runs (the shop's own,
+    else the organisation's); with no shop, the organisation's. None before one is set."""
     with reading(db) as conn:
-        return current(conn)
+        return current(conn, org, shop)
 
 
-def set_program(db: Database, fields: dict[str, Any], now: datetime) -> bool:
-    """Make a checked program current; False if it already was. A version tag names one
-    program for ever, so reusing a tag for other content is refused."""
+def set_program(db: Database, fields: dict[str, Any], now: datetime, *,
+                org: str | None = None, shop: str | None = None) -> bool:
+    """Make a checked program current for the organisation (or for one of its shops);
+    False if it already was. A version tag names one program of the organisation for
+    ever, so reusing a tag for other content is refused."""
     body = json.dumps(fields, sort_keys=True)
+    version = fields["version"]
     with writing(db) as conn:
-        row = conn.execute(
-            select(programs.c.body).where(programs.c.version == fields["version"])
-        ).first()
+        owner = org_id(conn, org)
+        shop_id = None if shop is None else find_shop(conn, shop, org).id
+        row = conn.execute(select(programs.c.body, programs.c.shop_id).where(
+            programs.c.org_id == owner, programs.c.version == version)).first()
         if row is not None:
             if json.loads(row.body) != fields:
                 raise StoreError(
-                    f"version {fields['version']!r} already names another program; "
+                    f"version {version!r} already names another program; "
                     "give this one a new version"
                 )
-            if (current(conn) or ("",))[0] == fields["version"]:
+            if row.shop_id == shop_id and (_own(conn, owner, shop_id) or ("",))[0] == version:
                 return False
             # going back to an older program: re-issue it under its own tag
-            conn.execute(delete(programs).where(programs.c.version == fields["version"]))
-        old_tz = program_tz(current(conn))
-        conn.execute(insert(programs).values(version=fields["version"], body=body, set_at=iso(now)))
-        new_tz = program_tz(current(conn))
+            conn.execute(delete(programs).where(programs.c.org_id == owner,
+                                                programs.c.version == version))
+        old_tz = program_tz(current(conn, owner))
+        conn.execute(insert(programs).values(org_id=owner, shop_id=shop_id, version=version,
+                                             body=body, set_at=iso(now)))
+        new_tz = program_tz(current(conn, owner))
         if new_tz != old_tz:
-            rebuild(conn, new_tz)  # stamp days are counted in the program's time zone
+            rebuild(conn, owner, new_tz)  # stamp days are counted in the program's time zone
     return True
 
 
-def event_count(db: Database) -> int:
+def _own(conn: Any, org: int, shop: int | None) -> tuple[str, dict[str, Any]] | None:
+    """The newest program set for exactly this shop (None: the organisation's own)."""
+    row = conn.execute(
+        select(programs.c.version, programs.c.body)
+        .where(programs.c.org_id == org,
+               programs.c.shop_id.is_(None) if shop is None else programs.c.shop_id == shop)
+        .order_by(programs.c.n.desc()).limit(1)).first()
+    return None if row is None else (row.version, json.loads(row.body))
+
+
+def event_count(db: Database, org: int | None = None) -> int:
+    """Events stored (of one organisation, or of all)."""
+    query = select(func.count()).select_from(events)
+    if org is not None:
+        query = query.where(events.c.org_id == org)
     with reading(db) as conn:
-        return int(conn.execute(select(func.count()).select_from(events)).scalar_one())
+        return int(conn.execute(query).scalar_one())
 
 
 # --- customers ---------------------------------------------------------------------------
 
 
 def set_customer(
-    db: Database, card_ref: str, details: Mapping[str, Any], now: datetime
+    db: Database, org: int, card_ref: str, details: Mapping[str, Any], now: datetime
 ) -> dict[str, Any]:
     """Store first name, birthday and consent for a card (replacing what was there)."""
     values = {
@@ -172,36 +116,44 @@ def set_customer(
     }
     with erasing(db) as conn:
         done = conn.execute(
-            update(customers).where(customers.c.card_ref == card_ref).values(**values)
+            update(customers).where(*_card(org, card_ref)).values(**values)
         )
         if done.rowcount == 0:
-            conn.execute(insert(customers).values(card_ref=card_ref, **values))
+            conn.execute(insert(customers).values(org_id=org, card_ref=card_ref, **values))
     return {"card_ref": card_ref, **values}
 
 
-def customer(db: Database, card_ref: str) -> dict[str, Any] | None:
+def _card(org: int, card_ref: str) -> tuple[Any, Any]:
+    return customers.c.org_id == org, customers.c.card_ref == card_ref
+
+
+def customer(db: Database, org: int, card_ref: str) -> dict[str, Any] | None:
     with reading(db) as conn:
-        row = conn.execute(select(customers).where(customers.c.card_ref == card_ref)).first()
-    return None if row is None else dict(row._mapping)
+        row = conn.execute(select(customers).where(*_card(org, card_ref))).first()
+    if row is None:
+        return None
+    found = dict(row._mapping)
+    del found["org_id"]
+    return found
 
 
-def erase_customer(db: Database, card_ref: str) -> bool:
+def erase_customer(db: Database, org: int, card_ref: str) -> bool:
     """Forget the person behind a card; its events stay as anonymous counts."""
     with erasing(db) as conn:
-        done = conn.execute(delete(customers).where(customers.c.card_ref == card_ref))
+        done = conn.execute(delete(customers).where(*_card(org, card_ref)))
     db.flush_erased()
     return done.rowcount > 0
 
 
-def export_customer(db: Database, card_ref: str) -> dict[str, Any] | None:
+def export_customer(db: Database, org: int, card_ref: str) -> dict[str, Any] | None:
     """All the server holds about one card: the person (if any), the card, its events."""
-    person = customer(db, card_ref)
-    found = cards(db, [card_ref])
+    person = customer(db, org, card_ref)
+    found = cards(db, org, [card_ref])
     if person is None and not found:
         return None
     return {
         "card_ref": card_ref,
         "customer": person,
         "card": found.get(card_ref),
-        "events": card_events(db, card_ref),
+        "events": card_events(db, org, card_ref),
     }

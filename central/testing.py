@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import uvicorn
@@ -31,6 +31,8 @@ from central.app import DEFAULT_LIMITS, Clock, create_app
 from central.db import Database, open_database
 from central.serving import Limits, listening_socket, uvicorn_config
 from kiosk.core.events import Event, EventKind
+
+T = TypeVar("T")
 
 
 def event_dict(
@@ -59,20 +61,32 @@ def event_dict(
     ).to_dict()
 
 
-def add_kiosk(db_url: str, kiosk_id: str) -> str:
-    """Register a kiosk in the database at `db_url`; returns its bearer token."""
-    return _issued(db_url, store.add_kiosk, kiosk_id)
+def add_kiosk(db_url: str, kiosk_id: str, *, shop: str | None = None,
+              org: str | None = None) -> str:
+    """Register a kiosk in the database at `db_url` (in `shop` of `org`, default: the only
+    one); returns its bearer token."""
+    return _issued(db_url, lambda db: store.add_kiosk(db, kiosk_id, datetime.now(UTC),
+                                                      shop=shop, org=org))
 
 
-def add_owner_key(db_url: str, name: str) -> str:
+def add_owner_key(db_url: str, name: str, *, org: str | None = None) -> str:
     """Make an owner API key in the database at `db_url`; returns the key."""
-    return _issued(db_url, store.add_owner_key, name)
+    return _issued(db_url, lambda db: store.add_owner_key(db, name, datetime.now(UTC), org=org))
 
 
-def _issued(db_url: str, issue: Callable[[Database, str, datetime], str], name: str) -> str:
+def add_org(db_url: str, name: str, *shop_names: str) -> None:
+    """Add an organisation with the named shops to the database at `db_url`."""
+    def build(db: Database) -> None:
+        store.add_org(db, name, datetime.now(UTC))
+        for shop in shop_names:
+            store.add_shop(db, shop, datetime.now(UTC), org=name)
+    _issued(db_url, build)
+
+
+def _issued(db_url: str, issue: Callable[[Database], T]) -> T:
     db = open_database(db_url)
     try:
-        return issue(db, name, datetime.now(UTC))
+        return issue(db)
     finally:
         db.dispose()
 

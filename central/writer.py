@@ -21,6 +21,7 @@ from datetime import datetime
 from central.cardcache import CardCache
 from central.db import Database, writing
 from central.ingest import Ingested, write_batch
+from central.orgs import Kiosk
 from central.validate import Checked
 
 log = logging.getLogger("central.writer")
@@ -42,7 +43,7 @@ def _lost_a_race(error: BaseException) -> bool:
 
 @dataclass
 class _Job:
-    kiosk_id: str
+    kiosk: Kiosk
     checked: Sequence[Checked]
     now: datetime
     future: Future[Ingested] = field(default_factory=Future)
@@ -67,9 +68,9 @@ class BatchWriter:
         for thread in self._threads:
             thread.start()
 
-    def submit(self, kiosk_id: str, checked: Sequence[Checked], now: datetime
+    def submit(self, kiosk: Kiosk, checked: Sequence[Checked], now: datetime
                ) -> Future[Ingested]:
-        job = _Job(kiosk_id, checked, now)
+        job = _Job(kiosk, checked, now)
         self._jobs.put(job)
         return job.future
 
@@ -106,9 +107,11 @@ class BatchWriter:
                 cards = self.cards.session(conn)
                 # every card of the group at once, in one sorted order: two processes'
                 # groups then wait for each other at worst, never deadlock batch by batch
-                cards.get(sorted({item.event.card_ref for job in group
-                                  for item in job.checked if item.event is not None}))
-                answers = [write_batch(conn, j.kiosk_id, j.checked, j.now, cards) for j in group]
+                wanted = sorted({(job.kiosk.org_id, item.event.card_ref) for job in group
+                                 for item in job.checked if item.event is not None})
+                for org in sorted({org for org, _ref in wanted}):
+                    cards.get(org, [ref for owner, ref in wanted if owner == org])
+                answers = [write_batch(conn, j.kiosk, j.checked, j.now, cards) for j in group]
                 cards.flush()
             self.cards.committed(cards)
         except Exception as error:  # the group is retried one batch at a time

@@ -17,12 +17,14 @@ from typing import TextIO
 from kiosk import __version__
 from kiosk import config as config_module
 from kiosk.adapters.ledger import Span
+from kiosk.cli_staff import add_staff_commands
 from kiosk.core.cardid import parse_uid
 from kiosk.core.clock import EARLIEST, instant_problem
 from kiosk.core.describe import describe
 from kiosk.core.events import EVENT_NAMES
 from kiosk.core.i18n import Locale, shipped, text
 from kiosk.core.outcome import Redeemed
+from kiosk.core.rules import progress
 from kiosk.errors import BadUid, ConfigError, KioskError
 from kiosk.service import Counter
 
@@ -94,13 +96,18 @@ def cmd_card(args: argparse.Namespace, out: TextIO) -> int:
     with _opened(args) as (counter, locale):
         state = counter.known_card(uid)
         program = counter.program
-        names = {r.id: shipped(locale, r.name) for r in program.voucher_rewards}
-        held = state.all_vouchers().items()
+        # what a tap shows: vouchers by their names, and on a ladder the rungs it can pay
+        held = [
+            f"{n}x {shown(shipped(locale, r.name))}"
+            for r, n in progress(program, state, counter.now()).vouchers
+        ]
+        # a voucher of a reward no version this kiosk runs knows: by its id, not hidden
+        held += [f"{n}x {shown(rid)}" for rid, n in state.all_vouchers().items()
+                 if n > 0 and program.reward_by_id(rid) is None]
         rows = {
             "cli_label_card": f"{state.card_ref[:12]}…",
             "cli_label_stamps": f"{max(0, min(state.stamps, program.goal))}/{program.goal}",
-            "cli_label_vouchers": ", ".join(f"{n}x {shown(names.get(rid, rid))}" for rid, n in held)
-            or text(locale, "cli_none"),
+            "cli_label_vouchers": ", ".join(held) or text(locale, "cli_none"),
             "cli_label_visits": str(state.visits),
             "cli_label_last_visit": _local(counter, state.last_visit)
             if state.last_visit else text(locale, "cli_never"),
@@ -324,6 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
     redeem.add_argument("uid", help="card UID in hex")
     redeem.add_argument("--reward", help="reward id (default: the most valuable voucher)")
     redeem.add_argument("--at", type=_when, help="time of the redemption (ISO 8601)")
+
+    add_staff_commands(add, _when)
 
     history = add("history", cmd_history, "list a card's events")
     history.add_argument("uid", help="card UID in hex")

@@ -65,6 +65,7 @@ class ReaderSection(Section):
     retry_max: float = Field(ge=1, le=600)
     originality_check: bool
     originality_key: str = ""
+    auto_poll: bool = False
 
     @field_validator("originality_key")
     @classmethod
@@ -191,10 +192,28 @@ class MilestoneSection(Section):
     stamps: int = within(bounds.MILESTONE_STAMPS)
 
 
+class RetiredRewardSection(Section):
+    """A reward an earlier program version offered: its vouchers stay redeemable."""
+
+    id: str = text(REWARD_ID)
+    name: str = text(bounds.REWARD_NAME)
+    stamps: int = within(bounds.GOAL)
+
+
 class TierSection(Section):
     name: str = text(bounds.TIER_NAME)
     threshold: int = within(bounds.TIER_THRESHOLD)
     multiplier: int = within(bounds.TIER_MULTIPLIER, default=1)
+    or_visits: int = within(bounds.TIER_OR_VISITS, default=0)  # 0: the threshold only
+    # both empty: reaching the tier gives no voucher
+    voucher_id: str = Field(default="", max_length=REWARD_ID.max_length)
+    voucher: str = Field(default="", max_length=bounds.REWARD_NAME.max_length)
+
+    def to_tier(self) -> Tier:
+        if bool(self.voucher_id) != bool(self.voucher):
+            raise ValueError("a tier's voucher_id and voucher go together (both or neither)")
+        gift = Reward(self.voucher_id, self.voucher, 0) if self.voucher else None
+        return Tier(self.name, self.threshold, self.multiplier, self.or_visits, gift)
 
 
 def _clock_time(value: str) -> time:
@@ -257,8 +276,14 @@ class ProgramSection(Section):
     birthday_gift: str = Field(default="", max_length=bounds.REWARD_NAME.max_length)
     surprises: tuple[SurpriseSection, ...] = ()
     points_per_euro: int = within(bounds.POINTS_PER_EURO, default=0)
+    points_per_item: int = within(bounds.POINTS_PER_ITEM, default=0)
     promo_earns: bool = True
     reward_ticket_earns: bool = True
+    # what earlier versions left on cards (see kiosk.core.program.Program)
+    retired_rewards: tuple[RetiredRewardSection, ...] = Field(default=(), max_length=bounds.MAX_RETIRED)
+    points_per_stamp: int = within(bounds.POINTS_PER_STAMP, default=0)
+    switched_in: str = Field(default="", max_length=PROGRAM_VERSION.max_length)
+    unit_versions: tuple[str, ...] = Field(default=(), max_length=bounds.MAX_UNIT_VERSIONS)
 
     @field_validator("timezone")
     @classmethod
@@ -287,7 +312,7 @@ class ProgramSection(Section):
             daily_cap=self.daily_cap or None,
             timezone=self.timezone,
             mode=Mode(self.mode),
-            tiers=tuple(Tier(t.name, t.threshold, t.multiplier) for t in self.tiers),
+            tiers=tuple(t.to_tier() for t in self.tiers),
             tier_basis=TierBasis(self.tier_basis),
             tier_months=self.tier_months,
             tier_warn_days=self.tier_warn_days,
@@ -299,8 +324,13 @@ class ProgramSection(Section):
             birthday_gift=self._gift(),
             surprises=tuple(Surprise(s.visit, s.bonus) for s in self.surprises),
             points_per_euro=self.points_per_euro,
+            points_per_item=self.points_per_item,
             promo_earns=self.promo_earns,
             reward_ticket_earns=self.reward_ticket_earns,
+            retired_rewards=tuple(Reward(r.id, r.name, r.stamps) for r in self.retired_rewards),
+            points_per_stamp=self.points_per_stamp,
+            switched_in=self.switched_in or None,
+            unit_versions=self.unit_versions,
         )
 
     def _gift(self) -> Reward | None:

@@ -22,7 +22,9 @@ from kiosk.adapters.ledger_binding import open_bound
 from kiosk.config import Config
 from kiosk.core import cardid
 from kiosk.core.clock import event_time
+from kiosk.core.corrections import decide_adjust, decide_replace
 from kiosk.core.events import CardState, Event, EventKind, record
+from kiosk.core.outcome import Replaced
 from kiosk.core.perks import Basket, active_booster
 from kiosk.core.program import Expiry
 from kiosk.core.rules import (
@@ -304,6 +306,42 @@ class Counter:
         )
         outcome = decide_undo(self.program, state, events[last_stamp:], moment, self.staff)
         return self._commit(outcome, state.card_ref, moment, staff_ref)
+
+    def adjust(
+        self, ref: str, delta: int, reason: str, staff_ref: str, now: datetime | None = None
+    ) -> Outcome:
+        """Staff add or take `delta` stamps by hand on the card `ref`, saying why (a
+        ValueError naming the fix for an adjustment that cannot be recorded as typed)."""
+        moment = self.now(now)
+        outcome = decide_adjust(self.program, self.ledger.card(ref), delta, reason, moment)
+        return self._commit(outcome, ref, moment, staff_ref)
+
+    def replace(
+        self, old_ref: str, new_ref: str, staff_ref: str, now: datetime | None = None,
+        merge: bool = False,
+    ) -> Outcome:
+        """A lost card's balance moves to a new card, and the old card is blocked: both
+        cards' events in one durable transaction."""
+        moment = self.now(now)
+        outcome = decide_replace(
+            self.program, self.ledger.card(old_ref), self.ledger.card(new_ref), moment, merge
+        )
+        if not isinstance(outcome, Replaced):
+            return outcome
+        first = self.ledger.next_seq()
+        given = record(
+            outcome.old_changes, card_ref=old_ref, kiosk_id=self.kiosk_id,
+            program_version=self.program.version, now=moment, new_id=self._new_id,
+            first_seq=first, staff_ref=staff_ref,
+        )
+        received = record(
+            outcome.changes, card_ref=new_ref, kiosk_id=self.kiosk_id,
+            program_version=self.program.version, now=moment, new_id=self._new_id,
+            first_seq=first + len(given), staff_ref=staff_ref,
+        )
+        self.ledger.append((*given, *received))
+        self._last_time = moment
+        return outcome
 
     def todays_figures(self, now: datetime | None = None) -> Outcome:
         """Taps, new cards, rewards and pending sync of the local day, for staff (reading

@@ -27,13 +27,18 @@ BUTTON_WINDOW_SECONDS = 60.0  # the staff button acts on the card shown this rec
 BUTTON_STAFF_REF = "button"  # recorded as the staff ref of what the button did
 
 
+STAFF_STAMP_REASON = "staff card: one stamp by hand"  # an ADD_STAMP adjustment's reason
+
+
 @dataclass(frozen=True)
 class Armed:
-    """A staff card was tapped: the next customer card gets `action`."""
+    """A staff card was tapped: the next customer card gets `action` (for a replacement,
+    the card tapped after the old one, `old_ref`, is its new card)."""
 
     staff_ref: str
     action: StaffAction
     until: float
+    old_ref: str | None = None
 
 
 def no_basket() -> Basket | None:
@@ -51,6 +56,7 @@ class StaffSession:
         self.staff_window = staff_window
         self.button_window = button_window
         self._armed: Armed | None = None
+        self._figures_until: float | None = None  # a staff tap before then moves on past figures
         self._shown: tuple[bytes, float] | None = None  # a customer card, until when it counts
 
     def armed(self, now: float) -> StaffAction | None:
@@ -75,11 +81,25 @@ class StaffSession:
             self._shown = None
             return counter.tap(uid, on_decided=on_decided)
         if counter.staff.is_staff_card(ref):
-            action = next_staff_action(armed.action if armed else None)
+            current = armed.action if armed else None
+            if current is None and self._figures_until is not None and now < self._figures_until:
+                current = StaffAction.FIGURES  # the figures were shown: the cycle goes on
+            self._figures_until = None
+            action = next_staff_action(current)
             if action is StaffAction.FIGURES:
+                self._figures_until = now + self.staff_window
                 return counter.todays_figures()
             self._armed = Armed(ref, action, now + self.staff_window)
             return staff_mode(action)
+        self._figures_until = None
+        if armed is not None and armed.action is StaffAction.REPLACE:
+            # the old card: its replacement is the next card
+            self._armed = Armed(armed.staff_ref, StaffAction.REPLACE_WITH, now + self.staff_window, ref)
+            return staff_mode(StaffAction.REPLACE_WITH)
+        if armed is not None and armed.action is StaffAction.REPLACE_WITH and armed.old_ref:
+            return counter.replace(armed.old_ref, ref, armed.staff_ref)
+        if armed is not None and armed.action is StaffAction.ADD_STAMP:
+            return counter.adjust(ref, 1, STAFF_STAMP_REASON, armed.staff_ref)
         if armed is not None:
             return self._staff_action(counter, uid, armed.action, armed.staff_ref)
         self._shown = (uid, now + self.button_window)

@@ -10,6 +10,12 @@ CIU's CRC check off for a Type 2 tag, status byte 0x01 when a card stays silent.
 `PN532Line` (`sim.serial_line`) puts this chip on a pseudo-terminal that nfcpy opens as
 ``tty:<name>:pn532``.
 
+InAutoPoll (UM0701-02 7.3.13) is the chip polling by itself: ``PollNr`` pollings (0xFF:
+until a card comes), one polling being each listed target type in turn, each type tried for
+``Period`` x 150 ms (libnfc's reading of the manual: "if Period = 10 it polls each type
+during 1.5 s"); the answer comes as soon as a card is found, ``NbTg = 0`` after the last
+polling. The host aborts it with an ACK frame (UM0701 6.2.1.3), and then gets no answer.
+
 Timings: the ACK's bound is UM0701-02's (15 ms); the others are round figures of the
 order boards show, so that a poll round with nobody there costs tens of milliseconds, as on
 a real reader, and not the UDP device's second. The serial line adds each byte's time at
@@ -18,8 +24,10 @@ the line's speed (`sim.serial_line`).
 
 from __future__ import annotations
 
+import itertools
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sim import hsu
@@ -40,6 +48,15 @@ TECHNOLOGY = {0x00: "106A", 0x03: "106B", 0x02: "212F"}
 BRTY = {0: "106A", 1: "212F", 3: "106B"}  # InListPassiveTarget's BrTy values we carry
 
 STATUS_OK, STATUS_TIMEOUT, STATUS_BAD_PARAMETER = 0x00, 0x01, 0x10
+
+AUTO_POLL_UNIT = 0.150  # InAutoPoll's Period counts in 150 ms (UM0701 7.3.13)
+AUTO_POLL_ENDLESS = 0xFF
+# InAutoPoll's target types we carry: technology and what the type accepts of a 106A card
+# (SAK bit 0x20: ISO/IEC 14443-4). 0x00/0x01 are the generic types, 0x10 "Mifare card",
+# 0x20 "passive 106 kbps ISO/IEC 14443-4A", 0x03/0x23 "ISO/IEC 14443-4B", 0x11 "FeliCa 212".
+AUTO_POLL_TYPES = {0x00: "106A", 0x10: "106A", 0x20: "106A", 0x01: "212F", 0x11: "212F",
+                   0x03: "106B", 0x23: "106B"}
+AUTO_POLL_INITIATOR = {"106A": b"", "106B": b"\x00", "212F": bytes.fromhex("00ffff0100")}
 
 
 def crc_a(data: bytes) -> bytes:
@@ -160,6 +177,15 @@ class VirtualPn532:
         technology = BRTY.get(brty)
         if max_tg not in (1, 2) or technology is None:
             return Reply(None, COMMAND_DELAY)
+        found = self._activate(technology, data[2:])
+        if found is None:
+            # MxRtyPassiveActivation = FF retries for ever; nfcpy sets 1 (one retry)
+            attempts = 1 + min(self.activation_retries, 0xFE)
+            return Reply(b"\x00", attempts * EMPTY_ATTEMPT)
+        return Reply(b"\x01\x01" + found, COMMAND_DELAY + 4 * FIELD_SETTLE)
+
+    def _activate(self, technology: str, initiator: bytes) -> bytes | None:
+        """One activation attempt: the target data after Tg, or None when nobody answered."""
         self._field(True)
         self._target = None
         framing = FRAMING[technology]
@@ -168,13 +194,57 @@ class VirtualPn532:
         self.registers[CIU_FIFO_DATA] = 0x26 if technology == "106A" else 0x00
         found = {"106A": self._activate_a, "106B": self._activate_b, "212F": self._activate_f}[
             technology
-        ](data[2:])
-        if found is None:
-            # MxRtyPassiveActivation = FF retries for ever; nfcpy sets 1 (one retry)
-            attempts = 1 + min(self.activation_retries, 0xFE)
-            return Reply(b"\x00", attempts * EMPTY_ATTEMPT)
-        self._target = technology
-        return Reply(b"\x01\x01" + found, COMMAND_DELAY + 4 * FIELD_SETTLE)
+        ](initiator)
+        if found is not None:
+            self._target = technology
+        return found
+
+    def in_auto_poll(self, data: bytes, wait: Callable[[float], bool]) -> Reply | None:
+        """InAutoPoll: poll the listed types until a card answers or the pollings are done.
+        `wait(seconds)` passes the time between attempts on the line and says True when the
+        host aborted the command: then there is no answer (None)."""
+        with self._lock:
+            self.commands.append(0x60)
+        if len(data) < 3 or not 1 <= data[1] <= 0x0F or len(data) > 2 + 15:
+            return Reply(None, COMMAND_DELAY)  # PollNr, Period, Type1 .. Type15
+        if data[0] == 0 or any(kind not in AUTO_POLL_TYPES for kind in data[2:]):
+            return Reply(None, COMMAND_DELAY)
+        window = data[1] * AUTO_POLL_UNIT
+        pollings: Iterable[int] = itertools.count() if data[0] == AUTO_POLL_ENDLESS else range(data[0])
+        for _ in pollings:
+            for kind in data[2:]:
+                ends = time.monotonic() + window
+                while True:
+                    found = self._auto_attempt(kind)
+                    if found is not None:
+                        return Reply(b"\x01" + found, COMMAND_DELAY + 4 * FIELD_SETTLE)
+                    left = ends - time.monotonic()
+                    if left <= 0:
+                        break
+                    if wait(min(EMPTY_ATTEMPT, left)):
+                        return None
+        return Reply(b"\x00", COMMAND_DELAY)
+
+    def _auto_attempt(self, kind: int) -> bytes | None:
+        """Type, length and target data (Tg first) of a card of `kind` in the field, or None."""
+        technology = AUTO_POLL_TYPES[kind]
+        with self._lock:
+            found = self._activate(technology, AUTO_POLL_INITIATOR[technology])
+            if found is None:
+                return None
+            answered = kind
+            if technology == "106A":
+                iso_dep = bool(found[2] & 0x20)  # SEL_RES
+                if kind == 0x20 and not iso_dep:
+                    self._field(False)  # not the kind asked for: let it go
+                    self._target = None
+                    return None
+                if kind == 0x00:
+                    answered = 0x20 if iso_dep else 0x10
+            elif kind == 0x01:
+                answered = 0x11
+            target = b"\x01" + found
+            return bytes([answered, len(target)]) + target
 
     def _activate_a(self, initiator: bytes) -> bytes | None:
         atqa = self._air("106A", b"\x26")  # REQA, left in the CIU FIFO when nobody answers

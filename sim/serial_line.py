@@ -14,6 +14,9 @@ set (a chip and a host at different speeds read each other as noise, so the chip
 what it hears until the host follows a SetSerialBaudRate), and the chip sleeps after
 PowerDown, losing the first bytes that wake it (which is why nfcpy sends a preamble).
 
+While the chip polls by itself (InAutoPoll) it keeps listening to the line: what the host
+sends then (the ACK that aborts it) ends the polling and is read as usual.
+
 Faults, for the reader adapter's tests: `tamper()` replaces or garbles the chip's next
 frames (noise before a frame, a NACK storm, a frame cut halfway, fuzzed bytes); `unplug()`
 closes the line (the host's reads and writes fail, the ``/dev`` name disappears) and
@@ -42,6 +45,7 @@ log = logging.getLogger(__name__)
 
 WAKE_LOST_BYTES = 3  # bytes a sleeping chip loses while its HSU wakes up
 SILENCE = 0.05  # an unfinished frame followed by this much silence is dropped
+AUTO_POLL = 0x60  # InAutoPoll: the chip polls by itself, the host may abort with an ACK
 SPEEDS = {getattr(termios, f"B{b}"): b for b in (9600, 19200, 38400, 57600, 115200, 230400,
                                                  460800, 921600) if hasattr(termios, f"B{b}")}
 _names = itertools.count()
@@ -72,6 +76,9 @@ class PN532Line:
         self._wake_left = 0
         self.frames_sent = 0
         self.polls = 0  # InListPassiveTarget commands run: one per technology per poll round
+        self.auto_polls = 0  # InAutoPoll commands ended (a card found, pollings done, aborted)
+        self.auto_polling = False  # the chip is polling by itself now (InAutoPoll)
+        self._heard_during_poll = b""
 
     # -- life cycle --------------------------------------------------------------------
     @property
@@ -173,6 +180,11 @@ class PN532Line:
         """Wait until the chip sent `frames` more frames (ACKs and responses)."""
         return self._wait_more(lambda: self.frames_sent, frames, timeout)
 
+    def wait_auto_polling(self, timeout: float) -> bool:
+        """Wait until the chip polls by itself (the host sent InAutoPoll)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.auto_polling, timeout)
+
     def _wait_more(self, counter: Callable[[], int], more: int, timeout: float) -> bool:
         with self._changed:
             target = counter() + more
@@ -199,8 +211,12 @@ class PN532Line:
                 self._stop.wait(0.005)
                 continue
             data = self._hear(master, data)
-            for event in splitter.feed(data):
-                self._on(master, event)
+            while data:
+                for event in splitter.feed(data):
+                    self._on(master, event)
+                # what the host sent while the chip was polling by itself (InAutoPoll)
+                held, self._heard_during_poll = self._heard_during_poll, b""
+                data = self._hear(master, held) if held else b""
 
     def _hear(self, master: int, data: bytes) -> bytes:
         if self.chip.asleep:
@@ -240,14 +256,48 @@ class PN532Line:
         self._stop.wait(ACK_DELAY)
         self._send(master, hsu.ACK)
         command = event.data[0]
-        reply = self.chip.handle(command, event.data[1:])
+        if command == AUTO_POLL:
+            self._set_auto_polling(True)
+            try:
+                auto = self.chip.in_auto_poll(event.data[1:], lambda s: self._host_spoke(master, s))
+            finally:
+                self._set_auto_polling(False)
+            if auto is None:
+                return  # aborted by the host: nothing is sent
+            reply = auto
+        else:
+            reply = self.chip.handle(command, event.data[1:])
         if command == 0x4A:
-            with self._changed:
-                self.polls += 1
-                self._changed.notify_all()
+            self._count("polls")
         self._stop.wait(reply.seconds)
         self._last = response(command, reply)
         self._send(master, self._last)
+
+    def _set_auto_polling(self, polling: bool) -> None:
+        with self._changed:
+            self.auto_polling = polling
+            self.auto_polls += not polling
+            self._changed.notify_all()
+
+    def _count(self, counter: str) -> None:
+        with self._changed:
+            setattr(self, counter, getattr(self, counter) + 1)
+            self._changed.notify_all()
+
+    def _host_spoke(self, master: int, seconds: float) -> bool:
+        """Wait `seconds` while the chip polls by itself; True when the host sent something,
+        which ends the polling: an ACK is the manual's abort, and a frame sent instead is
+        run next (the bytes are kept for the splitter)."""
+        if self._stop.is_set() or not self._want_plugged:
+            return True  # the line is going away: nobody would hear the answer
+        try:
+            if not select.select([master], [], [], seconds)[0]:
+                return False
+            data = os.read(master, 4096)
+        except OSError:  # the host closed the line
+            return True
+        self._heard_during_poll += data
+        return bool(data)
 
     def _send(self, master: int, frame: bytes) -> None:
         with self._changed:
@@ -268,7 +318,8 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m sim.serial_line [--name NAME]`: a virtual PN532 in its own process (so a
     benchmark counts only the kiosk's CPU). Prints ``path <nfcpy path>``, then reads
     ``place KIND NAME`` (answers ``placed <time.monotonic()>``), ``remove``, ``polls N``
-    (answers ``polled`` once the host listed targets N more times) and ``quit``."""
+    (answers ``polled`` once the host listed targets N more times), ``autopolling`` (answers
+    ``polled`` once the chip polls by itself) and ``quit``."""
     import argparse
     import sys
     import time
@@ -295,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
                 print("removed", flush=True)
             elif words[:1] == ["polls"] and len(words) == 2:
                 print("polled" if line.wait_polls(int(words[1]), 30) else "timeout", flush=True)
+            elif words[:1] == ["autopolling"]:
+                print("polled" if line.wait_auto_polling(30) else "timeout", flush=True)
             elif words[:1] == ["quit"]:
                 break
     finally:

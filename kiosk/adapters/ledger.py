@@ -122,22 +122,20 @@ class Ledger(LedgerBase):
     # --- events ------------------------------------------------------------------------
 
     def append(self, events: Sequence[Event]) -> CardState | None:
-        """Record one tap's events and update their card, in one durable transaction.
+        """Record one tap's events and update their card, in one durable transaction (a
+        card replacement records both cards' events in one).
 
-        Returns the card's new state (None when `events` is empty).
+        Returns the new state of the last event's card (None when `events` is empty).
         """
         if not events:
             return None
-        card_refs = {e.card_ref for e in events}
-        if len(card_refs) != 1:
-            raise ValueError("one tap's events belong to one card")
         with self._transaction() as db:
-            state = state_in(db, "cards", events[0].card_ref)
+            states = {ref: state_in(db, "cards", ref) for ref in dict.fromkeys(e.card_ref for e in events)}
             db.executemany(_INSERT_EVENT, [e.to_row() for e in events])
             for event in events:
-                state = apply(state, event, self._tz)
-            self._put_cards(db, [state])
-        return state
+                states[event.card_ref] = apply(states[event.card_ref], event, self._tz)
+            self._put_cards(db, list(states.values()))
+        return states[events[-1].card_ref]
 
     def next_seq(self) -> int:
         # MAX(seq) has no index to use: it read every event at every tap (4 ms and the whole

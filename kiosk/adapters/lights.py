@@ -26,6 +26,8 @@ from typing import Any, assert_never
 from kiosk.config import LightsSection
 from kiosk.core.melody import Note, parse_melody
 from kiosk.core.outcome import (
+    Adjusted,
+    Blocked,
     Cooldown,
     DailyCap,
     Expired,
@@ -35,6 +37,7 @@ from kiosk.core.outcome import (
     Outcome,
     Redeemed,
     Refused,
+    Replaced,
     RewardEarned,
     StaffMode,
     Stamped,
@@ -203,7 +206,7 @@ class Lights:
     def react(self, outcome: Outcome) -> None:
         """Play the outcome's pattern in the background and return at once."""
         steps, melody = _response(outcome)
-        self._play(self._red if isinstance(outcome, Refused) else self._green, steps)
+        self._play(self._red if isinstance(outcome, Refused | Blocked) else self._green, steps)
         if melody is not None:
             self._melody(melody)
 
@@ -298,11 +301,11 @@ def _response(outcome: Outcome) -> tuple[list[Step], str | None]:
             return STAMP, "stamp"
         case Redeemed():
             return REDEEMED, "stamp"
-        case Undone():
+        case Undone() | Adjusted() | Replaced():
             return UNDONE, None
         case StaffMode():
             return STAFF, None
-        case Refused():
+        case Refused() | Blocked():
             return RED_REFUSED, "refused"
         case Cooldown() | DailyCap() | NoVoucher() | Expired() | NothingToUndo() | Figures():
             return GLIMPSE, None

@@ -28,7 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from kiosk.adapters.pn53x_probe import chipset_of, list_targets
+from kiosk.adapters.pn53x_line import SerialExchange
+from kiosk.adapters.pn53x_probe import AUTO_POLL_WINDOW, auto_poll, chipset_of, is_pn532, list_targets
 from kiosk.adapters.pn532_speed import back_to_115200
 from kiosk.config import ReaderSection
 
@@ -40,6 +41,9 @@ BACKOFF_SLICE = 1.0  # seconds: a long backoff is waited in slices so `last_aliv
 # A serial port that vanished (a USB-serial bridge unplugged) is looked for this often, so
 # the reader is back within a second of its return whatever the backoff had grown to.
 PORT_WATCH = 0.25
+# An InAutoPoll lasts at most this long with nobody there (the chip then answers "none" and
+# the next one is sent), so that `last_alive` moves and a stop is seen within it.
+AUTO_POLL_SECONDS = 0.5
 
 CLASSIC_SAK = {0x08: "mifare-classic-1k", 0x88: "mifare-classic-1k", 0x18: "mifare-classic-4k",
                0x09: "mifare-mini"}
@@ -163,6 +167,8 @@ class Reader:
         self._holding = False
         self._fresh = True
         self._chipset: Any = None  # a PN53x's, polled directly between nfcpy's rounds
+        self._chip_polls = False  # InAutoPoll asked for, and the reader is a PN532
+        self._line: SerialExchange | None = None  # the idle rounds' commands on a serial port
 
     @property
     def last_alive(self) -> float:
@@ -231,6 +237,10 @@ class Reader:
         """Run nfcpy's connect loop; None when stopped, else why the reader failed."""
         self._fresh, self._holding, self._discovered = True, False, False
         self._chipset = chipset_of(clf)
+        self._line = SerialExchange.of(self._chipset) if self._chipset is not None else None
+        # a PN532 watches an empty field by itself (InAutoPoll) instead of the host every
+        # poll_interval; a card lying there is still watched by the host's rounds
+        self._chip_polls = self._section.auto_poll and is_pn532(clf)
         options = {
             "targets": list(self._section.targets),
             "on-discover": self._on_discover,
@@ -265,17 +275,34 @@ class Reader:
             self._fresh = False
             return False
         self._end_of_round()
-        while not self._stop.wait(self._section.poll_interval):
-            if self._chipset is None or not self._quick_round():
-                return False  # nfcpy's own round: other readers, or a card to activate
+        while True:
+            if self._chip_polls and self._present is None:
+                if self._stop.is_set():
+                    return True
+                if not self._found(self._auto_round()):
+                    return False
+            else:
+                if self._stop.wait(self._section.poll_interval):
+                    return True
+                if self._chipset is None or not self._found(self._quick_round()):
+                    return False  # nfcpy's own round: other readers, or a card to activate
             self._end_of_round()
             self._last_alive = time.monotonic()
-        return True
 
-    def _quick_round(self) -> bool:
-        """A PN53x round in one command per technology (pn53x_probe); False when a card
-        was found that nfcpy must activate (an NTAG whose signature is wanted)."""
-        for target in list_targets(self._chipset, tuple(self._section.targets)):
+    def _quick_round(self) -> list[Any]:
+        """A PN53x round in one command per technology (pn53x_probe)."""
+        return list_targets(self._chipset, tuple(self._section.targets), self._line)
+
+    def _auto_round(self) -> list[Any]:
+        """The chip polls by itself for up to AUTO_POLL_SECONDS (pn53x_probe.auto_poll)."""
+        technologies = tuple(self._section.targets)
+        pollings = max(1, int(AUTO_POLL_SECONDS / (AUTO_POLL_WINDOW * len(technologies))))
+        return auto_poll(self._chipset, technologies, pollings)
+
+    def _found(self, targets: list[Any]) -> bool:
+        """Hand on what a round found; False when a card was found that nfcpy must
+        activate (an NTAG whose signature is wanted)."""
+        for target in targets:
             identity = identify(target)
             if (
                 self._section.originality_check

@@ -18,6 +18,8 @@ from typing import assert_never
 
 from kiosk.core.i18n import STAFF_NEXT, UNDO_REFUSALS, Locale, shipped, short_date, text
 from kiosk.core.outcome import (
+    Adjusted,
+    Blocked,
     CardOutcome,
     Cooldown,
     DailyCap,
@@ -28,6 +30,7 @@ from kiosk.core.outcome import (
     Outcome,
     Redeemed,
     Refused,
+    Replaced,
     RewardEarned,
     StaffMode,
     Stamped,
@@ -75,6 +78,12 @@ def describe(outcome: Outcome, locale: Locale, tz: tzinfo) -> str:
             line = t("cli_undone")
         case NothingToUndo(refusal=refusal):
             line = t(UNDO_REFUSALS[refusal])
+        case Adjusted(delta=delta, reason=reason):
+            line = t("cli_adjusted", delta=f"{delta:+d}", reason=reason)
+        case Replaced(old_ref=old, stamps_moved=moved, vouchers_moved=vouchers):
+            line = t("cli_replaced", n=moved, old=f"{old[:12]}…", vouchers=vouchers)
+        case Blocked():
+            line = t("cli_blocked")
         case _:
             assert_never(outcome)
     return "; ".join([line, *_extras(outcome, locale), _card(outcome, locale)])

@@ -30,6 +30,16 @@ class EventKind(StrEnum):
     BIRTHDAY = "birthday"  # the year's birthday bonus (delta), given once per birthday week
     BONUS = "bonus"  # a surprise bonus (delta); reward_id names the milestone, e.g. visit-4
     REWARD_REVOKED = "reward_revoked"  # an undone stamp takes back the voucher it made
+    # staff added or took stamps (points) by hand; reward_id carries the reason they gave
+    MANUAL_ADJUSTMENT = "manual_adjustment"
+    # a lost card's balance moved to a new card: the old card gives its stamps (delta <= 0)
+    # and is blocked; the new one receives them; each voucher moves as its own event
+    CARD_REPLACED = "card_replaced"
+    BALANCE_MOVED_IN = "balance_moved_in"
+    VOUCHER_MOVED_OUT = "voucher_moved_out"
+    VOUCHER_MOVED_IN = "voucher_moved_in"
+    # a balance converted between stamps and points (reward_id: the program version)
+    CONVERTED = "converted"
 
 
 @dataclass(frozen=True)
@@ -99,6 +109,12 @@ EVENT_NAMES: tuple[str, ...] = EVENT_SCHEMA.names
 NEEDED_BY_KIND: Mapping[EventKind, frozenset[str]] = {
     EventKind.REWARD_EARNED: frozenset({"reward_id"}),
     EventKind.REWARD_REDEEMED: frozenset({"reward_id"}),
+    EventKind.MANUAL_ADJUSTMENT: frozenset({"reward_id", "staff_ref"}),
+    EventKind.CARD_REPLACED: frozenset({"staff_ref"}),
+    EventKind.BALANCE_MOVED_IN: frozenset({"staff_ref"}),
+    EventKind.VOUCHER_MOVED_OUT: frozenset({"reward_id", "staff_ref"}),
+    EventKind.VOUCHER_MOVED_IN: frozenset({"reward_id", "staff_ref"}),
+    EventKind.CONVERTED: frozenset({"reward_id"}),
 }
 
 
@@ -156,17 +172,28 @@ class CardState:
     tier: str | None = None
     tier_at: datetime | None = None
     birthday_at: datetime | None = None
+    # the welcome bonus counted: the largest of its enrolments (two kiosks may each have
+    # enrolled it offline), kept in the day bucket of the earliest enrolment that gave it
+    welcome: int = 0
+    welcome_day: str | None = None
+    blocked: bool = False  # replaced by another card: its balance moved there
+    moved_in: Mapping[str, int] = field(default_factory=dict)  # vouchers from a lost card
+    moved_out: Mapping[str, int] = field(default_factory=dict)  # vouchers to its new card
+    versions: frozenset[str] = frozenset()  # program versions its events were decided under
+    converted: frozenset[str] = frozenset()  # versions its balance was converted to
 
     def vouchers(self, reward_id: str) -> int:
         """Vouchers of one reward still to redeem (negative means overdrawn)."""
         return (
             self.earned.get(reward_id, 0)
+            + self.moved_in.get(reward_id, 0)
             - self.redeemed.get(reward_id, 0)
             - self.revoked.get(reward_id, 0)
+            - self.moved_out.get(reward_id, 0)
         )
 
     def all_vouchers(self) -> dict[str, int]:
-        ids = set(self.earned) | set(self.redeemed) | set(self.revoked)
+        ids = set(self.earned) | set(self.redeemed) | set(self.revoked) | set(self.moved_in)
         return {rid: self.vouchers(rid) for rid in sorted(ids) if self.vouchers(rid) != 0}
 
     def to_dict(self) -> dict[str, Any]:
@@ -190,6 +217,13 @@ class CardState:
             "tier": self.tier,
             "tier_at": iso(self.tier_at),
             "birthday_at": iso(self.birthday_at),
+            "welcome": self.welcome,
+            "welcome_day": self.welcome_day,
+            "blocked": self.blocked,
+            "moved_in": dict(self.moved_in),
+            "moved_out": dict(self.moved_out),
+            "versions": sorted(self.versions),
+            "converted": sorted(self.converted),
         }
 
     @classmethod
@@ -202,6 +236,7 @@ class CardState:
 
         day = data.get("stamp_day")
         tier = data.get("tier")
+        welcome_day = data.get("welcome_day")
         return cls(
             card_ref=str(data["card_ref"]),
             enrolled=bool(data["enrolled"]),
@@ -219,6 +254,13 @@ class CardState:
             tier=None if tier is None else str(tier),
             tier_at=dt(data.get("tier_at")),
             birthday_at=dt(data.get("birthday_at")),
+            welcome=int(data.get("welcome", 0)),
+            welcome_day=None if welcome_day is None else str(welcome_day),
+            blocked=bool(data.get("blocked", False)),
+            moved_in=counts("moved_in"),
+            moved_out=counts("moved_out"),
+            versions=frozenset(str(v) for v in data.get("versions") or ()),
+            converted=frozenset(str(v) for v in data.get("converted") or ()),
         )
 
 
@@ -231,15 +273,41 @@ def _earlier(a: datetime | None, b: datetime) -> datetime:
 
 
 def _bump(counts: Mapping[str, int], key: str, by: int = 1) -> dict[str, int]:
+    """`counts` with `key` moved by `by`; a count back at zero goes, so a bucket is there
+    exactly when its events do not cancel out, whatever their order."""
     bumped = dict(counts)
     bumped[key] = bumped.get(key, 0) + by
+    if bumped[key] == 0:
+        del bumped[key]
     return bumped
 
 
 # kinds whose positive delta is stamps newly earned (the day buckets per-stamp expiry reads)
-_EARNING = frozenset(
-    {EventKind.ENROLLED, EventKind.STAMP, EventKind.BIRTHDAY, EventKind.BONUS}
-)
+_EARNING = frozenset({EventKind.STAMP, EventKind.BIRTHDAY, EventKind.BONUS})
+# kinds whose delta, either way, lands in the day buckets
+_BY_HAND = frozenset({EventKind.ADJUSTMENT, EventKind.MANUAL_ADJUSTMENT})
+_VOUCHER_MOVES = {EventKind.VOUCHER_MOVED_IN: "moved_in", EventKind.VOUCHER_MOVED_OUT: "moved_out"}
+
+
+def _enrolment(state: CardState, bonus: int, day: str) -> dict[str, Any]:
+    """A card enrolled (again: each offline kiosk enrols a card it has not seen). The
+    bonus counts once: the largest wins, ties go to the earliest day, so the card's stamps
+    and day buckets are the same in any order."""
+    updates: dict[str, Any] = {"enrolled": True, "stamps": state.stamps}
+    held = state.welcome_day
+    wins = held is None or bonus > state.welcome or (bonus == state.welcome and day < held)
+    if not wins:
+        return updates
+    buckets = dict(state.day_stamps)
+    if held is not None and state.welcome:
+        buckets = _bump(buckets, held, -state.welcome)
+    if bonus:
+        buckets = _bump(buckets, day, bonus)
+    updates.update(
+        stamps=state.stamps + bonus - state.welcome, welcome=bonus, welcome_day=day,
+        day_stamps=buckets,
+    )
+    return updates
 
 
 def _day_count(state: CardState, day: date, step: int) -> dict[str, Any]:
@@ -270,10 +338,17 @@ def apply_change(
     local = occurred_at.astimezone(tz)
     day, month = local.date(), f"{local.year:04d}-{local.month:02d}"
     kind = change.kind
-    if kind in _EARNING and change.delta > 0 or kind is EventKind.ADJUSTMENT and change.delta:
+    if kind in _EARNING and change.delta > 0 or kind in _BY_HAND and change.delta:
         updates["day_stamps"] = _bump(state.day_stamps, day.isoformat(), change.delta)
     if kind is EventKind.ENROLLED:
-        updates["enrolled"] = True
+        updates.update(_enrolment(state, change.delta, day.isoformat()))
+    elif kind is EventKind.CARD_REPLACED:
+        updates["blocked"] = True
+    elif kind in _VOUCHER_MOVES and change.reward_id:
+        name = _VOUCHER_MOVES[kind]
+        updates[name] = _bump(getattr(state, name), change.reward_id)
+    elif kind is EventKind.CONVERTED and change.reward_id:
+        updates["converted"] = state.converted | {change.reward_id}
     elif kind is EventKind.STAMP:
         updates["visits"] = state.visits + 1
         updates["last_visit"] = _later(state.last_visit, occurred_at)
@@ -300,7 +375,10 @@ def apply(state: CardState, event: Event, tz: tzinfo = UTC) -> CardState:
     """Add one recorded event to its card's state."""
     if event.card_ref != state.card_ref:
         raise ValueError("event belongs to another card")
-    return apply_change(state, event.change, event.occurred_at, tz)
+    after = apply_change(state, event.change, event.occurred_at, tz)
+    if event.program_version in after.versions:
+        return after
+    return dataclasses.replace(after, versions=after.versions | {event.program_version})
 
 
 def fold(card_ref: str, events: Iterable[Event], tz: tzinfo = UTC) -> CardState:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from kiosk.core.outcome import StaffAction, UndoRefusal
+from kiosk.core.outcome import RefusalReason, StaffAction, UndoRefusal
 
 Locale = Literal["fr", "en"]
 LOCALES: tuple[Locale, ...] = ("fr", "en")
@@ -120,6 +120,39 @@ STRINGS: dict[str, dict[str, str]] = {
         "cli_label_vouchers": "vouchers",
         "cli_label_visits": "visits",
         "cli_label_last_visit": "last visit",
+        # staff corrections: an adjustment by hand, a lost card replaced
+        "not_done": "Not done",
+        "refused_negative_balance": "The card holds fewer stamps than that.",
+        "refused_card_in_use": "The new card already holds stamps.",
+        "refused_card_blocked": "This card was replaced by another.",
+        "refused_same_card": "Tap the new card, not the old one.",
+        "refused_card_unknown": "This card was never used here.",
+        "cli_refused_negative_balance": "refused: the card holds fewer stamps than that takes off; "
+        "nothing recorded (take off at most its balance)",
+        "cli_refused_card_in_use": "refused: the new card already holds stamps or vouchers; nothing "
+        "moved (add --merge to add both balances together)",
+        "cli_refused_card_blocked": "refused: that card was already replaced by another; nothing "
+        "recorded (use the card that replaced it)",
+        "cli_refused_same_card": "refused: the old and the new card are the same card; nothing "
+        "moved (name the new card)",
+        "cli_refused_card_unknown": "refused: this kiosk never saw that card; nothing recorded "
+        "(check the UID, or run `kiosk sync` if it was used at another counter)",
+        "adjusted": "Stamps corrected",
+        "adjusted_detail": "{delta}: {reason}",
+        "cli_adjusted": "adjusted {delta} ({reason})",
+        "balance_moved": "Balance moved!",
+        "moved_one": "{n} stamp moved here",
+        "moved_many": "{n} stamps moved here",
+        "cli_replaced_one": "replaced card {old}: {n} stamp and {vouchers} voucher(s) moved here; "
+        "the old card is blocked",
+        "cli_replaced_many": "replaced card {old}: {n} stamps and {vouchers} voucher(s) moved here; "
+        "the old card is blocked",
+        "card_replaced": "Card replaced",
+        "use_new_card": "Please use your new card",
+        "cli_blocked": "this card was replaced by another: not stamped (use the new card)",
+        "staff_add_stamp": "Next card: +1 stamp",
+        "staff_replace": "Next: old card, then new",
+        "staff_replace_new": "Now tap the new card",
     },
     "fr": {
         "tap_your_card": "Passez votre carte",
@@ -222,6 +255,38 @@ STRINGS: dict[str, dict[str, str]] = {
         "cli_label_vouchers": "cadeaux",
         "cli_label_visits": "visites",
         "cli_label_last_visit": "dernière visite",
+        "not_done": "Non fait",
+        "refused_negative_balance": "La carte a moins de tampons que cela.",
+        "refused_card_in_use": "La nouvelle carte a déjà des tampons.",
+        "refused_card_blocked": "Cette carte a été remplacée.",
+        "refused_same_card": "Passez la nouvelle carte, pas l'ancienne.",
+        "refused_card_unknown": "Cette carte n'a jamais servi ici.",
+        "cli_refused_negative_balance": "refusé : la carte a moins de tampons que ce retrait ; "
+        "rien n'est enregistré (retirez au plus son solde)",
+        "cli_refused_card_in_use": "refusé : la nouvelle carte a déjà des tampons ou des cadeaux ; "
+        "rien n'est déplacé (ajoutez --merge pour additionner les deux soldes)",
+        "cli_refused_card_blocked": "refusé : cette carte a déjà été remplacée ; rien n'est "
+        "enregistré (utilisez la carte qui la remplace)",
+        "cli_refused_same_card": "refusé : l'ancienne et la nouvelle carte sont la même ; rien "
+        "n'est déplacé (donnez la nouvelle carte)",
+        "cli_refused_card_unknown": "refusé : ce kiosque n'a jamais vu cette carte ; rien n'est "
+        "enregistré (vérifiez l'UID, ou lancez `kiosk sync` si elle a servi à un autre comptoir)",
+        "adjusted": "Tampons corrigés",
+        "adjusted_detail": "{delta} : {reason}",
+        "cli_adjusted": "corrigée de {delta} ({reason})",
+        "balance_moved": "Solde transféré !",
+        "moved_one": "{n} tampon transféré ici",
+        "moved_many": "{n} tampons transférés ici",
+        "cli_replaced_one": "carte {old} remplacée : {n} tampon et {vouchers} cadeau(x) transférés "
+        "ici ; l'ancienne carte est bloquée",
+        "cli_replaced_many": "carte {old} remplacée : {n} tampons et {vouchers} cadeau(x) "
+        "transférés ici ; l'ancienne carte est bloquée",
+        "card_replaced": "Carte remplacée",
+        "use_new_card": "Passez la nouvelle carte",
+        "cli_blocked": "cette carte a été remplacée : pas de tampon (utilisez la nouvelle carte)",
+        "staff_add_stamp": "Carte suivante : +1 tampon",
+        "staff_replace": "Ancienne carte, puis nouvelle",
+        "staff_replace_new": "Passez la nouvelle carte",
     },
 }
 
@@ -237,7 +302,15 @@ STAFF_NEXT = {
     StaffAction.REDEEM: "staff_redeem",
     StaffAction.UNDO: "staff_undo",
     StaffAction.FIGURES: "staff_next",
+    StaffAction.ADD_STAMP: "staff_add_stamp",
+    StaffAction.REPLACE: "staff_replace",
+    StaffAction.REPLACE_WITH: "staff_replace_new",
 }
+# refusals of a staff correction: the customer's card is fine, the correction is not done
+STAFF_REFUSALS = frozenset({
+    RefusalReason.NEGATIVE_BALANCE, RefusalReason.CARD_IN_USE, RefusalReason.CARD_BLOCKED,
+    RefusalReason.SAME_CARD, RefusalReason.CARD_UNKNOWN,
+})
 
 
 def singular(locale: Locale, n: int) -> bool:

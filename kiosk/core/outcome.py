@@ -38,6 +38,9 @@ class OutcomeKind(StrEnum):
     UNDONE = "undone"
     NOTHING_TO_UNDO = "nothing_to_undo"
     FIGURES = "figures"
+    ADJUSTED = "adjusted"
+    REPLACED = "replaced"
+    BLOCKED = "blocked"
 
 
 class RefusalReason(StrEnum):
@@ -45,6 +48,12 @@ class RefusalReason(StrEnum):
     BLANK_ID = "blank_id"  # an all-zero or all-FF UID: shared by every card that sends it
     UNREADABLE = "unreadable"
     NOT_ORIGINAL = "not_original"  # an NTAG whose originality signature failed: a clone
+    # staff corrections that would lose or invent a balance
+    NEGATIVE_BALANCE = "negative_balance"  # an adjustment taking more than the card holds
+    CARD_IN_USE = "card_in_use"  # a replacement card that already has a balance (no merge asked)
+    CARD_BLOCKED = "card_blocked"  # a card already replaced by another
+    SAME_CARD = "same_card"  # a card replaced by itself
+    CARD_UNKNOWN = "card_unknown"  # a card this kiosk never saw: nothing to adjust or move
 
 
 class UndoRefusal(StrEnum):
@@ -60,6 +69,9 @@ class StaffAction(StrEnum):
     REDEEM = "redeem"
     UNDO = "undo"
     FIGURES = "figures"  # shown at once: no customer card needed
+    ADD_STAMP = "add_stamp"  # one stamp by hand (a stamp the customer should have had)
+    REPLACE = "replace"  # the next card's balance moves to the card tapped after it
+    REPLACE_WITH = "replace_with"  # the old card was tapped: the next card is its replacement
 
 
 @dataclass(frozen=True)
@@ -212,6 +224,34 @@ class NothingToUndo(CardOutcome):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Adjusted(CardOutcome):
+    """Staff added (or took) `delta` stamps by hand, for `reason`."""
+
+    kind = OutcomeKind.ADJUSTED
+    delta: int
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Replaced(CardOutcome):
+    """A lost card's balance moved to this card; `changes` are this card's, `old_changes`
+    the old card's (recorded together, under each card's ref)."""
+
+    kind = OutcomeKind.REPLACED
+    old_ref: str
+    old_changes: tuple[Change, ...]
+    stamps_moved: int
+    vouchers_moved: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Blocked(CardOutcome):
+    """A card replaced by another: it holds nothing now, and is not stamped."""
+
+    kind = OutcomeKind.BLOCKED
+
+
+@dataclass(frozen=True, kw_only=True)
 class Refused:
     """A card that cannot hold stamps: nothing recorded, no card shown."""
 
@@ -240,5 +280,5 @@ class Figures:
 
 Outcome = (
     Welcome | Stamped | RewardEarned | Cooldown | DailyCap | Redeemed | NoVoucher | Expired
-    | Undone | NothingToUndo | Refused | StaffMode | Figures
+    | Undone | NothingToUndo | Refused | StaffMode | Figures | Adjusted | Replaced | Blocked
 )

@@ -38,6 +38,7 @@ class Basket:
     amount: int
     promo_amount: int = 0
     uses_reward: bool = False
+    items: int = 0  # items bought (a point per item, on programs that count them)
 
 
 def active_booster(program: Program, now: datetime) -> Booster | None:
@@ -48,13 +49,14 @@ def active_booster(program: Program, now: datetime) -> Booster | None:
 
 
 def points_for(program: Program, basket: Basket | None) -> int:
-    """Points a basket earns before multipliers: whole points per euro, rounded down."""
+    """Points a basket earns before multipliers: whole points per euro, rounded down, and
+    points per item."""
     if basket is None:
         return 0
     if basket.uses_reward and not program.reward_ticket_earns:
         return 0
     counted = basket.amount - (0 if program.promo_earns else basket.promo_amount)
-    return max(0, counted) * program.points_per_euro // 100
+    return max(0, counted) * program.points_per_euro // 100 + basket.items * program.points_per_item
 
 
 def _birthday_in(year: int, birthday: date) -> date:

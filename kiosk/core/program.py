@@ -16,7 +16,7 @@ from enum import StrEnum
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from kiosk.core.events import PROGRAM_VERSION, REWARD_ID
+from kiosk.core.events import MAX_DELTA, PROGRAM_VERSION, REWARD_ID
 from kiosk.core.wire import Rule, Text, Whole
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -27,7 +27,10 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 PROGRAM_NAME = Text(1, 60)
 REWARD_NAME = Text(1, 60)
 TIER_NAME = Text(1, 30)
-GOAL = Whole(1, 100)
+# A full card turns into a voucher with one event taking the goal's stamps (or points)
+# off, so the goal reaches exactly as far as one event may carry (500 points for a 5 EUR
+# voucher fits; MAX_DELTA is raised, not this bound).
+GOAL = Whole(1, MAX_DELTA)
 WELCOME_BONUS = Whole(0, GOAL.maximum - 1)  # and below the goal
 MILESTONE_STAMPS = Whole(1, GOAL.maximum - 1)  # and below the goal
 DAILY_CAP = Whole(1, 1000)
@@ -42,6 +45,11 @@ BIRTHDAY_BONUS = Whole(0, 100)
 SURPRISE_VISIT = Whole(2, 10_000)
 SURPRISE_BONUS = Whole(1, 100)
 POINTS_PER_EURO = Whole(0, 1000)
+POINTS_PER_ITEM = Whole(0, 100)  # points per item of the till's basket (0: none)
+TIER_OR_VISITS = Whole(0, TIER_THRESHOLD.maximum)  # 0: the tier counts its basis only
+POINTS_PER_STAMP = Whole(0, 1000)  # 0: no conversion said; stamps and points do not mix
+MAX_RETIRED = 50  # rewards of earlier versions whose vouchers are still honoured
+MAX_UNIT_VERSIONS = 200  # versions counted in today's unit since a switch
 
 
 @dataclass(frozen=True)
@@ -55,11 +63,15 @@ class Reward:
 
 @dataclass(frozen=True)
 class Tier:
-    """A status level reached with `threshold` visits (or stamps) in the rolling window."""
+    """A status level reached with `threshold` visits (or stamps, or points) in the rolling
+    window, or with `or_visits` visits there (150 points or 4 visits); reaching it may
+    give a voucher (a gift, or a percentage off as its name says)."""
 
     name: str
     threshold: int
     multiplier: int = 1
+    or_visits: int = 0
+    voucher: Reward | None = None
 
 
 @dataclass(frozen=True)
@@ -126,8 +138,19 @@ class Program:
     birthday_gift: Reward | None = None
     surprises: tuple[Surprise, ...] = ()
     points_per_euro: int = 0  # 0: one stamp per visit; else points per euro of the basket
+    points_per_item: int = 0  # and/or points per item of the basket
     promo_earns: bool = True
     reward_ticket_earns: bool = True
+    # What earlier versions left on cards (the central fills these when a new version is
+    # set, so a kiosk decides a tap without asking anyone): rewards no longer offered
+    # whose vouchers stay redeemable under their old name, and, after a switch between
+    # stamps and points, how many points one stamp is worth, the version that switched
+    # and the versions counted in today's unit since (a card with events of any other
+    # version holds a balance in the old unit, converted at its next tap).
+    retired_rewards: tuple[Reward, ...] = ()
+    points_per_stamp: int = 0
+    switched_in: str | None = None
+    unit_versions: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         _within_bounds("", self, PROGRAM_BOUNDS)
@@ -162,8 +185,32 @@ class Program:
             r.id for r in self.rewards
         }:
             raise ValueError("the birthday gift needs its own reward id")
+        gifts = [r.id for r in (*self.rewards, *self.tier_vouchers)] + (
+            [] if self.birthday_gift is None else [self.birthday_gift.id])
+        if len(set(gifts)) != len(gifts):
+            raise ValueError("a tier's voucher needs its own reward id")
         if len({s.visit for s in self.surprises}) != len(self.surprises):
             raise ValueError("surprises need distinct visit numbers")
+        self._check_history()
+
+    def _check_history(self) -> None:
+        for index, reward in enumerate(self.retired_rewards):
+            _within_bounds(f"retired_rewards[{index}].", reward, PART_BOUNDS[Reward])
+        if len(self.retired_rewards) > MAX_RETIRED:
+            raise ValueError(f"retired_rewards: more than {MAX_RETIRED}")
+        gift = () if self.birthday_gift is None else (self.birthday_gift,)
+        offered = {r.id for r in (*self.rewards, *gift)}
+        if any(r.id in offered for r in self.retired_rewards):
+            raise ValueError("a retired reward needs an id no current reward uses")
+        if len(self.unit_versions) > MAX_UNIT_VERSIONS:
+            raise ValueError(f"unit_versions: more than {MAX_UNIT_VERSIONS} versions")
+        if self.switched_in is not None and not (
+            self.points_per_stamp and self.switched_in in self.unit_versions
+        ):
+            raise ValueError(
+                "switched_in needs points_per_stamp (the points one stamp is worth) and "
+                "unit_versions listing it"
+            )
 
     @property
     def reward(self) -> Reward:
@@ -175,10 +222,16 @@ class Program:
         return (*sorted(self.milestones, key=lambda r: r.stamps), self.reward)
 
     @property
+    def tier_vouchers(self) -> tuple[Reward, ...]:
+        """The vouchers reaching a tier gives."""
+        return tuple(t.voucher for t in self.tiers if t.voucher is not None)
+
+    @property
     def voucher_rewards(self) -> tuple[Reward, ...]:
-        """Every reward a card can hold a voucher for (the card's and the birthday gift)."""
+        """Every reward a card can hold a voucher for: the card's, the birthday gift, the
+        tiers' gifts, and the retired rewards whose vouchers are still honoured."""
         gift = () if self.birthday_gift is None else (self.birthday_gift,)
-        return (*self.rewards, *gift)
+        return (*self.rewards, *gift, *self.tier_vouchers, *self.retired_rewards)
 
     def reward_by_id(self, reward_id: str) -> Reward | None:
         return next((r for r in self.voucher_rewards if r.id == reward_id), None)
@@ -188,7 +241,7 @@ class Program:
 
     @property
     def uses_points(self) -> bool:
-        return self.points_per_euro > 0
+        return self.points_per_euro > 0 or self.points_per_item > 0
 
     @cached_property
     def tz(self) -> tzinfo:
@@ -201,11 +254,14 @@ PROGRAM_BOUNDS: Mapping[str, Rule] = {
     "reward_name": REWARD_NAME, "welcome_bonus": WELCOME_BONUS, "daily_cap": DAILY_CAP,
     "tier_months": TIER_MONTHS, "tier_warn_days": TIER_WARN_DAYS, "expiry_days": EXPIRY_DAYS,
     "expiry_warn_days": EXPIRY_WARN_DAYS, "birthday_bonus": BIRTHDAY_BONUS,
-    "points_per_euro": POINTS_PER_EURO,
+    "points_per_euro": POINTS_PER_EURO, "points_per_stamp": POINTS_PER_STAMP,
+    "points_per_item": POINTS_PER_ITEM,
+    "switched_in": PROGRAM_VERSION,
 }
 PART_BOUNDS: Mapping[type, Mapping[str, Rule]] = {
     Reward: {"id": REWARD_ID, "name": REWARD_NAME},  # a milestone's stamps: below the goal
-    Tier: {"name": TIER_NAME, "threshold": TIER_THRESHOLD, "multiplier": TIER_MULTIPLIER},
+    Tier: {"name": TIER_NAME, "threshold": TIER_THRESHOLD, "multiplier": TIER_MULTIPLIER,
+           "or_visits": TIER_OR_VISITS},
     Booster: {"multiplier": BOOSTER_MULTIPLIER},
     Surprise: {"visit": SURPRISE_VISIT, "bonus": SURPRISE_BONUS},
 }

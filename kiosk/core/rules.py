@@ -19,6 +19,7 @@ from kiosk.core.clock import seen_visit
 from kiosk.core.events import MAX_DELTA, CardState, Change, EventKind, apply_change
 from kiosk.core.expiry import expiry_changes, next_expiry
 from kiosk.core.outcome import (
+    Blocked,
     Cooldown,
     DailyCap,
     Expired,
@@ -44,6 +45,7 @@ from kiosk.core.perks import (
 )
 from kiosk.core.program import Mode, Program, Reward
 from kiosk.core.tiers import tier_changes, tier_multiplier, tier_progress
+from kiosk.core.versions import conversion_changes
 
 __all__ = [
     "Basket", "CardState", "Customer", "Outcome", "OutcomeKind", "Program", "RefusalReason",
@@ -101,18 +103,20 @@ def progress(
 
 
 def _reward_changes(program: Program, stamps_before: int, stamps: int) -> list[Change]:
-    """Every reward the card's stamps pass on a stamp card (none on a ladder)."""
+    """Every reward the card's stamps reach on a stamp card (none on a ladder): the
+    milestones passed, and a voucher per full card held after the tap, so stamps left
+    above a goal that was lowered since turn into vouchers too."""
     if program.mode is Mode.LADDER:
         return []
     changes = []
     milestones = {m.stamps: m for m in program.milestones}
     for position in range(max(0, stamps_before) + 1, max(0, stamps_before + stamps) + 1):
         cycle_position = position % program.goal
-        if cycle_position == 0:
-            # the card is full: its stamps become a voucher, the surplus rolls over
-            changes.append(Change(EventKind.REWARD_EARNED, -program.goal, program.reward_id))
-        elif cycle_position in milestones:
+        if cycle_position in milestones:
             changes.append(Change(EventKind.REWARD_EARNED, 0, milestones[cycle_position].id))
+    # the card is full: its stamps become a voucher, the surplus rolls over
+    full = max(0, stamps_before + stamps) // program.goal
+    changes += [Change(EventKind.REWARD_EARNED, -program.goal, program.reward_id)] * full
     return changes
 
 
@@ -154,6 +158,8 @@ def decide_tap(
     # A till ticket proves a purchase of its own: on a points program two purchases in a
     # row both earn, so the per-visit cooldown only holds back taps without a basket.
     purchase = program.uses_points and basket is not None
+    if card.blocked:  # replaced by another card: its balance lives there now
+        return Blocked(card=card, progress=progress(program, card, now))
     if card.enrolled:
         last_visit = seen_visit(card.last_visit, now)  # a fast clock elsewhere blocks nothing
         if (
@@ -173,7 +179,11 @@ def decide_tap(
             and card.stamps_that_day >= program.daily_cap
         ):
             return DailyCap(card=card, progress=progress(program, card, now), first_name=name)
-        opening: tuple[Change, ...] = expiry_changes(program, card, now)
+        # a balance from before a switch of unit converts first; expiry reads the result
+        converted = conversion_changes(program, card)
+        opening: tuple[Change, ...] = (
+            *converted, *expiry_changes(program, _after(program, card, converted, now), now)
+        )
     else:
         opening = (Change(EventKind.ENROLLED, program.welcome_bonus),)
 

@@ -16,7 +16,15 @@ from typing import assert_never
 
 from PIL import Image, ImageDraw
 
-from kiosk.core.i18n import STAFF_NEXT, UNDO_REFUSALS, Locale, shipped, short_date, text
+from kiosk.core.i18n import (
+    STAFF_NEXT,
+    STAFF_REFUSALS,
+    UNDO_REFUSALS,
+    Locale,
+    shipped,
+    short_date,
+    text,
+)
 from kiosk.core.layout import (
     MARGIN,
     Block,
@@ -29,6 +37,8 @@ from kiosk.core.layout import (
     text_width,
 )
 from kiosk.core.outcome import (
+    Adjusted,
+    Blocked,
     CardOutcome,
     Cooldown,
     DailyCap,
@@ -41,6 +51,7 @@ from kiosk.core.outcome import (
     Redeemed,
     RefusalReason,
     Refused,
+    Replaced,
     RewardEarned,
     StaffMode,
     Stamped,
@@ -185,6 +196,12 @@ class Screens:
                 headline = self._line("undone", BIG)
             case NothingToUndo(refusal=refusal):
                 headline = self._line(UNDO_REFUSALS[refusal], BIG)
+            case Adjusted():
+                headline = self._line("adjusted", BIG)
+            case Replaced():
+                headline = self._line("balance_moved", BIG)
+            case Blocked():
+                return self._render([self._line("card_replaced", BIG), self._line("use_new_card")])
             case _:
                 assert_never(outcome)
         return self._render(self._card_blocks(outcome, headline))
@@ -224,6 +241,10 @@ class Screens:
                 lines.append(self._line("daily_cap_detail"))
             case Redeemed(reward=reward):
                 lines.append(self._reward_line("{reward}", reward.name))
+            case Adjusted(delta=delta, reason=reason):
+                lines.append(self._wrapped(self._t("adjusted_detail", delta=f"{delta:+d}", reason=reason)))
+            case Replaced(stamps_moved=moved):
+                lines.append(Text(self._t("moved", n=moved), SMALL))
         return lines
 
     def _visit_extras(self, visit: Visit) -> list[Text]:
@@ -328,6 +349,9 @@ class Screens:
         return Text(template, BIG, {"name": name}, squeeze="name")
 
     def _refused(self, reason: RefusalReason) -> Image.Image:
+        if reason in STAFF_REFUSALS:  # the card is fine: the staff correction is not done
+            why = Text(self._t(f"refused_{reason.value}"), ("small",), max_lines=1 if self.compact else 2)
+            return self._render([self._line("not_done", BIG), why], True)
         if reason is RefusalReason.UNREADABLE:
             return self._render([self._line("unreadable", BIG), self._line("unreadable_detail")])
         if reason is RefusalReason.NOT_ORIGINAL:

@@ -58,10 +58,19 @@ def staff_cards(value: object, field: str) -> frozenset[str]:
     return frozenset(value)
 
 
+# what each staff card tap moves on to; today's figures stay the third tap, as staff know it
+STAFF_CYCLE = (
+    StaffAction.REDEEM, StaffAction.UNDO, StaffAction.FIGURES, StaffAction.ADD_STAMP,
+    StaffAction.REPLACE,
+)
+
+
 def next_staff_action(current: StaffAction | None) -> StaffAction:
-    """A staff card tap: redeem first, then undo, then today's figures, then redeem again."""
-    order = list(StaffAction)
-    return order[0] if current is None else order[(order.index(current) + 1) % len(order)]
+    """A staff card tap: redeem first, then undo, today's figures, one stamp by hand, a card
+    replacement, then redeem again."""
+    if current not in STAFF_CYCLE:
+        return STAFF_CYCLE[0]
+    return STAFF_CYCLE[(STAFF_CYCLE.index(current) + 1) % len(STAFF_CYCLE)]
 
 
 def staff_mode(action: StaffAction = StaffAction.REDEEM) -> StaffMode:

@@ -24,20 +24,33 @@ def _in_window(key: str, last: int, months: int) -> bool:
     return last - months < year * 12 + month - 1 <= last
 
 
-def tier_count(program: Program, card: CardState, now: datetime, months: int | None = None) -> int:
-    """Visits (or stamps) in the `months` (default: the program's window) up to now's month."""
+def tier_count(
+    program: Program, card: CardState, now: datetime, months: int | None = None,
+    visits: bool = False,
+) -> int:
+    """Visits (or stamps) in the `months` (default: the program's window) up to now's month;
+    `visits` counts visits whatever the program's basis."""
     months = program.tier_months if months is None else months
     last = _month_index(now.astimezone(program.tz).date())
     # day keys ("YYYY-MM-DD") start with their month, so one window test serves both
-    by_visits = program.tier_basis is TierBasis.VISITS
+    by_visits = visits or program.tier_basis is TierBasis.VISITS
     buckets = card.month_visits if by_visits else card.day_stamps
     return max(0, sum(n for key, n in buckets.items() if _in_window(key, last, months)))
 
 
-def tier_for(program: Program, count: int) -> Tier | None:
-    """The highest tier `count` reaches (None below the first)."""
-    reached = [t for t in program.tiers if t.threshold <= count]
+def tier_for(program: Program, count: int, visits: int = 0) -> Tier | None:
+    """The highest tier `count` (or, for a tier that allows it, `visits`) reaches (None
+    below the first)."""
+    reached = [
+        t for t in program.tiers
+        if t.threshold <= count or (t.or_visits and t.or_visits <= visits)
+    ]
     return reached[-1] if reached else None
+
+
+def _earned_tier(program: Program, card: CardState, now: datetime) -> Tier | None:
+    visits = tier_count(program, card, now, visits=True)
+    return tier_for(program, tier_count(program, card, now), visits)
 
 
 def tier_multiplier(program: Program, card: CardState) -> int:
@@ -50,11 +63,17 @@ def tier_changes(program: Program, card: CardState, now: datetime) -> tuple[Chan
     """A `tier_changed` event when the window earns another tier than the card holds."""
     if not program.tiers:
         return ()
-    earned = tier_for(program, tier_count(program, card, now))
+    earned = _earned_tier(program, card, now)
     name = None if earned is None else earned.name
     if name == card.tier:
         return ()
-    return (Change(EventKind.TIER_CHANGED, 0, name),)
+    changed = Change(EventKind.TIER_CHANGED, 0, name)
+    held = program.tier_named(card.tier)
+    rising = earned is not None and (held is None or earned.threshold > held.threshold)
+    if rising and earned is not None and earned.voucher is not None:
+        # reaching a tier gives its voucher (once per rise: falling back and rising gives another)
+        return (changed, Change(EventKind.REWARD_EARNED, 0, earned.voucher.id))
+    return (changed,)
 
 
 def tier_progress(

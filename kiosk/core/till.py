@@ -18,7 +18,8 @@ from kiosk.core.perks import Basket
 
 MAX_AMOUNT = 10_000_00  # 10 000 euros: anything above is a typo at a counter
 MAX_BODY = 4096
-FIELDS = frozenset({"amount", "promo_amount", "uses_reward"})
+MAX_ITEMS = 1000  # items in one basket: anything above is a typo at a counter
+FIELDS = frozenset({"amount", "promo_amount", "uses_reward", "items"})
 
 
 class BasketError(ValueError):
@@ -45,7 +46,7 @@ def basket_from_mapping(data: Any) -> Basket:
         raise BasketError('the body must be a JSON object like {"amount": 1250}')
     unknown = sorted(set(data) - FIELDS)
     if unknown:
-        raise BasketError(f"{unknown[0]}: unknown field (known: amount, promo_amount, uses_reward)")
+        raise BasketError(f"{unknown[0]}: unknown field (known: {', '.join(sorted(FIELDS))})")
     amount = _cents(data, "amount")
     promo = _cents(data, "promo_amount", 0)
     if promo > amount:
@@ -53,7 +54,10 @@ def basket_from_mapping(data: Any) -> Basket:
     uses_reward = data.get("uses_reward", False)
     if not isinstance(uses_reward, bool):
         raise BasketError("uses_reward: must be true or false")
-    return Basket(amount=amount, promo_amount=promo, uses_reward=uses_reward)
+    items = data.get("items", 0)
+    if isinstance(items, bool) or not isinstance(items, int) or not 0 <= items <= MAX_ITEMS:
+        raise BasketError(f"items: must be a whole number of items from 0 to {MAX_ITEMS}")
+    return Basket(amount=amount, promo_amount=promo, uses_reward=uses_reward, items=items)
 
 
 def parse_basket(body: bytes | str) -> Basket:
@@ -78,6 +82,7 @@ def basket_to_mapping(basket: Basket) -> dict[str, Any]:
         "amount": basket.amount,
         "promo_amount": basket.promo_amount,
         "uses_reward": basket.uses_reward,
+        "items": basket.items,
     }
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import insert
 
 from central import cli as central_cli
 from central.db import open_database, programs
+from central.orgs import DEFAULT_ORG
 from central.program import from_toml
 from kiosk import cli as kiosk_cli
 from kiosk import config as config_module
@@ -115,6 +116,7 @@ def test_a_served_program_the_kiosk_cannot_parse_is_ignored_and_the_old_one_kept
     try:
         with db.engine.begin() as conn:
             conn.execute(insert(programs).values(
+                org_id=DEFAULT_ORG,
                 version="garbage-3", body=json.dumps({**from_toml('version = "garbage-3"'), "goal": "lots"}),
                 set_at=datetime.now(UTC).isoformat()))
     finally:

@@ -24,6 +24,7 @@ from central import store
 from central.db import Database, card_states, open_database, reading, writing
 from central.figures import visits_per_day
 from central.ingest import card_events
+from central.orgs import DEFAULT_ORG, Kiosk
 from central.program import from_toml
 from central.program import timezone as program_timezone
 from central.testing import add_kiosk, event_dict
@@ -48,18 +49,18 @@ def _event(kiosk: str, seq: int, card: str, kind: EventKind, delta: int, at: dat
 
 def _upload(writer: BatchWriter, kiosk: str, items: list[dict[str, Any]]) -> dict[str, Any]:
     checked = [check_event(item, kiosk, NOW) for item in items]
-    done = writer.submit(kiosk, checked, NOW).result(timeout=30)
+    done = writer.submit(Kiosk(kiosk, 1, DEFAULT_ORG), checked, NOW).result(timeout=30)
     assert all(r.status != "rejected" for r in done.results), done.results
     return done.cards
 
 
 def _stored_fold(db: Database, card: str) -> CardState:
     """What folding every stored event of the card gives, in the program's time zone."""
-    found = store.current_program(db)
+    found = store.current_program(db, DEFAULT_ORG)
     tz = UTC if found is None else program_timezone(found[1])
     return fold(card, [Event.from_dict({k: v for k, v in e.items()
                                         if k not in ("received_at", "flags", "held_reason")})
-                       for e in card_events(db, card) if e["held_reason"] is None], tz)
+                       for e in card_events(db, DEFAULT_ORG, card) if e["held_reason"] is None], tz)
 
 
 def _stored_state(db: Database, card: str) -> CardState:
@@ -128,7 +129,7 @@ def test_cached_card_states_equal_the_fold_of_every_stored_event(
             # submitted without waiting, so several batches share a group commit
             for _ in range(2 if again else 1):
                 checked = [check_event(item, kiosk, NOW) for item in items]
-                futures.append(writer.submit(kiosk, checked, NOW))
+                futures.append(writer.submit(Kiosk(kiosk, 1, DEFAULT_ORG), checked, NOW))
         answers = [future.result(timeout=30) for future in futures]
         last_answer: dict[str, dict[str, Any]] = {}
         for done in answers:
@@ -142,7 +143,7 @@ def test_cached_card_states_equal_the_fold_of_every_stored_event(
                 assert CardState.from_dict(last_answer[card]) == expected
         # the dashboard's visits per day add up to the cards' visits (retries count once)
         with reading(db) as conn:
-            counted = sum(n for _k, _d, n in visits_per_day(conn, "2000-01-01", "2999-12-31"))
+            counted = sum(n for _k, _d, n in visits_per_day(conn, DEFAULT_ORG, "2000-01-01", "2999-12-31"))
         assert counted == sum(_stored_fold(db, card).visits for card in CARDS)
     finally:
         writer.close()
@@ -170,10 +171,10 @@ def test_on_postgresql_a_card_being_written_holds_up_only_its_own_uploads(
         # another server process is in the middle of advancing the busy card, holding
         # what its writer holds then
         with writing(other) as conn:
-            other_writer.cards.session(conn).get([busy])
+            other_writer.cards.session(conn).get(DEFAULT_ORG, [busy])
             done = _upload(writer, "ka", [_event("ka", 2, free, EventKind.STAMP, 1, NOW)])
             assert done[free]["stamps"] == 1
-            waiting = writer.submit("ka", [check_event(
+            waiting = writer.submit(Kiosk("ka", 1, DEFAULT_ORG), [check_event(
                 _event("ka", 3, busy, EventKind.STAMP, 1, NOW), "ka", NOW)], NOW)
             assert wait_until(lambda: _waiting_on_a_lock(other), timeout=10)
             assert not waiting.done()
@@ -202,9 +203,9 @@ def test_a_batch_that_cannot_be_written_fails_alone_and_the_rest_of_its_group_co
     assert unwritable.event is not None
     unwritable = replace(unwritable, event=replace(unwritable.event, seq=2**63))
     with db.write_guard():  # the writer waits for the lock: the batches queue into one group
-        futures = [writer.submit("ka", [check_event(good[0], "ka", NOW)], NOW),
-                   writer.submit("kb", [unwritable], NOW),
-                   writer.submit("ka", [check_event(good[1], "ka", NOW)], NOW)]
+        futures = [writer.submit(Kiosk("ka", 1, DEFAULT_ORG), [check_event(good[0], "ka", NOW)], NOW),
+                   writer.submit(Kiosk("kb", 1, DEFAULT_ORG), [unwritable], NOW),
+                   writer.submit(Kiosk("ka", 1, DEFAULT_ORG), [check_event(good[1], "ka", NOW)], NOW)]
     with pytest.raises((OverflowError, DBAPIError)):
         futures[1].result(timeout=30)
     assert [f.result(timeout=30).results[0].status for f in (futures[0], futures[2])] == [

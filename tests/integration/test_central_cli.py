@@ -16,6 +16,7 @@ from sqlalchemy import select
 from central import store
 from central.cli import main
 from central.db import metadata, open_database
+from central.orgs import DEFAULT_ORG
 from central.testing import Client, event_dict, running_server
 
 CARD = hashlib.sha256(b"a card").hexdigest()
@@ -38,7 +39,7 @@ def test_add_kiosk_prints_a_token_once_and_stores_only_its_hash(
     code, token, _ = run(capsys, "add-kiosk", "shop-1", "--db", db)
     assert code == 0 and len(token) >= 40
     database = open_database(db)
-    assert store.authenticate(database, token) == "shop-1"
+    assert store.authenticate(database, token) == store.Kiosk("shop-1", 1, DEFAULT_ORG)
     assert store.authenticate(database, token + "x") is None
     if database.is_sqlite:  # every byte the server wrote: the file and its WAL
         stored = b"".join(part.read_bytes() for part in Path(db).parent.iterdir())
@@ -116,7 +117,7 @@ def test_export_and_erase_a_customer_from_the_command_line(
     capsys: pytest.CaptureFixture[str], db: str
 ) -> None:
     database = open_database(db)
-    store.set_customer(database, CARD, {"first_name": "Zoé", "birthday": "1991-04-05",
+    store.set_customer(database, DEFAULT_ORG, CARD, {"first_name": "Zoé", "birthday": "1991-04-05",
                                         "consent": True}, datetime.now(UTC))
     database.dispose()
     code, out, _ = run(capsys, "export-customer", CARD, "--db", db)

@@ -11,13 +11,12 @@ from typing import Any
 
 import pytest
 
-from central import store
 from central.cli import main
-from central.db import open_database
 from central.program import from_toml, section
-from central.testing import Client, add_kiosk, event_dict, running_server
+from central.testing import Client, event_dict
 from kiosk.core.events import Event, EventKind, fold, record
 from kiosk.core.rules import decide_redeem, decide_tap
+from tests.support.program_central import serving
 
 NOW = datetime(2026, 6, 1, 18, 0, tzinfo=UTC)
 CARD = hashlib.sha256(b"a regular").hexdigest()
@@ -28,13 +27,8 @@ PROGRAM = from_toml('version = "v1"\ngoal = 5\nwelcome_bonus = 1\npoints_per_eur
 
 @pytest.fixture
 def kiosk(central_db: str) -> Iterator[Client]:
-    db = open_database(central_db)
-    try:
-        store.set_program(db, PROGRAM, NOW - timedelta(days=30))
-    finally:
-        db.dispose()
-    with running_server(central_db, clock=lambda: NOW) as url:
-        yield Client(url, add_kiosk(central_db, "k1"))
+    with serving(central_db, PROGRAM, NOW, "k1") as (client,):
+        yield client
 
 
 def day_of_taps(count: int) -> list[Event]:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from central import store
 from central.cli import main
 from central.db import open_database, owner_keys
+from central.orgs import DEFAULT_ORG
 from central.testing import Client, add_kiosk, add_owner_key, event_dict, running_server
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -31,7 +32,7 @@ def central(central_db: str) -> Iterator[tuple[str, str]]:
 def stored_customer(db_url: str) -> dict[str, object] | None:
     db = open_database(db_url)
     try:
-        return store.customer(db, CARD)
+        return store.customer(db, DEFAULT_ORG, CARD)
     finally:
         db.dispose()
 

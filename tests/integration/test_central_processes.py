@@ -14,6 +14,7 @@ from typing import Any
 
 from central import store
 from central.db import open_database
+from central.orgs import DEFAULT_ORG
 from central.testing import Client, Reply, ServerProcess, add_kiosk, event_dict
 from kiosk.core.events import Event, fold
 
@@ -50,7 +51,7 @@ def _at_once(senders: list[tuple[str, str]], batch: list[dict[str, Any]]) -> lis
 def _stored(db_url: str) -> tuple[int, dict[str, Any]]:
     db = open_database(db_url)
     try:
-        exported = {card: store.export_customer(db, card) for card in CARDS}
+        exported = {card: store.export_customer(db, DEFAULT_ORG, card) for card in CARDS}
         return store.event_count(db), exported
     finally:
         db.dispose()

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from central.serving import Limits
 from central.testing import Client, add_kiosk, add_owner_key, event_dict, running_server
-from kiosk.core.events import EVENT_NAMES, Event, EventKind, fold
+from kiosk.core.events import EVENT_NAMES, NEEDED_BY_KIND, Event, EventKind, fold
 from tests.support.databases import BACKENDS, database_url
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -46,7 +46,9 @@ def model(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
 @st.composite
 def valid_events(draw: st.DrawFn) -> dict[str, Any]:
     kind = draw(st.sampled_from(list(EventKind)))
-    rewarded = kind in (EventKind.REWARD_EARNED, EventKind.REWARD_REDEEMED)
+    # a kind's needed fields are set: a valid event of that kind has them
+    needed = NEEDED_BY_KIND.get(kind, frozenset())
+    rewarded = "reward_id" in needed
     occurred = draw(st.datetimes(min_value=datetime(2020, 1, 2), max_value=datetime(2026, 6, 2),
                                  timezones=ZONES))
     return {
@@ -59,7 +61,7 @@ def valid_events(draw: st.DrawFn) -> dict[str, Any]:
         "reward_id": draw(st.sampled_from(["reward", "café crème"])) if rewarded else None,
         "program_version": "1",
         "occurred_at": occurred.isoformat(),
-        "staff_ref": draw(st.none() | st.just("staff-1")),
+        "staff_ref": "staff-1" if "staff_ref" in needed else draw(st.none() | st.just("staff-1")),
     }
 
 

@@ -13,10 +13,11 @@ from alembic.migration import MigrationContext
 from sqlalchemy import delete, select, text
 
 import central.migrations as migrations_package
-from central import migrations
+from central import migrations, store
 from central.cli import main
 from central.db import Database, meta, metadata, open_database, table_names
 from central.figures import visits_per_day
+from central.orgs import DEFAULT_ORG
 from central.testing import add_kiosk
 
 BROKEN = '''
@@ -99,8 +100,12 @@ def test_an_old_database_is_refused_by_serve_until_migrate_upgrades_it(
             version = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version"))
             assert version.scalar() == "2"
             # the dashboard's figures are counted once from the events already stored
-            assert visits_per_day(conn, "2026-06-01", "2026-06-30") == [
+            assert visits_per_day(conn, DEFAULT_ORG, "2026-06-01", "2026-06-30") == [
                 ("k1", "2026-06-01", 1), ("k1", "2026-06-02", 1)]
+        # what was there is the default organisation's; its kiosks' own site key is
+        # unknown here, so none is made up (a pairing would hand out a key naming no card)
+        assert store.site_key(db, DEFAULT_ORG) is None
+        assert store.event_count(db, DEFAULT_ORG) == len(OLD_EVENTS)
     finally:
         db.dispose()
     up_to_date = f"is up to date (schema {migrations.head()})"

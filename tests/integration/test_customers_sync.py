@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from central import cli as central_cli
 from central import store
 from central.db import open_database
+from central.orgs import DEFAULT_ORG
 from central.testing import Client
 from kiosk.adapters.ledger import Ledger
 from kiosk.adapters.sync_client import SyncFailure, check_customer
@@ -147,9 +148,9 @@ def test_card_answers_carry_first_name_and_birthday_only_with_consent(
     client = Client(central.url, token)
     try:
         assert client.get(f"/v1/cards/{ref}").json()["customer"] is None
-        store.set_customer(db, ref, {"consent": False}, T0)
+        store.set_customer(db, DEFAULT_ORG, ref, {"consent": False}, T0)
         assert client.get(f"/v1/cards/{ref}").json()["customer"] is None
-        store.set_customer(db, ref, {"first_name": "Ana", "birthday": "1980-02-29",
+        store.set_customer(db, DEFAULT_ORG, ref, {"first_name": "Ana", "birthday": "1980-02-29",
                                      "consent": True}, T0)
         answer = client.get(f"/v1/cards/{ref}").json()["customer"]
         assert answer == {"first_name": "Ana", "birthday": "1980-02-29"}
@@ -157,7 +158,7 @@ def test_card_answers_carry_first_name_and_birthday_only_with_consent(
         assert worker.sync_once(refresh=True).ok
         with Ledger.open(config.kiosk.ledger_path) as ledger:
             assert ledger.customer(ref) == Customer("Ana", date(1980, 2, 29), consent=True)
-        store.set_customer(db, ref, {"consent": False}, T0)
+        store.set_customer(db, DEFAULT_ORG, ref, {"consent": False}, T0)
         assert worker.sync_once(refresh=True).ok
         with Ledger.open(config.kiosk.ledger_path) as ledger:
             assert ledger.customer(ref) is None

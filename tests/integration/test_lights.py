@@ -157,3 +157,18 @@ def test_a_melody_with_a_bad_note_is_refused_naming_the_field() -> None:
 
     with pytest.raises(ConfigError, match="lights.reward_melody"):
         from_mapping({"lights": {"reward_melody": "H9:0.1"}})
+
+
+def test_a_replaced_card_blinks_red_like_a_refused_one(factory: MockFactory) -> None:
+    from kiosk.core.events import CardState
+    from kiosk.core.outcome import Blocked
+    from kiosk.core.rules import progress
+    from tests.reference.samples import NOON
+
+    card = CardState(card_ref="ab" * 32, enrolled=True, blocked=True)
+    lights = make(factory)
+    lights.react(Blocked(card=card, progress=progress(PROGRAM, card, NOON)))
+    assert lights.wait(5)
+    assert states(factory, RED) == [False, True, False, True, False]
+    assert states(factory, GREEN) == [False]
+    lights.close()

@@ -144,3 +144,52 @@ def test_a_chip_left_at_a_higher_speed_by_an_interrupted_close_is_brought_back(
         assert rig.wait_for(lambda: rig.statuses == [True])
         rig.field.place(make_card("felica", IDM))
         assert rig.wait_for(lambda: len(rig.reads) == 1)
+
+
+@pytest.fixture
+def auto_rig(tmp_path: Path, line: PN532Line) -> Iterator[ReaderRig]:
+    chip_polls = section(tmp_path, line).model_copy(update={"auto_poll": True})
+    with ReaderRig(chip_polls, field=line) as running:
+        assert running.wait_for(lambda: running.statuses == [True])
+        yield running
+
+
+@pytest.mark.parametrize(
+    ("kind", "uid", "technology"),
+    [("ntag213", NTAG, "106A"), ("felica", IDM, "212F"), ("type-b", NFCID0, "106B")],
+)
+def test_with_the_chip_polling_by_itself_each_card_kind_is_read_and_the_host_stays_quiet(
+    auto_rig: ReaderRig, line: PN532Line, kind: str, uid: bytes, technology: str
+) -> None:
+    assert line.wait_auto_polling(timeout=5)
+    listed = line.polls
+    auto_rig.field.place(make_card(kind, uid))
+    assert auto_rig.wait_for(lambda: len(auto_rig.reads) == 1)
+    assert (auto_rig.reads[0].uid, auto_rig.reads[0].technology) == (uid, technology)
+    assert line.polls == listed  # found by the chip's own polling, not by a host round
+
+
+def test_with_the_chip_polling_by_itself_a_card_left_there_counts_once_and_again_after_lifting(
+    auto_rig: ReaderRig, line: PN532Line
+) -> None:
+    card = make_card("mifare-classic-1k", CLASSIC)
+    auto_rig.field.place(card)
+    assert auto_rig.wait_for(lambda: len(auto_rig.reads) == 1)
+    assert auto_rig.settle(rounds=5)  # the host's rounds watch the card lying there
+    assert len(auto_rig.reads) == 1
+    auto_rig.field.remove()
+    assert line.wait_auto_polling(timeout=5)  # the empty field is the chip's to watch again
+    auto_rig.field.place(card)
+    assert auto_rig.wait_for(lambda: len(auto_rig.reads) == 2)
+
+
+def test_with_the_chip_polling_by_itself_a_pulled_cable_takes_the_reader_offline_and_back(
+    auto_rig: ReaderRig, line: PN532Line
+) -> None:
+    assert line.wait_auto_polling(timeout=5)
+    line.unplug()
+    assert auto_rig.wait_for(lambda: auto_rig.statuses == [True, False])
+    line.replug()
+    assert auto_rig.wait_for(lambda: auto_rig.statuses == [True, False, True], timeout=5)
+    auto_rig.field.place(make_card("ntag213", NTAG))
+    assert auto_rig.wait_for(lambda: len(auto_rig.reads) == 1)

@@ -74,7 +74,19 @@ def test_each_staff_tap_moves_on_to_the_next_action_and_figures_show_at_once(cou
     assert session.tap(counter, STAFF, 2.0).kind is OutcomeKind.FIGURES
     assert session.armed(2.0) is None
     session.tap(counter, STAFF, 3.0)
-    assert session.armed(3.0) is StaffAction.REDEEM  # round again
+    assert session.armed(3.0) is StaffAction.ADD_STAMP
+    session.tap(counter, STAFF, 4.0)
+    assert session.armed(4.0) is StaffAction.REPLACE
+    session.tap(counter, STAFF, 5.0)
+    assert session.armed(5.0) is StaffAction.REDEEM  # round again
+
+
+def test_a_staff_tap_long_after_the_figures_starts_over_at_redeem(counter):
+    session = StaffSession(staff_window=20.0)
+    for moment in (0.0, 1.0, 2.0):
+        session.tap(counter, STAFF, moment)  # redeem, undo, figures
+    session.tap(counter, STAFF, 100.0)
+    assert session.armed(100.0) is StaffAction.REDEEM
 
 
 def test_undo_armed_by_a_staff_card_takes_back_the_customers_last_stamp(counter):
@@ -150,3 +162,36 @@ def test_the_counter_alone_decides_that_a_random_uid_is_not_a_card(counter):
         PROGRAM, counter.ledger, KEY, "kiosk-1", staff=StaffPolicy(frozenset({card_ref(KEY, PHONE)})))
     assert StaffSession().tap(listed, PHONE, 0.0).kind is OutcomeKind.REFUSED
     assert counter.ledger.events() == []
+
+
+def staff_taps(session: StaffSession, counter: Counter, count: int, start: float) -> float:
+    """`count` staff card taps, one second apart; the time of the last."""
+    for i in range(count):
+        session.tap(counter, STAFF, start + i)
+    return start + count - 1
+
+
+def test_a_staff_card_armed_for_a_stamp_by_hand_adds_one_stamp_with_the_staff_cards_ref(counter):
+    session = StaffSession()
+    session.tap(counter, CUSTOMER, 0.0)  # welcome: 3 of 4
+    at = staff_taps(session, counter, 4, 10.0)  # redeem, undo, figures, one stamp by hand
+    assert session.armed(at) is StaffAction.ADD_STAMP
+    outcome = session.tap(counter, CUSTOMER, at + 1)
+    assert outcome.kind is OutcomeKind.ADJUSTED
+    assert counter.card(CUSTOMER).stamps == 4
+    assert staff_events(counter) == [(EventKind.MANUAL_ADJUSTMENT, card_ref(KEY, STAFF))]
+
+
+def test_a_staff_card_armed_for_a_replacement_moves_the_old_cards_balance_to_the_next_card(counter):
+    session = StaffSession()
+    session.tap(counter, CUSTOMER, 0.0)  # welcome: 3 of 4
+    at = staff_taps(session, counter, 5, 10.0)
+    assert session.armed(at) is StaffAction.REPLACE
+    assert session.tap(counter, CUSTOMER, at + 1).kind is OutcomeKind.STAFF_MODE  # the old card
+    assert session.armed(at + 1) is StaffAction.REPLACE_WITH
+    assert session.tap(counter, STRANGER, at + 2).kind is OutcomeKind.REPLACED
+    assert counter.card(STRANGER).stamps == 3 and counter.card(CUSTOMER).stamps == 0
+    # the old card is blocked: its own screen, and no stamp
+    assert session.tap(counter, CUSTOMER, at + 3).kind is OutcomeKind.BLOCKED
+    kinds = {kind for kind, ref in staff_events(counter) if ref == card_ref(KEY, STAFF)}
+    assert kinds == {EventKind.CARD_REPLACED, EventKind.BALANCE_MOVED_IN, EventKind.ENROLLED}

@@ -9,8 +9,9 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from PIL import Image
 
+from kiosk.core.corrections import decide_adjust, decide_replace
 from kiosk.core.events import CardState, record
-from kiosk.core.outcome import TodayFigures
+from kiosk.core.outcome import Blocked, Replaced, TodayFigures
 from kiosk.core.perks import Basket, Customer
 from kiosk.core.program import Booster, Expiry, Program, Reward, Surprise, Tier
 from kiosk.core.rules import RefusalReason, Refused, decide_redeem, decide_tap
@@ -87,6 +88,16 @@ def _keep_gold():  # noqa: ANN202
     return decide_tap(GOLD, card, datetime(2026, 3, 25, 11, tzinfo=UTC))
 
 
+def _replaced():  # noqa: ANN202
+    moved = decide_replace(PROGRAM, sample_card(PROGRAM, 4), CardState(card_ref="cd" * 32), NOON)
+    assert isinstance(moved, Replaced)
+    return moved
+
+
+FIVE_EUROS = _extras(points_per_euro=2, goal=500, welcome_bonus=0,
+                     reward_name="bon de 5 €")
+
+
 Sample = Callable[[Screens], Image.Image]
 
 SAMPLES: dict[str, Sample] = {
@@ -140,6 +151,18 @@ SAMPLES: dict[str, Sample] = {
     "reward_tier_reached": lambda s: s.outcome(_gold_on_a_reward_tap()),
     "shipped_idle": lambda s: replace(s, program_name=SHIPPED.name).idle(),
     "shipped_stamped": lambda s: s.outcome(sample_tap(SHIPPED, 3)),
+    "adjusted": lambda s: s.outcome(
+        decide_adjust(PROGRAM, sample_card(PROGRAM, 3), 2, "tampon oublié lundi", NOON)
+    ),
+    "replaced": lambda s: s.outcome(_replaced()),
+    "blocked": lambda s: s.outcome(Blocked(card=CardState(card_ref=CARD, blocked=True),
+                                           progress=_replaced().progress)),
+    "not_done": lambda s: s.outcome(Refused(reason=RefusalReason.NEGATIVE_BALANCE)),
+    "staff_mode_replace": lambda s: s.outcome(staff_mode(StaffAction.REPLACE_WITH)),
+    "points_goal_500": lambda s: s.outcome(
+        decide_tap(FIVE_EUROS, sample_card(FIVE_EUROS, 1), NOON + timedelta(days=1),
+                   basket=Basket(12_350))
+    ),
     "figures_one": lambda s: s.outcome(
         figures(TodayFigures(NOON.date(), visits=1, new_cards=1))
     ),

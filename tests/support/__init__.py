@@ -19,6 +19,7 @@ from central.testing import add_kiosk, running_server
 from kiosk.adapters.ledger import Ledger
 from kiosk.adapters.sync import SyncWorker
 from kiosk.config import Config
+from kiosk.core.events import EVENT_NAMES, Event, fold
 from kiosk.served import ServedPrograms
 from kiosk.service import Counter
 from tests.support.kiosk_config import make_config
@@ -55,10 +56,12 @@ class Central:
         return server_event_ids(self.db, kiosk_id)
 
     def stamps(self, card_ref: str) -> int:
+        """The card's balance: the fold of every event the central stored for it (not a
+        sum of deltas: a card enrolled at two kiosks counts its welcome bonus once)."""
         with sqlite3.connect(self.db) as db:
-            row = db.execute("SELECT COALESCE(SUM(delta), 0) FROM events WHERE card_ref = ?",
-                             (card_ref,)).fetchone()
-        return int(row[0])
+            rows = db.execute(f"SELECT {', '.join(EVENT_NAMES)} FROM events WHERE card_ref = ?",
+                              (card_ref,)).fetchall()
+        return fold(card_ref, [Event.from_row(row) for row in rows]).stamps
 
 
 def server_event_ids(db_path: Path, kiosk_id: str | None = None) -> list[str]:

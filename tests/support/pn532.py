@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import termios
+import tty
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -24,3 +27,17 @@ def pn532_line() -> Iterator[PN532Line]:
         yield line
     finally:
         line.stop()
+
+
+@contextmanager
+def host_port(line: PN532Line) -> Iterator[int]:
+    """The host's end of `line` opened raw at 115200 baud, as a driver opens a UART."""
+    fd = os.open(line.device, os.O_RDWR | os.O_NOCTTY)
+    try:
+        tty.setraw(fd)
+        attributes = termios.tcgetattr(fd)
+        attributes[4] = attributes[5] = termios.B115200
+        termios.tcsetattr(fd, termios.TCSANOW, attributes)
+        yield fd
+    finally:
+        os.close(fd)
