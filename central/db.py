@@ -404,7 +404,8 @@ outbox = Table(
     "outbox",
     metadata,
     Column("id", String(64), primary_key=True),
-    Column("card_ref", String(64), nullable=False, index=True),
+    Column("org_id", Integer, nullable=False),
+    Column("card_ref", String(64), nullable=False),
     Column("kind", String(20), nullable=False),
     Column("occasion", String(100), nullable=False),
     Column("facts", Text, nullable=False),  # what the message says, as JSON
@@ -418,7 +419,8 @@ outbox = Table(
     # hash of the token in the message's unsubscribe link (the token itself is only mailed)
     Column("unsubscribe_sha256", String(64), nullable=True, unique=True),
     Column("detail", String(200), nullable=True),  # why it failed, bounced or was skipped
-    Index("outbox_by_status", "status", "queued_at"),
+    Index("outbox_by_status", "org_id", "status", "queued_at"),
+    Index("outbox_by_card", "org_id", "card_ref"),
 )
 
 # Addresses a mail server refused for good (a permanent 5xx): never written to again. Only

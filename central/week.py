@@ -20,8 +20,9 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
 from central.contract import KIOSK, Strict, errors
-from central.db import Database, customers, events, reading
+from central.db import Database, customers, events, kiosks, reading
 from central.ingest import current, iso, program_tz
+from central.orgs import Kiosk as KioskIdentity
 from kiosk.core.events import CardState, Event, EventKind, apply
 
 VISIT_KINDS = (EventKind.STAMP.value, EventKind.ADJUSTMENT.value)
@@ -72,22 +73,26 @@ def visits_since(batch: Collection[Event], tz: tzinfo) -> Counter[str]:
     return found
 
 
-def customer_of_the_week(db: Database, now: datetime,
-                         kiosk_ids: Collection[str] | None = None) -> Champion | None:
-    """This week's customer at the kiosks named (all kiosks when None), or None."""
+def customer_of_the_week(db: Database, org: int, now: datetime, shop: int | None = None
+                         ) -> Champion | None:
+    """This week's customer at the shop's counters (the organisation's when None), or
+    None."""
     with reading(db) as conn:
-        tz = program_tz(current(conn))
+        tz = program_tz(current(conn, org, shop))
         query = select(events).where(
+            events.c.org_id == org,
             events.c.occurred_at >= iso(week_start(now, tz)),
             events.c.occurred_at <= iso(now),
             events.c.kind.in_(VISIT_KINDS), events.c.held_reason.is_(None))
-        if kiosk_ids is not None:
-            query = query.where(events.c.kiosk_id.in_(sorted(kiosk_ids)))
-        batch = [Event.from_dict(row._mapping) for row in conn.execute(query)]
+        if shop is not None:
+            query = query.where(events.c.kiosk_id.in_(
+                select(kiosks.c.id).where(kiosks.c.shop_id == shop)))
+        batch = [Event.from_dict(dict(row._mapping)) for row in conn.execute(query)]
         visits = visits_since(batch, tz)
         if not visits:
             return None
         rows = conn.execute(select(customers.c.card_ref, customers.c.first_name).where(
+            customers.c.org_id == org,
             customers.c.card_ref.in_(sorted(visits)), customers.c.consent_week.is_(True),
             customers.c.consent.is_(True), customers.c.first_name.is_not(None)))
         names = {row.card_ref: row.first_name for row in rows}
@@ -111,17 +116,19 @@ def routes(app: FastAPI, db: Database, kiosk: Callable[..., Any],
 
     @app.get("/v1/customer-of-the-week", response_model=None,
              responses={200: {"model": WeekAnswer}, **errors(*KIOSK)})
-    async def customer_of_week(_kiosk: str = Depends(kiosk)) -> dict[str, Any]:
-        """This week's customer of the shop (most visits, first name shown only with its
-        holder's consent), for the idle screen; first_name is null when nobody."""
-        return await run_in_threadpool(week_answer, db, now())
+    async def customer_of_week(
+        asking: KioskIdentity = Depends(kiosk),  # noqa: B008 - the app's own dependency
+    ) -> dict[str, Any]:
+        """This week's customer of the kiosk's shop (most visits, first name shown only
+        with its holder's consent), for the idle screen; first_name is null when nobody."""
+        return await run_in_threadpool(week_answer, db, asking.org_id, asking.shop_id, now())
 
 
-def week_answer(db: Database, now: datetime) -> dict[str, Any]:
+def week_answer(db: Database, org: int, shop: int, now: datetime) -> dict[str, Any]:
     """The answer of the kiosks' route: the champion, or nulls and the week's name."""
-    found = customer_of_the_week(db, now)
+    found = customer_of_the_week(db, org, now, shop)
     if found is not None:
         return found.to_dict()
     with reading(db) as conn:
-        tz = program_tz(current(conn))
+        tz = program_tz(current(conn, org, shop))
     return {"first_name": None, "visits": None, "week": week_name(now, tz)}

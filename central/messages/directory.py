@@ -5,14 +5,15 @@ gave); an address that bounced for good makes them unreachable."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.engine import Connection
 
 from central.consent import EMAIL_PURPOSES, Purpose, column
 from central.db import customers
+from central.ingest import iso
 from central.messages.outbox import address_sha256, bounced
 from central.messages.rules import Kind, Recipient
 
@@ -38,15 +39,28 @@ def _recipient(row: Any, refused: set[str], language: str) -> Recipient:
         bounced=address is not None and address_sha256(address) in refused)
 
 
-def recipients(conn: Connection, language: str) -> dict[str, Recipient]:
-    """Every customer who gave an address for at least one kind of e-mail, by card."""
+def recipients(conn: Connection, org: int, language: str) -> dict[str, Recipient]:
+    """Every customer of the organisation who gave an address for at least one kind of
+    e-mail, by card."""
     wanted = or_(*(customers.c[column(p)].is_(True) for p in sorted(EMAIL_PURPOSES)))
-    rows = conn.execute(select(customers).where(customers.c.email.is_not(None), wanted)).all()
+    rows = conn.execute(select(customers).where(customers.c.org_id == org,
+                                                customers.c.email.is_not(None), wanted)).all()
     refused = bounced(conn)
     return {row.card_ref: _recipient(row, refused, language) for row in rows}
 
 
-def recipient(conn: Connection, card_ref: str, language: str) -> Recipient | None:
+def withdraw(conn: Connection, org: int, card_ref: str, kind: Kind, now: datetime) -> None:
+    """The one-click unsubscribe: the consent a kind of message was sent under is
+    withdrawn; an address left without any e-mail purpose goes with it."""
+    where = (customers.c.org_id == org, customers.c.card_ref == card_ref)
+    conn.execute(update(customers).where(*where).values(
+        {column(PURPOSE_OF[kind]): False, "consent_at": iso(now), "updated_at": iso(now)}))
+    unused = [customers.c[column(p)].is_(False) for p in sorted(EMAIL_PURPOSES)]
+    conn.execute(update(customers).where(*where, *unused).values(email=None))
+
+
+def recipient(conn: Connection, org: int, card_ref: str, language: str) -> Recipient | None:
     """One customer as they stand now (consent is read again just before sending)."""
-    row = conn.execute(select(customers).where(customers.c.card_ref == card_ref)).first()
+    row = conn.execute(select(customers).where(customers.c.org_id == org,
+                                               customers.c.card_ref == card_ref)).first()
     return None if row is None else _recipient(row, bounced(conn), language)

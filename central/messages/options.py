@@ -9,18 +9,31 @@ from __future__ import annotations
 
 import argparse
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from central.messages.compose import LANGUAGES
 from central.messages.rules import HOUR, MONTHLY_CAP, WINBACK_DAYS, Policy
-from central.messages.sender import Settings
 from central.messages.smtp import PORT, TIMEOUT, SmtpSettings
 from kiosk.core.wire import Whole
 
 ENV = "KIOSK_CENTRAL_"
 PASSWORD_ENV = ENV + "SMTP_PASSWORD"
 LIMIT = Whole(1, 100_000)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run needs besides the database (the central's options)."""
+
+    smtp: SmtpSettings
+    sender: str  # the From address
+    base_url: str  # the central's public address, for unsubscribe links
+    policy: Policy = field(default_factory=Policy)
+    language: str = "fr"  # the shop's language for every message
+    templates: Path | None = None  # the shop's own templates, read before the shipped ones
+    limit: int = 1000  # messages sent at most per run
 
 
 def _env(name: str) -> str | None:

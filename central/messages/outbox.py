@@ -34,6 +34,7 @@ SKIPPED = "skipped"  # consent withdrawn (or address gone) before it went out
 STALE = "stale"  # out of date before it could go (quiet hours, a server down for days)
 UNKNOWN = "unknown"  # the sender died between sending and marking: never sent again
 STATUSES = (PENDING, SENDING, SENT, FAILED, BOUNCED, SKIPPED, STALE, UNKNOWN)
+KINDS = frozenset(kind.value for kind in Kind)
 
 # a claim older than this belongs to a process that died (an SMTP exchange times out far
 # sooner); a run marks such rows UNKNOWN
@@ -43,9 +44,9 @@ RETRY_AFTER = timedelta(minutes=15)  # times the attempt number
 MAX_DETAIL = 200
 
 
-def message_id(card_ref: str, kind: Kind, occasion: str) -> str:
+def message_id(org: int, card_ref: str, kind: Kind, occasion: str) -> str:
     """The row id (and the Message-ID's local part) of one occasion's message."""
-    return hashlib.sha256(f"{card_ref}|{kind.value}|{occasion}".encode()).hexdigest()
+    return hashlib.sha256(f"{org}|{card_ref}|{kind.value}|{occasion}".encode()).hexdigest()
 
 
 def address_sha256(address: str) -> str:
@@ -68,10 +69,11 @@ def _upsert(conn: Connection) -> Any:
     return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert
 
 
-def queue(conn: Connection, messages: Iterable[Due], now: datetime) -> int:
-    """Add messages as pending; an occasion already in the outbox is left as it is.
-    Returns how many rows were new."""
-    rows = [{"id": message_id(m.card_ref, m.kind, m.occasion), "card_ref": m.card_ref,
+def queue(conn: Connection, org: int, messages: Iterable[Due], now: datetime) -> int:
+    """Add an organisation's messages as pending; an occasion already in the outbox is
+    left as it is. Returns how many rows were new."""
+    rows = [{"id": message_id(org, m.card_ref, m.kind, m.occasion), "org_id": org,
+             "card_ref": m.card_ref,
              "kind": m.kind.value, "occasion": m.occasion[:100],
              "facts": json.dumps(dict(m.facts), sort_keys=True), "queued_at": iso(now),
              "until": iso(m.until), "status": PENDING, "attempts": 0}
@@ -88,27 +90,29 @@ def _count(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(outbox)).scalar_one())
 
 
-def history(conn: Connection) -> list[Sent]:
-    """Every message ever queued (the rules' memory of what was sent)."""
+def history(conn: Connection, org: int) -> list[Sent]:
+    """Every message ever queued for the organisation (the rules' memory)."""
     rows = conn.execute(select(outbox.c.card_ref, outbox.c.kind, outbox.c.occasion,
-                               outbox.c.queued_at))
+                               outbox.c.queued_at).where(outbox.c.org_id == org))
     return [Sent(r.card_ref, Kind(r.kind), r.occasion, datetime.fromisoformat(r.queued_at))
-            for r in rows if r.kind in Kind.__members__.values()]
+            for r in rows if r.kind in KINDS]
 
 
-def recover(conn: Connection, now: datetime) -> int:
-    """Rows a dead sender left "sending": marked UNKNOWN, never sent again."""
+def recover(conn: Connection, org: int, now: datetime) -> int:
+    """The organisation's rows a dead sender left "sending": marked UNKNOWN, never sent
+    again."""
     done = conn.execute(
         update(outbox)
-        .where(outbox.c.status == SENDING, outbox.c.claimed_at < iso(now - CLAIM_TIMEOUT))
+        .where(outbox.c.org_id == org, outbox.c.status == SENDING,
+               outbox.c.claimed_at < iso(now - CLAIM_TIMEOUT))
         .values(status=UNKNOWN, detail="the sender stopped while sending; not sent again"))
     return int(done.rowcount)
 
 
-def ready(conn: Connection, now: datetime, limit: int) -> list[Queued]:
-    """Pending rows whose time has come, oldest first."""
+def ready(conn: Connection, org: int, now: datetime, limit: int) -> list[Queued]:
+    """The organisation's pending rows whose time has come, oldest first."""
     rows = conn.execute(
-        select(outbox).where(outbox.c.status == PENDING,
+        select(outbox).where(outbox.c.org_id == org, outbox.c.status == PENDING,
                              (outbox.c.next_try_at.is_(None)) | (outbox.c.next_try_at <= iso(now)))
         .order_by(outbox.c.queued_at, outbox.c.id).limit(limit))
     found = []
@@ -171,18 +175,21 @@ def bounced(conn: Connection) -> set[str]:
     return {row.address_sha256 for row in conn.execute(select(mail_bounces.c.address_sha256))}
 
 
-def unsubscribing(conn: Connection, token_sha256: str) -> tuple[str, Kind] | None:
-    """(card_ref, kind) of the message whose unsubscribe token hashes to `token_sha256`."""
-    row = conn.execute(select(outbox.c.card_ref, outbox.c.kind)
+def unsubscribing(conn: Connection, token_sha256: str) -> tuple[int, str, Kind] | None:
+    """(organisation, card_ref, kind) of the message whose unsubscribe token hashes to
+    `token_sha256`."""
+    row = conn.execute(select(outbox.c.org_id, outbox.c.card_ref, outbox.c.kind)
                        .where(outbox.c.unsubscribe_sha256 == token_sha256)).first()
-    if row is None or row.kind not in Kind.__members__.values():
+    if row is None or row.kind not in KINDS:
         return None
-    return row.card_ref, Kind(row.kind)
+    return int(row.org_id), row.card_ref, Kind(row.kind)
 
 
-def counts(conn: Connection, since: datetime | None = None) -> Sequence[tuple[str, str]]:
-    """(kind, status) of each message queued since `since` (all when None)."""
-    query = select(outbox.c.kind, outbox.c.status)
+def counts(conn: Connection, org: int, since: datetime | None = None
+           ) -> Sequence[tuple[str, str]]:
+    """(kind, status) of each of the organisation's messages queued since `since` (all
+    when None)."""
+    query = select(outbox.c.kind, outbox.c.status).where(outbox.c.org_id == org)
     if since is not None:
         query = query.where(outbox.c.queued_at >= iso(since))
     return [(row.kind, row.status) for row in conn.execute(query)]

@@ -16,19 +16,20 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
+from email.message import EmailMessage
 from typing import Protocol
 
 from sqlalchemy import select
 
 from central import program as programs_mod
-from central.db import Database, card_states, reading, writing
+from central.db import Database, card_states, organisations, reading, writing
 from central.ingest import current
 from central.messages import outbox
 from central.messages.compose import Composer, TemplateProblem, envelope
 from central.messages.directory import recipient, recipients
-from central.messages.rules import Policy, due
-from central.messages.smtp import Refused, SmtpSettings, Unavailable, Unreachable, Unusable
+from central.messages.options import Settings
+from central.messages.rules import due
+from central.messages.smtp import Refused, Unavailable, Unreachable, Unusable
 from kiosk.core.events import CardState
 from kiosk.core.program import Program
 
@@ -39,20 +40,7 @@ UNSUBSCRIBE_PATH = "/unsubscribe/"
 class Mail(Protocol):
     """What the sender needs of a mail server (central.messages.smtp.Mailer)."""
 
-    def send(self, message: object) -> None: ...
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Everything a run needs besides the database (the central's options)."""
-
-    smtp: SmtpSettings
-    sender: str  # the From address
-    base_url: str  # the central's public address, for unsubscribe links
-    policy: Policy = field(default_factory=Policy)
-    language: str = "fr"  # the shop's language for every message
-    templates: Path | None = None  # the shop's own templates, read before the shipped ones
-    limit: int = 1000  # messages sent at most per run
+    def send(self, message: EmailMessage) -> None: ...
 
 
 @dataclass
@@ -72,46 +60,53 @@ class Report:
         return ", ".join(parts) + (f"; stopped: {self.stopped}" if self.stopped else "")
 
 
-def running_program(db: Database) -> Program | None:
+def organisations_with_programs(db: Database) -> list[tuple[int, Program]]:
+    """Each organisation and the program its cards follow (its own, not a shop's: a card
+    is the organisation's), for those that have one."""
     with reading(db) as conn:
-        found = current(conn)
-    return None if found is None else programs_mod.section(found[1]).to_program()
+        found = [(int(org), current(conn, int(org)))
+                 for org in conn.execute(select(organisations.c.id).order_by(organisations.c.id)
+                                         ).scalars()]
+    return [(org, programs_mod.section(fields[1]).to_program())
+            for org, fields in found if fields is not None]
 
 
-def plan(db: Database, program: Program, settings: Settings, now: datetime) -> int:
-    """Queue every message due at `now`; returns how many new rows the outbox got."""
+def plan(db: Database, org: int, program: Program, settings: Settings, now: datetime) -> int:
+    """Queue every message of the organisation due at `now`; returns how many new rows
+    the outbox got."""
     with writing(db) as conn:
-        people = recipients(conn, settings.language)
+        people = recipients(conn, org, settings.language)
         if not people:
             return 0
         rows = conn.execute(select(card_states.c.card_ref, card_states.c.state)
-                            .where(card_states.c.card_ref.in_(sorted(people))))
+                            .where(card_states.c.org_id == org,
+                                   card_states.c.card_ref.in_(sorted(people))))
         cards = [(CardState.from_dict(json.loads(row.state)), people[row.card_ref])
                  for row in rows]
-        found = due(program, settings.policy, cards, outbox.history(conn), now)
-        return outbox.queue(conn, found, now)
+        found = due(program, settings.policy, cards, outbox.history(conn, org), now)
+        return outbox.queue(conn, org, found, now)
 
 
-def deliver(db: Database, program: Program, settings: Settings, mail: Mail,
+def deliver(db: Database, org: int, program: Program, settings: Settings, mail: Mail,
             clock: Callable[[], datetime], report: Report | None = None) -> Report:
-    """Send the outbox's ready rows, one claim at a time, until it is empty (or the
-    run's limit, quiet hours, or a mail server that cannot be reached)."""
+    """Send the organisation's ready rows, one claim at a time, until none is left (or
+    the run's limit, quiet hours, or a mail server that cannot be reached)."""
     report = report or Report()
     composer = Composer(program.name, settings.templates)
     with writing(db) as conn:
-        for _ in range(outbox.recover(conn, clock())):
+        for _ in range(outbox.recover(conn, org, clock())):
             report.count(outbox.UNKNOWN)
     sent = 0
     while sent < settings.limit and report.stopped is None:
         with writing(db) as conn:
-            rows = outbox.ready(conn, clock(), BATCH)
+            rows = outbox.ready(conn, org, clock(), BATCH)
         if not rows:
             break
         for row in rows:
             if settings.policy.quiet(clock().astimezone(program.tz)):
                 report.stopped = "quiet hours: the rest goes after them"
                 break
-            status, error = _send_one(db, row, settings, composer, mail, clock)
+            status, error = _send_one(db, org, row, settings, composer, mail, clock)
             report.count(status)
             sent += 1
             # no server to talk to, or settings that cannot work: every next row would
@@ -122,8 +117,9 @@ def deliver(db: Database, program: Program, settings: Settings, mail: Mail,
     return report
 
 
-def _send_one(db: Database, row: outbox.Queued, settings: Settings, composer: Composer,
-              mail: Mail, clock: Callable[[], datetime]) -> tuple[str, Exception | None]:
+def _send_one(db: Database, org: int, row: outbox.Queued, settings: Settings,
+              composer: Composer, mail: Mail, clock: Callable[[], datetime]
+              ) -> tuple[str, Exception | None]:
     """Claim, check, render, send and mark one row: (its status, the mail error if any)."""
     now = clock()
     if row.until < now:
@@ -134,7 +130,7 @@ def _send_one(db: Database, row: outbox.Queued, settings: Settings, composer: Co
     with writing(db) as conn:
         if not outbox.claim(conn, row.id, now, hashlib.sha256(token.encode()).hexdigest()):
             return "taken", None  # another sender claimed it first
-        who = recipient(conn, row.card_ref, settings.language)
+        who = recipient(conn, org, row.card_ref, settings.language)
     if who is None or who.address is None or not who.reachable(row.kind):
         with writing(db) as conn:
             outbox.mark(conn, row.id, outbox.SKIPPED, now,
@@ -169,10 +165,16 @@ def run(db: Database, settings: Settings, clock: Callable[[], datetime]) -> Repo
     contacted when there is something to send."""
     from central.messages.smtp import Mailer
 
-    program = running_program(db)
-    if program is None:
+    found = organisations_with_programs(db)
+    if not found:
         return Report(stopped="no program set yet: `kiosk-central program set FILE` first",
                       trouble=True)
-    report = Report(queued=plan(db, program, settings, clock()))
+    report = Report()
     with Mailer(settings.smtp) as mail:
-        return deliver(db, program, settings, mail, clock, report)
+        for org, program in found:
+            report.queued += plan(db, org, program, settings, clock())
+            report.stopped = None  # quiet hours are each organisation's own (its zone)
+            deliver(db, org, program, settings, mail, clock, report)
+            if report.trouble:
+                break
+    return report

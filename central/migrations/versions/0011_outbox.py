@@ -17,6 +17,7 @@ def upgrade() -> None:
     op.create_table(
         "outbox",
         sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("org_id", sa.Integer, nullable=False),
         sa.Column("card_ref", sa.String(64), nullable=False),
         sa.Column("kind", sa.String(20), nullable=False),
         sa.Column("occasion", sa.String(100), nullable=False),
@@ -31,8 +32,8 @@ def upgrade() -> None:
         sa.Column("unsubscribe_sha256", sa.String(64), nullable=True, unique=True),
         sa.Column("detail", sa.String(200), nullable=True),
     )
-    op.create_index("ix_outbox_card_ref", "outbox", ["card_ref"])
-    op.create_index("outbox_by_status", "outbox", ["status", "queued_at"])
+    op.create_index("outbox_by_status", "outbox", ["org_id", "status", "queued_at"])
+    op.create_index("outbox_by_card", "outbox", ["org_id", "card_ref"])
     op.create_table(
         "mail_bounces",
         sa.Column("address_sha256", sa.String(64), primary_key=True),
