@@ -89,7 +89,8 @@ def customer_of_the_week(db: Database, org: int, now: datetime, shop: int | None
                 select(kiosks.c.id).where(kiosks.c.shop_id == shop)))
         batch = [Event.from_dict(dict(row._mapping)) for row in conn.execute(query)]
         visits = visits_since(batch, tz)
-        if not visits:
+        # nobody can have agreed where the customers' records hold no such consent yet
+        if not visits or "consent_week" not in customers.c:
             return None
         rows = conn.execute(select(customers.c.card_ref, customers.c.first_name).where(
             customers.c.org_id == org,

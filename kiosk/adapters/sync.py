@@ -261,7 +261,7 @@ class SyncWorker:
                 if idle or refresh:
                     self._refresh(ledger, token, state, started, refresh)
                 if idle and self.on_week is not None:
-                    state.week = (self._client.customer_of_week(token),)
+                    state.week = self._week(token)
             except SyncFailure as failure:
                 state.error, state.retry_after = str(failure), failure.retry_after
             self._record(ledger, state, started)
@@ -300,6 +300,15 @@ class SyncWorker:
                 self._check_program(ledger, token, state, force=True)
             if len(batch) < self.section.batch_size:
                 return  # caught up: taps made meanwhile wait for the next wake
+
+    def _week(self, token: str) -> tuple[tuple[str, int] | None] | None:
+        """The customer of the week, or None (keep what the screen has) when the answer
+        did not come: a greeting on the idle screen never fails a round."""
+        try:
+            return (self._client.customer_of_week(token),)
+        except SyncFailure as failure:
+            log.info("event=week ok=false error=%r", str(failure))
+            return None
 
     def _held_version(self, ledger: Ledger) -> str | None:
         etag = None if self.programs is None else self.programs.held_version(ledger)
