@@ -17,6 +17,7 @@ from central.accountcli import commands as _account_commands
 from central.accounts import AccountError
 from central.db import Database, DatabaseError, describe, open_database, reading
 from central.ingest import held_events
+from central.messages import options as messages
 from central.program import BadProgram, following, from_toml
 from central.serving import BOUNDS, Limits
 from central.validate import customer_problem
@@ -106,6 +107,9 @@ def _parser() -> argparse.ArgumentParser:
     command("erase-customer", "forget the person behind a card (its events stay)").add_argument(
         "card_ref")
     _account_commands(command)
+    messages.add_arguments(command(
+        "send-messages", "queue the e-mails due (with consent) and send the outbox: run it "
+                         "from a timer, e.g. every 15 minutes"))
     return parser
 
 
@@ -317,6 +321,23 @@ def migrate(db_url: str) -> str:
     return f"the database {describe(db_url)} went from schema {before or 'none'} to {after}"
 
 
+def send_messages(args: argparse.Namespace) -> int:
+    """One run of the messages; status 1 when it could not reach the mail server."""
+    from central.messages.sender import run
+
+    try:
+        settings = messages.settings_from(args)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    db = open_database(args.db)
+    try:
+        report = run(db, settings, _now)
+    finally:
+        db.dispose()
+    print(f"messages: {report.line()}", file=sys.stderr if report.trouble else sys.stdout)
+    return 1 if report.trouble else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `kiosk-central`; returns the exit status."""
     args = _parser().parse_args(argv)
@@ -330,6 +351,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "migrate":
             print(migrate(args.db))
             return 0
+        if args.command == "send-messages":
+            return send_messages(args)
         db = open_database(args.db)
         try:
             print(_run(db, args))

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Connection
 
 from central.consent import EMAIL_PURPOSES, Purpose, column, email_problem, normal_email
 from central.db import Database, customers, erasing, reading
@@ -121,16 +122,23 @@ def withdraw(db: Database, org: int, card_ref: str, purpose: Purpose, now: datet
     """Withdraw one consent (an unsubscribe); False when it was not given. An address left
     with no e-mail purpose is erased with it."""
     with erasing(db) as conn:
-        done = conn.execute(
-            update(customers)
-            .where(*_card(org, card_ref), customers.c[column(purpose)].is_(True))
-            .values({column(purpose): False, "consent_at": iso(now), "updated_at": iso(now)}))
-        if done.rowcount and purpose in EMAIL_PURPOSES:
-            still = [customers.c[column(p)].is_(False) for p in EMAIL_PURPOSES]
-            conn.execute(update(customers)
-                         .where(*_card(org, card_ref), *still)
-                         .values(email=None))
+        done = withdraw_on(conn, org, card_ref, purpose, now)
     db.flush_erased()
+    return done
+
+
+def withdraw_on(conn: Connection, org: int, card_ref: str, purpose: Purpose, now: datetime
+                ) -> bool:
+    """`withdraw` inside the caller's transaction (the messages' one-click unsubscribe)."""
+    done = conn.execute(
+        update(customers)
+        .where(*_card(org, card_ref), customers.c[column(purpose)].is_(True))
+        .values({column(purpose): False, "consent_at": iso(now), "updated_at": iso(now)}))
+    if done.rowcount and purpose in EMAIL_PURPOSES:
+        still = [customers.c[column(p)].is_(False) for p in EMAIL_PURPOSES]
+        conn.execute(update(customers)
+                     .where(*_card(org, card_ref), *still)
+                     .values(email=None))
     return bool(done.rowcount)
 
 

@@ -440,3 +440,43 @@ def erasing(db: Database) -> Iterator[Connection]:
         finally:
             if db.is_sqlite:
                 conn.exec_driver_sql("PRAGMA secure_delete=OFF")
+
+
+# --- the messages' outbox (central.messages) ------------------------------------------------
+
+# One row per message, ever: its id is derived from (card, kind, occasion), so queuing the
+# same occasion twice is a conflict, not a second e-mail. A row is claimed (status
+# "sending") before it goes out and marked after; a row found still "sending" after a crash
+# is never sent again (at most once: see central.messages.outbox).
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("org_id", Integer, nullable=False),
+    Column("card_ref", String(64), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("occasion", String(100), nullable=False),
+    Column("facts", Text, nullable=False),  # what the message says, as JSON
+    Column("queued_at", String(40), nullable=False),
+    Column("until", String(40), nullable=False),  # not sent after this (out of date)
+    Column("status", String(12), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_try_at", String(40), nullable=True),
+    Column("claimed_at", String(40), nullable=True),
+    Column("sent_at", String(40), nullable=True),
+    # hash of the token in the message's unsubscribe link (the token itself is only mailed)
+    Column("unsubscribe_sha256", String(64), nullable=True, unique=True),
+    Column("detail", String(200), nullable=True),  # why it failed, bounced or was skipped
+    Index("outbox_by_status", "org_id", "status", "queued_at"),
+    Index("outbox_by_card", "org_id", "card_ref"),
+)
+
+# Addresses a mail server refused for good (a permanent 5xx): never written to again. Only
+# a hash of the address is kept; a customer who gives a new address is reachable again.
+mail_bounces = Table(
+    "mail_bounces",
+    metadata,
+    Column("address_sha256", String(64), primary_key=True),
+    Column("bounced_at", String(40), nullable=False),
+    Column("reason", String(200), nullable=False),
+)

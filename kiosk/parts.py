@@ -48,6 +48,8 @@ class Wiring(Protocol):
 
     def on_program_served(self) -> None: ...
 
+    def on_week(self, champion: tuple[str, int] | None) -> None: ...
+
     def on_button_press(self) -> None: ...
 
     def on_button_hold(self) -> None: ...
@@ -140,6 +142,7 @@ def build_parts(
             sync = SyncWorker(
                 config.central, config.kiosk.ledger_path, counter.program.tz, wiring.on_sync_status,
                 on_program=wiring.on_program_served, programs=ServedPrograms(),
+                on_week=wiring.on_week,
             )
             built.callback(sync.close)
         till = None

@@ -131,6 +131,16 @@ class Screens:
                 image.paste(badge, (self.size[0] - badge.width, 0))
         return _shifted(image, shift)
 
+    def customer_of_week(self, first_name: str, visits: int,
+                         shift: tuple[int, int] = (0, 0)) -> Image.Image:
+        """The shop's customer of the week, shown now and then in place of the idle
+        screen: only a first name its holder agreed to show (the central sends no other)."""
+        title = self._line("week_title", SMALL)
+        name = Text("{name}", BIG, {"name": first_name.strip()}, squeeze="name", stars=True)
+        count = Text(self._t("week_visits", n=visits), SMALL)
+        blocks: list[Block] = [title, name] if self.compact else [title, name, count]
+        return _shifted(self._render(blocks), shift)
+
     def reader_offline(self) -> Image.Image:
         """The reader is unplugged or broken: tell the customer to ask staff."""
         detail = Text(self._t("reader_offline_detail"), fonts=SMALL, max_lines=1 if self.compact else 2)
