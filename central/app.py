@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from central import changes, contract, ingest, kioskreports, pairing, store, web
+from central import changes, contract, ingest, kioskreports, pairing, store, web, week
 from central.db import Database, open_database
 from central.orgs import Kiosk as KioskIdentity
 from central.orgs import Owner
@@ -41,6 +41,8 @@ from central.validate import (
     customer_problem,
     envelope,
 )
+from central.web import card_page
+from central.web import messages as messages_pages
 from central.writer import BatchWriter
 from kiosk.core.cardid import is_card_ref
 
@@ -226,7 +228,10 @@ def create_app(db_url: str, *, clock: Clock | None = None, limits: Limits = DEFA
 
     _routes(app, db, writer, now)
     kioskreports.routes(app, _kiosk, now)
+    week.routes(app, db, _kiosk, now)
     web.mount(app)
+    card_page.routes(app, db, now)
+    messages_pages.routes(app, db, now)
     contract.install(app, [EventBatch, CustomerIn, PairingIn])
     return app
 

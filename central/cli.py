@@ -11,12 +11,13 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from central import pairing, store
+from central import links, pairing, store
 from central.accountcli import ACCOUNT_COMMANDS, run_account_command
 from central.accountcli import commands as _account_commands
 from central.accounts import AccountError
 from central.db import Database, DatabaseError, describe, open_database, reading
 from central.ingest import held_events
+from central.messages import options as messages
 from central.program import BadProgram, following, from_toml
 from central.serving import BOUNDS, Limits
 from central.validate import customer_problem
@@ -96,9 +97,19 @@ def _parser() -> argparse.ArgumentParser:
     command("export-customer", "print everything held about a card, as JSON").add_argument(
         "card_ref")
     command("held", "list events held for review instead of counted, and why")
+    link = command("card-link", "give a card a new page link (its live ones stop working) "
+                                "and print it, shown once")
+    link.add_argument("card_ref")
+    link.add_argument("--base-url", default="",
+                      help="the card page's address ending in /c/ (printed before the token)")
+    link.add_argument("--revoke", action="store_true",
+                      help="only revoke the card's live links, issue none")
     command("erase-customer", "forget the person behind a card (its events stay)").add_argument(
         "card_ref")
     _account_commands(command)
+    messages.add_arguments(command(
+        "send-messages", "queue the e-mails due (with consent) and send the outbox: run it "
+                         "from a timer, e.g. every 15 minutes"))
     return parser
 
 
@@ -254,6 +265,11 @@ def _run(db: Database, args: argparse.Namespace) -> str:
                                     e["kind"], str(e["delta"]), e["reward_id"] or "-",
                                     e["held_reason"])) for e in held_events(db, _org(db, args.org))
                          ) or "no held events"
+    if args.command == "card-link":
+        ref = _card_ref(args.card_ref)
+        if args.revoke:
+            return f"{links.revoke(db, _org(db, args.org), ref, _now())} live link(s) revoked"
+        return args.base_url + links.issue(db, _org(db, args.org), ref, _now())
     if args.command in ACCOUNT_COMMANDS:
         return run_account_command(db, args, _now())
     if args.command == "erase-customer":
@@ -305,6 +321,23 @@ def migrate(db_url: str) -> str:
     return f"the database {describe(db_url)} went from schema {before or 'none'} to {after}"
 
 
+def send_messages(args: argparse.Namespace) -> int:
+    """One run of the messages; status 1 when it could not reach the mail server."""
+    from central.messages.sender import run
+
+    try:
+        settings = messages.settings_from(args)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    db = open_database(args.db)
+    try:
+        report = run(db, settings, _now)
+    finally:
+        db.dispose()
+    print(f"messages: {report.line()}", file=sys.stderr if report.trouble else sys.stdout)
+    return 1 if report.trouble else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `kiosk-central`; returns the exit status."""
     args = _parser().parse_args(argv)
@@ -318,6 +351,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "migrate":
             print(migrate(args.db))
             return 0
+        if args.command == "send-messages":
+            return send_messages(args)
         db = open_database(args.db)
         try:
             print(_run(db, args))

@@ -119,8 +119,18 @@ class CustomerRecord(Strict):
     card_ref: str
     first_name: str | None
     birthday: date | None
-    consent: bool
+    consent: bool = Field(description="first name and birthday may be shown and used at "
+                                      "the kiosks")
     updated_at: datetime
+    email: str | None = Field(description="given by the customer on their card's page, "
+                                          "kept only beside an e-mail consent")
+    consent_reminders: bool = Field(description="e-mails about the card (stamps about to "
+                                                "expire, a tier about to be lost)")
+    consent_offers: bool = Field(description="e-mails with offers (birthday, win-back, "
+                                             "booster hours)")
+    consent_week: bool = Field(description="first name shown as customer of the week")
+    consent_at: datetime | None = Field(description="when the customer last changed their "
+                                                    "consent on their card's page")
 
 
 class StoredEvent(Strict):

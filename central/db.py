@@ -30,6 +30,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    false,
     inspect,
     make_url,
 )
@@ -211,8 +212,55 @@ customers = Table(
     Column("card_ref", String(64), primary_key=True),
     Column("first_name", String(60), nullable=True),
     Column("birthday", String(10), nullable=True),
+    # consent to keep and show first name and birthday at the kiosks (the greeting, the
+    # birthday bonus); a value is kept only when its holder agreed to it
     Column("consent", Boolean, nullable=False),
     Column("updated_at", String(40), nullable=False),
+    # given by the customer on their card's page (central.consent): the address is kept
+    # only beside at least one e-mail purpose; each purpose is false until ticked
+    Column("email", String(254), nullable=True),
+    Column("consent_reminders", Boolean, nullable=False, server_default=false()),
+    Column("consent_offers", Boolean, nullable=False, server_default=false()),
+    Column("consent_week", Boolean, nullable=False, server_default=false()),
+    # when the customer last changed their consent (the proof CNIL asks a shop to keep)
+    Column("consent_at", String(40), nullable=True),
+)
+
+# A card's own page link (central.web.card_page): only the hash of its long random token is
+# kept. A kiosk draws the token at enrolment, writes it on the card and sends its hash in a
+# card_link event; the central may issue one too. Revoked links answer 404 like unknown ones.
+card_links = Table(
+    "card_links",
+    metadata,
+    Column("token_sha256", String(64), primary_key=True),
+    Column("org_id", Integer, nullable=False),
+    Column("card_ref", String(64), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("revoked_at", String(40), nullable=True),
+    Index("ix_card_links_card_ref", "org_id", "card_ref"),
+)
+
+# A card's referral code, shown on its page for friends (not a secret: it only names the
+# referrer, it opens nothing).
+referral_codes = Table(
+    "referral_codes",
+    metadata,
+    Column("code", String(16), primary_key=True),
+    Column("org_id", Integer, nullable=False),
+    Column("card_ref", String(64), nullable=False),
+    UniqueConstraint("org_id", "card_ref", name="referral_codes_by_card"),
+)
+
+# One referral per new card (its card_ref is the key); the referrer's count is a query on
+# the index. The bonus events the central makes for both cards are in `events`.
+referrals = Table(
+    "referrals",
+    metadata,
+    Column("org_id", Integer, primary_key=True),
+    Column("card_ref", String(64), primary_key=True),
+    Column("referrer_ref", String(64), nullable=False),
+    Column("linked_at", String(40), nullable=False),
+    Index("ix_referrals_referrer_ref", "org_id", "referrer_ref"),
 )
 
 
@@ -492,3 +540,43 @@ def erasing(db: Database) -> Iterator[Connection]:
         finally:
             if db.is_sqlite:
                 conn.exec_driver_sql("PRAGMA secure_delete=OFF")
+
+
+# --- the messages' outbox (central.messages) ------------------------------------------------
+
+# One row per message, ever: its id is derived from (card, kind, occasion), so queuing the
+# same occasion twice is a conflict, not a second e-mail. A row is claimed (status
+# "sending") before it goes out and marked after; a row found still "sending" after a crash
+# is never sent again (at most once: see central.messages.outbox).
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("org_id", Integer, nullable=False),
+    Column("card_ref", String(64), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("occasion", String(100), nullable=False),
+    Column("facts", Text, nullable=False),  # what the message says, as JSON
+    Column("queued_at", String(40), nullable=False),
+    Column("until", String(40), nullable=False),  # not sent after this (out of date)
+    Column("status", String(12), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_try_at", String(40), nullable=True),
+    Column("claimed_at", String(40), nullable=True),
+    Column("sent_at", String(40), nullable=True),
+    # hash of the token in the message's unsubscribe link (the token itself is only mailed)
+    Column("unsubscribe_sha256", String(64), nullable=True, unique=True),
+    Column("detail", String(200), nullable=True),  # why it failed, bounced or was skipped
+    Index("outbox_by_status", "org_id", "status", "queued_at"),
+    Index("outbox_by_card", "org_id", "card_ref"),
+)
+
+# Addresses a mail server refused for good (a permanent 5xx): never written to again. Only
+# a hash of the address is kept; a customer who gives a new address is reachable again.
+mail_bounces = Table(
+    "mail_bounces",
+    metadata,
+    Column("address_sha256", String(64), primary_key=True),
+    Column("bounced_at", String(40), nullable=False),
+    Column("reason", String(200), nullable=False),
+)

@@ -24,6 +24,7 @@ from central.db import Database, kiosks, organisations, owner_keys, reading, sho
 from central.ingest import iso
 
 KIOSK_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+CENTRAL = "central"  # the kiosk id of the events the central makes (central.made)
 MAX_NAME = 64
 # the organisation every database starts with (migration 0006): a single café's
 DEFAULT_ORG = 1
@@ -186,6 +187,9 @@ def add_kiosk(db: Database, kiosk_id: str, now: datetime, *, shop: str | None = 
     """Register a kiosk in a shop (or give a revoked one a new token); returns the token,
     shown once. Without `shop`, the organisation's only shop."""
     _check_id("kiosk", kiosk_id)
+    if kiosk_id == CENTRAL:
+        raise StoreError(f"kiosk {kiosk_id!r}: that name marks the central's own events; "
+                         "choose another")
     secret = secrets.token_urlsafe(32)
     with writing(db) as conn:
         where = find_shop(conn, shop, org)

@@ -13,7 +13,7 @@ cap), so the kiosk's limits and the central's are the same numbers.
 
 from __future__ import annotations
 
-from kiosk.core.events import MAX_DELTA, CardState, Event, EventKind
+from kiosk.core.events import LINK_DIGEST, MAX_DELTA, CardState, Event, EventKind
 from kiosk.core.perks import Basket, points_for
 from kiosk.core.program import Mode, Program
 from kiosk.core.till import MAX_AMOUNT, MAX_ITEMS
@@ -123,11 +123,26 @@ def _bounded(name: str, delta: int, low: int, high: int) -> str | None:
     return f"{name} of {delta} stamps, the program allows {low} to {high}"
 
 
+def _card_link(event: Event) -> str | None:
+    digest = event.reward_id or ""
+    if event.delta or not (len(digest) == LINK_DIGEST and all(c in HEX for c in digest)):
+        return (f"a card_link event carries {LINK_DIGEST} lowercase hex characters and no "
+                "stamps")
+    return None
+
+
+HEX = frozenset("0123456789abcdef")
+
+
 def implausible(program: Program | None, card: CardState, event: Event) -> str | None:
     """Why `event` cannot come from the kiosk's rules under `program`, given `card` (the
     card's fold before it); None when it is counted. Without a program (none set at the
     central) only what the fold alone shows is checked."""
     kind, delta = event.kind, event.delta
+    if kind in (EventKind.REFERRAL, EventKind.DONATED):
+        return f"only the central makes {kind.value} events, never a kiosk"
+    if kind is EventKind.CARD_LINK:
+        return _card_link(event)
     if kind is EventKind.REWARD_EARNED:
         return _reward_earned(program, card, event)
     if kind in (EventKind.REWARD_REDEEMED, EventKind.REWARD_REVOKED):

@@ -23,6 +23,7 @@ from central.db import (
 )
 from central.ingest import card_events, cards, current, iso, program_tz, rebuild
 from central.orgs import (
+    CENTRAL,
     Kiosk,
     Owner,
     Shop,
@@ -47,7 +48,8 @@ from central.orgs import (
 # who is who lives in central.orgs; named here too, as every caller knows the store
 __all__ = ["Kiosk", "Owner", "Shop", "StoreError", "add_kiosk", "add_org", "add_owner_key",
            "add_shop", "authenticate", "authenticate_owner", "find_shop", "list_kiosks", "list_orgs",
-           "list_shops", "org_id", "revoke_kiosk", "revoke_owner_key", "shop_of", "site_key"]
+           "list_shops", "org_id", "revoke_kiosk", "revoke_owner_key", "shop_of", "site_key",
+           "CENTRAL"]
 
 
 # --- the program -------------------------------------------------------------------------
@@ -131,11 +133,15 @@ def set_customer(
         )
         if done.rowcount == 0:
             conn.execute(insert(customers).values(org_id=org, card_ref=card_ref, **values))
-        _changed(conn, org, card_ref)
-    return {"card_ref": card_ref, **values}
+        card_changed(conn, org, card_ref)
+        # the whole record, with what the customer set on their card's page
+        row = conn.execute(select(customers).where(*_card(org, card_ref))).one()
+    found = dict(row._mapping)
+    del found["org_id"]
+    return found
 
 
-def _changed(conn: Connection, org: int, card_ref: str) -> None:
+def card_changed(conn: Connection, org: int, card_ref: str) -> None:
     """Count a card as changed (its customer did): kiosks pull it again, and greet or
     forget the person. Its row is locked before the organisation's sequence, in the
     writers' order."""
@@ -162,7 +168,7 @@ def erase_customer(db: Database, org: int, card_ref: str) -> bool:
     """Forget the person behind a card; its events stay as anonymous counts."""
     with erasing(db) as conn:
         done = conn.execute(delete(customers).where(*_card(org, card_ref)))
-        _changed(conn, org, card_ref)
+        card_changed(conn, org, card_ref)
     db.flush_erased()
     return done.rowcount > 0
 

@@ -204,6 +204,16 @@ class App:
         """The sync thread stored a new served program: the main loop swaps it in."""
         self._program_served.set()
 
+    def on_week(self, champion: tuple[str, int] | None) -> None:
+        """The central's customer of the week (from the sync thread): the idle screen shows
+        them now and then."""
+        parts = self.parts
+        if parts is None:
+            return
+        with self._lock:
+            if not parts.closed:
+                parts.display.set_week(champion, time.monotonic())
+
     def on_reader_status(self, online: bool) -> None:
         self._set_status(replace(self._status, reader_online=online))
 

@@ -284,6 +284,10 @@ class ProgramSection(Section):
     points_per_stamp: int = within(bounds.POINTS_PER_STAMP, default=0)
     switched_in: str = Field(default="", max_length=PROGRAM_VERSION.max_length)
     unit_versions: tuple[str, ...] = Field(default=(), max_length=bounds.MAX_UNIT_VERSIONS)
+    referral_bonus: int = within(bounds.REFERRAL_BONUS, default=0)
+    referral_days: int = within(bounds.REFERRAL_DAYS, default=14)
+    referral_cap: int = within(bounds.REFERRAL_CAP, default=10)
+    cause: str = Field(default="", max_length=bounds.CAUSE_NAME.max_length)  # "": none
 
     @field_validator("timezone")
     @classmethod
@@ -331,6 +335,10 @@ class ProgramSection(Section):
             points_per_stamp=self.points_per_stamp,
             switched_in=self.switched_in or None,
             unit_versions=self.unit_versions,
+            referral_bonus=self.referral_bonus,
+            referral_days=self.referral_days,
+            referral_cap=self.referral_cap,
+            cause=self.cause.strip() or None,
         )
 
     def _gift(self) -> Reward | None:
@@ -372,6 +380,23 @@ class TillSection(Section):
         return self
 
 
+class CardPageSection(Section):
+    """Where a card's own page lives on the central: the link written on new cards and
+    shown as a QR code ("" writes no link)."""
+
+    base_url: str = Field(default="", max_length=120)
+    write_on_card: bool = True  # write the link as an NDEF record on NTAG cards
+
+    @field_validator("base_url")
+    @classmethod
+    def _a_page_base(cls, value: str) -> str:
+        if value and not (value.startswith(("https://", "http://")) and value.endswith("/c/")
+                          and value.isprintable() and " " not in value):
+            raise ValueError("the central's card page address, ending in /c/, e.g. "
+                             "https://loyalty.example.com/c/")
+        return value
+
+
 class Config(Section):
     kiosk: KioskSection
     reader: ReaderSection
@@ -381,6 +406,7 @@ class Config(Section):
     program: ProgramSection
     staff: StaffSection = StaffSection()
     till: TillSection = TillSection()
+    card_page: CardPageSection = CardPageSection()
 
 
 def _defaults() -> dict[str, Any]:

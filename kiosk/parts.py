@@ -49,6 +49,7 @@ class Wiring(Protocol):
     def on_program_served(self) -> None: ...
 
     def self_report(self) -> SelfReport: ...
+    def on_week(self, champion: tuple[str, int] | None) -> None: ...
 
     def on_button_press(self) -> None: ...
 
@@ -133,7 +134,8 @@ def build_parts(
         built.callback(lights.close)
         button = StaffButton.from_config(config.lights, pins, wiring.on_button_press, wiring.on_button_hold)
         built.callback(button.close)
-        reader = Reader(config.reader, wiring.on_card, wiring.on_reader_status)
+        links = counter.links if config.card_page.write_on_card else None
+        reader = Reader(config.reader, wiring.on_card, wiring.on_reader_status, links)
         sync = None
         if config.central.url:
             from kiosk.adapters.sync import SyncWorker
@@ -142,6 +144,7 @@ def build_parts(
                 config.central, config.kiosk.ledger_path, counter.program.tz, wiring.on_sync_status,
                 on_program=wiring.on_program_served, programs=ServedPrograms(),
                 report=wiring.self_report,
+                on_week=wiring.on_week,
             )
             built.callback(sync.close)
         till = None

@@ -10,21 +10,24 @@ outcome (so whatever shows the outcome shows only what is already durable).
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta, tzinfo
 
 from kiosk.adapters import timekeeper
+from kiosk.adapters.card_link import LinkBook, qr_modules
 from kiosk.adapters.ledger import Ledger
 from kiosk.adapters.ledger_binding import SITE_KEY_BYTES as SITE_KEY_BYTES  # re-exported
 from kiosk.adapters.ledger_binding import load_site_key as load_site_key  # re-exported
 from kiosk.adapters.ledger_binding import open_bound
 from kiosk.config import Config
 from kiosk.core import cardid
+from kiosk.core.cardlink import TOKEN_BYTES, on_second_tap, page_url, token_from, with_link
 from kiosk.core.clock import event_time
 from kiosk.core.corrections import decide_adjust, decide_replace
 from kiosk.core.events import CardState, Event, EventKind, record
-from kiosk.core.outcome import Replaced
+from kiosk.core.outcome import Cooldown, Replaced, Welcome
 from kiosk.core.perks import Basket, active_booster
 from kiosk.core.program import Expiry
 from kiosk.core.rules import (
@@ -99,6 +102,9 @@ class Counter:
         self._retention_walk: int | None = None  # the last event row looked at
         self._retention_day: str | None = None  # the local day of the last finished walk
         self._retention_next: datetime | None = None  # no slice before this
+        self.links: LinkBook | None = None  # [card_page]: new cards' page links
+        self.link_base, self.write_links = "", False
+        self._random: Callable[[int], bytes] = secrets.token_bytes
 
     @classmethod
     def open(cls, config: Config, *, check: bool = False, **kwargs: Callable[[], object]) -> Counter:
@@ -115,6 +121,9 @@ class Counter:
         )
         counter.program_source = running.source
         counter.retention = timedelta(days=config.kiosk.retention_days)
+        if config.card_page.base_url:
+            counter.use_card_page(config.card_page.base_url, LinkBook(),
+                                  config.card_page.write_on_card)
         return counter
 
     def use_program(self, running: Running) -> None:
@@ -202,6 +211,20 @@ class Counter:
         self._last_time = now
         return outcome
 
+    def use_card_page(self, base_url: str, links: LinkBook, write: bool = True) -> None:
+        """Give each new card its own page link under `base_url` (kept in `links`)."""
+        self.link_base, self.links, self.write_links = base_url, links, write
+
+    def _page_link(self, outcome: Outcome, ref: str) -> tuple[Outcome, str | None]:
+        """A new card draws its link's token; a second tap may show its QR code."""
+        if self.links is None:
+            return outcome, None
+        if isinstance(outcome, Welcome):
+            token = token_from(self._random(TOKEN_BYTES))
+            return with_link(outcome, token), token
+        url = self.links.url_for(ref) if isinstance(outcome, Cooldown) else None
+        return on_second_tap(outcome, None if url is None else qr_modules(url)), None
+
     def tap(
         self,
         uid: bytes,
@@ -222,9 +245,13 @@ class Counter:
         moment = self.now(now)
         customer = self.ledger.customer(ref)
         outcome = decide_tap(self.program, self.ledger.card(ref), moment, customer, basket)
+        outcome, token = self._page_link(outcome, ref)
         if on_decided is not None:
             on_decided(outcome)
-        return self._commit(outcome, ref, moment, None)
+        committed = self._commit(outcome, ref, moment, None)
+        if token is not None and self.links is not None:  # only once its digest is on disk
+            self.links.remember(ref, uid, page_url(self.link_base, token), self.write_links)
+        return committed
 
     def booster(self, now: datetime | None = None) -> int:
         """The stamp multiplier of the booster running now (1: none), for the idle screen."""

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from kiosk.adapters.reader import CardRead, Reader
+from kiosk.adapters.reader import CardRead, LinkWriter, Reader
 from kiosk.app import App
 from kiosk.config import ReaderSection
 from sim.nfc import VirtualField
@@ -32,7 +32,9 @@ class ReaderRig:
         section: ReaderSection,
         field: VirtualField | PN532Line | None = None,
         on_card: Callable[[CardRead], Any] | None = None,
+        writer: LinkWriter | None = None,
     ) -> None:
+        self._writer = writer
         self.field: VirtualField | PN532Line = field if field is not None else VirtualField()
         self._section = section
         self._on_card = on_card
@@ -48,7 +50,7 @@ class ReaderRig:
         self.field.start()
         # the reader is pointed at this field whatever the section said
         self._section = self._section.model_copy(update={"path": self.field.path})
-        self.reader = Reader(self._section, self._card, self._status)
+        self.reader = Reader(self._section, self._card, self._status, self._writer)
         self._thread = threading.Thread(target=self.reader.run, args=(self.stop,), name="reader")
         self._thread.start()
         return self

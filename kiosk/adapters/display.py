@@ -42,6 +42,10 @@ log = logging.getLogger(__name__)
 BUS_ENTRY_POINTS = "kiosk.display_buses"
 # the idle screen walks around a small square, one step per shift period
 SHIFT_PATH = ((0, 0), (1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0), (-1, -1), (0, -1), (1, -1))
+# the customer of the week takes the idle screen's place for the last WEEK_FOR_SECONDS of
+# every WEEK_EVERY_SECONDS of idleness
+WEEK_EVERY_SECONDS = 60.0
+WEEK_FOR_SECONDS = 8.0
 
 
 class I2CBus(Protocol):
@@ -141,6 +145,9 @@ class NullDisplay:
     def set_program_name(self, name: str, now: float) -> None:
         """Nothing to name."""
 
+    def set_week(self, champion: tuple[str, int] | None, now: float) -> None:
+        """Nobody to show."""
+
     def tick(self, now: float) -> None:
         """Nothing to refresh."""
 
@@ -169,6 +176,8 @@ class Display:
         self._drawing = threading.Lock()
         self._status = KioskStatus()
         self._booster = 1  # the stamp multiplier running now, announced on the idle screen
+        # (first name, visits) of the customer of the week, shown now and then when idle
+        self._week: tuple[str, int] | None = None
         self._outcome_until: float | None = None
         self._idle_since: float | None = None  # set by the first tick: `now` is the app's clock
         self._panel: Image.Image | None = None  # what the panel holds, native orientation
@@ -247,6 +256,15 @@ class Display:
         if self._outcome_until is None:
             self._refresh_idle(now)
 
+    def set_week(self, champion: tuple[str, int] | None, now: float) -> None:
+        """The customer of the week (first name, visits; None: nobody), from the central.
+        The idle screen gives way to theirs for WEEK_FOR_SECONDS each WEEK_EVERY_SECONDS."""
+        if champion == self._week:
+            return
+        self._week = champion
+        if self._outcome_until is None:
+            self._refresh_idle(now)
+
     def set_program_name(self, name: str, now: float) -> None:
         """A new program (served by the central API): its name heads the idle screen."""
         with self._drawing:
@@ -293,14 +311,20 @@ class Display:
             shift = (step[0] * section.shift_pixels, step[1] * section.shift_pixels)
         # the main loop calls this every tick: the same idle screen still on the panel is
         # not drawn again (drawing and comparing it cost more than the rest of a tick)
+        # the customer of the week closes each round of WEEK_EVERY_SECONDS, never right
+        # after a tap (the customer at the counter reads their own screen first)
+        week = self._week if (self._status.reader_online and idle_for % WEEK_EVERY_SECONDS
+                              >= WEEK_EVERY_SECONDS - WEEK_FOR_SECONDS) else None
         shown = self._idle_shown
         if (shown is not None and self._panel is not None and shown[0] is self.screens
-                and shown[1] is self._panel and shown[2:] == (self._status, shift, self._booster)):
+                and shown[1] is self._panel
+                and shown[2:] == (self._status, shift, self._booster, week)):
             return
         with self._drawing:
-            idle = self.screens.idle(self._status, shift, self._booster)
+            idle = (self.screens.idle(self._status, shift, self._booster) if week is None
+                    else self.screens.customer_of_week(week[0], week[1], shift))
         self._send(idle)
-        self._idle_shown = (self.screens, self._panel, self._status, shift, self._booster)
+        self._idle_shown = (self.screens, self._panel, self._status, shift, self._booster, week)
 
     def _wake(self) -> None:
         if not self._on:

@@ -39,6 +39,7 @@ from kiosk.core.outcome import (
     Refused,
     Replaced,
     RewardEarned,
+    ShowLink,
     StaffMode,
     Stamped,
     Undone,
@@ -307,7 +308,8 @@ def _response(outcome: Outcome) -> tuple[list[Step], str | None]:
             return STAFF, None
         case Refused() | Blocked():
             return RED_REFUSED, "refused"
-        case Cooldown() | DailyCap() | NoVoucher() | Expired() | NothingToUndo() | Figures():
+        case (Cooldown() | DailyCap() | NoVoucher() | Expired() | NothingToUndo() | Figures()
+              | ShowLink()):
             return GLIMPSE, None
         case _:
             assert_never(outcome)

@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from kiosk.adapters.pn53x_line import SerialExchange
 from kiosk.adapters.pn53x_probe import AUTO_POLL_WINDOW, auto_poll, chipset_of, is_pn532, list_targets
@@ -137,6 +137,14 @@ def _read_signature(tag: Any) -> bytes | None:
         return None
 
 
+class LinkWriter(Protocol):
+    """Writes a new card's page link once its tap was handled (kiosk.adapters.card_link)."""
+
+    def wants_write(self, uid: bytes) -> bool: ...
+
+    def write(self, uid: bytes, tag: Any) -> bool: ...
+
+
 @dataclass
 class _Pending:
     uid: bytes
@@ -153,8 +161,10 @@ class Reader:
         section: ReaderSection,
         on_card: Callable[[CardRead], None],
         on_status: Callable[[bool], None] = lambda online: None,
+        writer: LinkWriter | None = None,
     ) -> None:
         self._section = section
+        self._writer = writer
         self._on_card = on_card
         self._on_status = on_status
         self._online: bool | None = None
@@ -304,6 +314,8 @@ class Reader:
         activate (an NTAG whose signature is wanted)."""
         for target in targets:
             identity = identify(target)
+            if identity is not None and identity == self._present and self._to_write(identity, target):
+                return False  # nfcpy's round activates it, so its link can be written
             if (
                 self._section.originality_check
                 and identity is not None
@@ -328,23 +340,36 @@ class Reader:
         self._set_online(True)  # it found a card: the reader works
         self._discovered = True
         identity = identify(target)
-        if identity is None or identity == self._present:
-            return False  # still lying there: already counted, no need to talk to it again
+        if identity is None:
+            return False
+        if identity == self._present:
+            # still lying there: already counted; activated only for its page link
+            return self._to_write(identity, target)
         self._present = identity
         pending = _Pending(identity[0], identity[1], target, seen_at)
         if self._section.originality_check and is_ntag_candidate(pending.uid, target):
             self._pending = pending
             return True  # activate it: READ_SIG needs a selected tag
         self._emit(pending, None)
-        return False  # nothing more to ask it: the tap is noticed now
+        # the tap was handled (and shown) inside _emit: only a new card's link is left
+        return self._to_write(identity, target)
 
     def _on_connect(self, tag: Any) -> bool:
         pending, self._pending = self._pending, None
         if pending is not None:
             signature = _read_signature(tag)
             self._emit(pending, signature, lost=signature is None)
+        if self._writer is not None and self._present is not None and self._to_write(self._present):
+            self._writer.write(self._present[0], tag)
         self._holding = True
         return True  # hold the tag until it is lifted
+
+    def _to_write(self, identity: tuple[bytes, str], target: Any = None) -> bool:
+        """Whether a new card's page link waits for this card; only a Type 2 tag (an NTAG)
+        is activated for it: nfcpy cannot write NDEF on the others."""
+        if self._writer is None or target is not None and card_kind(target) != "type2":
+            return False
+        return self._writer.wants_write(identity[0])
 
     def _on_release(self, tag: Any) -> bool:
         self._holding = False

@@ -199,6 +199,8 @@ class _Round:
     error: str | None = None
     retry_after: float | None = None
     touched: set[str] = field(default_factory=set)
+    # (the customer of the week,) when the round asked for it: (None,) means nobody
+    week: tuple[tuple[str, int] | None] | None = None
 
     def report(self) -> SyncReport:
         return SyncReport(
@@ -222,6 +224,7 @@ class SyncWorker:
         on_program: Callable[[], None] | None = None,
         programs: ProgramShelf | None = None,
         report: Callable[[], SelfReport] | None = None,
+        on_week: Callable[[tuple[str, int] | None], None] | None = None,
     ) -> None:
         self.section = section
         self.ledger_path = ledger_path
@@ -231,6 +234,8 @@ class SyncWorker:
         self.programs = programs  # None: this worker does not fetch programs
         self.report = report  # None: this worker does not report the kiosk itself
         self._reported: tuple[dict[str, Any], datetime] | None = None  # last report sent
+        # given the customer of the week after each idle round; None: not asked for
+        self.on_week = on_week
         self._rng = rng or random.Random()
         self._clock = clock
         self._client = CentralClient(section)
@@ -280,6 +285,8 @@ class SyncWorker:
                 # after an upload too: what other counters did reaches this cache now
                 self._refresh(ledger, token, state, started, refresh or state.sent > 0, stop)
                 self._report(ledger, token)
+                if idle and self.on_week is not None:
+                    state.week = self._week(token)
             except SyncFailure as failure:
                 state.error, state.retry_after = str(failure), failure.retry_after
             self._record(ledger, state, started)
@@ -290,6 +297,8 @@ class SyncWorker:
             self.on_status(status)
         if report.program_updated and self.on_program is not None:
             self.on_program()
+        if state.week is not None and self.on_week is not None:
+            self.on_week(state.week[0])
         return report
 
     def _drain(
@@ -316,6 +325,15 @@ class SyncWorker:
                 self._check_program(ledger, token, state, force=True)
             if len(batch) < self.section.batch_size:
                 return  # caught up: taps made meanwhile wait for the next wake
+
+    def _week(self, token: str) -> tuple[tuple[str, int] | None] | None:
+        """The customer of the week, or None (keep what the screen has) when the answer
+        did not come: a greeting on the idle screen never fails a round."""
+        try:
+            return (self._client.customer_of_week(token),)
+        except SyncFailure as failure:
+            log.info("event=week ok=false error=%r", str(failure))
+            return None
 
     def _held_version(self, ledger: Ledger) -> str | None:
         etag = None if self.programs is None else self.programs.held_version(ledger)

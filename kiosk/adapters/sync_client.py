@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 
 STATUSES = ("accepted", "duplicate", "rejected", "held")  # held: settled, for the owner to review
 USER_AGENT = "loyalty-kiosk-sync/1"
+WEEK_PATH = "/v1/customer-of-the-week"
+MAX_FIRST_NAME = 60  # the longest first name the central keeps
+MAX_WEEK_VISITS = 7 * 24 * 60  # one a minute all week: anything above is garbage
 
 
 class SyncFailure(Exception):
@@ -357,6 +360,17 @@ class CentralClient:
         """GET `path`: its JSON answer, or SyncFailure."""
         return _json(self._request("GET", path, token))
 
+    def customer_of_week(self, token: str) -> tuple[str, int] | None:
+        """The shop's customer of the week (first name, visits), or None; a central that
+        does not know the route (404) has nobody to show."""
+        try:
+            response = self._request("GET", WEEK_PATH, token)
+        except SyncFailure as failure:
+            if failure.status == 404:
+                return None
+            raise
+        return check_week(_json(response))
+
     def program(self, token: str, etag: str | None) -> ProgramAnswer:
         """GET the current program, conditional on the ETag we hold."""
         headers = {"If-None-Match": etag} if etag else None
@@ -375,6 +389,21 @@ class CentralClient:
             # reward ids, names and the version reach the screen and the staff's terminal
             raise SyncFailure("garbage answer: the program holds control characters")
         return ProgramAnswer(response.headers.get("ETag"), fields)
+
+
+def check_week(body: Any) -> tuple[str, int] | None:
+    """(first name, visits) from the central's customer of the week; None for nobody.
+    SyncFailure for anything else: the name reaches the screen."""
+    if not isinstance(body, dict):
+        raise SyncFailure("garbage answer: the customer of the week is not a JSON object")
+    name, visits = body.get("first_name"), body.get("visits")
+    if name is None:
+        return None
+    if (not isinstance(name, str) or not plain_text(name.strip(), MAX_FIRST_NAME)
+            or isinstance(visits, bool) or not isinstance(visits, int)
+            or not 0 < visits <= MAX_WEEK_VISITS):
+        raise SyncFailure("garbage answer: a customer of the week that cannot be shown")
+    return name.strip(), visits
 
 
 def _http_date(value: str | None) -> datetime | None:

@@ -32,6 +32,7 @@ from kiosk.core.outcome import (
     Refused,
     Replaced,
     RewardEarned,
+    ShowLink,
     StaffMode,
     Stamped,
     Undone,
@@ -66,6 +67,8 @@ def describe(outcome: Outcome, locale: Locale, tz: tzinfo) -> str:
             line = t("cli_stamped") + (f" \u00d7{multiplier}" if multiplier > 1 else "")
         case Cooldown(until=until):
             line = t("cli_cooldown", time=f"{until.astimezone(tz):%H:%M}")
+        case ShowLink():
+            line = t("cli_show_link")
         case DailyCap():
             line = t("cli_daily_cap")
         case Redeemed(reward=reward):

@@ -40,6 +40,14 @@ class EventKind(StrEnum):
     VOUCHER_MOVED_IN = "voucher_moved_in"
     # a balance converted between stamps and points (reward_id: the program version)
     CONVERTED = "converted"
+    # the card's own page link was drawn at enrolment: reward_id carries LINK_DIGEST hex
+    # characters of the token's SHA-256 (the token itself is only ever on the card)
+    CARD_LINK = "card_link"
+    # made by the central only: a referral's bonus (delta) for the friend who came
+    # (reward_id "referred") and for the customer who brought them ("referrer")
+    REFERRAL = "referral"
+    # made by the central only: the customer gave a voucher (reward_id) to the shop's cause
+    DONATED = "donated"
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,7 @@ class Change:
 
 
 # Bounds of what an event may carry: the central refuses anything outside them.
+LINK_DIGEST = 40  # hex characters of a card link's SHA-256 in its card_link event (160 bits)
 MAX_DELTA = 1000  # stamps (or points) one event may add or take
 MAX_SEQ = 2**62 - 1
 KIOSK_ID = Text(1, 64, r"[A-Za-z0-9._-]+", "1 to 64 letters, digits, '.', '_' or '-'")
@@ -360,7 +369,7 @@ def apply_change(
         updates.update(_day_count(state, day, -1))
     elif kind is EventKind.REWARD_EARNED and change.reward_id:
         updates["earned"] = _bump(state.earned, change.reward_id)
-    elif kind is EventKind.REWARD_REDEEMED and change.reward_id:
+    elif kind in (EventKind.REWARD_REDEEMED, EventKind.DONATED) and change.reward_id:
         updates["redeemed"] = _bump(state.redeemed, change.reward_id)
     elif kind is EventKind.REWARD_REVOKED and change.reward_id:
         updates["revoked"] = _bump(state.revoked, change.reward_id)

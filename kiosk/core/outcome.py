@@ -41,6 +41,7 @@ class OutcomeKind(StrEnum):
     ADJUSTED = "adjusted"
     REPLACED = "replaced"
     BLOCKED = "blocked"
+    SHOW_LINK = "show_link"  # a second tap soon after a visit: the card's page as a QR code
 
 
 class RefusalReason(StrEnum):
@@ -185,6 +186,16 @@ class Cooldown(CardOutcome):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ShowLink(CardOutcome):
+    """A second tap inside the cooldown, of a card whose page link this kiosk knows: its
+    page as a QR code (`qr`: rows of dark modules, True = dark), to scan with a phone."""
+
+    kind = OutcomeKind.SHOW_LINK
+    until: datetime
+    qr: tuple[tuple[bool, ...], ...]
+
+
+@dataclass(frozen=True, kw_only=True)
 class DailyCap(CardOutcome):
     kind = OutcomeKind.DAILY_CAP
     first_name: str | None = None
@@ -281,4 +292,5 @@ class Figures:
 Outcome = (
     Welcome | Stamped | RewardEarned | Cooldown | DailyCap | Redeemed | NoVoucher | Expired
     | Undone | NothingToUndo | Refused | StaffMode | Figures | Adjusted | Replaced | Blocked
+    | ShowLink
 )

@@ -50,6 +50,10 @@ TIER_OR_VISITS = Whole(0, TIER_THRESHOLD.maximum)  # 0: the tier counts its basi
 POINTS_PER_STAMP = Whole(0, 1000)  # 0: no conversion said; stamps and points do not mix
 MAX_RETIRED = 50  # rewards of earlier versions whose vouchers are still honoured
 MAX_UNIT_VERSIONS = 200  # versions counted in today's unit since a switch
+REFERRAL_BONUS = Whole(0, 100)  # 0: no referral
+REFERRAL_DAYS = Whole(1, 365)
+REFERRAL_CAP = Whole(1, 1000)
+CAUSE_NAME = Text(1, 60)
 
 
 @dataclass(frozen=True)
@@ -151,6 +155,13 @@ class Program:
     points_per_stamp: int = 0
     switched_in: str | None = None
     unit_versions: tuple[str, ...] = ()
+    # a friend's new card opened through a customer's referral link within referral_days
+    # of its enrolment: referral_bonus stamps to each card, at most referral_cap friends
+    # per referrer (0 bonus: no referral)
+    referral_bonus: int = 0
+    referral_days: int = 14
+    referral_cap: int = 10
+    cause: str | None = None  # the cause customers may give a voucher to (None: none)
 
     def __post_init__(self) -> None:
         _within_bounds("", self, PROGRAM_BOUNDS)
@@ -257,6 +268,8 @@ PROGRAM_BOUNDS: Mapping[str, Rule] = {
     "points_per_euro": POINTS_PER_EURO, "points_per_stamp": POINTS_PER_STAMP,
     "points_per_item": POINTS_PER_ITEM,
     "switched_in": PROGRAM_VERSION,
+    "referral_bonus": REFERRAL_BONUS,
+    "referral_days": REFERRAL_DAYS, "referral_cap": REFERRAL_CAP, "cause": CAUSE_NAME,
 }
 PART_BOUNDS: Mapping[type, Mapping[str, Rule]] = {
     Reward: {"id": REWARD_ID, "name": REWARD_NAME},  # a milestone's stamps: below the goal

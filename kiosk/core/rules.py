@@ -258,3 +258,16 @@ def decide_expiry(program: Program, card: CardState, now: datetime) -> Outcome:
     return Expired(
         card=after, progress=progress(program, after, now, changes), changes=changes, expired=expired
     )
+
+
+def bonus_changes(program: Program, card: CardState, kind: EventKind, bonus: int,
+                  label: str) -> tuple[Change, ...]:
+    """A bonus given away from the counter (a referral's): its stamps, and the rewards they
+    reach as a tap's stamps would, so a card never sits past its goal without its voucher.
+
+    >>> full = bonus_changes(Program(goal=10), CardState(card_ref="ab", stamps=9),
+    ...                      EventKind.REFERRAL, 3, "referred")
+    >>> [(c.kind.value, c.delta) for c in full]
+    [('referral', 3), ('reward_earned', -10)]
+    """
+    return (Change(kind, bonus, label), *_reward_changes(program, card.stamps, bonus))

@@ -53,6 +53,7 @@ from kiosk.core.outcome import (
     Refused,
     Replaced,
     RewardEarned,
+    ShowLink,
     StaffMode,
     Stamped,
     TodayFigures,
@@ -130,6 +131,16 @@ class Screens:
                 image.paste(badge, (self.size[0] - badge.width, 0))
         return _shifted(image, shift)
 
+    def customer_of_week(self, first_name: str, visits: int,
+                         shift: tuple[int, int] = (0, 0)) -> Image.Image:
+        """The shop's customer of the week, shown now and then in place of the idle
+        screen: only a first name its holder agreed to show (the central sends no other)."""
+        title = self._line("week_title", SMALL)
+        name = Text("{name}", BIG, {"name": first_name.strip()}, squeeze="name", stars=True)
+        count = Text(self._t("week_visits", n=visits), SMALL)
+        blocks: list[Block] = [title, name] if self.compact else [title, name, count]
+        return _shifted(self._render(blocks), shift)
+
     def reader_offline(self) -> Image.Image:
         """The reader is unplugged or broken: tell the customer to ask staff."""
         detail = Text(self._t("reader_offline_detail"), fonts=SMALL, max_lines=1 if self.compact else 2)
@@ -166,6 +177,8 @@ class Screens:
                 return self._render(lines, True)
             case Refused(reason=reason):
                 return self._refused(reason)
+            case ShowLink(qr=qr):
+                return self._show_link(qr)
             case RewardEarned() | Welcome(rewards_earned=(_, *_)):
                 return self._reward_earned(outcome, first_name or outcome.first_name)
             case Welcome():
@@ -195,6 +208,20 @@ class Screens:
             case _:
                 assert_never(outcome)
         return self._render(self._card_blocks(outcome, headline))
+
+    def _show_link(self, qr: tuple[tuple[bool, ...], ...]) -> Image.Image:
+        """The card's page as a QR code at the left, lit background and quiet zone, the
+        words beside it; a panel too short for the code says how else to open the page."""
+        placed = qr_image(qr, self.size[1])
+        if placed is None:
+            return self._render([Text(self._t("scan_card_short"), BIG, max_lines=3)])
+        image = Image.new("1", self.size, 0)
+        image.paste(placed, (0, (self.size[1] - placed.height) // 2))
+        width = self.size[0] - placed.width
+        words = compose([Text(self._t("scan_card"), BIG, max_lines=4)],
+                        (width, self.size[1]), self.fonts)
+        image.paste(words, (placed.width, 0))
+        return image
 
     def _greeting(self, first_name: str | None, outcome: Visit) -> Text:
         if first_name and first_name.strip():
@@ -362,3 +389,24 @@ def _shifted(image: Image.Image, shift: tuple[int, int]) -> Image.Image:
     moved = Image.new(image.mode, image.size, 0)
     moved.paste(image, shift)
     return moved
+
+
+QR_QUIET = 2  # modules of lit margin around the code (decoders ask for 4, read 2 fine)
+
+
+def qr_image(qr: tuple[tuple[bool, ...], ...], height: int) -> Image.Image | None:
+    """The code at the largest whole number of pixels per module that fits `height`,
+    dark modules unlit on a lit ground; None when even one pixel a module is too big."""
+    size = len(qr) + 2 * QR_QUIET
+    scale = height // size
+    if scale < 1:
+        return None
+    image = Image.new("1", (size * scale, size * scale), 1)
+    draw = ImageDraw.Draw(image)
+    for y, row in enumerate(qr):
+        for x, dark in enumerate(row):
+            if dark:
+                left, top = (x + QR_QUIET) * scale, (y + QR_QUIET) * scale
+                draw.rectangle((left, top, left + scale - 1, top + scale - 1), fill=0)
+    return image
+

@@ -1,0 +1,90 @@
+"""Events the central makes itself (a referral's bonuses, a donation), written like uploads.
+
+Each is decided and written in one transaction: the cards' folds are read (and locked on
+PostgreSQL), the pure decision runs on them, and its events are stored and folded in,
+so two clicks at once cannot give one voucher twice. The events carry the kiosk id
+CENTRAL (which no kiosk may take) and their own sequence, so kiosks receive their effect
+in the card states they pull, exactly once, like any other kiosk's events.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from central.cardcache import CardSession
+from central.db import Database, events, meta, reading, writing
+from central.ingest import current, iso, program_tz
+from central.store import CENTRAL
+from central.validate import body_sha256
+from kiosk.core.events import CardState, Change, Event, EventKind
+
+DONATIONS_KEY = "donations_total"  # meta, one per organisation: vouchers given to its cause
+
+# (connection, program fields or None, the cards' folds) -> (card_ref, change) to record
+Decide = Callable[[Connection, Mapping[str, object] | None, Mapping[str, CardState]],
+                  Sequence[tuple[str, Change]]]
+
+
+def _next_seq(conn: Connection) -> int:
+    found = conn.execute(select(func.max(events.c.seq)).where(events.c.kiosk_id == CENTRAL))
+    return int(found.scalar_one_or_none() or 0) + 1
+
+
+def make(db: Database, org: int, refs: Sequence[str], decide: Decide, now: datetime
+         ) -> list[Event]:
+    """Decide on the folds of the organisation's cards `refs` and store the events
+    decided, in one transaction. Whatever `decide` raises leaves nothing written."""
+    with writing(db) as conn:
+        # SQLite: one writer, and the flush renews the generation tag every cache checks;
+        # PostgreSQL: the cards are locked as uploads lock them, and each row's new version
+        # tells every process its kept fold is stale
+        session = CardSession(conn, {}, trusted=db.is_sqlite)
+        found = session.get(org, sorted(set(refs)))
+        folds = {ref: found[ref].state if ref in found else CardState(card_ref=ref)
+                 for ref in refs}
+        program = current(conn, org)
+        decided = decide(conn, None if program is None else program[1], folds)
+        if not decided:
+            return []
+        version = "-" if program is None else program[0]
+        seq = _next_seq(conn)
+        made = [Event(id=str(uuid.uuid4()), kiosk_id=CENTRAL, seq=seq + n, card_ref=ref,
+                      kind=change.kind, delta=change.delta, reward_id=change.reward_id,
+                      program_version=version, occurred_at=now)
+                for n, (ref, change) in enumerate(decided)]
+        conn.execute(insert(events), [
+            {**e.to_dict(), "org_id": org, "body_sha256": body_sha256(e), "received_at": iso(now),
+             "flags": None, "held_reason": None} for e in made])
+        session.advance(org, made, {}, program_tz(program))
+        given = sum(1 for e in made if e.kind is EventKind.DONATED)
+        if given:
+            _add_donations(conn, org, given)
+        session.flush()
+    return made
+
+
+def _donations_key(org: int) -> str:
+    return f"{DONATIONS_KEY}:{org}"
+
+
+def _add_donations(conn: Connection, org: int, n: int) -> None:
+    key = _donations_key(org)
+    row = conn.execute(select(meta.c.value).where(meta.c.key == key)).first()
+    if row is None:
+        conn.execute(insert(meta).values(key=key, value=str(n)))
+    else:
+        conn.execute(update(meta).where(meta.c.key == key)
+                     .values(value=str(int(row.value) + n)))
+
+
+def donations_total(db: Database, org: int) -> int:
+    """Vouchers given to the organisation's cause so far, every card together."""
+    with reading(db) as conn:
+        row = conn.execute(
+            select(meta.c.value).where(meta.c.key == _donations_key(org))).first()
+    return 0 if row is None else int(row.value)
