@@ -40,7 +40,6 @@ WORDS: dict[str, dict[str, str]] = {
     "card_boosters": {"fr": "Heures bonus", "en": "Booster hours"},
     "card_booster": {"fr": "{days}, {start}–{end} : tampons × {n}",
                      "en": "{days}, {start}–{end}: stamps × {n}"},
-    "weekdays": {"fr": "lun,mar,mer,jeu,ven,sam,dim", "en": "Mon,Tue,Wed,Thu,Fri,Sat,Sun"},
     # referral
     "card_referral": {"fr": "Parrainage", "en": "Refer a friend"},
     "card_referral_share": {

@@ -50,6 +50,8 @@ TEXTS: dict[str, dict[str, str]] = {
                        "en": "Wait a moment, then try again."},
     "error_title_500": {"fr": "Le serveur a un problème", "en": "The server has a problem"},
     "error_body_500": {"fr": "Réessayez dans un instant.", "en": "Try again in a moment."},
+    # a chart's or a list's weekday names, Monday first
+    "weekdays": {"fr": "lun,mar,mer,jeu,ven,sam,dim", "en": "Mon,Tue,Wed,Thu,Fri,Sat,Sun"},
     "back_home": {"fr": "Retour à l'accueil", "en": "Back to the home page"},
 }
 

@@ -55,7 +55,6 @@ register({
                               "to run a booster."},
     "chart_table": {"fr": "Les chiffres du graphique", "en": "The chart's numbers"},
     "day": {"fr": "Jour", "en": "Day"},
-    "weekdays": {"fr": "lun,mar,mer,jeu,ven,sam,dim", "en": "Mon,Tue,Wed,Thu,Fri,Sat,Sun"},
     "roi_title": {"fr": "Retour sur investissement (estimation)", "en": "Return on investment (estimate)"},
     "roi_cost": {"fr": "Coût d'une récompense (€)", "en": "Cost of one reward (€)"},
     "roi_cost_hint": {"fr": "Ce que vous coûte un bon utilisé, par ex. 2,50.",
