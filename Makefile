@@ -24,7 +24,7 @@ demo-dashboard: $(STAMP)
 
 ## The whole test suite (unit, integration, end-to-end over the simulator).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 3
 
 lint: $(STAMP)
 	$(BIN)/ruff check kiosk sim central tests bench
