@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page, Route, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 PHONE = {"width": 375, "height": 812}
@@ -37,7 +38,15 @@ def screenshot(page: Page, name: str) -> Path:
     """Save what the page shows now as test-output/screenshots/NAME.png."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     target = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(target), full_page=True)
+    page.wait_for_load_state("load")
+    try:
+        page.screenshot(path=str(target), full_page=True)
+    except PlaywrightError:
+        # Chromium now and then cannot capture a page still settling after a form's
+        # navigation ("Unable to capture screenshot"); the picture is for people to look
+        # at, so it is taken again once the page is idle
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(target), full_page=True)
     return target
 
 
