@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.engine import Connection
@@ -114,7 +115,7 @@ class NewCard:
     kiosk_id: str
 
 
-def _at_shop(org: int, shop: int | None, ref: object) -> list[object]:
+def _at_shop(org: int, shop: int | None, ref: Any) -> list[Any]:
     """A manager's cards: those that visited one of their shop's kiosks."""
     if shop is None:
         return []
@@ -153,7 +154,8 @@ def cards_ending(db: Database, org: int, shop: int | None, end: str) -> Sequence
 def account_emails(db: Database, org: int, staff_refs: Sequence[str | None]) -> dict[str, str]:
     """staff_ref -> the e-mail of the organisation's account it names (central.made's
     `account_ref`); a staff card's ref is not in it."""
-    wanted = {n: ref for ref in staff_refs if (n := made.account_of(ref)) is not None}
+    wanted = {n: ref for ref in staff_refs
+              if ref is not None and (n := made.account_of(ref)) is not None}
     if not wanted:
         return {}
     with reading(db) as conn:

@@ -4,9 +4,9 @@ replace a lost card by a new one.
 How the owner names the new card: the customer's new card is tapped once at a kiosk (it
 is enrolled there, like any new card), and the form lists the cards first seen in the
 last 24 hours, newest first, with the kiosk and the time; or the owner types the end of
-its number, as the kiosk's staff screen and the card's own page show it. A new card that
-already holds stamps or vouchers (its first tap gave it some) is replaced into only when
-the owner ticks "add both balances"; otherwise the form says so and nothing moves.
+its number (`kiosk card-ref UID` prints it on the kiosk). A new card that already holds
+stamps or vouchers (its first tap gave it some) is replaced into only when the owner
+ticks "add both balances"; otherwise the form says so and nothing moves.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from central.web.i18n import register, translator
 from central.web.pages import chosen_language
 from kiosk.core import i18n as kiosk_words
 from kiosk.core.cardid import is_card_ref
+from kiosk.core.corrections import REASON
 from kiosk.core.events import MAX_DELTA
 from kiosk.core.outcome import RefusalReason, Refused
 
@@ -46,7 +47,7 @@ def _part(request: Request, account: Account, ref: str, found: Mapping[str, Any]
     moved_from = request.query_params.get("from", "")
     return {
         "points": program is not None and program.uses_points,
-        "max_delta": MAX_DELTA, "reason_max": corrections.REASON.max_length,
+        "max_delta": MAX_DELTA, "reason_max": REASON.max_length,
         "min_end": corrections.MIN_END,
         "blocked": bool(found and found.get("blocked")),
         "new_cards": [{"ref": c.card_ref, "end": c.card_ref[-REF_SHOWN:],
@@ -68,7 +69,7 @@ def _words(request: Request, problems: Mapping[str, str]) -> dict[str, str]:
     the bound it names), or `=` and text already written."""
     lang, _ = chosen_language(request)
     t = translator(lang)
-    bounds = {"fix_delta_bad": MAX_DELTA, "fix_reason_long": corrections.REASON.max_length,
+    bounds = {"fix_delta_bad": MAX_DELTA, "fix_reason_long": REASON.max_length,
               "fix_new_end_bad": corrections.MIN_END}
     return {name: said[1:] if said.startswith("=") else t(said, n=bounds.get(said, 0))
             for name, said in problems.items()}
@@ -199,10 +200,10 @@ register({
                          "en": "No new card in the last 24 hours: tap it at a kiosk, wait "
                                "for its sync, then reload this page."},
     "fix_new_end": {"fr": "Ou la fin de son numéro", "en": "Or the end of its number"},
-    "fix_new_end_hint": {"fr": "Au moins {n} caractères, comme l'écran du personnel de la "
-                               "borne l'affiche. Remplace le choix ci-dessus.",
-                         "en": "At least {n} characters, as the kiosk's staff screen shows "
-                               "it. Takes the place of the choice above."},
+    "fix_new_end_hint": {"fr": "Au moins {n} caractères, comme la commande « kiosk card-ref » "
+                               "de la borne l'affiche. Remplace le choix ci-dessus.",
+                         "en": "At least {n} characters, as the kiosk's `kiosk card-ref` "
+                               "command prints it. Takes the place of the choice above."},
     "fix_new_end_bad": {"fr": "Tapez de {n} à 64 caractères parmi 0-9 et a-f.",
                         "en": "Type {n} to 64 characters among 0-9 and a-f."},
     "fix_new_end_none": {"fr": "Aucune carte ne finit ainsi : vérifiez le numéro.",
