@@ -22,7 +22,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import cadence, central, daemon, floor, history, overview, reader, scale, storage, sync, tap
+from bench import (
+    cadence,
+    central,
+    daemon,
+    floor,
+    history,
+    overview,
+    reader,
+    scale,
+    stages,
+    storage,
+    sync,
+    tap,
+)
 from bench.rig import publish
 from sim.serial_line import LinkUnavailable
 
@@ -51,6 +64,7 @@ class Sizes:
 FULL = Sizes(1000, 200, 200, 20, 20.0, 10_000, 5, 10_000, 1_000, 50, 6, 200, 500, 200, 30.0)
 QUICK = Sizes(20, 10, 10, 3, 1.0, 60, 2, 300, 30, 4, 2, 50, 30, 8, 1.0, history.QUICK_SIZES, 8)
 FLOOR_RATIO_TARGET = 1.5
+STAGE_CALLS = 28  # bench.stages: each stage of a tap alone under callgrind
 
 # What holds a figure back when it misses its target (from profiling; see README).
 LIMITED_BY = {
@@ -147,6 +161,7 @@ def run(sizes: Sizes, callgrind: bool) -> dict[str, Any]:
                                         "thread CPU time (split)")
         count["split"] = split
         if callgrind:
+            count["stages"] = _figure("tap_stages", lambda: stages.stages(STAGE_CALLS))
             count["floor"] = _figure("tap_floor", lambda: floor.instructions(sizes.callgrind_taps))
             base = count["floor"].get("instructions_per_tap")
             if base and "instructions_per_tap" in count:

@@ -29,6 +29,8 @@ from kiosk.adapters.ledger import Ledger
 from sim.harness import free_port, wait_until
 from sim.nfc import VirtualField, make_card
 from sim.notify import NotifyListener
+from sim.oled import WIRE_ENVIRONMENT
+from sim.oled_wire import OledWire
 
 ROOT = Path(__file__).parents[1]
 SIM_PNG_NOTE = ("the virtual OLED's PNG of every frame (sim frames_dir, a viewer for people; "
@@ -38,12 +40,14 @@ SIM_PNG_NOTE = ("the virtual OLED's PNG of every frame (sim frames_dir, a viewer
 @contextmanager
 def kiosk_process(root: Path, field: VirtualField, prefix: Sequence[str] = (),
                   central: str = "", poll_interval: float = 0.01, frames: bool = True,
-                  token: str = "bench-token"
+                  token: str = "bench-token", oled_wire: str = ""
                   ) -> Iterator[tuple[subprocess.Popen[bytes], NotifyListener, float]]:
     """`kiosk run` (under `prefix`, e.g. valgrind) on a fresh state dir; yields the process,
     the notify socket and time.monotonic() just before it was started. `frames`: the
     virtual OLED saves a PNG of every changed frame in root/frames (a viewer for people,
-    which a kiosk on a Pi does not have: see SIM_PNG_NOTE)."""
+    which a kiosk on a Pi does not have: see SIM_PNG_NOTE). `oled_wire`: the socket of an
+    `OledWire` in this process, where the virtual OLED's controller then runs (the kiosk
+    only sends it each frame's bytes)."""
     root.mkdir(parents=True, exist_ok=True)
     token_file = root / "token"
     token_file.write_text(token + "\n")
@@ -54,6 +58,9 @@ def kiosk_process(root: Path, field: VirtualField, prefix: Sequence[str] = (),
     notify = NotifyListener(root / "notify.sock")
     env = {**os.environ, "NOTIFY_SOCKET": str(notify.path), "PYTHONUNBUFFERED": "1"}
     env.pop("KIOSK_CONFIG", None)
+    env.pop(WIRE_ENVIRONMENT, None)
+    if oled_wire:
+        env[WIRE_ENVIRONMENT] = oled_wire
     log = (root / "kiosk.log").open("wb")
     started = time.monotonic()
     proc = subprocess.Popen(
@@ -213,38 +220,50 @@ def _callgrind_window(pid: int, seconds_or_taps: Any, field: VirtualField,
     return _callgrind_total(dumps[-1]), wall
 
 
-def instructions(taps: int) -> dict[str, Any]:
-    """Figure 2: instructions per tap of `kiosk run` under callgrind, minus idle polling."""
+def instructions(taps: int, keep: Path | None = None) -> dict[str, Any]:
+    """Figure 2: instructions per tap of `kiosk run` under callgrind, minus idle polling.
+    The virtual OLED's controller runs in this process (sim.oled_wire), not the kiosk's.
+    `keep`: a directory to copy the callgrind dumps into (for callgrind_annotate)."""
     valgrind = shutil.which("valgrind")
     if valgrind is None or shutil.which("callgrind_control") is None:
         return {"skipped": "valgrind (callgrind) is not installed", "met": None}
     with tempfile.TemporaryDirectory(prefix="bench-cg-") as tmp, \
-            VirtualField(quick_lifted=True) as field:
+            VirtualField(quick_lifted=True) as field, OledWire(Path(tmp) / "oled") as wire:
         out_dir = Path(tmp) / "cg"
         out_dir.mkdir()
         prefix = [valgrind, "--tool=callgrind", "--instr-atstart=no",
                   f"--callgrind-out-file={out_dir}/callgrind.out.%p"]
-        with kiosk_process(Path(tmp) / "k", field, prefix=prefix,
-                           poll_interval=0.25, frames=False) as (proc, notify, _):
+        with kiosk_process(Path(tmp) / "k", field, prefix=prefix, poll_interval=0.25,
+                           frames=False, oled_wire=wire.path) as (proc, notify, _):
             if notify.wait("READY=1", 300) is None:
                 raise RuntimeError("the kiosk did not start under valgrind")
             plan = [(CARD_KINDS[i % 4], f"cg-{i % 7}") for i in range(taps + 4)]
             for kind, name in plan[:4]:  # first taps of each kind: lazy imports, caches
                 tap_through(field, kind, name, timeout=120)
+            frames_before = wire.frames
             tapped, tap_wall = _callgrind_window(proc.pid, plan[4:], field, out_dir, "taps")
+            frames = wire.frames - frames_before
             idle, idle_wall = _callgrind_window(proc.pid, min(tap_wall, 20.0), field, out_dir,
                                                 "idle")
+            if keep is not None:
+                keep.mkdir(parents=True, exist_ok=True)
+                for dump in out_dir.glob("callgrind.out.*"):
+                    shutil.copy(dump, keep / dump.name)
+    if frames < taps:
+        raise RuntimeError(f"{taps} taps put only {frames} frames on the virtual OLED's wire")
     idle_rate = idle / idle_wall
     per_tap = (tapped - idle_rate * tap_wall) / taps
     return {
         "method": "valgrind --tool=callgrind --instr-atstart=no on `kiosk run` (shipped "
                   "poll_interval 0.25 s); callgrind_control -i on/off around N taps, then "
                   "around an idle window; per tap = (taps window - idle rate x its wall "
-                  "time) / N. All threads of the kiosk process; includes the virtual OLED "
-                  "controller's decoding (sim, see split.sim_excluded_us_per_tap); "
+                  "time) / N. All threads of the kiosk process; the virtual OLED's "
+                  "controller decodes the frames in the measuring process (sim.oled_wire: "
+                  "the kiosk's bus appends luma's blocks and sends one datagram per frame); "
                   + SIM_PNG_NOTE,
         "sim_png": sim_png_cost(),
         "taps": taps,
+        "frames_on_the_wire": frames,
         "instructions_window": tapped,
         "window_s_under_valgrind": round(tap_wall, 1),
         "idle_instructions_per_s_under_valgrind": round(idle_rate),

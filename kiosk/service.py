@@ -92,6 +92,7 @@ class Counter:
         ledger.use_tz(program.tz)  # the ledger folds stamp days in the program's zone
         self.kiosk_id = kiosk_id
         self._site_key = site_key
+        self._last_ref: tuple[bytes, str] | None = None  # (UID, card_ref) of the last card named
         self._clock = clock
         self._new_id = new_id
         self._last_time = ledger.last_event_time()
@@ -142,7 +143,13 @@ class Counter:
         self.ledger.close()
 
     def card_ref(self, uid: bytes) -> str:
-        return cardid.card_ref(self._site_key, uid)
+        # a tap names its card twice (is it staff? then the customer's tap): one HMAC
+        last = self._last_ref
+        if last is not None and last[0] == uid:
+            return last[1]
+        ref = cardid.card_ref(self._site_key, uid)
+        self._last_ref = (uid, ref)
+        return ref
 
     @staticmethod
     def unfit(uid: bytes) -> RefusalReason | None:

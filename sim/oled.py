@@ -27,14 +27,21 @@ recorded but not applied (luma sends 0 for both on the panels we support).
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from PIL import Image
 
+if TYPE_CHECKING:
+    from sim.oled_wire import WireBus
+
 COMMAND, DATA = 0x00, 0x40
+# names a unix datagram socket: the controller then runs in the process listening there
+# (sim.oled_wire), and the kiosk's bus only sends it the bytes
+WIRE_ENVIRONMENT = "SIM_OLED_WIRE"
 Chip = Literal["ssd1306", "sh1106"]
 
 # how many parameter bytes follow each multi-byte command
@@ -253,8 +260,13 @@ class VirtualOled:
 
 def virtual_bus(
     *, chip: str, width: int, height: int, address: int, frames_dir: str
-) -> VirtualOled:
+) -> VirtualOled | WireBus:
     """The factory kiosk.adapters.display finds through the `kiosk.display_buses` entry point."""
     if chip not in ("ssd1306", "sh1106"):
         raise ValueError(f"the virtual controller emulates ssd1306 or sh1106, not {chip}")
+    wire = os.environ.get(WIRE_ENVIRONMENT)
+    if wire:  # the controller runs in the measuring process (sim.oled_wire)
+        from sim.oled_wire import WireBus
+
+        return WireBus(wire, address)
     return VirtualOled(chip, width, height, address, frames_dir or None)  # type: ignore[arg-type]

@@ -28,7 +28,7 @@ from kiosk.config import DisplaySection
 from kiosk.core.i18n import LOCALES, Locale
 from kiosk.core.layout import Fonts
 from kiosk.core.rules import Outcome
-from kiosk.core.screens import Screens
+from kiosk.core.screens import Screens, idle_face
 from kiosk.core.status import KioskStatus
 from kiosk.errors import DisplayUnavailable
 
@@ -46,6 +46,8 @@ SHIFT_PATH = ((0, 0), (1, 0), (1, 1), (0, 1), (-1, 1), (-1, 0), (-1, -1), (0, -1
 # every WEEK_EVERY_SECONDS of idleness
 WEEK_EVERY_SECONDS = 60.0
 WEEK_FOR_SECONDS = 8.0
+# idle screens kept drawn (status badges, burn-in shifts, boosters, the week's customer)
+IDLE_KEPT = 16
 
 
 class I2CBus(Protocol):
@@ -181,6 +183,9 @@ class Display:
         self._outcome_until: float | None = None
         self._idle_since: float | None = None  # set by the first tick: `now` is the app's clock
         self._panel: Image.Image | None = None  # what the panel holds, native orientation
+        # idle screens drawn and packed once: (what the screen shows) -> (image, panel in
+        # native orientation, its packed columns). The same few come back after every tap.
+        self._idle_kept: dict[tuple[object, ...], tuple[Image.Image, Image.Image, bytes]] = {}
         # (screens, panel, status, shift, booster) of the idle screen last put on the panel
         self._idle_shown: tuple[object, ...] | None = None
         self._contrast = section.contrast
@@ -320,10 +325,19 @@ class Display:
                 and shown[1] is self._panel
                 and shown[2:] == (self._status, shift, self._booster, week)):
             return
-        with self._drawing:
-            idle = (self.screens.idle(self._status, shift, self._booster) if week is None
-                    else self.screens.customer_of_week(week[0], week[1], shift))
-        self._send(idle)
+        key = (self.screens, idle_face(self._status), shift, self._booster, week)
+        kept = self._idle_kept.get(key)
+        if kept is None:
+            with self._drawing:
+                idle = (self.screens.idle(self._status, shift, self._booster) if week is None
+                        else self.screens.customer_of_week(week[0], week[1], shift))
+            from kiosk.adapters.panels import packed_columns  # imported with the driver already
+
+            panel = self._device.preprocess(idle)
+            if len(self._idle_kept) >= IDLE_KEPT:
+                self._idle_kept.clear()
+            kept = self._idle_kept[key] = (idle, panel, packed_columns(panel))
+        self._send(kept[0], kept[1:])
         self._idle_shown = (self.screens, self._panel, self._status, shift, self._booster, week)
 
     def _wake(self) -> None:
@@ -344,22 +358,25 @@ class Display:
             log.warning("event=display call=%s error=%r", getattr(method, "__name__", "?"), str(error))
         self._end_frame()
 
-    def _send(self, image: Image.Image) -> None:
+    def _send(self, image: Image.Image, prepared: tuple[Image.Image, bytes] | None = None) -> None:
         """Send `image` unless the panel already shows it; only the changed region when
-        partial updates are on."""
+        partial updates are on. `prepared`: its panel and packed columns, kept already."""
         device = self._device
-        panel = device.preprocess(image)
+        panel, columns = prepared if prepared is not None else (device.preprocess(image), None)
         previous = self._panel
-        if previous is not None and panel.tobytes() == previous.tobytes():
-            return
+        box = (0, 0, *panel.size)
+        if previous is not None:
+            if panel is previous:
+                return
+            # one pass in C tells both whether anything changed and where
+            changed = ImageChops.logical_xor(panel, previous).getbbox()
+            if changed is None:
+                return
+            if self._section.partial_updates:
+                box = changed
         before = self._serial.bytes
         try:
-            if previous is not None and self._section.partial_updates:
-                box = ImageChops.logical_xor(panel, previous).getbbox()
-                if box is not None:
-                    device.display_region(panel, box)
-            else:
-                device.display_region(panel, (0, 0, *panel.size))
+            device.display_region(panel, box, columns)
         except (OSError, RuntimeError) as error:
             # the next changed frame goes out whole, whatever the panel kept
             log.warning("event=display frame=not_sent error=%r", str(error))

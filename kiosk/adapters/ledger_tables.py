@@ -44,8 +44,22 @@ class Span:
     forgotten_until: datetime | None
 
 
+# A tap reads its card's row twice: to decide, then again inside the write transaction
+# (another connection, the sync worker's, may have changed it in between). The text is
+# nearly always the same; parsing it (JSON, then the dates and buckets) was a tenth of a
+# tap's instructions. CardState is immutable, so one parsed text serves every reader.
+PARSED_KEPT = 64
+_parsed: dict[str, CardState] = {}
+
+
 def card_state(text: str) -> CardState:
-    return CardState.from_dict(json.loads(text))
+    state = _parsed.get(text)
+    if state is None:
+        state = CardState.from_dict(json.loads(text))
+        if len(_parsed) >= PARSED_KEPT:
+            _parsed.clear()
+        _parsed[text] = state
+    return state
 
 
 def card_rows(states: Iterable[CardState]) -> list[tuple[str, str]]:

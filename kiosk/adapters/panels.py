@@ -22,18 +22,26 @@ SH1106_SET_PAGE = 0xB0  # page addressing: 0xB0 + page, then the column's two ni
 SH1106_COLUMN_OFFSET = 2  # luma's default: a 128-column panel centred in 132 columns of RAM
 
 
-def page_strips(panel: Image.Image, box: Box) -> list[bytes]:
+def packed_columns(panel: Image.Image) -> bytes:
+    """Every column of `panel` as one packed row of height/8 bytes, top row in the MSB:
+    the whole panel transposed and packed once, in C. A panel shown again (the idle screen
+    after each outcome) is packed once for good when its caller keeps this."""
+    return panel.transpose(Image.Transpose.TRANSPOSE).tobytes()
+
+
+def page_strips(panel: Image.Image, box: Box, columns: bytes | None = None) -> list[bytes]:
     """The pages under `box`, one byte per column x0..x1-1, top row in bit 0.
 
-    Transposed, each column of the region is one packed row of `pages` bytes, top row in
-    the MSB: page p of every column is every pages-th byte from p, bit order reversed. All
-    in C (crop, transpose, slicing, translate), never a Python loop over pixels."""
+    Page p of column x is byte p of that column's packed row (`packed_columns`), bit order
+    reversed: every pages-th byte from there. All in C (transpose, packing, slicing,
+    translate), never a Python loop over pixels. `columns`: `packed_columns(panel)`, if
+    the caller has it already."""
     x0, y0, x1, y1 = box
-    first, last = y0 // 8, (y1 - 1) // 8
-    pages = last - first + 1
-    region = panel.crop((x0, first * 8, x1, last * 8 + 8))
-    columns = region.transpose(Image.Transpose.TRANSPOSE).tobytes()
-    return [columns[page::pages].translate(_REVERSED_BITS) for page in range(pages)]
+    pages = panel.height // 8
+    if columns is None:
+        columns = packed_columns(panel)
+    return [columns[x0 * pages + page:x1 * pages:pages].translate(_REVERSED_BITS)
+            for page in range(y0 // 8, (y1 - 1) // 8 + 1)]
 
 
 class _WholeFrame:
@@ -45,7 +53,7 @@ class _WholeFrame:
 
         def preprocess(self, image: Image.Image) -> Image.Image: ...
 
-        def display_region(self, panel: Image.Image, box: Box) -> None: ...
+        def display_region(self, panel: Image.Image, box: Box, columns: bytes | None = None) -> None: ...
 
     def display(self, image: Image.Image) -> None:
         assert image.mode == "1" and image.size == self.size
@@ -59,15 +67,16 @@ class SSD1306(_WholeFrame, ssd1306):
 
     first_column = 0  # every width [display] allows starts at RAM column 0
 
-    def display_region(self, panel: Image.Image, box: Box) -> None:
-        """Send the pages under `box` of `panel` (already in the panel's orientation)."""
+    def display_region(self, panel: Image.Image, box: Box, columns: bytes | None = None) -> None:
+        """Send the pages under `box` of `panel` (already in the panel's orientation);
+        `columns`: `packed_columns(panel)`, if the caller keeps it."""
         x0, y0, x1, y1 = box
         start = self.first_column + x0
         self.command(
             ssd1306_commands.COLUMNADDR, start, start + x1 - x0 - 1,
             ssd1306_commands.PAGEADDR, y0 // 8, (y1 - 1) // 8,
         )
-        self.data(b"".join(page_strips(panel, box)))
+        self.data(b"".join(page_strips(panel, box, columns)))
 
 
 class SSD1309(SSD1306, ssd1309):
@@ -81,11 +90,12 @@ class SH1106(_WholeFrame, sh1106):
         self.first_column = settings.setdefault("page_address_offset", SH1106_COLUMN_OFFSET)
         super().__init__(serial, **settings)
 
-    def display_region(self, panel: Image.Image, box: Box) -> None:
-        """Send the pages under `box` of `panel` (already in the panel's orientation)."""
+    def display_region(self, panel: Image.Image, box: Box, columns: bytes | None = None) -> None:
+        """Send the pages under `box` of `panel` (already in the panel's orientation);
+        `columns`: `packed_columns(panel)`, if the caller keeps it."""
         first_page = box[1] // 8
         column = self.first_column + box[0]
-        for page, strip in enumerate(page_strips(panel, box), first_page):
+        for page, strip in enumerate(page_strips(panel, box, columns), first_page):
             self.command(SH1106_SET_PAGE + page, column & 0x0F, 0x10 | column >> 4)
             self.data(strip)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from functools import lru_cache
 
 from kiosk.adapters.ledger import Ledger
 from kiosk.core.clock import (
@@ -28,7 +29,13 @@ READINGS = "clock.readings"  # ledger meta: [[local, central], ...] as ISO texts
 
 def readings(ledger: Ledger) -> tuple[Reading, ...]:
     """The readings kept; none when the record is missing or unreadable."""
-    text = ledger.get_meta(READINGS)
+    return _parsed(ledger.get_meta(READINGS))
+
+
+@lru_cache(maxsize=4)
+def _parsed(text: str | None) -> tuple[Reading, ...]:
+    """The readings a record holds (every tap asks for the verdict: the record changes
+    only when the sync worker notes a new reading)."""
     try:
         pairs = json.loads(text) if text else []
         return tuple(
@@ -40,7 +47,12 @@ def readings(ledger: Ledger) -> tuple[Reading, ...]:
 
 
 def verdict(ledger: Ledger) -> ClockVerdict:
-    return judge(readings(ledger))
+    return _judged(ledger.get_meta(READINGS))
+
+
+@lru_cache(maxsize=4)
+def _judged(text: str | None) -> ClockVerdict:
+    return judge(_parsed(text))
 
 
 def note(ledger: Ledger, new: Sequence[Reading]) -> None:

@@ -273,6 +273,9 @@ class CardState:
         )
 
 
+_CARD_FIELDS = frozenset(f.name for f in dataclasses.fields(CardState))
+
+
 def _later(a: datetime | None, b: datetime) -> datetime:
     return b if a is None or b > a else a
 
@@ -377,7 +380,23 @@ def apply_change(
         updates.update(_latest_tier(state, change.reward_id, occurred_at))
     elif kind is EventKind.BIRTHDAY:
         updates["birthday_at"] = _later(state.birthday_at, occurred_at)
-    return dataclasses.replace(state, **updates)
+    return evolved(state, updates)
+
+
+def evolved(state: CardState, updates: Mapping[str, Any]) -> CardState:
+    """`dataclasses.replace(state, **updates)`, built without replace's walk over every
+    field and CardState's frozen __init__ (each tap applies its changes twice, to decide
+    and to store; the central folds thousands): CardState has no __post_init__ and no
+    field left out of __init__, so its attributes with `updates` over them are the same
+    state. Unknown names are refused, as replace() refuses them."""
+    unknown = updates.keys() - _CARD_FIELDS
+    if unknown:
+        raise TypeError(f"CardState has no field {sorted(unknown)[0]!r}")
+    new = object.__new__(CardState)
+    attributes = new.__dict__
+    attributes.update(state.__dict__)
+    attributes.update(updates)
+    return new
 
 
 def apply(state: CardState, event: Event, tz: tzinfo = UTC) -> CardState:
@@ -387,7 +406,7 @@ def apply(state: CardState, event: Event, tz: tzinfo = UTC) -> CardState:
     after = apply_change(state, event.change, event.occurred_at, tz)
     if event.program_version in after.versions:
         return after
-    return dataclasses.replace(after, versions=after.versions | {event.program_version})
+    return evolved(after, {"versions": after.versions | {event.program_version}})
 
 
 def fold(card_ref: str, events: Iterable[Event], tz: tzinfo = UTC) -> CardState:

@@ -254,12 +254,9 @@ class Stamps:
             used = pitch * self.goal
             x = MARGIN + (room - used) // 2
             y = top + (row_height - diameter) // 2
-            for i in range(self.goal):
-                box_ = (x + i * pitch, y, x + i * pitch + diameter - 1, y + diameter - 1)
-                if i < self.stamps:
-                    draw.ellipse(box_, fill=ink, outline=ink)
-                else:
-                    draw.ellipse(box_, outline=ink)
+            row = _stamp_row(min(self.stamps, self.goal), self.goal, pitch, diameter)
+            core_ink = draw.draw.draw_ink(ink)
+            draw.draw.draw_bitmap((x, y), row.im, core_ink)
         else:
             bar = (MARGIN, icon_top, MARGIN + room - 1, icon_top + self.size - 1)
             draw.rectangle(bar, outline=ink)
@@ -267,6 +264,22 @@ class Stamps:
             if filled > 0:
                 draw.rectangle((bar[0] + 2, bar[1] + 2, bar[0] + 1 + filled, bar[3] - 2), fill=ink)
         draw_text(draw, (width - MARGIN - count_width, top + row_height // 2), count, fonts.small, ink, "lm")
+
+
+@lru_cache(maxsize=64)
+def _stamp_row(stamps: int, goal: int, pitch: int, diameter: int) -> Image.Image:
+    """The row of stamp icons as a 1-bit mask: `stamps` filled circles, then empty ones,
+    one every `pitch` pixels. The same few rows come back tap after tap (3/10, 4/10 ...);
+    drawn once, each is pasted like a cached text line instead of ten circles drawn."""
+    row = Image.new("1", (pitch * goal, diameter), OFF)
+    draw = ImageDraw.Draw(row)
+    for i in range(goal):
+        box = (i * pitch, 0, i * pitch + diameter - 1, diameter - 1)
+        if i < stamps:
+            draw.ellipse(box, fill=ON, outline=ON)
+        else:
+            draw.ellipse(box, outline=ON)
+    return row
 
 
 @dataclass(frozen=True)

@@ -112,11 +112,11 @@ class Screens:
     ) -> Image.Image:
         """"Tap your card" under the program's name; the staff badge when sync lags; a
         running booster (`booster` > 1, from rules.active_booster) announced below."""
-        status = status or KioskStatus()
-        if not status.reader_online:
+        reader_online, offline, pending = idle_face(status or KioskStatus())
+        if not reader_online:
             image = self.reader_offline()
         else:
-            badge = self._badge(status)
+            badge = self._badge(offline, pending)
             name_width = self.size[0] - 2 * MARGIN - (badge.width + 3 if badge else 0)
             align = "left" if badge else "center"
             program = shipped(self.locale, self.program_name)
@@ -146,14 +146,14 @@ class Screens:
         detail = Text(self._t("reader_offline_detail"), fonts=SMALL, max_lines=1 if self.compact else 2)
         return self._render([self._line("reader_offline", BIG), detail])
 
-    def _badge(self, status: KioskStatus) -> Image.Image | None:
+    def _badge(self, offline: bool, pending: int) -> Image.Image | None:
         """A small inverted tag for staff: "OFF" when the central API is unreachable,
         and the number of events still waiting to sync."""
         parts = []
-        if status.offline:
+        if offline:
             parts.append(self._t("badge_offline"))
-        if status.pending_events:
-            parts.append(f"\u2191{min(status.pending_events, 9999)}")
+        if pending:
+            parts.append(f"\u2191{min(pending, 9999)}")
         if not parts:
             return None
         label = " ".join(parts)
@@ -380,6 +380,13 @@ class Screens:
             return self._render([self._line("refused", BIG), self._line("use_loyalty_card")])
         why = Text(self._t(f"refused_{reason.value}"), ("small",), max_lines=2)
         return self._render([self._line("refused", BIG), why, self._line("use_loyalty_card")])
+
+
+def idle_face(status: KioskStatus) -> tuple[bool, bool, int]:
+    """All of the kiosk's status the idle screen shows: reader online, central offline,
+    events waiting (not the times of the last tap or sync). The same face is the same
+    screen, so a display may keep it drawn."""
+    return status.reader_online, status.offline, status.pending_events
 
 
 def _shifted(image: Image.Image, shift: tuple[int, int]) -> Image.Image:

@@ -1,0 +1,159 @@
+"""Where a tap's instructions go: each stage of the kiosk's tap alone, under callgrind.
+
+    python -m bench.stages [--calls 28]
+
+`kiosk run`'s figure (bench.daemon.instructions) is one number for every thread. Here each
+stage runs alone in a child under callgrind, as bench.floor runs the floor: the shipped
+code on a real ledger file (WAL, synchronous=FULL, fsync), fonts and luma.oled's SSD1306
+driver to a bus that only counts bytes (bench.floor's).
+
+- decide_and_commit: `StaffSession.tap` -> `Counter.tap`: the card's HMAC, the staff
+  check, the rules, one SQLite transaction (the event row, the card's state);
+- outcome_screen: `Display.render_outcome` (the render thread's work);
+- frames: `Display.show_outcome` with that screen drawn (compared with the panel,
+  packed, sent through luma), then the display's tick back to the idle screen (kept
+  drawn and packed: compared, sent);
+- outcome_frame: `Display.show_outcome` alone, from one outcome's screen to the next
+  (the idle frame is `frames` minus this).
+
+Not here: nfcpy's part (the reader thread's round that finds the card) and the LED
+pattern's thread; bench/README.md gives them from a callgrind run with one dump per thread.
+
+Seven cards in turn, as in bench.daemon; the first 14 taps warm the caches.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from bench.daemon import _callgrind_total as callgrind_total
+
+STAGES = ("decide_and_commit", "outcome_screen", "frames", "outcome_frame")
+
+
+def serve(stage: str) -> int:
+    """The child: set the kiosk's parts up, then run `stage` N times per ``go N``."""
+    from bench.floor import CountingBus
+    from kiosk.adapters.display import Display
+    from kiosk.config import from_mapping
+    from kiosk.service import Counter
+    from kiosk.session import StaffSession
+
+    with tempfile.TemporaryDirectory(prefix="stages-") as tmp:
+        config = from_mapping({
+            "kiosk": {"state_dir": tmp, "locale": "en"},
+            "program": {"name": "Bench Café", "cooldown_minutes": 0},
+            "display": {"driver": "virtual", "shift_every_seconds": 0, "outcome_seconds": 0.5},
+        })
+        counter, session = Counter.open(config), StaffSession()
+        display = Display.from_config(config.display, "en", "Bench Café", bus=CountingBus())
+        assert isinstance(display, Display)
+        uids = [bytes([4, n, 2, 3, 4, 5, 6]) for n in range(7)]
+        outcomes = [session.tap(counter, uids[n % 7], 10.0 + 100 * n) for n in range(14)]
+        screens = [display.render_outcome(outcome) for outcome in outcomes]
+        clock = [1000.0]
+
+        def run(n: int) -> None:
+            outcome, screen = outcomes[n % 14], screens[n % 14]
+            clock[0] += 100.0
+            now = clock[0]
+            if stage == "decide_and_commit":
+                session.tap(counter, uids[n % 7], now)
+            elif stage == "outcome_screen":
+                display.render_outcome(outcome)
+            elif stage == "outcome_frame":  # a welcome, then a stamp: two different screens
+                display.show_outcome(outcomes[n % 2 * 7], now, image=screens[n % 2 * 7])
+            else:
+                display.show_outcome(outcome, now, image=screen)
+                display.tick(now + 1.0)
+
+        for n in range(14):
+            run(n)
+        print("ready", flush=True)
+        for command in sys.stdin:
+            words = command.split()
+            if words[:1] != ["go"]:
+                break
+            for n in range(int(words[1])):
+                run(n)
+            print("done", flush=True)
+        counter.close()
+    return 0
+
+
+def measure(stage: str, calls: int) -> float:
+    """Million instructions per call of `stage`."""
+    control = shutil.which("callgrind_control") or "callgrind_control"
+    with tempfile.TemporaryDirectory(prefix="bench-stages-") as tmp:
+        child = subprocess.Popen(
+            ["valgrind", "--tool=callgrind", "--instr-atstart=no",
+             f"--callgrind-out-file={tmp}/callgrind.out.%p", sys.executable, "-m", "bench.stages",
+             "--serve", stage],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )
+        assert child.stdin is not None and child.stdout is not None
+
+        def say(line: str) -> None:
+            assert child.stdin is not None
+            child.stdin.write(line + "\n")
+            child.stdin.flush()
+
+        def instrument(on: bool) -> None:
+            subprocess.run([control, "-i", "on" if on else "off", str(child.pid)],
+                           check=True, capture_output=True)
+
+        try:
+            if child.stdout.readline().strip() != "ready":
+                raise RuntimeError(f"the {stage} stage did not start under valgrind")
+            instrument(True)
+            say(f"go {calls}")
+            if child.stdout.readline().strip() != "done":
+                raise RuntimeError(f"the {stage} stage stopped")
+            subprocess.run([control, "-d", stage, str(child.pid)], check=True, capture_output=True)
+            dumps = sorted(Path(tmp).glob("callgrind.out.*.*"))
+            if not dumps:
+                raise RuntimeError("callgrind wrote no dump")
+            total = sum(callgrind_total(dump) for dump in dumps)
+        finally:
+            say("quit")
+            child.wait(60)
+    return total / calls / 1e6
+
+
+def stages(calls: int) -> dict[str, Any]:
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        return {"skipped": "valgrind (callgrind) is not installed"}
+    figures = {stage: round(measure(stage, calls), 3) for stage in STAGES}
+    figures["idle_frame"] = round(figures["frames"] - figures["outcome_frame"], 3)
+    return {
+        "method": "each stage alone in a child under callgrind (instrumentation on around "
+                  "its own calls only, every thread), shipped code on a real ledger file, "
+                  "luma's ssd1306 to a byte-counting bus",
+        "calls": calls,
+        "million_per_call": figures,
+        "sum": round(sum(figures[stage] for stage in ("decide_and_commit", "outcome_screen",
+                                                      "frames")), 3),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.stages", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=28)
+    parser.add_argument("--serve", choices=STAGES, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve:
+        return serve(args.serve)
+    print(json.dumps(stages(args.calls), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
