@@ -47,7 +47,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, cast, func, select, text, tuple_
+from sqlalchemy import bindparam, cast, func, select, tuple_
 from sqlalchemy.types import BigInteger, Text
 
 from central.cardcache import Card

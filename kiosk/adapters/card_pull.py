@@ -36,7 +36,7 @@ CURSOR = "sync.cards_cursor"  # ledger meta: {"url": ..., "cursor": "..."}
 PAGE = 500  # cards per request (the central takes up to 1,000)
 FIRST = "0"  # the cursor before any change: every card
 MAX_CURSOR_LENGTH = 39  # the central's bound: two 19-digit numbers and a dash
-_CURSOR = re.compile(r"[0-9-]{1,%d}" % MAX_CURSOR_LENGTH)
+_CURSOR = re.compile(f"[0-9-]{{1,{MAX_CURSOR_LENGTH}}}")
 
 
 def is_cursor(found: object) -> TypeGuard[str]:
