@@ -53,7 +53,8 @@ meta = Table(
 # kiosk or owner key of another ever reads or writes them. Its site key (hex) is what every
 # kiosk of the organisation names cards with (card_ref = HMAC(site key, UID)); null when
 # a database from before organisations held events made under a key the server never saw.
-# `card_seq` counts card_states writes: the cursor kiosks pull changed cards with.
+# `card_seq` counts card_states writes on SQLite: the cursor kiosks pull changed cards
+# with (PostgreSQL numbers them from the `card_changes` sequence: central.changes).
 organisations = Table(
     "organisations",
     metadata,
