@@ -62,7 +62,7 @@ def fill(db_url: str, count: int, seed: int = 7) -> None:
                     states.get(event.card_ref) or CardState(card_ref=event.card_ref), event, UTC)
             with writing(db) as conn:
                 conn.execute(insert(events), rows)
-                tallies.add(conn, 1, counts)
+                tallies.add(conn, 1, counts, shard=0)
         if not db.is_sqlite:
             with db.engine.connect() as conn:
                 conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))

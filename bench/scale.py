@@ -3,9 +3,9 @@ server processes; a reconnect storm; a dashboard's aggregate over a million even
 
     python -m bench.scale [--quick]
 
-PostgreSQL is a private cluster started here from Debian's binaries (as the tests do):
-fsync off, so the figures compare the servers' own work, not this machine's disk; the
-SQLite figures keep synchronous=FULL (what one shop runs). Prints one JSON object.
+PostgreSQL is a private cluster started here from Debian's binaries (as the tests do),
+durable as shipped (fsync and synchronous_commit on), as SQLite keeps synchronous=FULL
+(what one shop runs): both commit to disk alike. Prints one JSON object.
 """
 
 from __future__ import annotations

@@ -293,13 +293,19 @@ def _routes(app: FastAPI, db: Database, writer: BatchWriter, now: Clock) -> None
                         **contract.errors(422, *contract.KIOSK)})
     async def changed_cards(
         kiosk: Kiosk,
-        after: Annotated[int, Query(ge=0, le=changes.MAX_CURSOR)] = 0,
+        after: Annotated[str, Query(max_length=changes.MAX_CURSOR_LENGTH,
+                                    pattern=changes.CURSOR_PATTERN)] = "0",
         limit: Annotated[int, Query(ge=1, le=changes.MAX_PAGE)] = changes.DEFAULT_PAGE,
     ) -> JSONResponse:
-        """The cards of the kiosk's organisation changed after the cursor `after` (0: all),
-        up to `limit` of them, oldest change first. A card that changed several times comes
-        once, as it is now. Page on with the answer's `cursor` while `more` is true; a
-        kiosk keeps the last cursor and asks again later for what changed since."""
+        """The cards of the kiosk's organisation changed after the cursor `after` ("0":
+        all), up to `limit` of them, oldest change first. A card that changed several times
+        comes once, as it is now. Page on with the answer's `cursor` while `more` is true;
+        a kiosk keeps the last cursor and asks again later for what changed since. A
+        cursor is opaque: send it back as it came."""
+        try:
+            changes.parse_cursor(after)
+        except ValueError as error:
+            raise HTTPException(422, f"after: {error}") from None
         page = await run_in_threadpool(changes.changed_cards, db, kiosk.org_id, after, limit)
         return JSONResponse(page.to_dict())
 

@@ -10,8 +10,10 @@ Every write of a card's row stores a new random `version` with it. A kept fold i
 stored one exactly while the row's version is the one kept with it.
 
 Cards are kept per organisation (a card ref names a card within its organisation); each
-write also takes numbers from the organisation's `card_seq` (`take_seq`) into the rows'
-`changed` column, the cursor kiosks pull changed cards with (central.changes).
+write also takes a position in the organisation's changes (`take_seq`) into the rows'
+`changed_xid` and `changed` columns, which kiosks pull changed cards by (central.changes):
+on SQLite from the organisation's `card_seq`, on PostgreSQL from a sequence, without a
+lock that every upload of the organisation would queue on.
 
 On SQLite (one writer at a time) the memory copy is trusted without a look at the rows
 while nobody else wrote card states: every transaction that writes them stores a new
@@ -55,16 +57,18 @@ _UPDATE_CARD = (
     update(card_states)
     .where(card_states.c.org_id == bindparam("org"), card_states.c.card_ref == bindparam("ref"))
     .values(state=bindparam("state"), flagged=bindparam("flagged"),
-            version=bindparam("version"), changed=bindparam("seq"))
+            version=bindparam("version"), changed=bindparam("seq"),
+            changed_xid=bindparam("xid"))
 )
 _INSERT_CARD = InsertMany(insert(card_states), [column.name for column in card_states.columns])
 # PostgreSQL only: every changed card in one statement, not one bound statement per card
 _UPDATE_CARDS = text(
     "UPDATE card_states SET state = changed.state, flagged = changed.flagged, "
-    "version = changed.version, changed = changed.seq FROM unnest(CAST(:orgs AS bigint[]), "
+    "version = changed.version, changed = changed.seq, changed_xid = changed.xid "
+    "FROM unnest(CAST(:orgs AS bigint[]), "
     "CAST(:refs AS text[]), CAST(:states AS text[]), CAST(:flagged AS text[]), "
-    "CAST(:versions AS bigint[]), CAST(:seqs AS bigint[])) "
-    "AS changed(org_id, card_ref, state, flagged, version, seq) "
+    "CAST(:versions AS bigint[]), CAST(:seqs AS bigint[]), CAST(:xids AS bigint[])) "
+    "AS changed(org_id, card_ref, state, flagged, version, seq, xid) "
     "WHERE card_states.org_id = changed.org_id AND card_states.card_ref = changed.card_ref")
 _READ_GENERATION = select(meta.c.value).where(meta.c.key == GENERATION_KEY).with_for_update()
 _WRITE_GENERATION = update(meta).where(meta.c.key == GENERATION_KEY)
@@ -87,6 +91,11 @@ _TAKE_SEQ = (
     .values(card_seq=organisations.c.card_seq + bindparam("n"))
     .returning(organisations.c.card_seq)
 )
+# PostgreSQL: n numbers of the sequence (no lock; in the order they are taken within one
+# transaction) and this transaction's id, as a 64-bit number
+_TAKE_SEQ_POSTGRESQL = text(
+    "SELECT CAST(CAST(pg_current_xact_id() AS text) AS bigint) AS xid, "
+    "nextval('card_changes') AS n FROM generate_series(1, :n) ORDER BY n")
 Key = tuple[int, str]  # (organisation id, card ref)
 
 # 0 is what rows written before versions existed hold: no kept fold ever matches it
@@ -128,15 +137,21 @@ class Card:
         return card_json(self.state, self.flagged, self.state_dict)
 
 
-def take_seq(conn: Connection, org: int, n: int) -> int:
-    """Reserve n numbers of the organisation's card-change sequence; returns the first.
+def take_seq(conn: Connection, org: int, n: int) -> list[tuple[int, int]]:
+    """n positions (changed_xid, changed) in the organisation's card changes, in order,
+    for the card rows this transaction writes (central.changes says how kiosks page them).
 
-    The organisation's row stays locked until the transaction ends, so on PostgreSQL the
-    numbers become visible in the order they were taken: a kiosk that read up to number
-    N never later meets a card changed under a smaller one. Callers take it last, just
-    before their commit, after their card locks."""
-    last = conn.execute(_TAKE_SEQ, {"org": org, "n": n}).scalar_one()
-    return int(last) - n + 1
+    SQLite: numbers of the organisation's `card_seq` (its row is locked until the commit;
+    there is one writer anyway) and changed_xid 0. PostgreSQL: numbers of the
+    `card_changes` sequence, which no transaction waits for, with this transaction's
+    id."""
+    if n <= 0:
+        return []
+    if conn.dialect.name == "postgresql":
+        return [(int(row.xid), int(row.n))
+                for row in conn.execute(_TAKE_SEQ_POSTGRESQL, {"n": n})]
+    last = int(conn.execute(_TAKE_SEQ, {"org": org, "n": n}).scalar_one())
+    return [(0, number) for number in range(last - n + 1, last + 1)]
 
 
 def load(conn: Connection, org: int, refs: Iterable[str]) -> dict[str, Card]:
@@ -241,26 +256,27 @@ class CardSession:
         for org, _ref in self.changed:
             by_org[org] = by_org.get(org, 0) + 1
         # organisations in id order: two writers take their sequences in one order
-        seqs = {org: take_seq(self.conn, org, n) for org, n in sorted(by_org.items())}
+        seqs = {org: iter(take_seq(self.conn, org, n)) for org, n in sorted(by_org.items())}
         # in card order, like the locks: two writers inserting the same new cards then
         # wait for each other instead of deadlocking
         for key, card in sorted(self.changed.items()):
             org, ref = key
-            version, seq = new_version(), seqs[org]
-            seqs[org] += 1
+            version, (xid, seq) = new_version(), next(seqs[org])
             self.changed[key] = Card(card.state, card.flagged, card.state_dict, version)
             state, flags = json.dumps(card.state_dict), json.dumps(card.flagged)
             if key in self.read or (self.trusted and key in self._known):  # it has a row
                 old.append({"org": org, "ref": ref, "state": state, "flagged": flags,
-                            "version": version, "seq": seq})
+                            "version": version, "seq": seq, "xid": xid})
             else:
                 fresh.append({"org_id": org, "card_ref": ref, "state": state,
-                              "flagged": flags, "version": version, "changed": seq})
+                              "flagged": flags, "version": version, "changed": seq,
+                              "changed_xid": xid})
         if old and self.conn.dialect.name == "postgresql":
             self.conn.execute(_UPDATE_CARDS, {
                 name: [row[field] for row in old] for name, field in (
                     ("orgs", "org"), ("refs", "ref"), ("states", "state"),
-                    ("flagged", "flagged"), ("versions", "version"), ("seqs", "seq"))})
+                    ("flagged", "flagged"), ("versions", "version"), ("seqs", "seq"),
+                    ("xids", "xid"))})
         elif old:
             self.conn.execute(_UPDATE_CARD, old)
         if fresh:

@@ -20,6 +20,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.json_schema import models_json_schema
 
+from central.changes import CURSOR_PATTERN, MAX_CURSOR_LENGTH
 from kiosk.core.events import CardState
 
 
@@ -99,9 +100,10 @@ class ChangedCards(Strict):
     """A page of the organisation's cards changed after a cursor, oldest change first."""
 
     cards: dict[str, CardAnswer]  # type: ignore[valid-type]
-    cursor: int = Field(description="pass it as `after` for the next page (and, once `more` "
-                                    "is false, to learn later changes); the cursor sent "
-                                    "when no card changed since")
+    cursor: str = Field(max_length=MAX_CURSOR_LENGTH, pattern=CURSOR_PATTERN,
+                        description="opaque: pass it as `after` for the next page (and, "
+                                    "once `more` is false, to learn later changes); the "
+                                    "cursor sent when no card changed since")
     more: bool = Field(description="true: more cards changed after `cursor`, ask again now")
 
 

@@ -53,7 +53,8 @@ meta = Table(
 # kiosk or owner key of another ever reads or writes them. Its site key (hex) is what every
 # kiosk of the organisation names cards with (card_ref = HMAC(site key, UID)); null when
 # a database from before organisations held events made under a key the server never saw.
-# `card_seq` counts card_states writes: the cursor kiosks pull changed cards with.
+# `card_seq` counts card_states writes on SQLite: the cursor kiosks pull changed cards
+# with (PostgreSQL numbers them from the `card_changes` sequence: central.changes).
 organisations = Table(
     "organisations",
     metadata,
@@ -147,12 +148,15 @@ card_states = Table(
     Column("card_ref", String(64), primary_key=True),
     Column("state", Text, nullable=False),  # CardState.to_dict() as JSON
     Column("flagged", Text, nullable=False),  # {event id: [flags]} as JSON
-    # the organisation's card_seq this write took: kiosks pull cards changed after a cursor
+    # kiosks pull cards changed after a cursor (changed_xid, changed), central.changes:
+    # SQLite: the organisation's card_seq this write took, changed_xid 0; PostgreSQL: a
+    # number of the card_changes sequence and the id of the transaction that wrote the row
     Column("changed", BigInteger, nullable=False),
+    Column("changed_xid", BigInteger, nullable=False, server_default="0"),
     # a new random number on every write of the row: a server process trusts the fold it
     # keeps in memory while the stored version is the one it wrote (central.cardcache)
     Column("version", BigInteger, nullable=False, server_default="0"),
-    Index("card_states_by_change", "org_id", "changed"),
+    Index("card_states_by_change", "org_id", "changed_xid", "changed"),
 )
 
 # Visits per shop and kiosk per local day, kept current at ingest (central.figures): a
@@ -273,6 +277,9 @@ hour_figures = Table(
     Column("shop_id", Integer, primary_key=True),
     Column("day", String(10), primary_key=True),  # YYYY-MM-DD in the program's time zone
     Column("hour", Integer, primary_key=True),  # 0..23, local
+    # one writer's share (central.tallies.writer_shard): on PostgreSQL two uploads written
+    # side by side add to rows of their own, summed at read; always 0 on SQLite
+    Column("shard", Integer, primary_key=True, server_default="0"),
     Column("visits", Integer, nullable=False),
     Column("return_visits", Integer, nullable=False),
     Column("new_cards", Integer, nullable=False),
@@ -287,6 +294,7 @@ shop_totals = Table(
     metadata,
     Column("org_id", Integer, primary_key=True),
     Column("shop_id", Integer, primary_key=True),
+    Column("shard", Integer, primary_key=True, server_default="0"),  # as in hour_figures
     Column("earned", Integer, nullable=False),
     Column("redeemed", Integer, nullable=False),
 )

@@ -187,14 +187,14 @@ def rebuild(conn: Connection, org: int, tz: tzinfo) -> int:
                     (_event(row) for rows in by_card.values() for row in rows), tz)
     tallies.forget(conn, org)
     tallies.add(conn, org, tallies.count(
-        (_event(row) for rows in by_card.values() for row in rows), {}, tz, shop_of))
-    seq = take_seq(conn, org, len(by_card))
-    for n, (ref, rows) in enumerate(sorted(by_card.items())):
+        (_event(row) for rows in by_card.values() for row in rows), {}, tz, shop_of), shard=0)
+    positions = take_seq(conn, org, len(by_card))
+    for (xid, seq), (ref, rows) in zip(positions, sorted(by_card.items()), strict=True):
         state = fold(ref, map(_event, rows), tz)
         flags = {row.id: row.flags.split(",") for row in rows if row.flags}
         conn.execute(insert(card_states).values(
             org_id=org, card_ref=ref, state=json.dumps(state.to_dict()),
-            flagged=json.dumps(flags), changed=seq + n, version=new_version(),
+            flagged=json.dumps(flags), changed=seq, changed_xid=xid, version=new_version(),
         ))
     bump_generation(conn)
     return len(by_card)
@@ -316,7 +316,8 @@ def write_batch(
         cards.advance(org, counted, flagged, tz)
         links.take_links(conn, org, counted)  # a card's own page link, drawn at enrolment
         figures.add_visits(conn, org, kiosk.shop_id, figures.visits_by_day(counted, tz))
-        tallies.add(conn, org, tallies.count(counted, folds, tz, kiosk.shop_id))
+        tallies.add(conn, org, tallies.count(counted, folds, tz, kiosk.shop_id),
+                    tallies.writer_shard(conn))
         results = [Result(r.id, HELD, holding[r.id]) if r.status == ACCEPTED and r.id in holding
                    else r for r in results]
     refs = [c.event.card_ref for c in checked if c.event is not None]

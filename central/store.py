@@ -147,7 +147,8 @@ def card_changed(conn: Connection, org: int, card_ref: str) -> None:
     writers' order."""
     where = (card_states.c.org_id == org, card_states.c.card_ref == card_ref)
     if conn.execute(select(card_states.c.changed).where(*where).with_for_update()).first():
-        conn.execute(update(card_states).where(*where).values(changed=take_seq(conn, org, 1)))
+        (xid, number), = take_seq(conn, org, 1)
+        conn.execute(update(card_states).where(*where).values(changed=number, changed_xid=xid))
 
 
 def _card(org: int, card_ref: str) -> tuple[Any, Any]:

@@ -14,16 +14,26 @@ never the events.
 
 `count` is pure: what one batch of counted events adds, given the folds before it. Its
 visits are what the kiosk's own fold counts, so these figures and the cards never disagree.
+
+Shards: every upload of a shop adds to the same current hour, and every upload of the
+organisation to its all-shops hour. On PostgreSQL, where several writers commit side by
+side, one row per figure would make each upload wait for the one before it to commit (a
+row stays locked until then, fsync included). So each write transaction first takes a
+shard of its own (`writer_shard`: the lowest number no running transaction holds, by a
+transaction-level advisory try-lock, never a wait) and adds to that shard's rows; a
+figure is the sum of its shards (the Overview adds rows up anyway). There are never
+more shards than writers that ran at one moment. SQLite has one writer: shard 0.
 """
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import tzinfo
 
-from sqlalchemy import delete
+from sqlalchemy import delete, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -90,36 +100,62 @@ def is_overdrawn(state: CardState) -> bool:
     return state.stamps < 0 or any(n < 0 for n in state.all_vouchers().values())
 
 
-def add(conn: Connection, org: int, counts: Counts) -> None:
+SHARDS = 64  # more writers at once than this share shards (and may wait on each other)
+# the first key of the shards' advisory locks (the organisations' locks use 0)
+_SHARD_LOCKS = 1
+# no ORDER BY: a sort would try every lock first; the series comes in order, and the
+# scan stops at the first lock taken
+_TAKE_SHARD = text(f"SELECT n FROM generate_series(0, {SHARDS - 1}) AS n "
+                   f"WHERE pg_try_advisory_xact_lock({_SHARD_LOCKS}, n) LIMIT 1")
+
+
+def writer_shard(conn: Connection) -> int:
+    """The shard this write transaction adds its figures to: one no other running
+    transaction adds to (PostgreSQL), or 0 (SQLite). Held until the transaction ends; a
+    transaction asking again gets its own again, or a lower one freed meanwhile."""
+    if conn.dialect.name != "postgresql":
+        return 0
+    found = conn.execute(_TAKE_SHARD).scalar_one_or_none()
+    # every shard taken: share one (a wait on its rows at worst)
+    return int(found) if found is not None else random.randrange(SHARDS)
+
+
+def add(conn: Connection, org: int, counts: Counts, shard: int | None = None) -> None:
     """Add a batch's counts to the organisation's stored figures, in key order (writers
-    lock rows in one order)."""
+    lock rows in one order), to the rows of `shard` (`writer_shard`; 0 for a writer that
+    holds the organisation alone). None only for the tables as they were before shards:
+    revision 0008b counts the events stored before it with this function."""
     pg = conn.dialect.name == "postgresql"
+    sharded = [] if shard is None else [hour_figures.c.shard]
+    in_shard = {} if shard is None else {"shard": shard}
     # each hour is added to its shop and to "all shops", so the organisation's figures are
     # read from as few rows as one shop's
     hours: dict[tuple[int, str, int], Counter[str]] = {}
     for (shop, day, hour), n in counts.hours.items():
         for place in {shop, ALL_SHOPS}:
             hours.setdefault((place, day, hour), Counter()).update(n)
-    rows = [{"org_id": org, "shop_id": shop, "day": day, "hour": hour,
+    rows = [{"org_id": org, "shop_id": shop, "day": day, "hour": hour, **in_shard,
              **{c: n.get(c, 0) for c in COLUMNS}}
             for (shop, day, hour), n in sorted(hours.items()) if any(n.values())]
     if rows:
         statement = (postgresql if pg else sqlite).insert(hour_figures)
         conn.execute(statement.on_conflict_do_update(
             index_elements=[hour_figures.c.org_id, hour_figures.c.shop_id, hour_figures.c.day,
-                            hour_figures.c.hour],
+                            hour_figures.c.hour, *sharded],
             set_={c: hour_figures.c[c] + statement.excluded[c] for c in COLUMNS},
         ), rows)
         totals: dict[int, Counter[str]] = {}
         for (shop, _day, _hour), n in hours.items():
             totals.setdefault(shop, Counter()).update(
                 {"earned": n.get("earned", 0), "redeemed": n.get("redeemed", 0)})
-        owed = [{"org_id": org, "shop_id": shop, "earned": n["earned"], "redeemed": n["redeemed"]}
+        owed = [{"org_id": org, "shop_id": shop, **in_shard, "earned": n["earned"],
+                 "redeemed": n["redeemed"]}
                 for shop, n in sorted(totals.items()) if n["earned"] or n["redeemed"]]
         if owed:
             upsert = (postgresql if pg else sqlite).insert(shop_totals)
             conn.execute(upsert.on_conflict_do_update(
-                index_elements=[shop_totals.c.org_id, shop_totals.c.shop_id],
+                index_elements=[shop_totals.c.org_id, shop_totals.c.shop_id,
+                                *([] if shard is None else [shop_totals.c.shard])],
                 set_={c: shop_totals.c[c] + upsert.excluded[c] for c in ("earned", "redeemed")},
             ), owed)
     seen = [{"org_id": org, "shop_id": shop, "card_ref": ref, "last_day": day}

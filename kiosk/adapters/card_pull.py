@@ -1,7 +1,9 @@
 """Every card of the organisation in this kiosk's cache: changed cards pulled by cursor.
 
-The central numbers each write of a card (its organisation's change sequence) and answers
+The central places each write of a card in its organisation's changes and answers
 `GET /v1/cards/changes?after=CURSOR` with the cards changed since, a page at a time. The
+cursor is opaque here: a short string of digits and dashes that the kiosk sends back as
+it came (a ledger from before holds a number: sent as its digits). The
 sync worker pulls after each upload and when idle, and keeps the cursor in the ledger's
 meta table with the central's URL (another central starts from nothing). Each page goes
 through `Ledger.settle`, so a pulled card's cache is the server's state with this kiosk's
@@ -17,11 +19,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from kiosk.adapters.ledger import Ledger
 from kiosk.adapters.sync_client import CentralClient, RemoteCard, SyncFailure, check_remote_card, shown
@@ -29,9 +32,16 @@ from kiosk.core.cardid import is_card_ref
 
 log = logging.getLogger(__name__)
 
-CURSOR = "sync.cards_cursor"  # ledger meta: {"url": ..., "cursor": N}
+CURSOR = "sync.cards_cursor"  # ledger meta: {"url": ..., "cursor": "..."}
 PAGE = 500  # cards per request (the central takes up to 1,000)
-MAX_CURSOR = 2**62  # the central's bound on its change sequence
+FIRST = "0"  # the cursor before any change: every card
+MAX_CURSOR_LENGTH = 39  # the central's bound: two 19-digit numbers and a dash
+_CURSOR = re.compile(f"[0-9-]{{1,{MAX_CURSOR_LENGTH}}}")
+
+
+def is_cursor(found: object) -> TypeGuard[str]:
+    """A cursor as the central gives them: it goes into a URL unescaped."""
+    return isinstance(found, str) and _CURSOR.fullmatch(found) is not None
 
 
 @dataclass(frozen=True)
@@ -39,17 +49,17 @@ class ChangedPage:
     """A checked page: its cards, the cursor to ask from next, whether more wait."""
 
     cards: tuple[RemoteCard, ...]
-    cursor: int
+    cursor: str
     more: bool
 
 
-def check_page(data: Any, after: int, now: datetime) -> ChangedPage:
+def check_page(data: Any, after: str, now: datetime) -> ChangedPage:
     """A page of changed cards, or SyncFailure when it is not one. A card whose state
     fails its checks is left out (and logged); the cursor still moves past it."""
     if not isinstance(data, dict) or not isinstance(data.get("cards"), dict):
         raise SyncFailure("garbage answer: changed cards is not {cards, cursor, more}")
     cursor, more = data.get("cursor"), data.get("more")
-    if type(cursor) is not int or not after <= cursor <= MAX_CURSOR or type(more) is not bool:
+    if not is_cursor(cursor) or type(more) is not bool:
         raise SyncFailure("garbage answer: the changed cards' cursor is out of bounds")
     if more and cursor == after:
         raise SyncFailure("garbage answer: more changed cards, but the cursor did not move")
@@ -64,16 +74,19 @@ def check_page(data: Any, after: int, now: datetime) -> ChangedPage:
     return ChangedPage(tuple(cards), cursor, more)
 
 
-def held_cursor(ledger: Ledger, url: str) -> int:
-    """The cursor pulled up to from the central at `url` (0: nothing pulled from it yet)."""
+def held_cursor(ledger: Ledger, url: str) -> str:
+    """The cursor pulled up to from the central at `url` (FIRST: nothing pulled from it yet).
+    A number (what kiosks kept before cursors were opaque) is its digits."""
     try:
         held = json.loads(ledger.get_meta(CURSOR) or "{}")
     except ValueError:
-        return 0
+        return FIRST
     if not isinstance(held, dict) or held.get("url") != url:
-        return 0
+        return FIRST
     cursor = held.get("cursor")
-    return cursor if type(cursor) is int and 0 <= cursor <= MAX_CURSOR else 0
+    if type(cursor) is int and cursor >= 0:
+        cursor = str(cursor)
+    return cursor if is_cursor(cursor) else FIRST
 
 
 def pull(client: CentralClient, token: str, ledger: Ledger, url: str, now: datetime,

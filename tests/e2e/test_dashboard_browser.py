@@ -17,8 +17,8 @@ from sim.nfc import make_card
 from tests.support import Central, central_server
 from tests.support.accounts import add_owner, sign_in
 from tests.support.app_runner import running_sim_app
-from tests.support.ledger_files import event_ids
 from tests.support.browser import keep_local, screenshot
+from tests.support.ledger_files import event_ids
 
 OWNER = "owner@example.org"
 

@@ -136,7 +136,7 @@ def test_a_kiosk_paging_changed_cards_while_two_processes_write_misses_no_change
         for thread in threads:
             thread.start()
         seen: dict[str, int] = {}
-        cursor = 0
+        cursor = "0"
         reader = Client(one.url, reader_token)
 
         def pull() -> None:

@@ -48,7 +48,7 @@ def test_an_adjustment_is_a_central_event_carrying_the_account_in_the_history_an
         ("manual_adjustment", 2, "stamp forgotten", made.account_ref(ACCOUNT))]
     assert stored_state(cafe.db, LOST) == stored_fold(cafe.db, LOST)
     assert stored_state(cafe.db, LOST).stamps == 5
-    assert changed_cards(cafe.db, cafe.org, 0).cards[LOST]["stamps"] == 5  # what kiosks pull
+    assert changed_cards(cafe.db, cafe.org, "0").cards[LOST]["stamps"] == 5  # what kiosks pull
     exported = store.export_customer(cafe.db, cafe.org, LOST)
     assert exported is not None and "manual_adjustment" in str(exported)
 
@@ -69,7 +69,7 @@ def test_a_replacement_moves_the_balance_and_blocks_the_lost_card(cafe: Shop) ->
     old, new = stored_state(cafe.db, LOST), stored_state(cafe.db, NEW)
     assert (old.blocked, old.stamps, new.enrolled, new.stamps) == (True, 0, True, 3)
     assert (old, new) == (stored_fold(cafe.db, LOST), stored_fold(cafe.db, NEW))
-    pulled = changed_cards(cafe.db, cafe.org, 0).cards
+    pulled = changed_cards(cafe.db, cafe.org, "0").cards
     assert pulled[LOST]["blocked"] is True and pulled[NEW]["stamps"] == 3
     assert {e["staff_ref"] for e in card_events(cafe.db, cafe.org, NEW)} == {
         made.account_ref(ACCOUNT)}

@@ -130,13 +130,13 @@ class ScriptedCentral:
         after = int(path.split("after=", 1)[1].split("&", 1)[0])
         received = list(self.received)
         if after >= len(received) or self.card is None:
-            return {"cards": {}, "cursor": max(after, 0), "more": False}
+            return {"cards": {}, "cursor": str(max(after, 0)), "more": False}
         cards = {}
         for ref in {e["card_ref"] for e in received[after:]}:
             body = self.card(ref)
             if body is not None:
                 cards[ref] = body
-        return {"cards": cards, "cursor": len(received), "more": False}
+        return {"cards": cards, "cursor": str(len(received)), "more": False}
 
     def __enter__(self) -> ScriptedCentral:
         self._thread.start()
