@@ -31,7 +31,8 @@ def history(drawn: list[tuple[str, EventKind, int, str]]) -> list[Event]:
         made.append(Event(id=f"e{n}", kiosk_id=kiosk, seq=n, card_ref=card, kind=kind,
                           delta=delta, reward_id=reward, program_version="1",
                           occurred_at=START + timedelta(minutes=minute)))
-    return sorted(made, key=lambda e: e.occurred_at)
+    # the order the counting walks a batch in, so that a cut splits it where counting would
+    return sorted(made, key=lambda e: (e.occurred_at, e.kiosk_id, e.seq))
 
 
 def totals(counts: Counts) -> Counter[str]:
