@@ -187,12 +187,14 @@ class Cooldown(CardOutcome):
 
 @dataclass(frozen=True, kw_only=True)
 class ShowLink(CardOutcome):
-    """A second tap inside the cooldown, of a card whose page link this kiosk knows: its
-    page as a QR code (`qr`: rows of dark modules, True = dark), to scan with a phone."""
+    """A second tap inside the cooldown: the card's page as a QR code (`qr`: rows of dark
+    modules, True = dark), to scan with a phone. `fresh`: a new link drawn at this tap
+    (the card's earlier one stops; it opens once this counter's events reach the central)."""
 
     kind = OutcomeKind.SHOW_LINK
     until: datetime
     qr: tuple[tuple[bool, ...], ...]
+    fresh: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
