@@ -109,6 +109,17 @@ WORDS: dict[str, dict[str, str]] = {
     "card_erase": {"fr": "Effacer mes informations", "en": "Erase my details"},
     "card_erased": {"fr": "Vos informations sont effacées.", "en": "Your details are erased."},
     "card_link": {"fr": "Ce lien", "en": "This link"},
+    "card_details_hidden": {
+        "fr": "Ce lien a été fait au comptoir : pour protéger vos données, il ne montre pas "
+              "les informations gardées avec cette carte (prénom, anniversaire, e-mail, "
+              "consentements). Pour les voir, les modifier ou les effacer, demandez au "
+              "commerçant un lien complet.",
+        "en": "This link was made at the counter: to protect your data it does not show "
+              "the details kept with this card (first name, birthday, e-mail, consent). To "
+              "see, change or erase them, ask the shop for a full link."},
+    "card_lang": {"fr": "Langue de vos e-mails", "en": "Language of your e-mails"},
+    "card_lang_fr": {"fr": "Français", "en": "Français (French)"},
+    "card_lang_en": {"fr": "English (anglais)", "en": "English"},
     "card_link_body": {
         "fr": "Ce lien ouvre votre carte. Si quelqu'un d'autre l'a, révoquez-le : il ne "
               "marchera plus, et le commerçant pourra vous en donner un nouveau.",

@@ -159,7 +159,8 @@ def _progress():  # type: ignore[no-untyped-def]
     (EventKind.CARD_LINK, 0, "A" * 40, "lowercase hex"),
     (EventKind.CARD_LINK, 0, "a" * 39, "40 lowercase hex"),
     (EventKind.REFERRAL, 3, "referred", "only the central makes referral events"),
-    (EventKind.DONATED, 0, "reward", "only the central makes donated events"),
+    (EventKind.LINK_REVOKED, 0, "1", "only the central makes link_revoked events"),
+    (EventKind.DONATED, 0, "reward", "names no cause to give a voucher to"),
 ])
 def test_the_central_counts_a_kiosks_card_link_and_holds_what_only_it_may_make(
     kind: EventKind, delta: int, reward_id: str, held: str | None
@@ -189,3 +190,18 @@ def test_a_new_link_drawn_at_this_tap_still_decodes_and_says_the_old_one_stops(l
         on_second_tap(Cooldown(card=card, progress=_progress(), until=T0), qr_modules(url)))
     assert ImageChops.difference(tall, plain).getbbox() is not None  # other words
     assert short.getbbox() is not None and _decoded(short) == []
+
+
+def test_the_central_counts_a_voucher_given_at_the_counter_only_when_the_card_holds_it() -> None:
+    from dataclasses import replace
+
+    from central.plausible import implausible
+    from kiosk.core.events import Event
+
+    program = replace(Program(), cause="Les Restos du Cœur")
+    gift = Event(id="e1", kiosk_id="k1", seq=1, card_ref="ab" * 32, kind=EventKind.DONATED,
+                 delta=0, reward_id="reward", program_version="1", occurred_at=T0)
+    holding = CardState(card_ref="ab" * 32, enrolled=True, earned={"reward": 1})
+    assert implausible(program, holding, gift) is None
+    empty = CardState(card_ref="ab" * 32, enrolled=True)
+    assert implausible(program, empty, gift) is not None
