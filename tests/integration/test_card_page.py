@@ -262,3 +262,26 @@ def test_the_owners_dashboard_shows_what_customers_gave_and_how_many_cards_have_
     assert after[given] == before[given] + 1
     assert after["Cards with their own page"] == before["Cards with their own page"] + 1
     assert WebSession(shop.url).get("/dashboard/giving").status_code == 303  # to sign in
+
+
+def test_the_language_of_the_customers_e_mails_is_theirs_to_pick_and_starts_as_the_pages(
+    shop: Shop, kiosk: tuple[Client, str]
+) -> None:
+    from central import contact
+    from central.db import open_database
+
+    ref = new_card_ref()
+    token = enrol_with_link(kiosk[0], kiosk[1], ref, now())
+    status, text = page(shop, f"/c/{token}")  # shown in English
+    assert status == 200 and re.search(r'value="en" checked', text)
+    assert not re.search(r'value="fr" checked', text)
+    status, text = page(shop, f"/c/{token}/details", {"email": "zoe@example.fr",
+                                                      "reminders": "on", "lang": "fr"})
+    assert status == 200 and re.search(r'value="fr" checked', text)
+    db = open_database(shop.db)
+    try:
+        assert contact.contact_of(db, 1, ref).lang == "fr"
+    finally:
+        db.dispose()
+    status, text = page(shop, f"/c/{token}/details", {"lang": "de"})
+    assert status == 422 and "choose français or English" in text
