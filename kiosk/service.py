@@ -34,6 +34,7 @@ from kiosk.core.cardlink import (
 from kiosk.core.clock import event_time
 from kiosk.core.corrections import decide_adjust, decide_replace
 from kiosk.core.events import CardState, Event, EventKind, record
+from kiosk.core.giving import decide_donate
 from kiosk.core.outcome import Cooldown, Replaced
 from kiosk.core.perks import Basket, active_booster
 from kiosk.core.program import Expiry
@@ -351,6 +352,13 @@ class Counter:
         ValueError naming the fix for an adjustment that cannot be recorded as typed)."""
         moment = self.now(now)
         outcome = decide_adjust(self.program, self.ledger.card(ref), delta, reason, moment)
+        return self._commit(outcome, ref, moment, staff_ref)
+
+    def donate(self, ref: str, staff_ref: str, reward_id: str | None = None,
+               now: datetime | None = None) -> Outcome:
+        """Staff give one of the card's vouchers to the program's cause (kiosk.core.giving)."""
+        moment = self.now(now)
+        outcome = decide_donate(self.program, self.ledger.card(ref), moment, reward_id)
         return self._commit(outcome, ref, moment, staff_ref)
 
     def replace(

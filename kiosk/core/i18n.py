@@ -157,6 +157,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "use_new_card": "Please use your new card",
         "cli_blocked": "this card was replaced by another: not stamped (use the new card)",
         "staff_add_stamp": "Next card: +1 stamp",
+        "staff_donate": "Next card: give to cause",
+        "donated": "Given, thanks!",
+        "donated_detail": "For {cause}: {reward}",
+        "cli_donated": "given to {cause}: {reward}",
+        "refused_no_cause": "This shop names no cause.",
+        "cli_refused_no_cause": "refused: the program names no cause; nothing recorded (set "
+        "cause in the program)",
         "staff_replace": "Next: old card, then new",
         "staff_replace_new": "Now tap the new card",
     },
@@ -298,6 +305,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "cli_blocked": "cette carte a été remplacée : pas de tampon (utilisez la nouvelle carte)",
         "staff_add_stamp": "Carte suivante : +1 tampon",
         "staff_replace": "Ancienne carte, puis nouvelle",
+        "staff_donate": "Carte suivante : don",
+        "donated": "Don : merci !",
+        "donated_detail": "Pour {cause} : {reward}",
+        "cli_donated": "offert à {cause} : {reward}",
+        "refused_no_cause": "Aucune cause choisie ici.",
+        "cli_refused_no_cause": "refusé : le programme ne nomme aucune cause ; rien n'est "
+        "enregistré (indiquez la cause dans le programme)",
         "staff_replace_new": "Passez la nouvelle carte",
     },
 }
@@ -317,11 +331,12 @@ STAFF_NEXT = {
     StaffAction.ADD_STAMP: "staff_add_stamp",
     StaffAction.REPLACE: "staff_replace",
     StaffAction.REPLACE_WITH: "staff_replace_new",
+    StaffAction.DONATE: "staff_donate",
 }
 # refusals of a staff correction: the customer's card is fine, the correction is not done
 STAFF_REFUSALS = frozenset({
     RefusalReason.NEGATIVE_BALANCE, RefusalReason.CARD_IN_USE, RefusalReason.CARD_BLOCKED,
-    RefusalReason.SAME_CARD, RefusalReason.CARD_UNKNOWN,
+    RefusalReason.SAME_CARD, RefusalReason.CARD_UNKNOWN, RefusalReason.NO_CAUSE,
 })
 
 

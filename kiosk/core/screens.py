@@ -42,6 +42,7 @@ from kiosk.core.outcome import (
     CardOutcome,
     Cooldown,
     DailyCap,
+    Donated,
     Expired,
     Figures,
     NothingToUndo,
@@ -189,6 +190,8 @@ class Screens:
                 headline = self._line("cooldown", BIG)
             case DailyCap():
                 headline = self._line("daily_cap", BIG)
+            case Donated():
+                headline = self._line("donated", BIG)
             case Redeemed():
                 headline = self._line("redeemed", BIG)
             case NoVoucher():
@@ -261,6 +264,9 @@ class Screens:
                 lines.append(self._line("cooldown_detail"))
             case DailyCap():
                 lines.append(self._line("daily_cap_detail"))
+            case Donated(reward=reward, cause=cause):
+                lines.append(self._wrapped(self._t(
+                    "donated_detail", reward=shipped(self.locale, reward.name), cause=cause)))
             case Redeemed(reward=reward):
                 lines.append(self._reward_line("{reward}", reward.name))
             case Adjusted(delta=delta, reason=reason):

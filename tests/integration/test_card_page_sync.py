@@ -23,7 +23,8 @@ from tests.support import Central, central_server, kiosk_setup, uid, worker_for
 from tests.support.cardpage import form
 
 PROGRAM = ('[program]\nversion = "ref-1"\ntimezone = "UTC"\ncooldown_minutes = 0\n'
-           'daily_cap = 0\nreferral_bonus = 3\n')
+           'daily_cap = 0\nreferral_bonus = 3\n'
+           'cause = "the food bank"\n')
 
 
 @pytest.fixture(scope="module")
@@ -117,3 +118,42 @@ def test_details_given_then_erased_on_the_page_reach_the_kiosk_then_leave_it(
     finally:
         counter.close()
         worker.close()
+
+
+def test_a_voucher_given_at_the_counter_reaches_the_central_and_counts_in_the_totals(
+    central: Central, tmp_path: Path
+) -> None:
+    from central import made
+    from kiosk.core.outcome import Donated
+
+    config = a_kiosk(central, tmp_path, shared_key(tmp_path), "giving-kiosk")
+    counter, worker, book = Counter.open(config), worker_for(config), LinkBook()
+    db = open_database(str(central.db))
+    try:
+        assert worker.sync_once().ok  # the central's program, with its cause
+        counter.use_served_program(config)
+        counter.use_card_page(central.url + "/c/", book, write=False)
+        card = uid(0xD0)
+        ref = counter.card_ref(card)
+        for _ in range(12):  # no cooldown, no daily cap: to the goal
+            if counter.ledger.card(ref).vouchers("reward"):
+                break
+            counter.tap(card)
+        assert counter.ledger.card(ref).vouchers("reward") == 1
+        before = made.donations_total(db, 1)
+        given = counter.donate(ref, "staff-card")
+        assert isinstance(given, Donated) and given.cause == "the food bank"
+        assert worker.sync_once().ok
+        assert made.donations_total(db, 1) == before + 1
+        browser = Client(central.url)
+        path = (book.url_for(ref) or "").removeprefix(central.url)
+        text = browser.get(path, headers={"Accept-Language": "en"}).body.decode()
+        browser.close()
+        assert "No reward to take yet." in text
+        assert counter.ledger.card(ref).vouchers("reward") == 0
+        assert worker.sync_once(refresh=True).ok  # the central's fold agrees: still none
+        assert counter.ledger.card(ref).vouchers("reward") == 0
+    finally:
+        counter.close()
+        worker.close()
+        db.dispose()
