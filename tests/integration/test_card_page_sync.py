@@ -157,3 +157,36 @@ def test_a_voucher_given_at_the_counter_reaches_the_central_and_counts_in_the_to
         counter.close()
         worker.close()
         db.dispose()
+
+
+def test_a_link_revoked_on_the_page_is_drawn_anew_at_the_cards_next_tap_and_opens_once_synced(
+    central: Central, tmp_path: Path
+) -> None:
+    config = a_kiosk(central, tmp_path, shared_key(tmp_path), "relink-kiosk")
+    counter, worker, book = Counter.open(config), worker_for(config), LinkBook()
+    browser = Client(central.url)
+    try:
+        counter.use_card_page(central.url + "/c/", book)
+        card = uid(0xE1)
+        counter.tap(card)
+        ref = counter.card_ref(card)
+        old = (book.url_for(ref) or "").removeprefix(central.url)
+        assert book.wants_write(card)  # the enrolment's link, for the reader to write
+        assert worker.sync_once().ok
+        assert post(central, old + "/revoke", {}) == 200
+        assert not counter.ledger.card(ref).link_due  # not known here yet
+        assert worker.sync_once(refresh=True).ok
+        assert counter.ledger.card(ref).link_due  # the changed card, pulled
+        counter.tap(card)  # a plain stamp: the link is drawn anew all the same
+        new = (book.url_for(ref) or "").removeprefix(central.url)
+        assert new != old and book.wants_write(card)
+        assert not counter.ledger.card(ref).link_due
+        assert browser.get(new).status == 404  # until this counter's events arrive
+        assert worker.sync_once().ok
+        assert browser.get(new).status == 200 and browser.get(old).status == 404
+        counter.tap(card)
+        assert book.url_for(ref) == central.url + new  # once only
+    finally:
+        browser.close()
+        counter.close()
+        worker.close()
