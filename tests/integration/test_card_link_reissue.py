@@ -15,10 +15,11 @@ import pytest
 
 from central import links
 from central.db import open_database, writing
-from central.testing import Client, add_kiosk, event_dict
+from central.testing import Client, event_dict
 from kiosk.core.cardlink import REISSUE_AFTER, TOKEN_BYTES, link_digest, token_from
 from kiosk.core.events import CardState, Event, EventKind
-from tests.support.cardpage import Shop, enrol_with_link, form, new_card_ref, shop_serving
+from tests.support import cardpage
+from tests.support.cardpage import Shop, enrol_with_link, kiosk_of, new_card_ref, shop_serving
 
 PROGRAM = """[program]
 version = "rl1"
@@ -37,10 +38,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
 
 @pytest.fixture
 def kiosk(shop: Shop) -> Iterator[tuple[Client, str]]:
-    kiosk_id = f"counter-{next(_kiosks)}"
-    client = Client(shop.url, add_kiosk(shop.db, kiosk_id))
-    yield client, kiosk_id
-    client.close()
+    with kiosk_of(shop, f"counter-{next(_kiosks)}") as found:
+        yield found
 
 
 def now() -> datetime:
@@ -58,19 +57,7 @@ def relink(kiosk: tuple[Client, str], ref: str, at: datetime) -> str:
 
 
 def page(shop: Shop, path: str, fields: dict[str, str] | None = None) -> tuple[int, str]:
-    browser = Client(shop.url)
-    try:
-        headers = {"Accept-Language": "en"}
-        if fields is None:
-            answer = browser.get(path, headers=headers)
-        else:
-            body, sent = form(fields)
-            answer = browser.request("POST", path, body, {**sent, **headers})
-            if answer.status == 303:
-                answer = browser.get(answer.headers["location"], headers=headers)
-        return answer.status, answer.body.decode()
-    finally:
-        browser.close()
+    return cardpage.page(shop.url, path, fields)
 
 
 def state(kiosk: tuple[Client, str], ref: str) -> CardState:

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from central.testing import Client, add_kiosk, running_server
+from central.testing import Client, running_server
 from central.web.card_page import MISS_BURST
+from tests.support import cardpage
 from tests.support.accounts import WebSession, add_owner
-from tests.support.cardpage import Shop, enrol_with_link, form, new_card_ref, shop_serving, stamp
+from tests.support.cardpage import Shop, enrol_with_link, kiosk_of, new_card_ref, shop_serving, stamp
 
 PROGRAM = """[program]
 version = "cp1"
@@ -39,10 +40,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
 
 @pytest.fixture
 def kiosk(shop: Shop) -> Iterator[tuple[Client, str]]:
-    kiosk_id = f"till-{next(_kiosks)}"
-    client = Client(shop.url, add_kiosk(shop.db, kiosk_id))
-    yield client, kiosk_id
-    client.close()
+    with kiosk_of(shop, f"till-{next(_kiosks)}") as found:
+        yield found
 
 
 def now() -> datetime:
@@ -50,20 +49,7 @@ def now() -> datetime:
 
 
 def page(shop: Shop, path: str, fields: dict[str, str] | None = None) -> tuple[int, str]:
-    browser = Client(shop.url)
-    try:
-        if fields is None:
-            answer = browser.get(path, headers={"Accept-Language": "en"})
-        else:
-            body, headers = form(fields)
-            answer = browser.request("POST", path, body,
-                                     {**headers, "Accept-Language": "en"})
-            if answer.status == 303:
-                answer = browser.get(answer.headers["location"],
-                                     headers={"Accept-Language": "en"})
-        return answer.status, answer.body.decode()
-    finally:
-        browser.close()
+    return cardpage.page(shop.url, path, fields)
 
 
 def card_answer(kiosk: tuple[Client, str], ref: str) -> dict[str, object]:
