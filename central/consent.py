@@ -22,6 +22,9 @@ class Purpose(StrEnum):
     WEEK = "week"
 
 
+# the languages a customer may read their messages (and the pages they lead to) in
+LANGUAGES = ("fr", "en")
+
 # the purposes that send e-mail: an address is kept only beside one of them
 EMAIL_PURPOSES = frozenset({Purpose.REMINDERS, Purpose.OFFERS})
 

@@ -19,7 +19,14 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
-from central.consent import EMAIL_PURPOSES, Purpose, column, email_problem, normal_email
+from central.consent import (
+    EMAIL_PURPOSES,
+    LANGUAGES,
+    Purpose,
+    column,
+    email_problem,
+    normal_email,
+)
 from central.db import Database, customers, erasing, reading
 from central.ingest import iso
 from central.store import card_changed
@@ -38,9 +45,12 @@ class Contact:
     birthday: date | None = None
     email: str | None = None
     purposes: frozenset[Purpose] = frozenset()
+    lang: str | None = None  # the language of their messages (LANGUAGES); None: the shop's
 
     def problem(self, today: date) -> str | None:
         """Why these details cannot be kept, or None."""
+        if self.lang is not None and self.lang not in LANGUAGES:
+            return "language: choose français or English"
         found = customer_problem(self.first_name, self.birthday, True, today)
         if found is not None:
             return found
@@ -73,6 +83,7 @@ def set_contact(db: Database, org: int, card_ref: str, contact: Contact, now: da
         "email": None if contact.email is None else normal_email(contact.email),
         "updated_at": iso(now),
         "consent_at": iso(now),
+        "lang": contact.lang,
         **{column(p): p in contact.purposes for p in Purpose},
     }
     with erasing(db) as conn:
@@ -101,6 +112,7 @@ def contact_of(db: Database, org: int, card_ref: str) -> Contact:
                   if found["consent"] and found["birthday"] else None),
         email=found["email"],
         purposes=frozenset(p for p in Purpose if found[column(p)]),
+        lang=found["lang"] if found["lang"] in LANGUAGES else None,
     )
 
 

@@ -133,6 +133,8 @@ class CustomerRecord(Strict):
     consent_week: bool = Field(description="first name shown as customer of the week")
     consent_at: datetime | None = Field(description="when the customer last changed their "
                                                     "consent on their card's page")
+    lang: str | None = Field(default=None, description="the language of their e-mails, fr or "
+                             "en, chosen on their card's page (null: the shop's)")
 
 
 class StoredEvent(Strict):

@@ -228,6 +228,8 @@ customers = Table(
     Column("consent_week", Boolean, nullable=False, server_default=false()),
     # when the customer last changed their consent (the proof CNIL asks a shop to keep)
     Column("consent_at", String(40), nullable=True),
+    # the language they read their messages in ("fr", "en"; NULL: the shop's)
+    Column("lang", String(2), nullable=True),
 )
 
 # A card's own page link (central.web.card_page): only the hash of its long random token is
@@ -241,7 +243,14 @@ card_links = Table(
     Column("card_ref", String(64), nullable=False),
     Column("created_at", String(40), nullable=False),
     Column("revoked_at", String(40), nullable=True),
+    # the kiosk whose card_link event filed it (NULL: the owner's); replacing: it took the
+    # place of an earlier link; limited: filed while the card held a customer's details,
+    # which its page then does not show (central.links)
+    Column("kiosk_id", String(64), nullable=True),
+    Column("replacing", Boolean, nullable=False, server_default=false()),
+    Column("limited", Boolean, nullable=False, server_default=false()),
     Index("ix_card_links_card_ref", "org_id", "card_ref"),
+    Index("ix_card_links_kiosk", "org_id", "kiosk_id", "created_at"),
 )
 
 # A card's referral code, shown on its page for friends (not a secret: it only names the

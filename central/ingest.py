@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import bindparam, delete, insert, or_, select
 from sqlalchemy.engine import Connection
 
-from central import figures, links, tallies
+from central import donations, figures, links, tallies
 from central import program as programs_mod
 from central.cardcache import (
     Card,
@@ -314,7 +314,8 @@ def write_batch(
         _INSERT_EVENT.run(conn, rows)
         counted = [e for e in batch if e.id not in holding]
         cards.advance(org, counted, flagged, tz)
-        links.take_links(conn, org, counted)  # a card's own page link, drawn at enrolment
+        links.take_links(conn, org, counted, now)  # a card's own page link, drawn at a tap
+        donations.add(conn, org, sum(e.kind is EventKind.DONATED for e in counted))
         figures.add_visits(conn, org, kiosk.shop_id, figures.visits_by_day(counted, tz))
         tallies.add(conn, org, tallies.count(counted, folds, tz, kiosk.shop_id),
                     tallies.writer_shard(conn))

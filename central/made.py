@@ -14,18 +14,18 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Connection
 
+from central import donations
 from central.cardcache import CardSession
-from central.db import Database, events, meta, reading, writing
+from central.db import Database, events, writing
 from central.ingest import current, iso, program_tz
 from central.store import CENTRAL
 from central.validate import body_sha256
 from kiosk.core.events import CardState, Change, Event, EventKind
 
 ACCOUNT_PREFIX = "account:"  # staff_ref of an event a dashboard account made
-DONATIONS_KEY = "donations_total"  # meta, one per organisation: vouchers given to its cause
 
 # (connection, program fields or None, the cards' folds) -> (card_ref, change) to record
 Decide = Callable[[Connection, Mapping[str, object] | None, Mapping[str, CardState]],
@@ -77,9 +77,7 @@ def make(db: Database, org: int, refs: Sequence[str], decide: Decide, now: datet
             {**e.to_dict(), "org_id": org, "body_sha256": body_sha256(e), "received_at": iso(now),
              "flags": None, "held_reason": None} for e in made])
         session.advance(org, made, {}, program_tz(program))
-        given = sum(1 for e in made if e.kind is EventKind.DONATED)
-        if given:
-            _add_donations(conn, org, given)
+        donations.add(conn, org, sum(1 for e in made if e.kind is EventKind.DONATED))
         session.flush()
     return made
 
@@ -99,23 +97,5 @@ def account_of(staff_ref: str | None) -> int | None:
     return int(rest) if rest.isdigit() and len(rest) <= 18 else None
 
 
-def _donations_key(org: int) -> str:
-    return f"{DONATIONS_KEY}:{org}"
-
-
-def _add_donations(conn: Connection, org: int, n: int) -> None:
-    key = _donations_key(org)
-    row = conn.execute(select(meta.c.value).where(meta.c.key == key)).first()
-    if row is None:
-        conn.execute(insert(meta).values(key=key, value=str(n)))
-    else:
-        conn.execute(update(meta).where(meta.c.key == key)
-                     .values(value=str(int(row.value) + n)))
-
-
-def donations_total(db: Database, org: int) -> int:
-    """Vouchers given to the organisation's cause so far, every card together."""
-    with reading(db) as conn:
-        row = conn.execute(
-            select(meta.c.value).where(meta.c.key == _donations_key(org))).first()
-    return 0 if row is None else int(row.value)
+# the card page and the dashboard read the total here
+donations_total = donations.total

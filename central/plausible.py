@@ -139,8 +139,12 @@ def implausible(program: Program | None, card: CardState, event: Event) -> str |
     card's fold before it); None when it is counted. Without a program (none set at the
     central) only what the fold alone shows is checked."""
     kind, delta = event.kind, event.delta
-    if kind in (EventKind.REFERRAL, EventKind.DONATED):
+    if kind in (EventKind.REFERRAL, EventKind.LINK_REVOKED):
         return f"only the central makes {kind.value} events, never a kiosk"
+    if kind is EventKind.DONATED:  # given at the counter: a redemption, to the shop's cause
+        if program is not None and program.cause is None:
+            return f"program {program.version} names no cause to give a voucher to"
+        return _voucher_taken(program, card, event)
     if kind is EventKind.CARD_LINK:
         return _card_link(event)
     if kind is EventKind.REWARD_EARNED:

@@ -1,4 +1,4 @@
-"""`kiosk adjust` and `kiosk replace`: staff corrections typed at the terminal.
+"""`kiosk adjust`, `kiosk replace` and `kiosk donate`: staff actions typed at the terminal.
 
 The commands open the counter the way every `kiosk` command does (`kiosk.cli`, imported
 when a command runs: that module registers these commands while it loads).
@@ -15,7 +15,7 @@ from kiosk.core.cardid import is_card_ref
 from kiosk.core.corrections import adjustment_problem
 from kiosk.core.describe import describe
 from kiosk.core.i18n import Locale
-from kiosk.core.outcome import Outcome, Refused
+from kiosk.core.outcome import Donated, Outcome, Refused
 from kiosk.errors import BadUid, KioskError
 from kiosk.service import Counter
 
@@ -67,8 +67,18 @@ def cmd_replace(args: argparse.Namespace, out: TextIO) -> int:
         return _report(outcome, counter, locale, out)
 
 
+def cmd_donate(args: argparse.Namespace, out: TextIO) -> int:
+    from kiosk.cli import _opened
+
+    with _opened(args) as (counter, locale):
+        ref = named_card(counter, args.card)
+        outcome = counter.donate(ref, args.staff, args.reward, args.at)
+        code = _report(outcome, counter, locale, out)
+        return code if isinstance(outcome, Donated) else EXIT_ERROR
+
+
 def add_staff_commands(add: Add, when: Callable[[str], datetime]) -> None:
-    """Register `adjust` and `replace` with the `kiosk` command's parser."""
+    """Register `adjust`, `replace` and `donate` with the `kiosk` command's parser."""
     adjust = add("adjust", cmd_adjust, "add or take stamps (points) by hand, saying why")
     adjust.add_argument("card", help="card UID in hex, or its card_ref")
     adjust.add_argument("delta", type=int, help="stamps to add (e.g. 2) or take off (e.g. -1)")
@@ -84,3 +94,10 @@ def add_staff_commands(add: Add, when: Callable[[str], datetime]) -> None:
                          help="the new card already holds stamps: add both balances together")
     replace.add_argument("--staff", default=CLI_STAFF_REF, help="staff ref recorded with it")
     replace.add_argument("--at", type=when, help="time of the replacement (ISO 8601)")
+
+    donate = add("donate", cmd_donate, "give one of the card's vouchers to the program's cause")
+    donate.add_argument("card", help="card UID in hex, or its card_ref")
+    donate.add_argument("--reward", help="the reward id of the voucher to give (default: the "
+                        "most valuable one the card holds)")
+    donate.add_argument("--staff", default=CLI_STAFF_REF, help="staff ref recorded with it")
+    donate.add_argument("--at", type=when, help="time of the gift (ISO 8601)")

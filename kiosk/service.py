@@ -23,11 +23,19 @@ from kiosk.adapters.ledger_binding import load_site_key as load_site_key  # re-e
 from kiosk.adapters.ledger_binding import open_bound
 from kiosk.config import Config
 from kiosk.core import cardid
-from kiosk.core.cardlink import TOKEN_BYTES, on_second_tap, page_url, token_from, with_link
+from kiosk.core.cardlink import (
+    TOKEN_BYTES,
+    draws_link,
+    on_second_tap,
+    page_url,
+    token_from,
+    with_link,
+)
 from kiosk.core.clock import event_time
 from kiosk.core.corrections import decide_adjust, decide_replace
 from kiosk.core.events import CardState, Event, EventKind, record
-from kiosk.core.outcome import Cooldown, Replaced, Welcome
+from kiosk.core.giving import decide_donate
+from kiosk.core.outcome import Cooldown, Replaced
 from kiosk.core.perks import Basket, active_booster
 from kiosk.core.program import Expiry
 from kiosk.core.rules import (
@@ -222,15 +230,18 @@ class Counter:
         """Give each new card its own page link under `base_url` (kept in `links`)."""
         self.link_base, self.links, self.write_links = base_url, links, write
 
-    def _page_link(self, outcome: Outcome, ref: str) -> tuple[Outcome, str | None]:
-        """A new card draws its link's token; a second tap may show its QR code."""
+    def _page_link(self, outcome: Outcome, ref: str, now: datetime) -> tuple[Outcome, str | None]:
+        """A new card (or one whose link was revoked, or a second tap of a card whose link
+        this kiosk does not hold) draws its link's token; a second tap shows its QR code."""
         if self.links is None:
             return outcome, None
-        if isinstance(outcome, Welcome):
-            token = token_from(self._random(TOKEN_BYTES))
-            return with_link(outcome, token), token
         url = self.links.url_for(ref) if isinstance(outcome, Cooldown) else None
-        return on_second_tap(outcome, None if url is None else qr_modules(url)), None
+        token = None
+        if draws_link(outcome, now, url is not None):
+            token = token_from(self._random(TOKEN_BYTES))
+            outcome, url = with_link(outcome, token), page_url(self.link_base, token)
+        qr = None if url is None else qr_modules(url)
+        return on_second_tap(outcome, qr, fresh=token is not None), token
 
     def tap(
         self,
@@ -252,7 +263,7 @@ class Counter:
         moment = self.now(now)
         customer = self.ledger.customer(ref)
         outcome = decide_tap(self.program, self.ledger.card(ref), moment, customer, basket)
-        outcome, token = self._page_link(outcome, ref)
+        outcome, token = self._page_link(outcome, ref, moment)
         if on_decided is not None:
             on_decided(outcome)
         committed = self._commit(outcome, ref, moment, None)
@@ -348,6 +359,13 @@ class Counter:
         ValueError naming the fix for an adjustment that cannot be recorded as typed)."""
         moment = self.now(now)
         outcome = decide_adjust(self.program, self.ledger.card(ref), delta, reason, moment)
+        return self._commit(outcome, ref, moment, staff_ref)
+
+    def donate(self, ref: str, staff_ref: str, reward_id: str | None = None,
+               now: datetime | None = None) -> Outcome:
+        """Staff give one of the card's vouchers to the program's cause (kiosk.core.giving)."""
+        moment = self.now(now)
+        outcome = decide_donate(self.program, self.ledger.card(ref), moment, reward_id)
         return self._commit(outcome, ref, moment, staff_ref)
 
     def replace(

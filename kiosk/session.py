@@ -85,7 +85,7 @@ class StaffSession:
             if current is None and self._figures_until is not None and now < self._figures_until:
                 current = StaffAction.FIGURES  # the figures were shown: the cycle goes on
             self._figures_until = None
-            action = next_staff_action(current)
+            action = next_staff_action(current, giving=counter.program.cause is not None)
             if action is StaffAction.FIGURES:
                 self._figures_until = now + self.staff_window
                 return counter.todays_figures()
@@ -100,6 +100,8 @@ class StaffSession:
             return counter.replace(armed.old_ref, ref, armed.staff_ref)
         if armed is not None and armed.action is StaffAction.ADD_STAMP:
             return counter.adjust(ref, 1, STAFF_STAMP_REASON, armed.staff_ref)
+        if armed is not None and armed.action is StaffAction.DONATE:
+            return counter.donate(ref, armed.staff_ref)
         if armed is not None:
             return self._staff_action(counter, uid, armed.action, armed.staff_ref)
         self._shown = (uid, now + self.button_window)

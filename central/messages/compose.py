@@ -28,10 +28,10 @@ from jinja2 import (
     select_autoescape,
 )
 
+from central.consent import LANGUAGES as LANGUAGES  # the messages' (re-exported)
 from central.messages.rules import Facts, Kind
 
 SHIPPED = Path(__file__).parent / "templates"
-LANGUAGES = ("fr", "en")
 MONTHS = {"en": ("January", "February", "March", "April", "May", "June", "July", "August",
                  "September", "October", "November", "December")}
 DAYS = {"fr": ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"),

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.engine import Connection
 
-from central.consent import EMAIL_PURPOSES, Purpose, column
+from central.consent import EMAIL_PURPOSES, LANGUAGES, Purpose, column
 from central.contact import withdraw_on
 from central.db import customers
 from central.messages.outbox import address_sha256, bounced
@@ -28,13 +28,16 @@ PURPOSE_OF: Mapping[Kind, Purpose] = {
 
 
 def _recipient(row: Any, refused: set[str], language: str) -> Recipient:
+    """A customer as the messages see them; `language`: the shop's, for a customer who
+    chose none on their card's page."""
     found = row._mapping
     allowed = frozenset(k for k, p in PURPOSE_OF.items() if found[column(p)])
     given = bool(found["consent"])
     birthday = date.fromisoformat(found["birthday"]) if given and found["birthday"] else None
     address = found["email"]
     return Recipient(
-        card_ref=found["card_ref"], address=address, allowed=allowed, language=language,
+        card_ref=found["card_ref"], address=address, allowed=allowed,
+        language=found["lang"] if found["lang"] in LANGUAGES else language,
         first_name=found["first_name"] if given else None, birthday=birthday,
         bounced=address is not None and address_sha256(address) in refused)
 

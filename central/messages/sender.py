@@ -136,7 +136,8 @@ def _send_one(db: Database, org: int, row: outbox.Queued, settings: Settings,
             outbox.mark(conn, row.id, outbox.SKIPPED, now,
                         "no consent or no usable address any more")
         return outbox.SKIPPED, None
-    url = settings.base_url.rstrip("/") + UNSUBSCRIBE_PATH + token
+    # the page behind the link speaks the customer's language (central.web.pages: ?lang=)
+    url = settings.base_url.rstrip("/") + UNSUBSCRIBE_PATH + token + "?lang=" + who.language
     try:
         letter = composer.letter(row.kind, who.language, row.facts, who.first_name, url)
     except TemplateProblem as error:

@@ -10,6 +10,10 @@
     POST /c/{token}/revoke    this link stops working
     GET  /r/{code}            a referral link: remembered on this phone for the card page
 
+A link made at a counter while the card held its customer's details is limited
+(central.links): its page shows the card but not those details, and details, export and
+erasure answer 403 through it.
+
 The token is the only credential: an unknown, revoked or malformed one is the plain 404
 page, and each such miss spends from a small per-address budget; past it, 429. Pages are
 `noindex` (base.html), answers `no-store` (Pages) and `no-referrer` (SECURITY_HEADERS), so
@@ -79,14 +83,27 @@ class CardPages:
         if wait:
             raise HTTPException(429, headers={"Retry-After": str(wait)})
 
-    async def card(self, request: Request, token: str) -> tuple[int, str]:
-        """(organisation, card) a token opens; else the 404 page, or 429 once the misses run out."""
+    async def link(self, request: Request, token: str) -> links.Link:
+        """The link a token opens; else the 404 page, or 429 once the misses run out."""
         self.throttle(self.reads, request)
-        found = await run_in_threadpool(links.card_of, self.db, token)
+        found = await run_in_threadpool(links.find, self.db, token)
         if found is None:
             self.throttle(self.misses, request)
             raise HTTPException(404)
         return found
+
+    async def card(self, request: Request, token: str) -> tuple[int, str]:
+        """(organisation, card) a token opens (see `link`)."""
+        found = await self.link(request, token)
+        return found.org, found.card_ref
+
+    async def with_details(self, request: Request, token: str) -> tuple[int, str]:
+        """(organisation, card) of a link that shows the card's details; 403 for a limited
+        link of a card that holds some."""
+        found = await self.link(request, token)
+        if not await run_in_threadpool(links.shows_details, self.db, found):
+            raise HTTPException(403)
+        return found.org, found.card_ref
 
     # -- what the page shows ------------------------------------------------------------
     def program(self, org: int) -> Program:
@@ -105,13 +122,15 @@ class CardPages:
         program, now = self.program(org), self.now()
         view = card_view(program, self._state(org, card_ref),
                          card_events(self.db, org, card_ref), now)
-        held = contact.contact_of(self.db, org, card_ref)
+        found = links.find(self.db, token)
+        hidden = found is not None and not links.shows_details(self.db, found)
+        held = Contact() if hidden else contact.contact_of(self.db, org, card_ref)
         referral_on = program.referral_bonus > 0
         cookie_code = request.cookies.get(REFERRAL_COOKIE, "")
         code = links.referral_code(self.db, org, card_ref) if referral_on else ""
         return {
             "token": token, "view": view, "program": program, "notice": notice,
-            "contact": given or held, "greet": held.first_name,
+            "contact": given or held, "greet": held.first_name, "hidden": hidden,
             "purposes": list(Purpose), "today": now.astimezone(program.tz).date(),
             "weekdays": weekdays,
             "referral_on": referral_on,
@@ -144,11 +163,13 @@ def _form_contact(form: Any) -> Contact:
         birthday = date.fromisoformat(born) if born and ticked("keep_birthday") else None
     except ValueError:
         raise ContactError("birthday: write it as YYYY-MM-DD") from None
+    lang = text("lang")
     return Contact(
         first_name=text("first_name") if ticked("keep_first_name") else None,
         birthday=birthday,
         email=text("email"),
         purposes=contact.purposes_from(form),
+        lang=None if lang is None else lang[:8],
     )
 
 
@@ -177,11 +198,13 @@ def routes(app: FastAPI, db: Database, now: Any) -> None:
 
     @app.post("/c/{token}/details", include_in_schema=False)
     async def details(request: Request, token: str) -> Response:
-        card = await cards.card(request, token)
+        card = await cards.with_details(request, token)
         sent = await form(request)
         try:
             given = _form_contact(sent)
             await run_in_threadpool(contact.set_contact, db, *card, given, now())
+            # the details are now the ones given through this link: it shows them
+            await run_in_threadpool(links.own_details, db, token)
         except ContactError as error:
             # what was typed comes back in the form, so nothing is lost
             typed = Contact(first_name=str(sent.get("first_name", ""))[:60] or None,
@@ -194,7 +217,7 @@ def routes(app: FastAPI, db: Database, now: Any) -> None:
 
     @app.get("/c/{token}/export", include_in_schema=False)
     async def export(request: Request, token: str) -> Response:
-        card = await cards.card(request, token)
+        card = await cards.with_details(request, token)
         held = await run_in_threadpool(store.export_customer, db, *card)
         body = json.dumps(held or {"card_ref": card[1]}, indent=2, ensure_ascii=False)
         return Response(body, media_type="application/json", headers={
@@ -203,7 +226,7 @@ def routes(app: FastAPI, db: Database, now: Any) -> None:
 
     @app.post("/c/{token}/erase", include_in_schema=False)
     async def erase(request: Request, token: str) -> Response:
-        card = await cards.card(request, token)
+        card = await cards.with_details(request, token)
         await run_in_threadpool(store.erase_customer, db, *card)
         return back(token, "erased")
 

@@ -109,18 +109,32 @@ WORDS: dict[str, dict[str, str]] = {
     "card_erase": {"fr": "Effacer mes informations", "en": "Erase my details"},
     "card_erased": {"fr": "Vos informations sont effacées.", "en": "Your details are erased."},
     "card_link": {"fr": "Ce lien", "en": "This link"},
+    "card_details_hidden": {
+        "fr": "Ce lien a été fait au comptoir : pour protéger vos données, il ne montre pas "
+              "les informations gardées avec cette carte (prénom, anniversaire, e-mail, "
+              "consentements). Pour les voir, les modifier ou les effacer, demandez au "
+              "commerçant un lien complet.",
+        "en": "This link was made at the counter: to protect your data it does not show "
+              "the details kept with this card (first name, birthday, e-mail, consent). To "
+              "see, change or erase them, ask the shop for a full link."},
+    "card_lang": {"fr": "Langue de vos e-mails", "en": "Language of your e-mails"},
+    "card_lang_fr": {"fr": "Français", "en": "Français (French)"},
+    "card_lang_en": {"fr": "English (anglais)", "en": "English"},
     "card_link_body": {
         "fr": "Ce lien ouvre votre carte. Si quelqu'un d'autre l'a, révoquez-le : il ne "
-              "marchera plus, et le commerçant pourra vous en donner un nouveau.",
+              "marchera plus, et votre prochain passage au comptoir écrira un nouveau lien "
+              "sur la carte.",
         "en": "This link opens your card. If someone else has it, revoke it: it will stop "
-              "working, and the shop can give you a new one."},
+              "working, and your next tap at the counter writes a new link on the card."},
     "card_revoke": {"fr": "Révoquer ce lien", "en": "Revoke this link"},
     "card_revoked_title": {"fr": "Lien révoqué", "en": "Link revoked"},
     "card_revoked_body": {
-        "fr": "Ce lien n'ouvre plus votre carte. Vos tampons restent sur la carte ; "
-              "demandez un nouveau lien au comptoir.",
-        "en": "This link no longer opens your card. Your stamps stay on the card; ask for "
-              "a new link at the counter."},
+        "fr": "Ce lien n'ouvre plus votre carte. Vos tampons restent sur la carte ; à "
+              "votre prochain passage au comptoir, un nouveau lien y est écrit (passez la "
+              "carte deux fois pour le voir en QR code).",
+        "en": "This link no longer opens your card. Your stamps stay on the card; the next "
+              "time you tap it at the counter, a new link is written on it (tap it twice to "
+              "see it as a QR code)."},
     "card_refused": {"fr": "Impossible : {why}", "en": "Not possible: {why}"},
 }
 

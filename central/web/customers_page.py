@@ -181,6 +181,8 @@ register({
     "kind_manual_adjustment": {"fr": "correction manuelle", "en": "manual adjustment"},
     "kind_card_replaced": {"fr": "carte remplacée", "en": "card replaced"},
     "kind_card_link": {"fr": "lien de la page client créé", "en": "customer page link made"},
+    "kind_link_revoked": {"fr": "lien de la page client révoqué",
+                          "en": "customer page link revoked"},
     "kind_referral": {"fr": "bonus de parrainage", "en": "referral bonus"},
     "kind_donated": {"fr": "bon donné à la cause", "en": "voucher given to the cause"},
     "kind_balance_moved_in": {"fr": "solde reçu d'une carte perdue",

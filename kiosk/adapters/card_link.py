@@ -1,10 +1,12 @@
-"""A new card's own page link: kept for a while in memory, written on the card, drawn as a QR.
+"""A card's own page link drawn here: kept for a while in memory, written on the card, drawn
+as a QR.
 
-At enrolment the counter draws the token (kiosk.core.cardlink) and records only its
-digest; the link itself stays here, in memory, for KEEP_SECONDS: long enough to write it
-on the card the moment the tap's feedback is out, and to show it as a QR code on a second
-tap. It is never written to disk on the kiosk (a stolen Pi holds no page links); after a
-restart, a card's link is on the card only.
+At enrolment (or when a card's link is drawn anew: kiosk.core.cardlink.draws_link) the
+counter draws the token and records only its digest; the link itself stays here, in
+memory, for KEEP_SECONDS: long enough to write it on the card the moment the tap's
+feedback is out, and to show it as a QR code on a second tap. It is never written to disk
+on the kiosk (a stolen Pi holds no more than the links it drew lately); after a restart,
+a card's link is on the card only.
 
 Writing: the reader adapter asks `wants_write(uid)` once the tap was handled (the screen
 already shows it) and, if so, hands the activated tag to `write(uid, tag)`, which puts one
@@ -37,7 +39,7 @@ class _Kept:
 
 
 class LinkBook:
-    """The page links of cards enrolled here lately, and those still to write."""
+    """The page links drawn here lately, and those still to write."""
 
     def __init__(self, clock: Any = time.monotonic) -> None:
         self._clock = clock
@@ -46,7 +48,7 @@ class LinkBook:
         self._lock = threading.Lock()
 
     def remember(self, card_ref: str, uid: bytes, url: str, write: bool = True) -> None:
-        """A card was just enrolled with `url` (its enrolment is committed)."""
+        """A card's new link `url` was just drawn (its card_link event is committed)."""
         kept = _Kept(card_ref, uid, url, self._clock())
         with self._lock:
             self._by_card[card_ref] = kept
@@ -57,7 +59,7 @@ class LinkBook:
                 self._to_write[uid] = kept
 
     def url_for(self, card_ref: str) -> str | None:
-        """The card's page link, if this kiosk enrolled it lately."""
+        """The card's page link, if this kiosk drew it lately."""
         with self._lock:
             kept = self._by_card.get(card_ref)
         if kept is None or self._clock() - kept.at > KEEP_SECONDS:

@@ -23,6 +23,7 @@ from kiosk.core.outcome import (
     CardOutcome,
     Cooldown,
     DailyCap,
+    Donated,
     Expired,
     Figures,
     NothingToUndo,
@@ -71,6 +72,8 @@ def describe(outcome: Outcome, locale: Locale, tz: tzinfo) -> str:
             line = t("cli_show_link")
         case DailyCap():
             line = t("cli_daily_cap")
+        case Donated(reward=reward, cause=cause):
+            line = t("cli_donated", reward=shipped(locale, reward.name), cause=cause)
         case Redeemed(reward=reward):
             line = t("cli_redeemed", reward=shipped(locale, reward.name))
         case NoVoucher():

@@ -8,6 +8,7 @@ so events merged from several kiosks in any order give the same state.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
@@ -46,8 +47,13 @@ class EventKind(StrEnum):
     # made by the central only: a referral's bonus (delta) for the friend who came
     # (reward_id "referred") and for the customer who brought them ("referrer")
     REFERRAL = "referral"
-    # made by the central only: the customer gave a voucher (reward_id) to the shop's cause
+    # the customer gave a voucher (reward_id) to the shop's cause: from their card's page
+    # (made by the central) or at the counter (a staff action, checked like a redemption)
     DONATED = "donated"
+    # made by the central only: the card's page links were revoked (by the owner or the
+    # customer); reward_id carries how many card_link events the card had then, so the
+    # next tap at any kiosk knows to write a new link, whatever the clocks say
+    LINK_REVOKED = "link_revoked"
 
 
 @dataclass(frozen=True)
@@ -190,6 +196,16 @@ class CardState:
     moved_out: Mapping[str, int] = field(default_factory=dict)  # vouchers to its new card
     versions: frozenset[str] = frozenset()  # program versions its events were decided under
     converted: frozenset[str] = frozenset()  # versions its balance was converted to
+    # its page links: how many were drawn (card_link events), when the latest was, and the
+    # count the latest revocation covered (None: never revoked)
+    links: int = 0
+    link_at: datetime | None = None
+    links_revoked: int | None = None
+
+    @property
+    def link_due(self) -> bool:
+        """Its page links were revoked and no new one was drawn since: the next tap writes one."""
+        return self.links_revoked is not None and self.links <= self.links_revoked
 
     def vouchers(self, reward_id: str) -> int:
         """Vouchers of one reward still to redeem (negative means overdrawn)."""
@@ -233,6 +249,9 @@ class CardState:
             "moved_out": dict(self.moved_out),
             "versions": sorted(self.versions),
             "converted": sorted(self.converted),
+            "links": self.links,
+            "link_at": iso(self.link_at),
+            "links_revoked": self.links_revoked,
         }
 
     @classmethod
@@ -246,6 +265,7 @@ class CardState:
         day = data.get("stamp_day")
         tier = data.get("tier")
         welcome_day = data.get("welcome_day")
+        revoked_links = data.get("links_revoked")
         return cls(
             card_ref=str(data["card_ref"]),
             enrolled=bool(data["enrolled"]),
@@ -270,6 +290,9 @@ class CardState:
             moved_out=counts("moved_out"),
             versions=frozenset(str(v) for v in data.get("versions") or ()),
             converted=frozenset(str(v) for v in data.get("converted") or ()),
+            links=int(data.get("links", 0)),
+            link_at=dt(data.get("link_at")),
+            links_revoked=None if revoked_links is None else int(revoked_links),
         )
 
 
@@ -298,6 +321,7 @@ def _bump(counts: Mapping[str, int], key: str, by: int = 1) -> dict[str, int]:
 _EARNING = frozenset({EventKind.STAMP, EventKind.BIRTHDAY, EventKind.BONUS})
 # kinds whose delta, either way, lands in the day buckets
 _BY_HAND = frozenset({EventKind.ADJUSTMENT, EventKind.MANUAL_ADJUSTMENT})
+_COUNT_TEXT = re.compile(r"[0-9]{1,9}")  # a link_revoked event's count of links
 _VOUCHER_MOVES = {EventKind.VOUCHER_MOVED_IN: "moved_in", EventKind.VOUCHER_MOVED_OUT: "moved_out"}
 
 
@@ -380,6 +404,13 @@ def apply_change(
         updates.update(_latest_tier(state, change.reward_id, occurred_at))
     elif kind is EventKind.BIRTHDAY:
         updates["birthday_at"] = _later(state.birthday_at, occurred_at)
+    elif kind is EventKind.CARD_LINK:
+        updates["links"] = state.links + 1
+        updates["link_at"] = _later(state.link_at, occurred_at)
+    elif kind is EventKind.LINK_REVOKED and _COUNT_TEXT.fullmatch(change.reward_id or ""):
+        covered = int(change.reward_id or 0)
+        if state.links_revoked is None or covered > state.links_revoked:
+            updates["links_revoked"] = covered
     return evolved(state, updates)
 
 

@@ -34,6 +34,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "cooldown_detail": "See you next visit",
         "scan_card": "Scan to see your card",
         "scan_card_short": "Tap your card on your phone to see it",
+        "new_link": "New link",
+        "new_link_when": "Works once online. The old link stops.",
+        "new_link_short": "New link on your card",
         "daily_cap": "Daily limit reached",
         "daily_cap_detail": "See you tomorrow!",
         "refused": "Card not accepted",
@@ -154,6 +157,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "use_new_card": "Please use your new card",
         "cli_blocked": "this card was replaced by another: not stamped (use the new card)",
         "staff_add_stamp": "Next card: +1 stamp",
+        "staff_donate": "Next card: give to cause",
+        "donated": "Given, thanks!",
+        "donated_detail": "For {cause}: {reward}",
+        "cli_donated": "given to {cause}: {reward}",
+        "refused_no_cause": "This shop names no cause.",
+        "cli_refused_no_cause": "refused: the program names no cause; nothing recorded (set "
+        "cause in the program)",
         "staff_replace": "Next: old card, then new",
         "staff_replace_new": "Now tap the new card",
     },
@@ -175,6 +185,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "cooldown_detail": "À la prochaine visite",
         "scan_card": "Scannez pour voir votre carte",
         "scan_card_short": "Posez la carte sur votre téléphone pour la voir",
+        "new_link": "Nouveau lien",
+        "new_link_when": "Actif une fois en ligne. L'ancien s'arrête.",
+        "new_link_short": "Nouveau lien sur la carte",
         "daily_cap": "Limite du jour atteinte",
         "daily_cap_detail": "À demain !",
         "refused": "Carte non acceptée",
@@ -292,6 +305,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "cli_blocked": "cette carte a été remplacée : pas de tampon (utilisez la nouvelle carte)",
         "staff_add_stamp": "Carte suivante : +1 tampon",
         "staff_replace": "Ancienne carte, puis nouvelle",
+        "staff_donate": "Carte suivante : don",
+        "donated": "Don : merci !",
+        "donated_detail": "Pour {cause} : {reward}",
+        "cli_donated": "offert à {cause} : {reward}",
+        "refused_no_cause": "Aucune cause choisie ici.",
+        "cli_refused_no_cause": "refusé : le programme ne nomme aucune cause ; rien n'est "
+        "enregistré (indiquez la cause dans le programme)",
         "staff_replace_new": "Passez la nouvelle carte",
     },
 }
@@ -311,11 +331,12 @@ STAFF_NEXT = {
     StaffAction.ADD_STAMP: "staff_add_stamp",
     StaffAction.REPLACE: "staff_replace",
     StaffAction.REPLACE_WITH: "staff_replace_new",
+    StaffAction.DONATE: "staff_donate",
 }
 # refusals of a staff correction: the customer's card is fine, the correction is not done
 STAFF_REFUSALS = frozenset({
     RefusalReason.NEGATIVE_BALANCE, RefusalReason.CARD_IN_USE, RefusalReason.CARD_BLOCKED,
-    RefusalReason.SAME_CARD, RefusalReason.CARD_UNKNOWN,
+    RefusalReason.SAME_CARD, RefusalReason.CARD_UNKNOWN, RefusalReason.NO_CAUSE,
 })
 
 

@@ -42,6 +42,7 @@ class OutcomeKind(StrEnum):
     REPLACED = "replaced"
     BLOCKED = "blocked"
     SHOW_LINK = "show_link"  # a second tap soon after a visit: the card's page as a QR code
+    DONATED = "donated"  # staff gave one of the card's vouchers to the shop's cause
 
 
 class RefusalReason(StrEnum):
@@ -55,6 +56,7 @@ class RefusalReason(StrEnum):
     CARD_BLOCKED = "card_blocked"  # a card already replaced by another
     SAME_CARD = "same_card"  # a card replaced by itself
     CARD_UNKNOWN = "card_unknown"  # a card this kiosk never saw: nothing to adjust or move
+    NO_CAUSE = "no_cause"  # a voucher given to a cause the program does not name
 
 
 class UndoRefusal(StrEnum):
@@ -73,6 +75,7 @@ class StaffAction(StrEnum):
     ADD_STAMP = "add_stamp"  # one stamp by hand (a stamp the customer should have had)
     REPLACE = "replace"  # the next card's balance moves to the card tapped after it
     REPLACE_WITH = "replace_with"  # the old card was tapped: the next card is its replacement
+    DONATE = "donate"  # the next card gives a voucher to the shop's cause (programs with one)
 
 
 @dataclass(frozen=True)
@@ -187,12 +190,14 @@ class Cooldown(CardOutcome):
 
 @dataclass(frozen=True, kw_only=True)
 class ShowLink(CardOutcome):
-    """A second tap inside the cooldown, of a card whose page link this kiosk knows: its
-    page as a QR code (`qr`: rows of dark modules, True = dark), to scan with a phone."""
+    """A second tap inside the cooldown: the card's page as a QR code (`qr`: rows of dark
+    modules, True = dark), to scan with a phone. `fresh`: a new link drawn at this tap
+    (the card's earlier one stops; it opens once this counter's events reach the central)."""
 
     kind = OutcomeKind.SHOW_LINK
     until: datetime
     qr: tuple[tuple[bool, ...], ...]
+    fresh: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -205,6 +210,15 @@ class DailyCap(CardOutcome):
 class Redeemed(CardOutcome):
     kind = OutcomeKind.REDEEMED
     reward: Reward
+
+
+@dataclass(frozen=True, kw_only=True)
+class Donated(Redeemed):
+    """A voucher given to the shop's cause at the counter: redeemed, for `cause`. Whatever
+    shows a redemption shows it (lights, sounds); the screen and the CLI name the cause."""
+
+    kind = OutcomeKind.DONATED
+    cause: str
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -42,6 +42,7 @@ from kiosk.core.outcome import (
     CardOutcome,
     Cooldown,
     DailyCap,
+    Donated,
     Expired,
     Figures,
     NothingToUndo,
@@ -177,8 +178,8 @@ class Screens:
                 return self._render(lines, True)
             case Refused(reason=reason):
                 return self._refused(reason)
-            case ShowLink(qr=qr):
-                return self._show_link(qr)
+            case ShowLink(qr=qr, fresh=fresh):
+                return self._show_link(qr, fresh)
             case RewardEarned() | Welcome(rewards_earned=(_, *_)):
                 return self._reward_earned(outcome, first_name or outcome.first_name)
             case Welcome():
@@ -189,6 +190,8 @@ class Screens:
                 headline = self._line("cooldown", BIG)
             case DailyCap():
                 headline = self._line("daily_cap", BIG)
+            case Donated():
+                headline = self._line("donated", BIG)
             case Redeemed():
                 headline = self._line("redeemed", BIG)
             case NoVoucher():
@@ -209,17 +212,22 @@ class Screens:
                 assert_never(outcome)
         return self._render(self._card_blocks(outcome, headline))
 
-    def _show_link(self, qr: tuple[tuple[bool, ...], ...]) -> Image.Image:
+    def _show_link(self, qr: tuple[tuple[bool, ...], ...], fresh: bool = False) -> Image.Image:
         """The card's page as a QR code at the left, lit background and quiet zone, the
-        words beside it; a panel too short for the code says how else to open the page."""
+        words beside it; a panel too short for the code says how else to open the page.
+        A link drawn at this tap says so: the old one stops, the new one opens once synced."""
         placed = qr_image(qr, self.size[1])
         if placed is None:
-            return self._render([Text(self._t("scan_card_short"), BIG, max_lines=3)])
+            key = "new_link_short" if fresh else "scan_card_short"
+            return self._render([Text(self._t(key), BIG, max_lines=2 if fresh else 3)])
         image = Image.new("1", self.size, 0)
         image.paste(placed, (0, (self.size[1] - placed.height) // 2))
         width = self.size[0] - placed.width
-        words = compose([Text(self._t("scan_card"), BIG, max_lines=4)],
-                        (width, self.size[1]), self.fonts)
+        said: list[Block] = [Text(self._t("scan_card"), BIG, max_lines=4)]
+        if fresh:
+            said = [Text(self._t("new_link"), BIG, max_lines=2),
+                    Text(self._t("new_link_when"), SMALL, max_lines=4)]
+        words = compose(said, (width, self.size[1]), self.fonts)
         image.paste(words, (placed.width, 0))
         return image
 
@@ -256,6 +264,9 @@ class Screens:
                 lines.append(self._line("cooldown_detail"))
             case DailyCap():
                 lines.append(self._line("daily_cap_detail"))
+            case Donated(reward=reward, cause=cause):
+                lines.append(self._wrapped(self._t(
+                    "donated_detail", reward=shipped(self.locale, reward.name), cause=cause)))
             case Redeemed(reward=reward):
                 lines.append(self._reward_line("{reward}", reward.name))
             case Adjusted(delta=delta, reason=reason):

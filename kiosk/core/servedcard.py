@@ -33,7 +33,7 @@ MAX_ENTRIES = 20_000  # keys of one count table (a day bucket per day is 55 year
 MAX_NAME = REWARD_ID.max_length  # a reward id, or a tier name (it travels as one)
 MAX_TEXT = 200  # any other text of an answer (flags, event ids)
 
-_INSTANTS = ("first_seen", "last_visit", "tier_at", "birthday_at")
+_INSTANTS = ("first_seen", "last_visit", "tier_at", "birthday_at", "link_at")
 _COUNT_TABLES = ("earned", "redeemed", "revoked")  # reward id -> events: never below 0
 _BUCKETS = {"month_visits": 7, "day_stamps": 10}  # key length of "YYYY-MM", "YYYY-MM-DD"
 
@@ -133,6 +133,11 @@ def card_problem(body: Any, now: datetime) -> str | None:
         value = body.get(name, 0) if name == "stamps_that_day" else body.get(name)
         if not _count(value, lowest):
             return f"{name} is not a whole number from {lowest} to {MAX_COUNT}"
+    if not _count(body.get("links", 0), 0):
+        return f"links is not a whole number from 0 to {MAX_COUNT}"
+    revoked_links = body.get("links_revoked")
+    if revoked_links is not None and not _count(revoked_links, 0):
+        return f"links_revoked is not null or a whole number from 0 to {MAX_COUNT}"
     checks = [_instant(name, body.get(name), now) for name in _INSTANTS]
     checks.append(_day("stamp_day", body.get("stamp_day"), now))
     for name in _COUNT_TABLES:

@@ -65,12 +65,13 @@ STAFF_CYCLE = (
 )
 
 
-def next_staff_action(current: StaffAction | None) -> StaffAction:
+def next_staff_action(current: StaffAction | None, giving: bool = False) -> StaffAction:
     """A staff card tap: redeem first, then undo, today's figures, one stamp by hand, a card
-    replacement, then redeem again."""
-    if current not in STAFF_CYCLE:
-        return STAFF_CYCLE[0]
-    return STAFF_CYCLE[(STAFF_CYCLE.index(current) + 1) % len(STAFF_CYCLE)]
+    replacement, a gift to the cause (`giving`: the program names one), then redeem again."""
+    cycle = (*STAFF_CYCLE, StaffAction.DONATE) if giving else STAFF_CYCLE
+    if current not in cycle:
+        return cycle[0]
+    return cycle[(cycle.index(current) + 1) % len(cycle)]
 
 
 def staff_mode(action: StaffAction = StaffAction.REDEEM) -> StaffMode:

@@ -161,3 +161,60 @@ def test_through_a_pn532_a_new_card_gets_its_link_too(tmp_path: Path, book: Link
             assert [r.kind for r in rig.results] == [OutcomeKind.WELCOME]  # counted once
         records = list(ndef.message_decoder(card.read_ndef() or b""))
         assert isinstance(records[0], ndef.UriRecord) and records[0].iri.startswith(BASE)
+
+
+def test_a_second_tap_where_no_link_is_held_writes_a_new_one_on_the_card_a_week_on(
+    tmp_path: Path
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from kiosk.core.cardlink import REISSUE_AFTER
+
+    reader = {"poll_interval": 0.02, "retry_initial": 0.05, "retry_max": 1.0}
+    config = make_config(tmp_path / "state", reader=reader, program={"cooldown_minutes": 30})
+    t0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    clock = [t0]
+    card = make_card("ntag213", NTAG)
+    assert isinstance(card, Ntag21x)
+
+    def kiosk_run(*taps: datetime) -> list[object]:
+        """The kiosk started afresh (no link held), the card tapped and lifted at each time."""
+        book = LinkBook()
+
+        class Timed(threading.local):
+            def __init__(self) -> None:
+                self.counter = Counter.open(config, clock=lambda: clock[0])
+                self.counter.use_card_page(BASE, book)
+
+        counters = Timed()
+        rig = ReaderRig(config.reader, on_card=lambda read: counters.counter.tap(read.uid),
+                        writer=book)
+        with rig:
+            assert rig.wait_for(lambda: rig.statuses == [True])
+            for n, at in enumerate(taps, 1):
+                clock[0] = at
+                rig.field.place(card)
+                assert rig.wait_for(lambda n=n: len(rig.results) == n)  # type: ignore[misc]
+                assert wait_until(lambda: not book.wants_write(NTAG), timeout=10)
+                rig.field.remove()
+                assert rig.settle()
+        return list(rig.results)
+
+    assert [r.kind for r in kiosk_run(t0)] == [OutcomeKind.WELCOME]  # type: ignore[attr-defined]
+    first = phone_reads(card)[0].iri
+    soon = t0 + REISSUE_AFTER - timedelta(hours=1)
+    again = kiosk_run(soon, soon + timedelta(minutes=1))
+    assert [r.kind for r in again] == [OutcomeKind.STAMPED, OutcomeKind.COOLDOWN]  # type: ignore[attr-defined]
+    assert phone_reads(card)[0].iri == first  # too soon for a new link: the card keeps its own
+    later = t0 + REISSUE_AFTER + timedelta(hours=1)
+    shown = kiosk_run(later, later + timedelta(minutes=1))[-1]
+    assert shown.kind is OutcomeKind.SHOW_LINK and shown.fresh  # type: ignore[attr-defined]
+    second = phone_reads(card)[0].iri
+    assert second != first and second.startswith(BASE)
+    counter = Counter.open(config, clock=lambda: clock[0])
+    try:
+        events = counter.ledger.events(counter.card_ref(NTAG))
+    finally:
+        counter.close()
+    assert [e.reward_id for e in events if e.kind is EventKind.CARD_LINK] == [
+        link_digest(first.removeprefix(BASE)), link_digest(second.removeprefix(BASE))]

@@ -141,3 +141,34 @@ def test_a_bad_link_is_a_plain_404_page(shop: Counter, phone: Page) -> None:
     assert answer is not None and answer.status == 404
     assert phone.locator("h1").inner_text() == "Page introuvable"
     screenshot(phone, "card-page-404")
+
+
+def test_a_link_made_at_the_counter_shows_the_card_but_not_the_details_kept_with_it(
+    shop: Counter, phone: Page
+) -> None:
+    import secrets
+
+    from kiosk.core.cardlink import TOKEN_BYTES, link_digest, token_from
+
+    ref, token = a_card(shop, visits=2, days_ago=9)
+    phone.goto(f"{shop.url}/c/{token}")
+    phone.get_by_label("Prénom", exact=True).fill("Zoé")
+    phone.get_by_label("Garder mon prénom pour que la borne me salue.").check()
+    phone.get_by_label("English (anglais)").check()
+    phone.get_by_role("button", name="Enregistrer").click()
+    expect(phone.locator("p.notice")).to_have_text("Vos choix sont enregistrés.")
+    assert phone.get_by_label("English (anglais)").is_checked()
+    screenshot(phone, "card-page-language")
+    copied = token_from(secrets.token_bytes(TOKEN_BYTES))  # a copy of the card, tapped twice
+    with shop.kiosk() as kiosk:
+        kiosk.post_events([event_dict("till-1", ref, 10**9 + 100, datetime.now(UTC),
+                                      kind=EventKind.CARD_LINK, delta=0,
+                                      reward_id=link_digest(copied))])
+    phone.goto(f"{shop.url}/c/{copied}")
+    main = phone.locator("main").inner_text()
+    assert "4 tampons sur 10" in main and "Zoé" not in main
+    assert "demandez au commerçant un lien complet" in main
+    assert phone.get_by_role("button", name="Effacer mes informations").count() == 0
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 375
+    screenshot(phone, "card-page-counter-link")
+    assert phone.goto(f"{shop.url}/c/{token}").status == 404  # type: ignore[union-attr]

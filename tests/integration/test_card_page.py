@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from central.testing import Client, add_kiosk, running_server
+from central.testing import Client, running_server
 from central.web.card_page import MISS_BURST
+from tests.support import cardpage
 from tests.support.accounts import WebSession, add_owner
-from tests.support.cardpage import Shop, enrol_with_link, form, new_card_ref, shop_serving, stamp
+from tests.support.cardpage import Shop, enrol_with_link, kiosk_of, new_card_ref, shop_serving, stamp
 
 PROGRAM = """[program]
 version = "cp1"
@@ -39,10 +40,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
 
 @pytest.fixture
 def kiosk(shop: Shop) -> Iterator[tuple[Client, str]]:
-    kiosk_id = f"till-{next(_kiosks)}"
-    client = Client(shop.url, add_kiosk(shop.db, kiosk_id))
-    yield client, kiosk_id
-    client.close()
+    with kiosk_of(shop, f"till-{next(_kiosks)}") as found:
+        yield found
 
 
 def now() -> datetime:
@@ -50,20 +49,7 @@ def now() -> datetime:
 
 
 def page(shop: Shop, path: str, fields: dict[str, str] | None = None) -> tuple[int, str]:
-    browser = Client(shop.url)
-    try:
-        if fields is None:
-            answer = browser.get(path, headers={"Accept-Language": "en"})
-        else:
-            body, headers = form(fields)
-            answer = browser.request("POST", path, body,
-                                     {**headers, "Accept-Language": "en"})
-            if answer.status == 303:
-                answer = browser.get(answer.headers["location"],
-                                     headers={"Accept-Language": "en"})
-        return answer.status, answer.body.decode()
-    finally:
-        browser.close()
+    return cardpage.page(shop.url, path, fields)
 
 
 def card_answer(kiosk: tuple[Client, str], ref: str) -> dict[str, object]:
@@ -262,3 +248,26 @@ def test_the_owners_dashboard_shows_what_customers_gave_and_how_many_cards_have_
     assert after[given] == before[given] + 1
     assert after["Cards with their own page"] == before["Cards with their own page"] + 1
     assert WebSession(shop.url).get("/dashboard/giving").status_code == 303  # to sign in
+
+
+def test_the_language_of_the_customers_e_mails_is_theirs_to_pick_and_starts_as_the_pages(
+    shop: Shop, kiosk: tuple[Client, str]
+) -> None:
+    from central import contact
+    from central.db import open_database
+
+    ref = new_card_ref()
+    token = enrol_with_link(kiosk[0], kiosk[1], ref, now())
+    status, text = page(shop, f"/c/{token}")  # shown in English
+    assert status == 200 and re.search(r'value="en" checked', text)
+    assert not re.search(r'value="fr" checked', text)
+    status, text = page(shop, f"/c/{token}/details", {"email": "zoe@example.fr",
+                                                      "reminders": "on", "lang": "fr"})
+    assert status == 200 and re.search(r'value="fr" checked', text)
+    db = open_database(shop.db)
+    try:
+        assert contact.contact_of(db, 1, ref).lang == "fr"
+    finally:
+        db.dispose()
+    status, text = page(shop, f"/c/{token}/details", {"lang": "de"})
+    assert status == 422 and "choose français or English" in text

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from central.db import open_database
 from central.program import from_toml
 from central.testing import Client
 from kiosk.adapters.card_link import LinkBook
+from kiosk.adapters.sync import SyncWorker
 from kiosk.config import Config
 from kiosk.core.perks import Customer
 from kiosk.service import Counter
@@ -23,7 +25,8 @@ from tests.support import Central, central_server, kiosk_setup, uid, worker_for
 from tests.support.cardpage import form
 
 PROGRAM = ('[program]\nversion = "ref-1"\ntimezone = "UTC"\ncooldown_minutes = 0\n'
-           'daily_cap = 0\nreferral_bonus = 3\n')
+           'daily_cap = 0\nreferral_bonus = 3\n'
+           'cause = "the food bank"\n')
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +48,20 @@ def shared_key(root: Path) -> Path:
     key = root / "site.key"
     key.write_bytes(secrets.token_bytes(32))
     return key
+
+
+@contextmanager
+def linked_kiosk(central: Central, root: Path, name: str, write: bool = False
+                 ) -> Iterator[tuple[Counter, SyncWorker, LinkBook, Config]]:
+    """A kiosk of the central giving cards their page links, with its sync worker."""
+    config = a_kiosk(central, root, shared_key(root), name)
+    counter, worker, book = Counter.open(config), worker_for(config), LinkBook()
+    counter.use_card_page(central.url + "/c/", book, write=write)
+    try:
+        yield counter, worker, book, config
+    finally:
+        counter.close()
+        worker.close()
 
 
 def post(central: Central, path: str, fields: dict[str, str]) -> int:
@@ -97,10 +114,7 @@ def test_a_referral_made_at_the_central_reaches_both_kiosks_cards_exactly_once(
 def test_details_given_then_erased_on_the_page_reach_the_kiosk_then_leave_it(
     central: Central, tmp_path: Path
 ) -> None:
-    config = a_kiosk(central, tmp_path, shared_key(tmp_path), "page-kiosk")
-    counter, worker, book = Counter.open(config), worker_for(config), LinkBook()
-    try:
-        counter.use_card_page(central.url + "/c/", book, write=False)
+    with linked_kiosk(central, tmp_path, "page-kiosk") as (counter, worker, book, _):
         card = uid(0xCA)
         counter.tap(card)
         ref = counter.card_ref(card)
@@ -114,6 +128,63 @@ def test_details_given_then_erased_on_the_page_reach_the_kiosk_then_leave_it(
         assert post(central, path + "/erase", {}) == 303
         assert worker.sync_once(refresh=True).ok
         assert counter.ledger.customer(ref) is None
-    finally:
-        counter.close()
-        worker.close()
+
+
+def test_a_voucher_given_at_the_counter_reaches_the_central_and_counts_in_the_totals(
+    central: Central, tmp_path: Path
+) -> None:
+    from central import made
+    from kiosk.core.outcome import Donated
+
+    db = open_database(str(central.db))
+    with linked_kiosk(central, tmp_path, "giving-kiosk") as (counter, worker, book, config):
+        assert worker.sync_once().ok  # the central's program, with its cause
+        counter.use_served_program(config)
+        card = uid(0xD0)
+        ref = counter.card_ref(card)
+        for _ in range(12):  # no cooldown, no daily cap: to the goal
+            if counter.ledger.card(ref).vouchers("reward"):
+                break
+            counter.tap(card)
+        assert counter.ledger.card(ref).vouchers("reward") == 1
+        before = made.donations_total(db, 1)
+        given = counter.donate(ref, "staff-card")
+        assert isinstance(given, Donated) and given.cause == "the food bank"
+        assert worker.sync_once().ok
+        assert made.donations_total(db, 1) == before + 1
+        browser = Client(central.url)
+        path = (book.url_for(ref) or "").removeprefix(central.url)
+        text = browser.get(path, headers={"Accept-Language": "en"}).body.decode()
+        browser.close()
+        assert "No reward to take yet." in text
+        assert counter.ledger.card(ref).vouchers("reward") == 0
+        assert worker.sync_once(refresh=True).ok  # the central's fold agrees: still none
+        assert counter.ledger.card(ref).vouchers("reward") == 0
+    db.dispose()
+
+
+def test_a_link_revoked_on_the_page_is_drawn_anew_at_the_cards_next_tap_and_opens_once_synced(
+    central: Central, tmp_path: Path
+) -> None:
+    browser = Client(central.url)
+    with linked_kiosk(central, tmp_path, "relink-kiosk", write=True) as (counter, worker, book, _):
+        card = uid(0xE1)
+        counter.tap(card)
+        ref = counter.card_ref(card)
+        old = (book.url_for(ref) or "").removeprefix(central.url)
+        assert book.wants_write(card)  # the enrolment's link, for the reader to write
+        assert worker.sync_once().ok
+        assert post(central, old + "/revoke", {}) == 200
+        assert not counter.ledger.card(ref).link_due  # not known here yet
+        assert worker.sync_once(refresh=True).ok
+        assert counter.ledger.card(ref).link_due  # the changed card, pulled
+        counter.tap(card)  # a plain stamp: the link is drawn anew all the same
+        new = (book.url_for(ref) or "").removeprefix(central.url)
+        assert new != old and book.wants_write(card)
+        assert not counter.ledger.card(ref).link_due
+        assert browser.get(new).status == 404  # until this counter's events arrive
+        assert worker.sync_once().ok
+        assert browser.get(new).status == 200 and browser.get(old).status == 404
+        counter.tap(card)
+        assert book.url_for(ref) == central.url + new  # once only
+    browser.close()

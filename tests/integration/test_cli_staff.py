@@ -103,3 +103,30 @@ def test_the_birthday_voucher_is_listed_by_its_name(tmp_path: Path):
     assert "1\u00d7 part de gâteau" in tap
     card = kiosk(path, "card", OLD).stdout
     assert "1x part de gâteau" in card and "gateau" not in card.replace("gâteau", "")
+
+
+def test_a_voucher_given_to_the_cause_at_the_terminal_leaves_the_card_as_a_donated_event(
+    tmp_path: Path,
+):
+    giving = tmp_path / "giving.toml"
+    giving.write_text(
+        f'[kiosk]\nstate_dir = "{tmp_path / "state"}"\nlocale = "en"\n'
+        '[program]\ngoal = 2\nwelcome_bonus = 1\nreward = "free tea"\ncause = "the food bank"\n'
+    )
+    nothing = kiosk(giving, "donate", OLD)
+    assert nothing.returncode == 1 and "donated" not in kiosk(giving, "history", OLD).stdout
+    kiosk(giving, "tap", OLD, "--at", "2026-01-05T09:00")  # 2 of 2: a voucher
+    done = kiosk(giving, "donate", OLD, "--staff", "anna", "--at", "2026-01-05T10:00")
+    assert done.returncode == 0, done.stderr
+    assert "given to the food bank: free tea" in done.stdout
+    rows = list(csv.DictReader(io.StringIO(kiosk(giving, "export", "--csv").stdout)))
+    assert [(r["kind"], r["reward_id"], r["staff_ref"]) for r in rows][-1] == (
+        "donated", "reward", "anna")
+    again = kiosk(giving, "donate", OLD)
+    assert again.returncode == 1 and "no voucher" in again.stdout.lower()
+
+
+def test_a_program_without_a_cause_refuses_a_gift_and_says_how_to_name_one(config_file: Path):
+    kiosk(config_file, "tap", OLD, "--at", "2026-01-05T09:00")
+    refused = kiosk(config_file, "donate", OLD)
+    assert refused.returncode == 1 and "names no cause" in refused.stdout

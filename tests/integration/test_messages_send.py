@@ -140,7 +140,32 @@ def test_the_unsubscribe_link_withdraws_the_consent_the_message_was_sent_under(c
                               {"Content-Type": "application/x-www-form-urlencoded"})
         assert done.status == 200 and "vous ne recevrez plus" in done.body.decode()
         assert cafe.purposes(ANA) == {Purpose.OFFERS}
-        assert client.get(path[:-5] + "xxxxx").status == 404
+        forged = path.partition("?")[0][:-5] + "xxxxx"
+        assert client.get(forged).status == 404
+
+
+def test_a_customer_who_chose_english_gets_english_e_mails_and_an_english_unsubscribe_page(
+    cafe: Shop
+):
+    from central.testing import Client, running_server
+
+    lapsed(cafe, ANA, "ana@example.org")  # no choice made: the shop's language
+    cafe.visit(CLO, [NOW - 82 * DAY, NOW - 80 * DAY])
+    cafe.agree(CLO, NOW - 81 * DAY, email="clo@example.org", purposes=[Purpose.REMINDERS],
+               lang="en")
+    with mail_server() as box:
+        run(cafe.db, settings(box), lambda: NOW)
+    (english,) = box.to("clo@example.org")
+    assert english["Subject"] == "Café Lune: 2 stamps expire on 30 March 2026"
+    assert "Café Lune : 2 tampons expirent le 30/03/2026" in [
+        m["Subject"] for m in box.to("ana@example.org")]
+    link = english["List-Unsubscribe"].strip().strip("<>")
+    with running_server(cafe.url) as url:
+        client = Client(url)
+        page = client.get(link.removeprefix("https://loyalty.cafe.example"),
+                          headers={"Accept-Language": "fr"})
+        assert page.status == 200 and 'lang="en"' in page.body.decode()
+        assert "Unsubscribe" in page.body.decode()
 
 
 def test_a_bounced_address_is_marked_never_retried_and_the_others_still_go(cafe: Shop):

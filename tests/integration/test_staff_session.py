@@ -195,3 +195,28 @@ def test_a_staff_card_armed_for_a_replacement_moves_the_old_cards_balance_to_the
     assert session.tap(counter, CUSTOMER, at + 3).kind is OutcomeKind.BLOCKED
     kinds = {kind for kind, ref in staff_events(counter) if ref == card_ref(KEY, STAFF)}
     assert kinds == {EventKind.CARD_REPLACED, EventKind.BALANCE_MOVED_IN, EventKind.ENROLLED}
+
+
+def test_with_a_cause_the_staff_card_offers_a_gift_last_and_the_next_card_gives_its_voucher(
+    tmp_path: Path,
+):
+    from dataclasses import replace
+
+    giving = replace(PROGRAM, cause="the food bank")
+    moments = iter(T0 + timedelta(seconds=s) for s in range(10_000))
+    counter = Counter(
+        giving, Ledger.open(tmp_path / "ledger.sqlite3", giving.tz), KEY, "kiosk-1",
+        clock=lambda: next(moments), staff=StaffPolicy(frozenset({card_ref(KEY, STAFF)})),
+    )
+    session = StaffSession(staff_window=20.0)
+    with_a_voucher(session, counter, 0.0)
+    actions = []
+    for n in range(6):  # redeem, undo, figures, +1 stamp, replace, then the gift
+        session.tap(counter, STAFF, 100.0 + n)
+        actions.append(session.armed(100.0 + n))
+    assert actions[-1] is StaffAction.DONATE and StaffAction.DONATE not in actions[:-1]
+    given = session.tap(counter, CUSTOMER, 110.0)
+    assert given.kind is OutcomeKind.DONATED
+    assert staff_events(counter) == [(EventKind.DONATED, card_ref(KEY, STAFF))]
+    assert counter.ledger.card(card_ref(KEY, CUSTOMER)).vouchers("reward") == 0
+    counter.close()

@@ -11,6 +11,7 @@ from PIL import Image
 
 from kiosk.core.corrections import decide_adjust, decide_replace
 from kiosk.core.events import CardState, record
+from kiosk.core.giving import decide_donate
 from kiosk.core.outcome import Blocked, Replaced, TodayFigures
 from kiosk.core.perks import Basket, Customer
 from kiosk.core.program import Booster, Expiry, Program, Reward, Surprise, Tier
@@ -56,6 +57,7 @@ GOLD = _extras(tiers=(Tier("Silver", 2), Tier("Gold", 4, multiplier=2)), goal=20
 AGEING = _extras(expiry=Expiry.PER_STAMP, expiry_days=30, expiry_warn_days=14)
 POINTS = _extras(points_per_euro=10, goal=100, welcome_bonus=0)
 MARIE = Customer("Marie", date(1990, 3, 6), consent=True)
+GIVING = _extras(goal=4, cause="Les Restos du Cœur")  # a voucher given at the counter
 BIRTHDAY_GIFT = _extras(birthday_gift=Reward("birthday", "part de gâteau", 0))
 # two rewards reached by one boosted tap, with names longer than a line
 CAKE_AND_VOUCHER = _extras(
@@ -159,6 +161,9 @@ SAMPLES: dict[str, Sample] = {
                                            progress=_replaced().progress)),
     "not_done": lambda s: s.outcome(Refused(reason=RefusalReason.NEGATIVE_BALANCE)),
     "staff_mode_replace": lambda s: s.outcome(staff_mode(StaffAction.REPLACE_WITH)),
+    "staff_mode_donate": lambda s: s.outcome(staff_mode(StaffAction.DONATE)),
+    "donated": lambda s: s.outcome(decide_donate(
+        GIVING, sample_card(GIVING, 5), NOON + timedelta(days=5))),
     "points_goal_500": lambda s: s.outcome(
         decide_tap(FIVE_EUROS, sample_card(FIVE_EUROS, 1), NOON + timedelta(days=1),
                    basket=Basket(12_350))

@@ -45,6 +45,36 @@ def stamp(kiosk: Client, kiosk_id: str, card_ref: str, at: datetime, n: int = 1)
     assert answer.status == 200, answer.body
 
 
+def page(url: str, path: str, fields: dict[str, str] | None = None) -> tuple[int, str]:
+    """A card page as an English-speaking phone gets it (a form posted when `fields`, its
+    redirect followed): the status and the text."""
+    browser = Client(url)
+    try:
+        headers = {"Accept-Language": "en"}
+        if fields is None:
+            answer = browser.get(path, headers=headers)
+        else:
+            body, sent = form(fields)
+            answer = browser.request("POST", path, body, {**sent, **headers})
+            if answer.status == 303:
+                answer = browser.get(answer.headers["location"], headers=headers)
+        return answer.status, answer.body.decode()
+    finally:
+        browser.close()
+
+
+@contextmanager
+def kiosk_of(shop: Shop, kiosk_id: str) -> Iterator[tuple[Client, str]]:
+    """A kiosk added to the shop's central, its client and its id."""
+    from central.testing import add_kiosk
+
+    client = Client(shop.url, add_kiosk(shop.db, kiosk_id))
+    try:
+        yield client, kiosk_id
+    finally:
+        client.close()
+
+
 def form(fields: dict[str, str]) -> tuple[bytes, dict[str, str]]:
     """An HTML form's body and content type."""
     from urllib.parse import urlencode

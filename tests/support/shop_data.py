@@ -54,14 +54,16 @@ class Shop:
 
     def agree(self, card_ref: str, now: datetime, *, email: str | None = None,
               purposes: Iterable[Purpose] = (), first_name: str | None = None,
-              birthday: date | None = None) -> None:
+              birthday: date | None = None, lang: str | None = None) -> None:
         """What a customer gives on their card's page: each detail and each purpose only
-        when given (the customers table's columns, central.consent)."""
+        when given (the customers table's columns, central.consent); `lang`: the language
+        they chose for their e-mails."""
         chosen = set(purposes)
         values = {"first_name": first_name,
                   "birthday": None if birthday is None else birthday.isoformat(),
                   "consent": first_name is not None or birthday is not None,
                   "email": email, "updated_at": now.isoformat(), "consent_at": now.isoformat(),
+                  "lang": lang,
                   **{column(p): p in chosen for p in Purpose}}
         where = (customers.c.org_id == self.org, customers.c.card_ref == card_ref)
         with writing(self.db) as conn:
