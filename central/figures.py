@@ -17,15 +17,22 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from central.db import daily_visits, shops
-from kiosk.core.events import CardState, Event, apply
+from central.steps import Step, walk
+from kiosk.core.events import Event
 
 
 def visits_by_day(batch: Iterable[Event], tz: tzinfo) -> Counter[tuple[str, str]]:
     """(kiosk id, local day) -> visits the events add (negative for undone ones). Pure."""
+    return visits_of(walk(batch, {}, tz), tz)
+
+
+def visits_of(steps: Iterable[Step], tz: tzinfo) -> Counter[tuple[str, str]]:
+    """`visits_by_day` of a batch already walked (central.steps.walk)."""
     found: Counter[tuple[str, str]] = Counter()
-    for event in batch:
-        visits = apply(CardState(card_ref=event.card_ref), event, tz).visits
+    for step in steps:
+        visits = step.new.visits - step.old.visits
         if visits:
+            event = step.event
             day = event.occurred_at.astimezone(tz).date().isoformat()
             found[(event.kiosk_id, day)] += visits
     return found

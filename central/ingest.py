@@ -33,6 +33,7 @@ from central.cards import time_flags
 from central.db import Database, card_states, customers, events, kiosks, programs, reading
 from central.fastsql import InQuery, InsertMany
 from central.plausible import implausible
+from central.steps import ends, walk
 from central.validate import Checked
 from kiosk.core.events import CardState, Event, EventKind, apply, fold
 from kiosk.core.program import Program
@@ -313,10 +314,11 @@ def write_batch(
                        for c in new), key=_by_id)
         _INSERT_EVENT.run(conn, rows)
         counted = [e for e in batch if e.id not in holding]
-        cards.advance(org, counted, flagged, tz)
+        walked = walk(counted, folds, tz)  # each event applied once, for all that follows
+        cards.take(org, ends(walked), counted, flagged)
         links.take_links(conn, org, counted)  # a card's own page link, drawn at enrolment
-        figures.add_visits(conn, org, kiosk.shop_id, figures.visits_by_day(counted, tz))
-        tallies.add(conn, org, tallies.count(counted, folds, tz, kiosk.shop_id))
+        figures.add_visits(conn, org, kiosk.shop_id, figures.visits_of(walked, tz))
+        tallies.add(conn, org, tallies.count_steps(walked, folds, tz, kiosk.shop_id))
         results = [Result(r.id, HELD, holding[r.id]) if r.status == ACCEPTED and r.id in holding
                    else r for r in results]
     refs = [c.event.card_ref for c in checked if c.event is not None]

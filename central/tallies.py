@@ -28,7 +28,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from central.db import card_activity, hour_figures, overdrawn_cards, shop_totals
-from kiosk.core.events import CardState, Event, apply
+from central.steps import Step, walk
+from kiosk.core.events import CardState, Event
 
 ALL_SHOPS = 0  # the figures' shop for "every shop of the organisation"
 COLUMNS = ("visits", "return_visits", "new_cards", "earned", "redeemed")
@@ -53,13 +54,15 @@ def count(batch: Iterable[Event], before: Mapping[str, CardState], tz: tzinfo,
           shop: int | Mapping[str, int]) -> Counts:
     """What `batch` (counted events) adds to the figures, from each card's fold before it.
     `shop`: the kiosks' shop, or each kiosk's shop by kiosk id."""
-    states = dict(before)
+    return count_steps(walk(batch, before, tz), before, tz, shop)
+
+
+def count_steps(steps: Iterable[Step], before: Mapping[str, CardState], tz: tzinfo,
+                shop: int | Mapping[str, int]) -> Counts:
+    """`count` from the batch already walked (central.steps.walk, oldest first)."""
     found = Counts()
-    for event in sorted(batch, key=lambda e: (e.occurred_at, e.kiosk_id, e.seq)):
+    for event, old, new in ((s.event, s.old, s.new) for s in steps):
         ref = event.card_ref
-        old = states.get(ref) or CardState(card_ref=ref)
-        new = apply(old, event, tz)
-        states[ref] = new
         local = event.occurred_at.astimezone(tz)
         where = shop if isinstance(shop, int) else shop.get(event.kiosk_id, ALL_SHOPS)
         key = (where, local.date().isoformat(), local.hour)
