@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -35,7 +35,7 @@ from central.fastsql import InQuery, InsertMany
 from central.plausible import implausible
 from central.steps import ends, walk
 from central.validate import Checked
-from kiosk.core.events import CardState, Event, EventKind, apply, fold
+from kiosk.core.events import CardState, Event, EventKind, apply, fold, replaced
 from kiosk.core.program import Program
 
 if TYPE_CHECKING:
@@ -138,7 +138,7 @@ _CHECKED_KINDS = frozenset({EventKind.REWARD_EARNED, EventKind.REWARD_REDEEMED,
 def _counted(state: CardState, event: Event, tz: tzinfo) -> CardState:
     if event.kind in _CHECKED_KINDS:
         return apply(state, event, tz)
-    return replace(state, stamps=state.stamps + event.delta)
+    return replaced(state, stamps=state.stamps + event.delta)
 
 
 def held(batch: Sequence[Event], programs_by_version: Mapping[str, Program],

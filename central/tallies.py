@@ -61,26 +61,34 @@ def count_steps(steps: Iterable[Step], before: Mapping[str, CardState], tz: tzin
                 shop: int | Mapping[str, int]) -> Counts:
     """`count` from the batch already walked (central.steps.walk, oldest first)."""
     found = Counts()
-    for event, old, new in ((s.event, s.old, s.new) for s in steps):
+    overdrawn: dict[str, bool] = {}  # each card's after its latest step
+    for step in steps:
+        event, old, new = step.event, step.old, step.new
         ref = event.card_ref
         local = event.occurred_at.astimezone(tz)
         where = shop if isinstance(shop, int) else shop.get(event.kiosk_id, ALL_SHOPS)
-        key = (where, local.date().isoformat(), local.hour)
+        day = local.date()
+        key = (where, day.isoformat(), local.hour)
         visits = new.visits - old.visits
         found.add(key, "visits", visits)
         if old.first_seen is None:
             found.add(key, "new_cards", 1)
-        elif old.first_seen.astimezone(tz).date() < local.date():
+        elif old.first_seen.astimezone(tz).date() < day:
             found.add(key, "return_visits", visits)
-        earned = (sum(new.earned.values()) - sum(old.earned.values())
-                  - (sum(new.revoked.values()) - sum(old.revoked.values())))
-        found.add(key, "earned", earned)
-        found.add(key, "redeemed", sum(new.redeemed.values()) - sum(old.redeemed.values()))
+        # the fold hands on a count it did not change as the same object: nothing to sum
+        if new.earned is not old.earned or new.revoked is not old.revoked:
+            found.add(key, "earned", sum(new.earned.values()) - sum(old.earned.values())
+                      - (sum(new.revoked.values()) - sum(old.revoked.values())))
+        if new.redeemed is not old.redeemed:
+            found.add(key, "redeemed",
+                      sum(new.redeemed.values()) - sum(old.redeemed.values()))
         if visits > 0:
             for place in {where, ALL_SHOPS}:
                 found.last_day[(place, ref)] = max(found.last_day.get((place, ref), ""), key[1])
-        if is_overdrawn(new) != is_overdrawn(old):
-            found.overdrawn[ref] = event.kiosk_id if is_overdrawn(new) else None
+        was = overdrawn[ref] if ref in overdrawn else is_overdrawn(old)
+        overdrawn[ref] = is_overdrawn(new)
+        if overdrawn[ref] != was:
+            found.overdrawn[ref] = event.kiosk_id if overdrawn[ref] else None
     for ref in list(found.overdrawn):
         first = before.get(ref) or CardState(card_ref=ref)
         if is_overdrawn(first) == (found.overdrawn[ref] is not None):

@@ -7,9 +7,8 @@ so events merged from several kiosks in any order give the same state.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, tzinfo
 from enum import StrEnum
 from typing import Any
@@ -273,6 +272,20 @@ class CardState:
         )
 
 
+def replaced(state: CardState, **changes: Any) -> CardState:
+    """`dataclasses.replace(state, **changes)` at a fraction of its cost: replace runs the
+    constructor over all two dozen fields again, the larger part of applying one event
+    (the central applies every event it receives). Same fields, same frozen state."""
+    if not changes.keys() <= _CARD_FIELDS:
+        raise TypeError(f"CardState has no field {sorted(changes.keys() - _CARD_FIELDS)}")
+    copied: CardState = object.__new__(CardState)
+    vars(copied).update(vars(state), **changes)
+    return copied
+
+
+_CARD_FIELDS = frozenset(f.name for f in fields(CardState))
+
+
 def _later(a: datetime | None, b: datetime) -> datetime:
     return b if a is None or b > a else a
 
@@ -377,7 +390,7 @@ def apply_change(
         updates.update(_latest_tier(state, change.reward_id, occurred_at))
     elif kind is EventKind.BIRTHDAY:
         updates["birthday_at"] = _later(state.birthday_at, occurred_at)
-    return dataclasses.replace(state, **updates)
+    return replaced(state, **updates)
 
 
 def apply(state: CardState, event: Event, tz: tzinfo = UTC) -> CardState:
@@ -387,7 +400,7 @@ def apply(state: CardState, event: Event, tz: tzinfo = UTC) -> CardState:
     after = apply_change(state, event.change, event.occurred_at, tz)
     if event.program_version in after.versions:
         return after
-    return dataclasses.replace(after, versions=after.versions | {event.program_version})
+    return replaced(after, versions=after.versions | {event.program_version})
 
 
 def fold(card_ref: str, events: Iterable[Event], tz: tzinfo = UTC) -> CardState:
