@@ -35,7 +35,15 @@ from central.fastsql import InQuery, InsertMany
 from central.plausible import implausible
 from central.steps import ends, walk
 from central.validate import Checked
-from kiosk.core.events import CardState, Event, EventKind, apply, fold, replaced
+from kiosk.core.events import (
+    EVENT_NAMES,
+    CardState,
+    Event,
+    EventKind,
+    apply,
+    fold,
+    replaced,
+)
 from kiosk.core.program import Program
 
 if TYPE_CHECKING:
@@ -247,7 +255,7 @@ def _row(org: int, checked: Checked, received_at: str, flags: list[str] | None,
          held_reason: str | None) -> dict[str, Any]:
     assert checked.event is not None
     return {
-        **checked.event.to_dict(),
+        **dict(zip(EVENT_NAMES, checked.wire or checked.event.to_row(), strict=True)),
         "org_id": org,
         "body_sha256": checked.body_sha256,
         "received_at": received_at,
