@@ -32,7 +32,6 @@ the uploads being written and holds up the next ones until it commits.
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 import secrets
 import threading
@@ -42,6 +41,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
 
+import orjson
 from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.engine import Connection
 
@@ -147,8 +147,8 @@ def load(conn: Connection, org: int, refs: Iterable[str]) -> dict[str, Card]:
         return {}
     loaded = {}
     for row in _CARDS.run(conn, wanted, org=org):
-        as_dict = json.loads(row.state)
-        loaded[row.card_ref] = Card(CardState.from_dict(as_dict), json.loads(row.flagged),
+        as_dict = orjson.loads(row.state)  # what flush wrote: plain JSON
+        loaded[row.card_ref] = Card(CardState.from_dict(as_dict), orjson.loads(row.flagged),
                                     as_dict, row.version)
     return loaded
 
@@ -255,7 +255,8 @@ class CardSession:
             version, seq = new_version(), seqs[org]
             seqs[org] += 1
             self.changed[key] = Card(card.state, card.flagged, card.state_dict, version)
-            state, flags = json.dumps(card.state_dict), json.dumps(card.flagged)
+            state = orjson.dumps(card.state_dict).decode()
+            flags = orjson.dumps(card.flagged).decode()
             if key in self.read or (self.trusted and key in self._known):  # it has a row
                 old.append({"org": org, "ref": ref, "state": state, "flagged": flags,
                             "version": version, "seq": seq})

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from sqlalchemy import bindparam, delete, insert, or_, select
 from sqlalchemy.engine import Connection
 
@@ -75,6 +76,12 @@ class Ingested:
     results: list[Result]
     cards: dict[str, dict[str, Any]]
     program_version: str | None
+
+    def to_json(self) -> bytes:
+        """The answer as the API sends it (contract.UploadAnswer): orjson writes it
+        several times faster than json.dumps (the same document, UTF-8, no spaces)."""
+        return orjson.dumps({"results": [r.to_dict() for r in self.results],
+                             "cards": self.cards, "program_version": self.program_version})
 
 
 # --- the program, as far as folding needs it ----------------------------------------------
