@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
+import orjson
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -98,7 +99,7 @@ async def _read_body(request: Request) -> bytes:
 
 
 async def _read_json(request: Request) -> Any:
-    return _parse(await _read_body(request))
+    return parse(await _read_body(request))
 
 
 # a UTF-16 surrogate written as a JSON escape (\ud800..\udfff): valid JSON, but a lone
@@ -106,7 +107,24 @@ async def _read_json(request: Request) -> Any:
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
-def _parse(body: bytes) -> Any:
+# a number of 19 digits or more: orjson reads one past 64 bits as a float, the standard
+# library as the integer it is (and the checks then name its bounds)
+_LONG_NUMBER = re.compile(rb"[\[:,\s]-?[0-9]{19}")
+
+
+def parse(body: bytes) -> Any:
+    """The JSON value of a request body; a 400 naming what is wrong when it is none."""
+    if _SURROGATE_ESCAPE.search(body) or _LONG_NUMBER.search(body):
+        return _checked(body)
+    try:
+        # orjson reads strict RFC 8259 JSON alone, to the values the standard library
+        # gives; anything else (NaN, other encodings, errors) is the standard library's
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return _checked(body)
+
+
+def _checked(body: bytes) -> Any:
     try:
         data = json.loads(body)
     # ValueError covers bad UTF-8, bad JSON and integers past Python's digit limit
@@ -255,7 +273,7 @@ def _routes(app: FastAPI, db: Database, writer: BatchWriter, now: Clock) -> None
             raise HTTPException(429, f"too many pairing attempts: retry in {wait} s",
                                 headers={"Retry-After": str(wait)})
         body = await _read_body(request)
-        _parse(body)
+        parse(body)
         try:
             code = PairingIn.model_validate_json(body).code
         except ValidationError as error:
@@ -271,7 +289,7 @@ def _routes(app: FastAPI, db: Database, writer: BatchWriter, now: Clock) -> None
     @app.post("/v1/events", response_model=None, openapi_extra=contract.body(EventBatch),
               responses={200: {"model": contract.UploadAnswer},
                          **contract.errors(400, 413, 422, *contract.KIOSK)})
-    async def upload_events(request: Request, kiosk: Kiosk) -> JSONResponse:
+    async def upload_events(request: Request, kiosk: Kiosk) -> Response:
         """Upload 1..500 events; each is accepted, duplicate or rejected with a reason."""
         try:
             items = envelope(await _read_json(request))
@@ -280,12 +298,7 @@ def _routes(app: FastAPI, db: Database, writer: BatchWriter, now: Clock) -> None
         moment = now()
         checked = [check_event(item, kiosk.id, moment) for item in items]
         done = await asyncio.wrap_future(writer.submit(kiosk, checked, moment))
-        # A JSONResponse skips FastAPI's generic encoder: the answer is plain JSON already.
-        return JSONResponse({
-            "results": [r.to_dict() for r in done.results],
-            "cards": done.cards,
-            "program_version": done.program_version,
-        })
+        return Response(done.to_json(), media_type="application/json")
 
     # before /v1/cards/{card_ref}, which would otherwise take "changes" for a card ref
     @app.get("/v1/cards/changes", response_model=None,
@@ -350,7 +363,7 @@ def _routes(app: FastAPI, db: Database, writer: BatchWriter, now: Clock) -> None
         """Store a customer's first name and birthday, only with their consent."""
         _card_ref(card_ref)
         body = await _read_body(request)
-        _parse(body)
+        parse(body)
         try:
             # JSON-mode strict validation: "YYYY-MM-DD" is a date, "yes" is not a bool
             details = CustomerIn.model_validate_json(body)

@@ -34,7 +34,6 @@ the uploads being written and holds up the next ones until it commits.
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 import secrets
 import threading
@@ -44,13 +43,15 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
 
+import orjson
 from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from central.cards import card_json
 from central.db import GENERATION_KEY, card_states, meta, organisations
 from central.fastsql import InQuery, InsertMany
-from kiosk.core.events import CardState, Event, apply
+from central.steps import ends, walk
+from kiosk.core.events import CardState, Event
 
 # Built once: SQLAlchemy then reuses their compiled form instead of keying them anew.
 _UPDATE_CARD = (
@@ -161,8 +162,8 @@ def load(conn: Connection, org: int, refs: Iterable[str]) -> dict[str, Card]:
         return {}
     loaded = {}
     for row in _CARDS.run(conn, wanted, org=org):
-        as_dict = json.loads(row.state)
-        loaded[row.card_ref] = Card(CardState.from_dict(as_dict), json.loads(row.flagged),
+        as_dict = orjson.loads(row.state)  # what flush wrote: plain JSON
+        loaded[row.card_ref] = Card(CardState.from_dict(as_dict), orjson.loads(row.flagged),
                                     as_dict, row.version)
     return loaded
 
@@ -233,18 +234,23 @@ class CardSession:
         """Add new events to their cards' folds (the fold is commutative: adding them to
         the fold so far equals folding every event again). Returns the cards touched."""
         current = self.get(org, {e.card_ref for e in new})
-        folds = {ref: (card.state, card.flagged) for ref, card in current.items()}
+        before = {ref: card.state for ref, card in current.items()}
+        return self.take(org, ends(walk(new, before, tz)), new, flagged)
+
+    def take(self, org: int, folds: Mapping[str, CardState], new: Sequence[Event],
+             flagged: Mapping[str, list[str]]) -> dict[str, Card]:
+        """`advance`, the new events already applied: `folds` holds each touched card's
+        fold after them (central.steps.walk from this session's folds)."""
+        current = self.get(org, folds)
+        advanced = {}
+        for ref, state in folds.items():
+            found = current.get(ref)
+            advanced[ref] = Card(state, {} if found is None else found.flagged, state.to_dict())
         for event in new:
-            ref = event.card_ref
-            state, flags = folds.get(ref) or (CardState(card_ref=ref), {})
             if event.id in flagged:
-                flags = {**flags, event.id: flagged[event.id]}
-            folds[ref] = (apply(state, event, tz), flags)
-        touched = {e.card_ref for e in new}
-        advanced = {
-            ref: Card(state, flags, state.to_dict())
-            for ref, (state, flags) in folds.items() if ref in touched
-        }
+                card = advanced[event.card_ref]
+                flags = {**card.flagged, event.id: flagged[event.id]}
+                advanced[event.card_ref] = Card(card.state, flags, card.state_dict)
         self.changed.update({(org, ref): card for ref, card in advanced.items()})
         return advanced
 
@@ -263,7 +269,8 @@ class CardSession:
             org, ref = key
             version, (xid, seq) = new_version(), next(seqs[org])
             self.changed[key] = Card(card.state, card.flagged, card.state_dict, version)
-            state, flags = json.dumps(card.state_dict), json.dumps(card.flagged)
+            state = orjson.dumps(card.state_dict).decode()
+            flags = orjson.dumps(card.flagged).decode()
             if key in self.read or (self.trusted and key in self._known):  # it has a row
                 old.append({"org": org, "ref": ref, "state": state, "flagged": flags,
                             "version": version, "seq": seq, "xid": xid})

@@ -11,6 +11,7 @@ plain strings and integers only.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import ColumnElement, Insert, Select, any_, bindparam
@@ -21,9 +22,15 @@ class _Compiled:
     def __init__(self, sql: str, order: Sequence[str] | None) -> None:
         self.sql = sql
         self.order = order  # parameter names in order for positional paramstyles, else None
+        # one C call per row instead of a generator over the names (itemgetter of one
+        # name gives the value, not a tuple)
+        self._pick: Callable[[Mapping[str, Any]], tuple[Any, ...]] | None = None
+        if order is not None:
+            self._pick = (itemgetter(*order) if len(order) > 1
+                          else lambda values: tuple(values[name] for name in order))
 
     def params(self, values: Mapping[str, Any]) -> tuple[Any, ...] | Mapping[str, Any]:
-        return values if self.order is None else tuple(values[name] for name in self.order)
+        return values if self._pick is None else self._pick(values)
 
 
 def _compile(statement: Select[Any] | Insert, conn: Connection) -> _Compiled:

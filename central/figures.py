@@ -11,21 +11,29 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import tzinfo
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from central.db import daily_visits, shops
-from kiosk.core.events import CardState, Event, apply
+from central.steps import Step, walk
+from kiosk.core.events import Event
 
 
 def visits_by_day(batch: Iterable[Event], tz: tzinfo) -> Counter[tuple[str, str]]:
     """(kiosk id, local day) -> visits the events add (negative for undone ones). Pure."""
+    return visits_of(walk(batch, {}, tz), tz)
+
+
+def visits_of(steps: Iterable[Step], tz: tzinfo) -> Counter[tuple[str, str]]:
+    """`visits_by_day` of a batch already walked (central.steps.walk)."""
     found: Counter[tuple[str, str]] = Counter()
-    for event in batch:
-        visits = apply(CardState(card_ref=event.card_ref), event, tz).visits
+    for step in steps:
+        visits = step.new.visits - step.old.visits
         if visits:
+            event = step.event
             day = event.occurred_at.astimezone(tz).date().isoformat()
             found[(event.kiosk_id, day)] += visits
     return found
@@ -42,12 +50,20 @@ def add_visits(conn: Connection, org: int, shop: int | Mapping[str, int],
             for (k, d), n in sorted(counts.items()) if n]
     if not rows:
         return
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    conn.execute(_ADD_VISITS[conn.dialect.name == "postgresql"], rows)
+
+
+def _adding_visits(dialect: Any) -> Any:
     statement = dialect.insert(daily_visits)
-    conn.execute(statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=[daily_visits.c.shop_id, daily_visits.c.kiosk_id, daily_visits.c.day],
         set_={"visits": daily_visits.c.visits + statement.excluded.visits},
-    ), rows)
+    )
+
+
+# built once per dialect (PostgreSQL or not): SQLAlchemy then finds its compiled form
+# without building and keying the statement again on every upload
+_ADD_VISITS = {True: _adding_visits(postgresql), False: _adding_visits(sqlite)}
 
 
 def recount(conn: Connection, org: int, shops: Mapping[str, int], events: Iterable[Event],

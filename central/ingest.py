@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from sqlalchemy import bindparam, delete, insert, or_, select
 from sqlalchemy.engine import Connection
 
@@ -33,8 +34,17 @@ from central.cards import time_flags
 from central.db import Database, card_states, customers, events, kiosks, programs, reading
 from central.fastsql import InQuery, InsertMany
 from central.plausible import implausible
+from central.steps import ends, walk
 from central.validate import Checked
-from kiosk.core.events import CardState, Event, EventKind, apply, fold
+from kiosk.core.events import (
+    EVENT_NAMES,
+    CardState,
+    Event,
+    EventKind,
+    apply,
+    evolved,
+    fold,
+)
 from kiosk.core.program import Program
 
 if TYPE_CHECKING:
@@ -66,6 +76,12 @@ class Ingested:
     results: list[Result]
     cards: dict[str, dict[str, Any]]
     program_version: str | None
+
+    def to_json(self) -> bytes:
+        """The answer as the API sends it (contract.UploadAnswer): orjson writes it
+        several times faster than json.dumps (the same document, UTF-8, no spaces)."""
+        return orjson.dumps({"results": [r.to_dict() for r in self.results],
+                             "cards": self.cards, "program_version": self.program_version})
 
 
 # --- the program, as far as folding needs it ----------------------------------------------
@@ -137,7 +153,7 @@ _CHECKED_KINDS = frozenset({EventKind.REWARD_EARNED, EventKind.REWARD_REDEEMED,
 def _counted(state: CardState, event: Event, tz: tzinfo) -> CardState:
     if event.kind in _CHECKED_KINDS:
         return apply(state, event, tz)
-    return replace(state, stamps=state.stamps + event.delta)
+    return evolved(state, {"stamps": state.stamps + event.delta})
 
 
 def held(batch: Sequence[Event], programs_by_version: Mapping[str, Program],
@@ -246,7 +262,7 @@ def _row(org: int, checked: Checked, received_at: str, flags: list[str] | None,
          held_reason: str | None) -> dict[str, Any]:
     assert checked.event is not None
     return {
-        **checked.event.to_dict(),
+        **dict(zip(EVENT_NAMES, checked.wire or checked.event.to_row(), strict=True)),
         "org_id": org,
         "body_sha256": checked.body_sha256,
         "received_at": received_at,
@@ -313,11 +329,12 @@ def write_batch(
                        for c in new), key=_by_id)
         _INSERT_EVENT.run(conn, rows)
         counted = [e for e in batch if e.id not in holding]
-        cards.advance(org, counted, flagged, tz)
+        walked = walk(counted, folds, tz)  # each event applied once, for all that follows
+        cards.take(org, ends(walked), counted, flagged)
         links.take_links(conn, org, counted, now)  # a card's own page link, drawn at a tap
         donations.add(conn, org, sum(e.kind is EventKind.DONATED for e in counted))
-        figures.add_visits(conn, org, kiosk.shop_id, figures.visits_by_day(counted, tz))
-        tallies.add(conn, org, tallies.count(counted, folds, tz, kiosk.shop_id),
+        figures.add_visits(conn, org, kiosk.shop_id, figures.visits_of(walked, tz))
+        tallies.add(conn, org, tallies.count_steps(walked, folds, tz, kiosk.shop_id),
                     tallies.writer_shard(conn))
         results = [Result(r.id, HELD, holding[r.id]) if r.status == ACCEPTED and r.id in holding
                    else r for r in results]

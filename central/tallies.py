@@ -38,7 +38,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from central.db import card_activity, hour_figures, overdrawn_cards, shop_totals
-from kiosk.core.events import CardState, Event, apply
+from central.steps import Step, walk
+from kiosk.core.events import CardState, Event
 
 ALL_SHOPS = 0  # the figures' shop for "every shop of the organisation"
 COLUMNS = ("visits", "return_visits", "new_cards", "earned", "redeemed")
@@ -63,31 +64,41 @@ def count(batch: Iterable[Event], before: Mapping[str, CardState], tz: tzinfo,
           shop: int | Mapping[str, int]) -> Counts:
     """What `batch` (counted events) adds to the figures, from each card's fold before it.
     `shop`: the kiosks' shop, or each kiosk's shop by kiosk id."""
-    states = dict(before)
+    return count_steps(walk(batch, before, tz), before, tz, shop)
+
+
+def count_steps(steps: Iterable[Step], before: Mapping[str, CardState], tz: tzinfo,
+                shop: int | Mapping[str, int]) -> Counts:
+    """`count` from the batch already walked (central.steps.walk, oldest first)."""
     found = Counts()
-    for event in sorted(batch, key=lambda e: (e.occurred_at, e.kiosk_id, e.seq)):
+    overdrawn: dict[str, bool] = {}  # each card's after its latest step
+    for step in steps:
+        event, old, new = step.event, step.old, step.new
         ref = event.card_ref
-        old = states.get(ref) or CardState(card_ref=ref)
-        new = apply(old, event, tz)
-        states[ref] = new
         local = event.occurred_at.astimezone(tz)
         where = shop if isinstance(shop, int) else shop.get(event.kiosk_id, ALL_SHOPS)
-        key = (where, local.date().isoformat(), local.hour)
+        day = local.date()
+        key = (where, day.isoformat(), local.hour)
         visits = new.visits - old.visits
         found.add(key, "visits", visits)
         if old.first_seen is None:
             found.add(key, "new_cards", 1)
-        elif old.first_seen.astimezone(tz).date() < local.date():
+        elif old.first_seen.astimezone(tz).date() < day:
             found.add(key, "return_visits", visits)
-        earned = (sum(new.earned.values()) - sum(old.earned.values())
-                  - (sum(new.revoked.values()) - sum(old.revoked.values())))
-        found.add(key, "earned", earned)
-        found.add(key, "redeemed", sum(new.redeemed.values()) - sum(old.redeemed.values()))
+        # the fold hands on a count it did not change as the same object: nothing to sum
+        if new.earned is not old.earned or new.revoked is not old.revoked:
+            found.add(key, "earned", sum(new.earned.values()) - sum(old.earned.values())
+                      - (sum(new.revoked.values()) - sum(old.revoked.values())))
+        if new.redeemed is not old.redeemed:
+            found.add(key, "redeemed",
+                      sum(new.redeemed.values()) - sum(old.redeemed.values()))
         if visits > 0:
             for place in {where, ALL_SHOPS}:
                 found.last_day[(place, ref)] = max(found.last_day.get((place, ref), ""), key[1])
-        if is_overdrawn(new) != is_overdrawn(old):
-            found.overdrawn[ref] = event.kiosk_id if is_overdrawn(new) else None
+        was = overdrawn[ref] if ref in overdrawn else is_overdrawn(old)
+        overdrawn[ref] = is_overdrawn(new)
+        if overdrawn[ref] != was:
+            found.overdrawn[ref] = event.kiosk_id if overdrawn[ref] else None
     for ref in list(found.overdrawn):
         first = before.get(ref) or CardState(card_ref=ref)
         if is_overdrawn(first) == (found.overdrawn[ref] is not None):

@@ -46,6 +46,7 @@ class Checked:
     event: Event | None = None
     body_sha256: str = ""
     reason: str | None = None
+    wire: tuple[Any, ...] = ()  # event.to_row(), worked out once for the fingerprint
 
 
 def envelope(data: Any) -> list[Mapping[str, Any]]:
@@ -71,7 +72,10 @@ def envelope(data: Any) -> list[Mapping[str, Any]]:
 
 def body_sha256(event: Event) -> str:
     """A fingerprint of an event's content, to tell a retry from a clash of ids."""
-    wire = event.to_row()
+    return _fingerprint(event.to_row())
+
+
+def _fingerprint(wire: tuple[Any, ...]) -> str:
     kept = wire[:_FIRST_SCHEMA]
     if any(value is not None for value in wire[_FIRST_SCHEMA:]):
         kept += tuple(
@@ -157,7 +161,8 @@ def check_event(data: Mapping[str, Any], kiosk_id: str, now: datetime) -> Checke
     reason = _implausible(event.occurred_at, now)
     if reason is not None:
         return Checked(event_id, reason=reason)
-    return Checked(event_id, event=event, body_sha256=body_sha256(event))
+    wire = event.to_row()
+    return Checked(event_id, event=event, body_sha256=_fingerprint(wire), wire=wire)
 
 
 OLDEST_BIRTHDAY = date(1900, 1, 1)

@@ -16,7 +16,7 @@ from pathlib import Path
 from sim.notify import NotifyListener
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVER_ONLY = ("fastapi", "uvicorn", "sqlalchemy", "alembic", "psycopg", "starlette",
+SERVER_ONLY = ("fastapi", "uvicorn", "sqlalchemy", "alembic", "psycopg", "starlette", "orjson",
                "central")
 
 # `kiosk run` as the console script runs it, plus a note of every module when it ends
