@@ -48,6 +48,9 @@ class EventKind(StrEnum):
     REFERRAL = "referral"
     # made by the central only: the customer gave a voucher (reward_id) to the shop's cause
     DONATED = "donated"
+    # the till took a percent off this visit's basket (no stamps); reward_id carries the
+    # percent and the cents deducted, "10%:125" (kiosk.core.discount)
+    DISCOUNT = "discount"
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,7 @@ NEEDED_BY_KIND: Mapping[EventKind, frozenset[str]] = {
     EventKind.VOUCHER_MOVED_OUT: frozenset({"reward_id", "staff_ref"}),
     EventKind.VOUCHER_MOVED_IN: frozenset({"reward_id", "staff_ref"}),
     EventKind.CONVERTED: frozenset({"reward_id"}),
+    EventKind.DISCOUNT: frozenset({"reward_id"}),
 }
 
 
