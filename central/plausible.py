@@ -95,8 +95,8 @@ _CORRECTIONS = frozenset({
 
 def _correction(program: Program | None, card: CardState, event: Event) -> str | None:
     """Staff corrections and conversions: never more than the card holds, never a
-    conversion the program does not say. (A balance or voucher moved in is bounded
-    only: the card it came from is folded apart.)"""
+    conversion the program does not say. (A balance or voucher moved in is checked
+    against what its old card gave, by central.moves: the old card is folded apart.)"""
     kind, delta = event.kind, event.delta
     if kind is EventKind.MANUAL_ADJUSTMENT:
         if card.stamps + delta < 0:
