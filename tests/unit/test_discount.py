@@ -3,6 +3,7 @@ recorded as the visit's event, and checked by the central against the program.""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -16,6 +17,7 @@ from kiosk.core.events import CardState, Event, EventKind, fold
 from kiosk.core.outcome import Visit
 from kiosk.core.perks import Basket
 from kiosk.core.program import DISCOUNT_PERCENT, Program, Tier
+from kiosk.core.rules import decide_tap
 from kiosk.core.till import MAX_AMOUNT
 from kiosk.core.till_answer import BasketStatus, answer
 from tests.unit.program_support import REF, T0, Shell
@@ -124,3 +126,15 @@ def test_the_tills_answer_says_what_to_deduct_and_what_is_left_to_pay() -> None:
     first = Shell(BLACK).tap(T0, basket=basket)
     assert answer("T-2", basket, BasketStatus.DONE, first)["no_discount"] == "no_tier"
     assert answer("T-3", basket, BasketStatus.EXPIRED)["no_discount"] == "no_tap"
+
+
+def test_the_till_hears_why_a_replaced_card_or_a_tap_too_soon_gets_nothing_off() -> None:
+    basket = Basket(amount=12_50)
+    gold = CardState(card_ref=REF, enrolled=True, tier="Black", last_visit=T0, visits=1)
+    blocked = decide_tap(BLACK, replace(gold, blocked=True), T0 + timedelta(days=1), basket=basket)
+    assert answer("T-1", basket, BasketStatus.DONE, blocked)["no_discount"] == "card_blocked"
+    soon = decide_tap(replace(BLACK, cooldown=timedelta(hours=1)), gold,
+                      T0 + timedelta(minutes=5), basket=basket)
+    said = answer("T-2", basket, BasketStatus.DONE, soon)
+    assert (said["no_discount"], said["outcome"], said["to_pay"]) == ("not_a_visit", "cooldown", 1250)
+    assert answer("T-3", basket, BasketStatus.FAILED)["no_discount"] == "not_recorded"
