@@ -59,6 +59,7 @@ def mount(app: FastAPI) -> Pages:
 
     from central.web import (  # the dashboard's areas
         accounts,
+        corrections_page,
         customers_page,
         export,
         kiosks,
@@ -69,6 +70,7 @@ def mount(app: FastAPI) -> Pages:
     accounts.routes(app)
     overview.routes(app)
     customers_page.routes(app)
+    corrections_page.routes(app)
     program_page.routes(app)
     kiosks.routes(app)
     export.routes(app)

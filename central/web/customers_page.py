@@ -10,6 +10,8 @@ card's events stay as anonymous counts.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -25,14 +27,52 @@ from kiosk.core.cardid import is_card_ref
 REF_SHOWN = 8  # the end of a card's ref people read and type (a card's page shows it)
 
 
+def card_ref(value: str) -> str:
+    """A card's ref from a page's path; the plain 404 page for anything else."""
+    if not is_card_ref(value):
+        raise HTTPException(404)
+    return value
+
+
+def may_see(request: Request, account: Account, wanted: str) -> None:
+    """A shop's manager sees the cards that visited their shop, others are refused."""
+    if account.shop_id is not None and not seen_at(
+            request.app.state.db, account.org_id, account.shop_id, wanted):
+        raise HTTPException(403)
+
+
+def card(request: Request, account: Account, wanted: str, *, confirm_missing: bool = False,
+         extra: Mapping[str, Any] | None = None, status: int | None = None) -> Response:
+    """A card's page (run in a worker thread). `extra` adds to its context: the
+    corrections' forms as typed and their problems (central.web.corrections_page)."""
+    db, org = request.app.state.db, account.org_id
+    found = ingest.cards(db, org, [wanted]).get(wanted)
+    person = store.customer(db, org, wanted)
+    if found is None and person is None:
+        raise HTTPException(404)
+    may_see(request, account, wanted)
+    context = {
+        "ref": wanted, "ref_end": wanted[-REF_SHOWN:], "card": found, "person": person,
+        "history": list(reversed(ingest.card_events(db, org, wanted))),
+        "erased": request.query_params.get("erased") == "1",
+        "kinds": {key for key in TEXTS if key.startswith("kind_")},
+        "confirm_missing": confirm_missing,
+    }
+    for more in CARD_PAGE_PARTS:
+        context.update(more(request, account, wanted, found))
+    context.update(extra or {})
+    return dash_page(request, "customer_card.html", account, context,
+                     status=status or (400 if confirm_missing else 200))
+
+
+# (request, account, card ref, its card_json or None) -> more of a card page's context
+CardPagePart = Callable[[Request, Account, str, Mapping[str, Any] | None], Mapping[str, Any]]
+CARD_PAGE_PARTS: list[CardPagePart] = []
+
+
 def routes(app: FastAPI) -> None:
     """The Customers page's routes: pages for a signed-in account, forms with its CSRF token."""
     add_menu(20, "/customers", "menu_customers")
-
-    def card_ref(value: str) -> str:
-        if not is_card_ref(value):
-            raise HTTPException(404)
-        return value
 
     @app.get("/customers", include_in_schema=False)
     async def customers_page(request: Request, account: SignedIn, q: str = "") -> Response:
@@ -52,28 +92,6 @@ def routes(app: FastAPI) -> None:
     @app.get("/customers/{ref}", include_in_schema=False)
     async def card_page(request: Request, account: SignedIn, ref: str) -> Response:
         return await run_in_threadpool(card, request, account, card_ref(ref))
-
-    def may_see(request: Request, account: Account, wanted: str) -> None:
-        """A shop's manager sees the cards that visited their shop, others are refused."""
-        if account.shop_id is not None and not seen_at(
-                request.app.state.db, account.org_id, account.shop_id, wanted):
-            raise HTTPException(403)
-
-    def card(request: Request, account: Account, wanted: str, *, confirm_missing: bool = False
-             ) -> Response:
-        db, org = request.app.state.db, account.org_id
-        found = ingest.cards(db, org, [wanted]).get(wanted)
-        person = store.customer(db, org, wanted)
-        if found is None and person is None:
-            raise HTTPException(404)
-        may_see(request, account, wanted)
-        return dash_page(request, "customer_card.html", account, {
-            "ref": wanted, "ref_end": wanted[-REF_SHOWN:], "card": found, "person": person,
-            "history": list(reversed(ingest.card_events(db, org, wanted))),
-            "erased": request.query_params.get("erased") == "1",
-            "kinds": {key for key in TEXTS if key.startswith("kind_")},
-            "confirm_missing": confirm_missing,
-        }, status=400 if confirm_missing else 200)
 
     @app.get("/customers/{ref}/export.json", include_in_schema=False)
     async def export(request: Request, account: SignedIn, ref: str) -> Response:

@@ -4,7 +4,7 @@ the visits per day and the hour-by-weekday heat map drawn as SVG on the server."
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import date, datetime, time
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
@@ -17,6 +17,7 @@ from central.ingest import current, program_tz
 from central.web import charts
 from central.web.accounts import SignedIn, add_menu, dash_page, now_of
 from central.web.i18n import register, translator
+from central.web.messages import counts_table
 from central.web.pages import chosen_language
 from central.web.scope import Shop, chosen_shop, shops_of
 
@@ -74,6 +75,8 @@ register({
               "caisse à la borne (section [till]).",
         "en": "The estimate needs the till's tickets, with and without a card: connect the "
               "till to the kiosk ([till] section)."},
+    "messages_every_shop": {"fr": "Pour toutes les boutiques, sur la période choisie.",
+                            "en": "For every shop, over the chosen period."},
     "roi_bad_cost": {"fr": "Indiquez un coût entre 0 et 1000 €, par ex. 2,50.",
                      "en": "Enter a cost between 0 and 1000 €, e.g. 2.50."},
 })
@@ -110,6 +113,13 @@ def _figures(db: Database, org: int, shop: int | None, name: str | None, now: da
         return overview.read(conn, org, shop, overview.period(name, today))
 
 
+def _messages(db: Database, org: int, shop: int | None, first: date) -> dict[str, object]:
+    """The e-mails to customers queued since the period's first day (local midnight)."""
+    with reading(db) as conn:
+        tz = program_tz(current(conn, org, shop))
+    return counts_table(db, org, datetime.combine(first, time(), tz))
+
+
 def routes(app: FastAPI) -> None:
     add_menu(10, "/dashboard", "menu_overview")
 
@@ -120,8 +130,12 @@ def routes(app: FastAPI) -> None:
         shop = chosen_shop(account, shops, request.query_params.get("shop"))
         figures = await run_in_threadpool(_figures, db, account.org_id, shop,
                                           request.query_params.get("period"), now_of(request))
+        # messages are the organisation's (not a shop's): the owner's alone
+        messages = await run_in_threadpool(_messages, db, account.org_id, shop,
+                                           figures.period.first) if account.is_owner else {}
         return dash_page(request, "overview.html", account,
-                         _context(request, account, shops, shop, figures))
+                         {**_context(request, account, shops, shop, figures), **messages,
+                          "show_messages": bool(messages)})
 
 
 def _context(request: Request, account: Account, shops: list[Shop], shop: int | None,

@@ -17,6 +17,7 @@ from sim.nfc import make_card
 from tests.support import Central, central_server
 from tests.support.accounts import add_owner, sign_in
 from tests.support.app_runner import running_sim_app
+from tests.support.ledger_files import event_ids
 from tests.support.browser import keep_local, screenshot
 
 OWNER = "owner@example.org"
@@ -60,7 +61,10 @@ timezone = "UTC"
                 run.tap(card)
             sync = run.parts.sync
             assert sync is not None
-            assert wait_until(lambda: len(server.event_ids("counter-1")) >= 5, 30)
+            ledger = root / "kiosk" / "state" / "ledger.sqlite3"
+            # every event the kiosk recorded (enrolments and stamps) is at the central
+            assert wait_until(lambda: sorted(server.event_ids("counter-1"))
+                              == sorted(event_ids(ledger)), 30)
             assert wait_until(lambda: _tickets(server) == 6, 30)
         yield server
 
