@@ -139,6 +139,17 @@ events = Table(
     Index("events_by_card", "org_id", "card_ref"),
 )
 
+# Moves between a replaced card and its new one held because the central had not seen the
+# old card give that much (central.moves): each waits for the counted events of a card
+# (its card_ref's first 12 characters), and is checked again when they come.
+held_moves = Table(
+    "held_moves",
+    metadata,
+    Column("org_id", Integer, primary_key=True),
+    Column("waits_for", String(40), primary_key=True),
+    Column("event_id", String(100), primary_key=True),
+)
+
 # Derived: each card's fold so far, advanced in the same transaction as its new events
 # (the fold is commutative, so adding new events to it equals folding them all again).
 card_states = Table(

@@ -19,7 +19,7 @@ import orjson
 from sqlalchemy import bindparam, delete, insert, or_, select
 from sqlalchemy.engine import Connection
 
-from central import donations, figures, links, tallies
+from central import donations, figures, held_moves, links, tallies
 from central import program as programs_mod
 from central.cardcache import (
     Card,
@@ -33,6 +33,8 @@ from central.cardcache import (
 from central.cards import time_flags
 from central.db import Database, card_states, customers, events, kiosks, programs, reading
 from central.fastsql import InQuery, InsertMany
+from central.moves import KINDS as MOVE_KINDS
+from central.moves import Moves
 from central.plausible import implausible
 from central.steps import ends, walk
 from central.validate import Checked
@@ -157,18 +159,25 @@ def _counted(state: CardState, event: Event, tz: tzinfo) -> CardState:
 
 
 def held(batch: Sequence[Event], programs_by_version: Mapping[str, Program],
-         before: Mapping[str, CardState], tz: tzinfo) -> dict[str, str]:
+         before: Mapping[str, CardState], tz: tzinfo, moves: Moves | None = None
+         ) -> dict[str, str]:
     """Event id -> why it is held, for the events of `batch` the kiosk's rules could not
-    have made; each checked against its card's fold with the counted events before it."""
+    have made; each checked against its card's fold with the counted events before it,
+    and a move into a new card against what its old card was seen giving (`moves`)."""
     states = dict(before)
     reasons: dict[str, str] = {}
+    moves = Moves() if moves is None else moves
     for event in sorted(batch, key=lambda e: e.seq):
         ref = event.card_ref
         state = states.get(ref) or CardState(card_ref=ref)
         reason = implausible(programs_by_version.get(event.program_version), state, event)
+        if reason is None and event.kind in MOVE_KINDS:
+            reason = moves.problem(event)
         if reason is None:
             states[ref] = _counted(state, event, tz)
+            moves.count(event)
         else:
+            moves.note(event)
             reasons[event.id] = reason
     return reasons
 
@@ -322,7 +331,8 @@ def write_batch(
         tz = program_tz(program)
         folds = {ref: card.state
                  for ref, card in cards.get(org, {e.card_ref for e in batch}).items()}
-        holding = held(batch, programs_of(conn, org, batch, program), folds, tz)
+        moves = held_moves.known_moves(conn, org, batch)
+        holding = held(batch, programs_of(conn, org, batch, program), folds, tz, moves)
         # in id order: two processes inserting one retried batch wait on each other in the
         # same order (a duplicate, not a deadlock)
         rows = sorted((_row(org, c, received_at, flagged.get(c.id), holding.get(c.id))
@@ -336,6 +346,9 @@ def write_batch(
         figures.add_visits(conn, org, kiosk.shop_id, figures.visits_of(walked, tz))
         tallies.add(conn, org, tallies.count_steps(walked, folds, tz, kiosk.shop_id),
                     tallies.writer_shard(conn))
+        held_moves.remember(conn, org, (e for e in batch if e.id in holding), moves)
+        held_moves.release(conn, org, counted, cards, tz, lambda found, before, known: held(
+            found, programs_of(conn, org, found, program), before, tz, known))
         results = [Result(r.id, HELD, holding[r.id]) if r.status == ACCEPTED and r.id in holding
                    else r for r in results]
     refs = [c.event.card_ref for c in checked if c.event is not None]

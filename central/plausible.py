@@ -13,6 +13,7 @@ cap), so the kiosk's limits and the central's are the same numbers.
 
 from __future__ import annotations
 
+from kiosk.core.discount import parse_label
 from kiosk.core.events import LINK_DIGEST, MAX_DELTA, CardState, Event, EventKind
 from kiosk.core.perks import Basket, points_for
 from kiosk.core.program import Mode, Program
@@ -94,8 +95,8 @@ _CORRECTIONS = frozenset({
 
 def _correction(program: Program | None, card: CardState, event: Event) -> str | None:
     """Staff corrections and conversions: never more than the card holds, never a
-    conversion the program does not say. (A balance or voucher moved in is bounded
-    only: the card it came from is folded apart.)"""
+    conversion the program does not say. (A balance or voucher moved in is checked
+    against what its old card gave, by central.moves: the old card is folded apart.)"""
     kind, delta = event.kind, event.delta
     if kind is EventKind.MANUAL_ADJUSTMENT:
         if card.stamps + delta < 0:
@@ -134,6 +135,20 @@ def _card_link(event: Event) -> str | None:
 HEX = frozenset("0123456789abcdef")
 
 
+def _discount(program: Program | None, event: Event) -> str | None:
+    """A till's discount: no stamps, a percent one of the program's tiers gives, and no
+    more cents than that percent of the largest basket a till may send."""
+    found = parse_label(event.reward_id)
+    if event.delta or found is None:
+        return 'a discount event carries "PERCENT%:CENTS" (e.g. "10%:125") and no stamps'
+    percent, cents = found
+    if cents > MAX_AMOUNT * percent // 100:
+        return f"a discount of {cents} cents is more than {percent} % of the largest basket"
+    if program is not None and percent not in {t.discount_percent for t in program.tiers}:
+        return f"no tier of program {program.version} gives {percent} % off"
+    return None
+
+
 def implausible(program: Program | None, card: CardState, event: Event) -> str | None:
     """Why `event` cannot come from the kiosk's rules under `program`, given `card` (the
     card's fold before it); None when it is counted. Without a program (none set at the
@@ -147,6 +162,8 @@ def implausible(program: Program | None, card: CardState, event: Event) -> str |
         return _voucher_taken(program, card, event)
     if kind is EventKind.CARD_LINK:
         return _card_link(event)
+    if kind is EventKind.DISCOUNT:
+        return _discount(program, event)
     if kind is EventKind.REWARD_EARNED:
         return _reward_earned(program, card, event)
     if kind in (EventKind.REWARD_REDEEMED, EventKind.REWARD_REVOKED):

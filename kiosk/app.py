@@ -138,11 +138,21 @@ class App:
             if doubt is not None:
                 return Refused(reason=doubt)
             till = parts.till
-            return self.session.tap(
-                parts.counter, read.uid, now,
-                basket=(lambda: None) if till is None else till.take,
-                on_decided=lambda decided: self._early.start(parts.display.render_outcome, decided),
-            )
+            if till is None:
+                return self.session.tap(
+                    parts.counter, read.uid, now,
+                    on_decided=lambda decided: self._early.start(parts.display.render_outcome, decided),
+                )
+            try:
+                outcome = self.session.tap(
+                    parts.counter, read.uid, now, basket=till.take,
+                    on_decided=lambda decided: self._early.start(parts.display.render_outcome, decided),
+                )
+            except KioskError:
+                till.settle(None)  # the till hears the tap was not recorded
+                raise
+            till.settle(outcome)  # recorded: the till hears what to deduct
+            return outcome
 
         self._act(decide, read.technology)
 

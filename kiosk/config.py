@@ -205,6 +205,8 @@ class TierSection(Section):
     threshold: int = within(bounds.TIER_THRESHOLD)
     multiplier: int = within(bounds.TIER_MULTIPLIER, default=1)
     or_visits: int = within(bounds.TIER_OR_VISITS, default=0)  # 0: the threshold only
+    # percent the till takes off every basket of a card holding the tier (0: none)
+    discount_percent: int = within(bounds.DISCOUNT_PERCENT, default=0)
     # both empty: reaching the tier gives no voucher
     voucher_id: str = Field(default="", max_length=REWARD_ID.max_length)
     voucher: str = Field(default="", max_length=bounds.REWARD_NAME.max_length)
@@ -213,7 +215,8 @@ class TierSection(Section):
         if bool(self.voucher_id) != bool(self.voucher):
             raise ValueError("a tier's voucher_id and voucher go together (both or neither)")
         gift = Reward(self.voucher_id, self.voucher, 0) if self.voucher else None
-        return Tier(self.name, self.threshold, self.multiplier, self.or_visits, gift)
+        return Tier(self.name, self.threshold, self.multiplier, self.or_visits, gift,
+                    self.discount_percent)
 
 
 def _clock_time(value: str) -> time:

@@ -190,4 +190,5 @@ register({
     "kind_voucher_moved_out": {"fr": "bon transféré", "en": "voucher moved out"},
     "kind_voucher_moved_in": {"fr": "bon reçu", "en": "voucher moved in"},
     "kind_converted": {"fr": "conversion tampons/points", "en": "stamps/points converted"},
+    "kind_discount": {"fr": "remise en caisse", "en": "discount at the till"},
 })

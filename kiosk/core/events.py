@@ -54,6 +54,9 @@ class EventKind(StrEnum):
     # customer); reward_id carries how many card_link events the card had then, so the
     # next tap at any kiosk knows to write a new link, whatever the clocks say
     LINK_REVOKED = "link_revoked"
+    # the till took a percent off this visit's basket (no stamps); reward_id carries the
+    # percent and the cents deducted, "10%:125" (kiosk.core.discount)
+    DISCOUNT = "discount"
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,7 @@ NEEDED_BY_KIND: Mapping[EventKind, frozenset[str]] = {
     EventKind.VOUCHER_MOVED_OUT: frozenset({"reward_id", "staff_ref"}),
     EventKind.VOUCHER_MOVED_IN: frozenset({"reward_id", "staff_ref"}),
     EventKind.CONVERTED: frozenset({"reward_id"}),
+    EventKind.DISCOUNT: frozenset({"reward_id"}),
 }
 
 

@@ -18,6 +18,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import ClassVar
 
+from kiosk.core.discount import Discount
 from kiosk.core.events import CardState, Change, EventKind
 from kiosk.core.program import Reward
 
@@ -153,6 +154,7 @@ class Visit(CardOutcome):
     birthday: bool = False
     surprise: int = 0
     first_name: str | None = None  # only ever with the customer's consent
+    discount: Discount | None = None  # what the till deducts from this visit's basket
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -47,6 +47,9 @@ SURPRISE_BONUS = Whole(1, 100)
 POINTS_PER_EURO = Whole(0, 1000)
 POINTS_PER_ITEM = Whole(0, 100)  # points per item of the till's basket (0: none)
 TIER_OR_VISITS = Whole(0, TIER_THRESHOLD.maximum)  # 0: the tier counts its basis only
+# percent off the till's basket for a card holding the tier (0: none); past 90 % a shop
+# gives the goods away, which is a typo, not a status perk
+DISCOUNT_PERCENT = Whole(0, 90)
 POINTS_PER_STAMP = Whole(0, 1000)  # 0: no conversion said; stamps and points do not mix
 MAX_RETIRED = 50  # rewards of earlier versions whose vouchers are still honoured
 MAX_UNIT_VERSIONS = 200  # versions counted in today's unit since a switch
@@ -69,13 +72,15 @@ class Reward:
 class Tier:
     """A status level reached with `threshold` visits (or stamps, or points) in the rolling
     window, or with `or_visits` visits there (150 points or 4 visits); reaching it may
-    give a voucher (a gift, or a percentage off as its name says)."""
+    give a voucher (a gift, or a percentage off as its name says); holding it may take
+    `discount_percent` off every basket the till sends (kiosk.core.discount)."""
 
     name: str
     threshold: int
     multiplier: int = 1
     or_visits: int = 0
     voucher: Reward | None = None
+    discount_percent: int = 0
 
 
 @dataclass(frozen=True)
@@ -274,7 +279,7 @@ PROGRAM_BOUNDS: Mapping[str, Rule] = {
 PART_BOUNDS: Mapping[type, Mapping[str, Rule]] = {
     Reward: {"id": REWARD_ID, "name": REWARD_NAME},  # a milestone's stamps: below the goal
     Tier: {"name": TIER_NAME, "threshold": TIER_THRESHOLD, "multiplier": TIER_MULTIPLIER,
-           "or_visits": TIER_OR_VISITS},
+           "or_visits": TIER_OR_VISITS, "discount_percent": DISCOUNT_PERCENT},
     Booster: {"multiplier": BOOSTER_MULTIPLIER},
     Surprise: {"visit": SURPRISE_VISIT, "bonus": SURPRISE_BONUS},
 }

@@ -8,7 +8,8 @@
 
 A tap's changes come in a fixed order: expiry of old stamps, enrolment, the stamp (base x
 tier x booster, applied once), a surprise bonus, the birthday bonus, the rewards those
-stamps reach, then the tier the card now holds.
+stamps reach, then the tier the card now holds, and last the till's discount (from the
+tier the card held when it tapped).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from kiosk.core.clock import seen_visit
+from kiosk.core.discount import discount_changes, discount_for
 from kiosk.core.events import MAX_DELTA, CardState, Change, EventKind, apply_change
 from kiosk.core.expiry import expiry_changes, next_expiry
 from kiosk.core.outcome import (
@@ -203,7 +205,8 @@ def decide_tap(
     changes = (*opening, stamp, *extras, *_reward_changes(program, opened.stamps, added))
     stamped = _after(program, opened, changes[len(opening):], now)
     tiered = tier_changes(program, stamped, now)
-    changes = (*changes, *tiered)
+    discount = discount_for(program, card, basket)
+    changes = (*changes, *tiered, *discount_changes(discount))
     after = _after(program, stamped, tiered, now)
 
     earned = _earned(program, changes) + _rungs_reached(program, opened.stamps, after.stamps)
@@ -222,6 +225,7 @@ def decide_tap(
         birthday=any(c.kind is EventKind.BIRTHDAY for c in extras),
         surprise=sum(c.delta for c in extras if c.kind is EventKind.BONUS),
         first_name=name,
+        discount=discount,
     )
 
 

@@ -277,6 +277,8 @@ class Screens:
 
     def _visit_extras(self, visit: Visit) -> list[Text]:
         lines = []
+        if visit.discount is not None:  # what the till deducts: the customer sees it first
+            lines.append(Text(self._t("discount", percent=visit.discount.percent), SMALL))
         if visit.birthday:
             lines.append(self._line("birthday"))
         if visit.surprise:

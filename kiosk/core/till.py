@@ -1,10 +1,18 @@
 """The shop till's basket, as it POSTs it to the kiosk before a tap: parsed and checked.
 
     >>> parse_basket(b'{"amount": 1250, "promo_amount": 300, "uses_reward": false}')
-    Basket(amount=1250, promo_amount=300, uses_reward=False)
+    Basket(amount=1250, promo_amount=300, uses_reward=False, items=0)
 
 Amounts are whole cents. Every problem raises BasketError naming the field, so the
 listener can answer 400 with the message and the till's operator knows what to fix.
+
+A basket may carry the till's own ticket number (`"ticket": "T-1042"`), by which the
+till asks what the tap did with it; without one the kiosk gives it one.
+
+    >>> parse_order(b'{"amount": 1250, "ticket": "T-1042"}')
+    Order(basket=Basket(amount=1250, promo_amount=0, uses_reward=False, items=0), ticket='T-1042')
+    >>> parse_wait("wait=15")
+    15.0
 """
 
 from __future__ import annotations
@@ -14,13 +22,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qs
 
 from kiosk.core.perks import Basket
+from kiosk.core.wire import Text
 
 MAX_AMOUNT = 10_000_00  # 10 000 euros: anything above is a typo at a counter
 MAX_BODY = 4096
 MAX_ITEMS = 1000  # items in one basket: anything above is a typo at a counter
-FIELDS = frozenset({"amount", "promo_amount", "uses_reward", "items"})
+FIELDS = frozenset({"amount", "promo_amount", "uses_reward", "items", "ticket"})
+# the till's number for a basket: what it asks the tap's answer by, in a URL path
+TICKET = Text(1, 64, r"[A-Za-z0-9._-]+", "1 to 64 letters, digits, '.', '_' or '-'")
+MAX_WAIT = 60.0  # seconds a till may wait for the tap on one request
 
 
 class BasketError(ValueError):
@@ -75,6 +88,38 @@ def parse_basket(body: bytes | str) -> Basket:
     except json.JSONDecodeError as error:
         raise BasketError(f"the body is not valid JSON: {error.msg} at character {error.pos}") from None
     return basket_from_mapping(data)
+
+
+@dataclass(frozen=True)
+class Order:
+    """A basket as the till sent it, with the till's ticket number if it gave one."""
+
+    basket: Basket
+    ticket: str | None = None
+
+
+def parse_order(body: bytes | str) -> Order:
+    """The basket and the till's ticket number; raises BasketError naming the field."""
+    basket = parse_basket(body)
+    data = json.loads(body)  # parse_basket checked it is a JSON object
+    ticket = data.get("ticket")
+    if ticket is not None and TICKET.problem("ticket", ticket) is not None:
+        raise BasketError(f"ticket: must be {TICKET.hint}, e.g. \"T-1042\"")
+    return Order(basket, ticket)
+
+
+def parse_wait(query: str) -> float:
+    """Seconds a request's `?wait=` asks to wait for the tap (0: answer at once)."""
+    values = parse_qs(query, keep_blank_values=True).get("wait")
+    if not values:
+        return 0.0
+    try:
+        seconds = float(values[-1])
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= MAX_WAIT:  # NaN fails too
+        raise BasketError(f"wait: must be seconds from 0 to {MAX_WAIT:g}, e.g. ?wait=30")
+    return seconds
 
 
 def basket_to_mapping(basket: Basket) -> dict[str, Any]:

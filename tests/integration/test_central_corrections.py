@@ -4,11 +4,9 @@ the kiosk's rules are accepted, and a switch to points must say how balances con
 
 from __future__ import annotations
 
-import hashlib
 import json
-import uuid
-from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +16,12 @@ from central.cli import main
 from central.program import from_toml, section
 from central.testing import Client
 from kiosk.core.corrections import decide_adjust, decide_replace
-from kiosk.core.events import Change, Event, EventKind, fold, record
+from kiosk.core.events import Change, Event, EventKind, fold
 from kiosk.core.outcome import Replaced
 from kiosk.core.rules import decide_tap
 from tests.support.program_central import serving
+from tests.support.replacements import NEW, NOW, OLD, recorded
 
-NOW = datetime(2026, 6, 1, 18, 0, tzinfo=UTC)
-OLD = hashlib.sha256(b"a lost card").hexdigest()
-NEW = hashlib.sha256(b"its replacement").hexdigest()
 PROGRAM = from_toml('version = "v1"\ngoal = 5\nwelcome_bonus = 2\n')
 RULES = section(PROGRAM).to_program()
 
@@ -34,12 +30,6 @@ RULES = section(PROGRAM).to_program()
 def kiosks(central_db: str) -> Iterator[tuple[Client, Client]]:
     with serving(central_db, PROGRAM, NOW, "k1", "k2") as (first, second):
         yield first, second
-
-
-def recorded(changes: Sequence[Change], card: str, kiosk: str, at: datetime, seq: int,
-             staff: str | None = None) -> list[Event]:
-    return list(record(changes, card_ref=card, kiosk_id=kiosk, program_version="v1", now=at,
-                       new_id=lambda: str(uuid.uuid4()), first_seq=seq, staff_ref=staff))
 
 
 def tap(events: list[Event], card: str, kiosk: str, at: datetime) -> list[Event]:

@@ -96,6 +96,15 @@ def _replaced():  # noqa: ANN202
     return moved
 
 
+# a Gold card takes 10 % off the till's basket: the screen says so first
+GOLD_DISCOUNT = _extras(tiers=(Tier("Gold", 2, discount_percent=10),))
+
+
+def _discounted():  # noqa: ANN202
+    card = sample_card(GOLD_DISCOUNT, 3)
+    return decide_tap(GOLD_DISCOUNT, card, NOON + timedelta(days=3), basket=Basket(1250))
+
+
 FIVE_EUROS = _extras(points_per_euro=2, goal=500, welcome_bonus=0,
                      reward_name="bon de 5 €")
 
@@ -168,6 +177,7 @@ SAMPLES: dict[str, Sample] = {
         decide_tap(FIVE_EUROS, sample_card(FIVE_EUROS, 1), NOON + timedelta(days=1),
                    basket=Basket(12_350))
     ),
+    "discounted": lambda s: s.outcome(_discounted(), first_name="Marie"),
     "figures_one": lambda s: s.outcome(
         figures(TodayFigures(NOON.date(), visits=1, new_cards=1))
     ),
