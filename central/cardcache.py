@@ -240,7 +240,7 @@ class CardSession:
     def take(self, org: int, folds: Mapping[str, CardState], new: Sequence[Event],
              flagged: Mapping[str, list[str]]) -> dict[str, Card]:
         """`advance`, the new events already applied: `folds` holds each touched card's
-        fold after them (central.steps.walk from this session's folds)."""
+        fold after them (central.steps.walk over the folds this CardSession read)."""
         current = self.get(org, folds)
         advanced = {}
         for ref, state in folds.items():
