@@ -141,7 +141,10 @@ def add_account(db: Database, email: str, password: str, role: str, org_id: int,
         done = conn.execute(insert(accounts).values(
             email=email, password_hash=hashed, role=role, org_id=org_id, shop_id=shop_id,
             created_at=iso(now), password_changed_at=iso(now)))
-        return int(done.inserted_primary_key[0])
+        key = done.inserted_primary_key
+        if key is None:  # every dialect here returns it; a clear error if one ever does not
+            raise AccountError(f"the account {email} was not given an id")
+        return int(key[0])
 
 
 def list_accounts(db: Database, org_id: int) -> list[dict[str, Any]]:

@@ -269,7 +269,7 @@ def _run(db: Database, args: argparse.Namespace) -> str:
         ref = _card_ref(args.card_ref)
         if args.revoke:
             return f"{links.revoke(db, _org(db, args.org), ref, _now())} live link(s) revoked"
-        return args.base_url + links.issue(db, _org(db, args.org), ref, _now())
+        return str(args.base_url) + links.issue(db, _org(db, args.org), ref, _now())
     if args.command in ACCOUNT_COMMANDS:
         return run_account_command(db, args, _now())
     if args.command == "erase-customer":

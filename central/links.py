@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
 
 from central.db import Database, card_links, customers, reading, referral_codes, writing
 from kiosk.core.cardlink import REISSUE_AFTER, TOKEN_BYTES, is_token, link_digest, token_from
@@ -51,7 +52,7 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
-def _card(org: int, card_ref: str) -> tuple[object, object]:
+def _card(org: int, card_ref: str) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     return card_links.c.org_id == org, card_links.c.card_ref == card_ref
 
 

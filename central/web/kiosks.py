@@ -78,7 +78,7 @@ def kiosk_rows(db: Database, org: int, shop: int | None) -> tuple[list[KioskRow]
         ids = [row.id for row in found]
         reports = {row.kiosk_id: row for row in conn.execute(
             select(kiosk_reports).where(kiosk_reports.c.kiosk_id.in_(ids)))} if ids else {}
-        owing = dict(conn.execute(
+        owing: dict[str, int] = dict(conn.execute(
             select(overdrawn_cards.c.kiosk_id, func.count())
             .where(overdrawn_cards.c.org_id == org).group_by(overdrawn_cards.c.kiosk_id)).all())
         rows = []
