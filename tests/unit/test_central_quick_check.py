@@ -13,7 +13,15 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from central.schema import EventIn
-from central.validate import BadEnvelope, check_event, envelope, plainly_valid, why_refused
+from central.validate import (
+    EARLIEST,
+    MAX_AHEAD,
+    BadEnvelope,
+    check_event,
+    envelope,
+    plainly_valid,
+    why_refused,
+)
 from kiosk.core.events import EventKind
 
 CARD = "ab" * 32
@@ -75,12 +83,14 @@ def agree(data: dict[str, Any]) -> None:
     else:
         accepted = check_event(item, token_kiosk, NOW).event is not None
     try:
-        EventIn.model_validate_json(json.dumps(data), strict=True)
+        model = EventIn.model_validate_json(json.dumps(data), strict=True)
     except ValidationError:
         documented = False
     else:
-        documented = data["kind"] not in ("reward_earned", "reward_redeemed") or bool(
-            data.get("reward_id"))
+        # a date-time the document allows ("0" reads as 1970) may still be no believable time
+        believable = EARLIEST <= model.occurred_at <= NOW + MAX_AHEAD
+        documented = believable and (data["kind"] not in ("reward_earned", "reward_redeemed")
+                                     or bool(data.get("reward_id")))
     assert documented == accepted, data
 
 
