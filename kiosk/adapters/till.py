@@ -249,6 +249,9 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("event=till request=%r", format % args)
 
 
+MAX_WAITERS = 4  # tills waiting on answers at once; more are answered at once (a thread each)
+
+
 class TillListener:
     """Holds at most one basket for the next customer tap; serves the till over HTTP."""
 
@@ -271,6 +274,7 @@ class TillListener:
         self._taking: tuple[str, Basket] | None = None  # taken by the tap being recorded
         self._answers: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._closing = False
+        self.waiters = 0  # requests waiting in wait_for now (at most MAX_WAITERS)
         self._tickets: list[Ticket] = []  # rung up, not yet taken by the sync worker
         try:
             self._server = _Server((section.host, section.port), _Handler, bind_and_activate=True)
@@ -349,18 +353,27 @@ class TillListener:
         to take it or for it to expire; None for a number this kiosk does not know."""
         deadline = time.monotonic() + seconds
         with self._lock:
-            while True:
-                if self._held is not None and not self._held.live(self._clock()):
-                    self._ring(with_card=False, status=BasketStatus.EXPIRED)
-                found = self._answers.get(number)
-                left = deadline - time.monotonic()
-                if found is None or found["status"] != BasketStatus.WAITING or left <= 0 \
-                        or self._closing:
-                    return found
-                if self._held is not None and self._number == number:
-                    # wake when it expires: the till hears "expired" without asking again
-                    left = min(left, max(0.01, self._held.until - self._clock()))
-                self._changed.wait(left)
+            if self.waiters >= MAX_WAITERS:
+                deadline = 0.0  # a flood of waiting requests must not pile up threads
+            self.waiters += 1
+            try:
+                return self._wait_locked(number, deadline)
+            finally:
+                self.waiters -= 1
+
+    def _wait_locked(self, number: str, deadline: float) -> dict[str, Any] | None:
+        while True:
+            if self._held is not None and not self._held.live(self._clock()):
+                self._ring(with_card=False, status=BasketStatus.EXPIRED)
+            found = self._answers.get(number)
+            left = deadline - time.monotonic()
+            if found is None or found["status"] != BasketStatus.WAITING or left <= 0 \
+                    or self._closing:
+                return found
+            if self._held is not None and self._number == number:
+                # wake when it expires: the till hears "expired" without asking again
+                left = min(left, max(0.01, self._held.until - self._clock()))
+            self._changed.wait(left)
 
     def cancel(self) -> bool:
         """Drop the held basket; True when there was a live one."""

@@ -188,3 +188,26 @@ def test_a_disabled_till_does_not_listen() -> None:
 def test_a_taken_port_is_a_clear_error(till: Till) -> None:
     with pytest.raises(TillUnavailable, match="cannot listen"):
         TillListener(TillSection(enabled=True, port=till.port))
+
+
+def test_a_flood_of_waiting_requests_is_answered_at_once_past_a_few_waiters() -> None:
+    from kiosk.adapters.till import MAX_WAITERS
+    from sim.harness import wait_until
+
+    listener = TillListener(TillSection(enabled=True, port=0))
+    try:
+        ticket, _seconds = listener.put(Basket(800))
+        answers: list[Any] = []
+        waiting = [threading.Thread(target=lambda: answers.append(listener.wait_for(ticket, 60)))
+                   for _ in range(MAX_WAITERS)]
+        for thread in waiting:
+            thread.start()
+        assert wait_until(lambda: listener.waiters == MAX_WAITERS, 10)
+        # one more does not wait: it hears at once that the basket still waits for a tap
+        assert listener.wait_for(ticket, 60)["status"] == "waiting"
+        assert listener.cancel()  # the waiting ones hear the basket was voided
+        for thread in waiting:
+            thread.join(10)
+        assert [a["status"] for a in answers] == ["cancelled"] * MAX_WAITERS
+    finally:
+        listener.close()
