@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from pathlib import Path
 
+from kiosk.core.cardtext import card_json
 from kiosk.core.events import CardState, Event, apply
 from kiosk.core.perks import Customer
 from kiosk.errors import StorageError
@@ -63,7 +64,7 @@ def card_state(text: str) -> CardState:
 
 
 def card_rows(states: Iterable[CardState]) -> list[tuple[str, str]]:
-    return [(s.card_ref, json.dumps(s.to_dict(), sort_keys=True)) for s in states]
+    return [(s.card_ref, card_json(s)) for s in states]
 
 
 def put_states(db: sqlite3.Connection, table: str, states: Iterable[CardState]) -> None:
