@@ -217,13 +217,17 @@ def _callgrind_window(pid: int, seconds_or_taps: Any, field: VirtualField,
     dumps = sorted(set(out_dir.glob("callgrind.out.*")) - before)
     if not dumps:
         raise RuntimeError("callgrind wrote no dump")
-    return _callgrind_total(dumps[-1]), wall
+    # one dump, or one per thread (--separate-threads=yes): the window is their sum
+    return sum(_callgrind_total(dump) for dump in dumps), wall
 
 
-def instructions(taps: int, keep: Path | None = None) -> dict[str, Any]:
+def instructions(taps: int, keep: Path | None = None,
+                 separate_threads: bool = False) -> dict[str, Any]:
     """Figure 2: instructions per tap of `kiosk run` under callgrind, minus idle polling.
     The virtual OLED's controller runs in this process (sim.oled_wire), not the kiosk's.
-    `keep`: a directory to copy the callgrind dumps into (for callgrind_annotate)."""
+    `keep`: a directory to copy the callgrind dumps into (for callgrind_annotate);
+    `separate_threads`: one dump per thread (`--separate-threads=yes`), to tell the reader,
+    render, lights, sync and main threads apart."""
     valgrind = shutil.which("valgrind")
     if valgrind is None or shutil.which("callgrind_control") is None:
         return {"skipped": "valgrind (callgrind) is not installed", "met": None}
@@ -232,7 +236,8 @@ def instructions(taps: int, keep: Path | None = None) -> dict[str, Any]:
         out_dir = Path(tmp) / "cg"
         out_dir.mkdir()
         prefix = [valgrind, "--tool=callgrind", "--instr-atstart=no",
-                  f"--callgrind-out-file={out_dir}/callgrind.out.%p"]
+                  f"--callgrind-out-file={out_dir}/callgrind.out.%p",
+                  *(["--separate-threads=yes"] if separate_threads else [])]
         with kiosk_process(Path(tmp) / "k", field, prefix=prefix, poll_interval=0.25,
                            frames=False, oled_wire=wire.path) as (proc, notify, _):
             if notify.wait("READY=1", 300) is None:

@@ -16,6 +16,12 @@ driver to a bus that only counts bytes (bench.floor's).
 - outcome_frame: `Display.show_outcome` alone, from one outcome's screen to the next
   (the idle frame is `frames` minus this).
 
+- on_card: `App.on_card` of a card read, with the daemon's parts but the reader (the
+  ledger, the display on the counting bus, the LEDs on gpiozero's MockFactory, no
+  central): decide and commit, the screen drawn on the render thread meanwhile, the
+  outcome frame, the LED pattern started, the status and the log line. What it costs
+  beyond the stages above (`hand_offs`) is the daemon's own work between them.
+
 Not here: nfcpy's part (the reader thread's round that finds the card) and the LED
 pattern's thread; bench/README.md gives them from a callgrind run with one dump per thread.
 
@@ -27,20 +33,82 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 from bench.daemon import _callgrind_total as callgrind_total
 
-STAGES = ("decide_and_commit", "outcome_screen", "frames", "outcome_frame")
+STAGES = ("decide_and_commit", "outcome_screen", "frames", "outcome_frame", "on_card")
+
+
+def serve_on_card() -> int:
+    """The child of the on_card stage: an App with every part of `kiosk run` but the
+    reader's thread, handed one card read per call as the reader thread hands it."""
+    import logging
+
+    from gpiozero.pins.mock import MockFactory
+
+    from bench.floor import CountingBus
+    from kiosk.adapters.button import StaffButton
+    from kiosk.adapters.display import Display
+    from kiosk.adapters.lights import Lights
+    from kiosk.adapters.reader import CardRead, Reader
+    from kiosk.app import App
+    from kiosk.config import from_mapping
+    from kiosk.logs import configure_logging
+    from kiosk.notify import Notifier
+    from kiosk.parts import Parts
+    from kiosk.service import Counter
+
+    configure_logging(stream=open(os.devnull, "w"))  # the journal's line, written nowhere
+    with tempfile.TemporaryDirectory(prefix="stages-") as tmp:
+        config = from_mapping({
+            "kiosk": {"state_dir": tmp, "locale": "en"},
+            "program": {"name": "Bench Café", "cooldown_minutes": 0},
+            "display": {"driver": "virtual", "shift_every_seconds": 0, "outcome_seconds": 0.5},
+        })
+        app = App(None, notifier=Notifier(None))
+        pins = MockFactory()
+        counter = Counter.open(config, check=True)
+        display = Display.from_config(config.display, "en", "Bench Café", bus=CountingBus())
+        assert isinstance(display, Display)
+        parts = Parts(config, counter, display, Lights.from_config(config.lights, pins),
+                      Reader(config.reader, app.on_card, app.on_reader_status), None,
+                      StaffButton.from_config(config.lights, pins, app.on_button_press,
+                                              app.on_button_hold))
+        app.start(parts)  # the reader's thread is not started: the calls are its taps
+        parts.stop.set()
+        uids = [bytes([4, n, 2, 3, 4, 5, 6]) for n in range(7)]
+
+        def run(n: int) -> None:
+            app.on_card(CardRead(uids[n % 7], "106A", "type2", time.monotonic()))
+
+        for n in range(14):
+            run(n)
+        gc.collect()  # see serve()
+        print("ready", flush=True)
+        for command in sys.stdin:
+            words = command.split()
+            if words[:1] != ["go"]:
+                break
+            for n in range(int(words[1])):
+                run(n)
+            print("done", flush=True)
+        app.close_parts(parts)
+        logging.shutdown()
+    return 0
 
 
 def serve(stage: str) -> int:
     """The child: set the kiosk's parts up, then run `stage` N times per ``go N``."""
+    if stage == "on_card":
+        return serve_on_card()
     from bench.floor import CountingBus
     from kiosk.adapters.display import Display
     from kiosk.config import from_mapping
@@ -145,6 +213,8 @@ def stages(calls: int, only: tuple[str, ...] = STAGES, keep: Path | None = None)
     if set(only) != set(STAGES):
         return {"calls": calls, "million_per_call": figures}
     figures["idle_frame"] = round(figures["frames"] - figures["outcome_frame"], 3)
+    figures["hand_offs"] = round(figures["on_card"] - figures["decide_and_commit"]
+                                 - figures["outcome_screen"] - figures["outcome_frame"], 3)
     return {
         "method": "each stage alone in a child under callgrind (instrumentation on around "
                   "its own calls only, every thread), shipped code on a real ledger file, "
