@@ -66,8 +66,9 @@ def serve_on_card() -> int:
     from kiosk.parts import Parts
     from kiosk.service import Counter
 
-    configure_logging(stream=open(os.devnull, "w"))  # the journal's line, written nowhere
-    with tempfile.TemporaryDirectory(prefix="stages-") as tmp:
+    # the journal's line is formatted and written, to nowhere
+    with open(os.devnull, "w") as journal, tempfile.TemporaryDirectory(prefix="stages-") as tmp:
+        configure_logging(stream=journal)
         config = from_mapping({
             "kiosk": {"state_dir": tmp, "locale": "en"},
             "program": {"name": "Bench Café", "cooldown_minutes": 0},
@@ -89,8 +90,9 @@ def serve_on_card() -> int:
         def run(n: int) -> None:
             app.on_card(CardRead(uids[n % 7], "106A", "type2", time.monotonic()))
 
-        for n in range(14):
+        for n in range(42):  # each card's outcomes, its texts' glyphs and lazy imports settle
             run(n)
+        parts.lights.wait()
         gc.collect()  # see serve()
         print("ready", flush=True)
         for command in sys.stdin:
@@ -169,6 +171,7 @@ def measure(stage: str, calls: int, keep: Path | None = None) -> float:
     with tempfile.TemporaryDirectory(prefix="bench-stages-") as tmp:
         child = subprocess.Popen(
             ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--dump-instr=no",
+             "--separate-threads=yes",
              f"--callgrind-out-file={tmp}/callgrind.out.%p", sys.executable, "-m", "bench.stages",
              "--serve", stage],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
