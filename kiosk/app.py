@@ -93,6 +93,8 @@ class App:
         self._counter_lock = threading.Lock()  # taps (reader thread) and the staff button
         self._status = KioskStatus()
         self._taps = 0
+        self._last_tap: float | None = None  # time.time() of the last outcome shown
+        self._last_tap_shown: tuple[float | None, str | None] = (None, None)  # main thread's
         self.parts: Parts | None = None
         # set by the sync thread when it stored a new served program; the main loop swaps it
         self._program_served = threading.Event()
@@ -184,9 +186,12 @@ class App:
             return
         image = self._early.take(outcome)
         self._taps += 1
-        self._status = replace(
-            self._status, last_tap=datetime.now().astimezone(), clock_ok=not parts.counter.clock_behind
-        )
+        # the wall clock's seconds only: the status line writes them as local time when it
+        # is asked (the main loop's tick), not every tap
+        self._last_tap = time.time()
+        clock_ok = not parts.counter.clock_behind
+        if clock_ok != self._status.clock_ok:  # seldom: a new status only when it changed
+            self._status = replace(self._status, clock_ok=clock_ok)
         with self._lock:
             if not parts.closed:
                 parts.display.show_outcome(outcome, time.monotonic(), image=image)
@@ -266,7 +271,10 @@ class App:
         return time.monotonic() - float(parts.reader.last_alive) < window
 
     def status_line(self) -> str:
-        return status_line(self._status, self._taps)
+        last = self._last_tap
+        if last != self._last_tap_shown[0]:  # written once per tap, not every tick
+            self._last_tap_shown = (last, time.strftime("%H:%M:%S", time.localtime(last)))
+        return status_line(self._status, self._taps, self._last_tap_shown[1])
 
     def stop(self) -> None:
         """Stop the main loop (from any thread; what SIGTERM asks for)."""

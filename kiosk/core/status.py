@@ -14,7 +14,6 @@ class KioskStatus:
     pending_events: int = 0
     rejected_events: int = 0
     last_sync: datetime | None = None
-    last_tap: datetime | None = None
     clock_ok: bool = True
 
     @property
@@ -22,13 +21,16 @@ class KioskStatus:
         return self.central_online is False
 
 
-def status_line(status: KioskStatus, taps: int) -> str:
-    """The one line `systemctl status kiosk` shows.
+def status_line(status: KioskStatus, taps: int, last_tap: str | None = None) -> str:
+    """The one line `systemctl status kiosk` shows; `last_tap`: the local time of the
+    last tap, as the caller wrote it ("%H:%M:%S").
 
     >>> status_line(KioskStatus(central_online=False, pending_events=3), taps=12)
     'offline, reader ok, 3 pending, 12 taps, last tap none'
+    >>> status_line(KioskStatus(central_online=True), taps=1, last_tap="09:14:05")
+    'online, reader ok, 0 pending, 1 taps, last tap 09:14:05'
     """
     central = {None: "no central", True: "online", False: "offline"}[status.central_online]
     reader = "reader ok" if status.reader_online else "READER OFFLINE"
-    last = status.last_tap.strftime("%H:%M:%S") if status.last_tap else "none"
+    last = last_tap or "none"
     return f"{central}, {reader}, {status.pending_events} pending, {taps} taps, last tap {last}"
