@@ -39,12 +39,25 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from bench.daemon import _callgrind_total as callgrind_total
 
 STAGES = ("decide_and_commit", "outcome_screen", "frames", "outcome_frame", "on_card")
+
+
+def answer(run: Callable[[int], None]) -> None:
+    """Say "ready", then call `run` N times per ``go N`` line and say "done", until another line."""
+    print("ready", flush=True)
+    for command in sys.stdin:
+        words = command.split()
+        if words[:1] != ["go"]:
+            break
+        for n in range(int(words[1])):
+            run(n)
+        print("done", flush=True)
 
 
 def serve_on_card() -> int:
@@ -94,14 +107,7 @@ def serve_on_card() -> int:
             run(n)
         parts.lights.wait()
         gc.collect()  # see serve()
-        print("ready", flush=True)
-        for command in sys.stdin:
-            words = command.split()
-            if words[:1] != ["go"]:
-                break
-            for n in range(int(words[1])):
-                run(n)
-            print("done", flush=True)
+        answer(run)
         app.close_parts(parts)
         logging.shutdown()
     return 0
@@ -152,14 +158,7 @@ def serve(stage: str) -> int:
         # (~40 M instructions here), which a kiosk pays once in many thousand taps, but
         # 28 calls would count whole whenever the allocations happened to trigger it
         gc.collect()
-        print("ready", flush=True)
-        for command in sys.stdin:
-            words = command.split()
-            if words[:1] != ["go"]:
-                break
-            for n in range(int(words[1])):
-                run(n)
-            print("done", flush=True)
+        answer(run)
         counter.close()
     return 0
 
