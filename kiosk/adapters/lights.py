@@ -268,14 +268,17 @@ class Lights:
 
 
 def _led_apply(led: Any) -> Callable[[Any], None]:
-    # gpiozero's write costs more than the rest of a step: an LED already in the state
-    # asked (off at a pattern's end, then again when the idle loop takes over) is left be
+    # A write through the device (`led.value`) reads the pin back twice and stops a blink
+    # thread the kiosk never starts: the pin's own `state` (gpiozero's public pin API,
+    # lgpio's write on a Pi) costs less than half. An LED already in the state asked (off
+    # at a pattern's end, then again when the idle loop takes over) is left be.
+    pin, high = led.pin, bool(led.active_high)
     shown: list[bool | None] = [None]
 
     def apply(value: Any) -> None:
         lit = bool(value)
         if lit != shown[0]:
-            led.value = lit
+            pin.state = lit == high
             shown[0] = lit
 
     return apply
