@@ -21,7 +21,7 @@ pictures (golden screens, previews, the simulator's PNGs).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from PIL import Image, ImageDraw
 
@@ -44,6 +44,7 @@ def image_of(lanes: int, size: tuple[int, int]) -> Image.Image:
     return Image.frombytes("1", (height, width), columns).transpose(Image.Transpose.TRANSPOSE)
 
 
+@lru_cache(maxsize=8)
 def filled(size: tuple[int, int]) -> int:
     """Every pixel of a panel of `size` lit."""
     return (1 << size[0] * size[1]) - 1
@@ -110,12 +111,12 @@ class Drawing:
         width, height = self.size
         ink = 0
         for x, y, mask in self.marks:
-            if x >= 0 and y >= 0 and y + mask.image.height <= height:
+            mask_width, mask_height = mask.image.size
+            if x >= 0 and y >= 0 and x + mask_width <= width and y + mask_height <= height:
                 ink |= mask.lanes(height) << (x * height + y)
             else:
                 ink |= _clipped(x, y, mask, self.size)
-        full = filled(self.size)
-        return full ^ (ink & full) if self.inverted else ink & full
+        return filled(self.size) ^ ink if self.inverted else ink
 
 
 def _clipped(x: int, y: int, mask: Mask, size: tuple[int, int]) -> int:
