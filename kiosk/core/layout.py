@@ -211,16 +211,10 @@ class Text:
     def lines(self, fonts: Fonts, panel_width: int) -> tuple[Font, list[str]]:
         """The font and lines this text is drawn with, all within the available width:
         the fewest lines first, each at the largest face that holds it."""
-        # a screen asks three times (to fit it, to place it, to draw it): the answer is
-        # kept on the text itself (not a field: equality and repr ignore it), and across
-        # texts by what they say, since the same headlines and counts come back tap after tap
-        kept = self.__dict__.get("_measured")
-        if kept is not None and kept[0] is fonts and kept[1] == panel_width:
-            return kept[2]
-        measured = _text_lines(self.template, self.fonts, tuple(self.values.items()), self.squeeze,
-                               self.max_lines, self.stars, self.width, fonts, panel_width)
-        self.__dict__["_measured"] = (fonts, panel_width, measured)
-        return measured
+        # a screen asks three times (to fit it, to place it, to draw it), and the same
+        # headlines, names and counts come back tap after tap: measured once by what it says
+        return _text_lines(self.template, self.fonts, tuple(self.values.items()), self.squeeze,
+                           self.max_lines, self.stars, self.width, fonts, panel_width)
 
     def height(self, fonts: Fonts, panel_width: int) -> int:
         face, lines = self.lines(fonts, panel_width)
