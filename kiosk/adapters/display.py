@@ -226,7 +226,9 @@ class Display:
         while the tap is being committed, then hand it to `show_outcome`."""
         with self._drawing:
             drawing = self.screens.outcome_drawing(outcome, first_name)
-        return self._frame(drawing)
+        frame = self._frame(drawing)
+        frame.pages  # noqa: B018 - its bytes made here too, off the path to the first pixel
+        return frame
 
     def show_outcome(
         self,
