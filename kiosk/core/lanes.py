@@ -160,11 +160,21 @@ class Frame:
         difference = self.lanes ^ shown.lanes
         if not difference:
             return None
-        width, height = self.size
-        pages = height // 8
+        height = self.size[1]
         x0 = ((difference & -difference).bit_length() - 1) // height
         x1 = (difference.bit_length() - 1) // height + 1
-        both = difference.to_bytes(width * pages, "little")[x0 * pages:x1 * pages]
-        blank = bytes(x1 - x0)
-        touched = [page for page in range(pages) if both[page::pages] != blank]
-        return x0, touched[0] * 8, x1, touched[-1] * 8 + 8
+        # the first and last pages touched, one AND each from either end: a screen that
+        # replaces another touches the top and bottom pages, so that is two ANDs
+        rows = _page_rows(self.size)
+        first = next(page for page, row in enumerate(rows) if difference & row)
+        last = next(page for page in range(len(rows) - 1, first - 1, -1) if difference & rows[page])
+        return x0, first * 8, x1, last * 8 + 8
+
+
+@lru_cache(maxsize=8)
+def _page_rows(size: tuple[int, int]) -> tuple[int, ...]:
+    """For each page of a panel of `size`, its eight rows lit in every column."""
+    width, height = size
+    pages = height // 8
+    return tuple(int.from_bytes(bytes(0xFF if byte == page else 0 for byte in range(pages)) * width,
+                                "little") for page in range(pages))
