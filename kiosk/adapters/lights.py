@@ -169,7 +169,8 @@ class Track:
                 self._poked.acquire()
             else:
                 left = deadline - time.monotonic()
-                if left <= 0 or not self._poked.acquire(timeout=left):
+                # positional: parsing `timeout=` by name cost more than the rest of the wait
+                if left <= 0 or not self._poked.acquire(True, left):
                     return self._version != version
         return True
 
