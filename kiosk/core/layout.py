@@ -47,9 +47,9 @@ def text_width(font: Font, text: str) -> int:
     counting it pushed headlines such as "Passez votre carte" down to the smaller face."""
     if not isinstance(font, ImageFont.FreeTypeFont):
         return int(font.getlength(text))
-    # the mask this line is drawn with: measured once, drawn
-    mask, (dx, _) = text_mask(font, text, "la")
-    box = mask.image.getbbox()
+    # FreeType's mask for this line: measured once, drawn from the same (text_mask)
+    mask, (dx, _) = _glyph_mask(font, text, "1", "la", ON)
+    box = mask.getbbox()
     return 0 if box is None else int(dx + box[2])
 
 
@@ -95,7 +95,9 @@ def _glyph_mask(
     return font.getmask2(text, mode, anchor=anchor, ink=ink)
 
 
-@lru_cache(maxsize=1024)
+# Only lines that are drawn land here (fitting measures its candidates through
+# text_width): a drawn line's mask and lanes are a few KB, so 256 of them at most.
+@lru_cache(maxsize=256)
 def text_mask(font: Font, text: str, anchor: str) -> tuple[Mask, tuple[int, int]]:
     """`text` at `font` as a mask and the offset of its top-left corner from the pen at
     `anchor`: what `draw_text` draws, kept as a Mask (its lanes made once too)."""
