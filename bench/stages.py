@@ -9,10 +9,11 @@ driver to a bus that only counts bytes (bench.floor's).
 
 - decide_and_commit: `StaffSession.tap` -> `Counter.tap`: the card's HMAC, the staff
   check, the rules, one SQLite transaction (the event row, the card's state);
-- outcome_screen: `Display.render_outcome` (the render thread's work);
-- frames: `Display.show_outcome` with that screen drawn (compared with the panel,
-  packed, sent through luma), then the display's tick back to the idle screen (kept
-  drawn and packed: compared, sent);
+- outcome_screen: `Display.render_outcome` (the render thread's work: the screen's
+  marks placed as the panel's lanes, the frame's bytes);
+- frames: `Display.show_outcome` with that frame made (compared with the panel, the
+  changed pages sliced, sent through luma), then the display's tick back to the idle
+  screen (kept as a frame: compared, sent);
 - outcome_frame: `Display.show_outcome` alone, from one outcome's screen to the next
   (the idle frame is `frames` minus this);
 - led_pattern: `Lights.react` to a stamp and the pattern played to its end (the green
