@@ -9,12 +9,16 @@ driver to a bus that only counts bytes (bench.floor's).
 
 - decide_and_commit: `StaffSession.tap` -> `Counter.tap`: the card's HMAC, the staff
   check, the rules, one SQLite transaction (the event row, the card's state);
-- outcome_screen: `Display.render_outcome` (the render thread's work);
-- frames: `Display.show_outcome` with that screen drawn (compared with the panel,
-  packed, sent through luma), then the display's tick back to the idle screen (kept
-  drawn and packed: compared, sent);
+- outcome_screen: `Display.render_outcome` (the render thread's work: the screen's
+  marks placed as the panel's lanes, the frame's bytes);
+- frames: `Display.show_outcome` with that frame made (compared with the panel, the
+  changed pages sliced, sent through luma), then the display's tick back to the idle
+  screen (kept as a frame: compared, sent);
 - outcome_frame: `Display.show_outcome` alone, from one outcome's screen to the next
-  (the idle frame is `frames` minus this).
+  (the idle frame is `frames` minus this);
+- led_pattern: `Lights.react` to a stamp and the pattern played to its end (the green
+  LED's two blinks on its own thread, gpiozero's MockFactory pins as in `kiosk run`
+  over the simulator; durations scaled down, the same steps).
 
 - on_card: `App.on_card` of a card read, with the daemon's parts but the reader (the
   ledger, the display on the counting bus, the LEDs on gpiozero's MockFactory, no
@@ -22,8 +26,8 @@ driver to a bus that only counts bytes (bench.floor's).
   outcome frame, the LED pattern started, the status and the log line. What it costs
   beyond the stages above (`hand_offs`) is the daemon's own work between them.
 
-Not here: nfcpy's part (the reader thread's round that finds the card) and the LED
-pattern's thread; bench/README.md gives them from a callgrind run with one dump per thread.
+Not here: nfcpy's part (the reader thread's round that finds the card); bench/README.md
+gives it from a callgrind run with one dump per thread.
 
 Seven cards in turn, as in bench.daemon; the first 14 taps warm the caches.
 """
@@ -45,7 +49,10 @@ from typing import Any
 
 from bench.daemon import _callgrind_total as callgrind_total
 
-STAGES = ("decide_and_commit", "outcome_screen", "frames", "outcome_frame", "on_card")
+STAGES = ("decide_and_commit", "outcome_screen", "frames", "outcome_frame", "led_pattern",
+          "on_card")
+# the LED pattern's durations scaled down (a stamp's 0.8 s in 8 ms): the same steps
+LED_SPEED = 0.01
 
 
 def answer(run: Callable[[int], None]) -> None:
@@ -119,6 +126,7 @@ def serve(stage: str) -> int:
         return serve_on_card()
     from bench.floor import CountingBus
     from kiosk.adapters.display import Display
+    from kiosk.adapters.lights import Lights, make_pin_factory
     from kiosk.config import from_mapping
     from kiosk.service import Counter
     from kiosk.session import StaffSession
@@ -136,6 +144,8 @@ def serve(stage: str) -> int:
         outcomes = [session.tap(counter, uids[n % 7], 10.0 + 100 * n) for n in range(14)]
         screens = [display.render_outcome(outcome) for outcome in outcomes]
         clock = [1000.0]
+        lights = (Lights.from_config(config.lights, make_pin_factory("mock"), speed=LED_SPEED)
+                  if stage == "led_pattern" else None)
 
         def run(n: int) -> None:
             outcome, screen = outcomes[n % 14], screens[n % 14]
@@ -147,6 +157,10 @@ def serve(stage: str) -> int:
                 display.render_outcome(outcome)
             elif stage == "outcome_frame":  # a welcome, then a stamp: two different screens
                 display.show_outcome(outcomes[n % 2 * 7], now, image=screens[n % 2 * 7])
+            elif lights is not None:  # a stamp's pattern, played to its end
+                lights.react(outcomes[7 + n % 7])
+                if not lights.wait(10.0):
+                    raise RuntimeError("the LED pattern did not finish")
             else:
                 display.show_outcome(outcome, now, image=screen)
                 display.tick(now + 1.0)
@@ -159,6 +173,8 @@ def serve(stage: str) -> int:
         # 28 calls would count whole whenever the allocations happened to trigger it
         gc.collect()
         answer(run)
+        if lights is not None:
+            lights.close()
         counter.close()
     return 0
 
@@ -216,7 +232,8 @@ def stages(calls: int, only: tuple[str, ...] = STAGES, keep: Path | None = None)
         return {"calls": calls, "million_per_call": figures}
     figures["idle_frame"] = round(figures["frames"] - figures["outcome_frame"], 3)
     figures["hand_offs"] = round(figures["on_card"] - figures["decide_and_commit"]
-                                 - figures["outcome_screen"] - figures["outcome_frame"], 3)
+                                 - figures["outcome_screen"] - figures["outcome_frame"]
+                                 - figures["led_pattern"], 3)
     return {
         "method": "each stage alone in a child under callgrind (instrumentation on around "
                   "its own calls only, every thread), shipped code on a real ledger file, "
@@ -224,7 +241,9 @@ def stages(calls: int, only: tuple[str, ...] = STAGES, keep: Path | None = None)
         "calls": calls,
         "million_per_call": figures,
         "sum": round(sum(figures[stage] for stage in ("decide_and_commit", "outcome_screen",
-                                                      "frames")), 3),
+                                                      "frames", "led_pattern")), 3),
+        "after_the_decision": round(sum(figures[stage] for stage in ("outcome_screen", "frames",
+                                                                     "led_pattern")), 3),
     }
 
 
