@@ -49,7 +49,7 @@ from sqlalchemy.engine import Connection
 
 from central.cards import card_json
 from central.db import GENERATION_KEY, card_states, meta, organisations
-from central.fastsql import InQuery, InsertMany
+from central.fastsql import Arrays, InQuery, InsertMany
 from central.steps import ends, walk
 from kiosk.core.events import CardState, Event
 
@@ -63,14 +63,15 @@ _UPDATE_CARD = (
 )
 _INSERT_CARD = InsertMany(insert(card_states), [column.name for column in card_states.columns])
 # PostgreSQL only: every changed card in one statement, not one bound statement per card
-_UPDATE_CARDS = text(
+_UPDATE_CARDS = Arrays(
     "UPDATE card_states SET state = changed.state, flagged = changed.flagged, "
     "version = changed.version, changed = changed.seq, changed_xid = changed.xid "
-    "FROM unnest(CAST(:orgs AS bigint[]), "
-    "CAST(:refs AS text[]), CAST(:states AS text[]), CAST(:flagged AS text[]), "
-    "CAST(:versions AS bigint[]), CAST(:seqs AS bigint[]), CAST(:xids AS bigint[])) "
+    "FROM unnest(CAST(%(org)b AS bigint[]), "
+    "CAST(%(ref)b AS text[]), CAST(%(state)b AS text[]), CAST(%(flagged)b AS text[]), "
+    "CAST(%(version)b AS bigint[]), CAST(%(seq)b AS bigint[]), CAST(%(xid)b AS bigint[])) "
     "AS changed(org_id, card_ref, state, flagged, version, seq, xid) "
-    "WHERE card_states.org_id = changed.org_id AND card_states.card_ref = changed.card_ref")
+    "WHERE card_states.org_id = changed.org_id AND card_states.card_ref = changed.card_ref",
+    ["org", "ref", "state", "flagged", "version", "seq", "xid"])
 _READ_GENERATION = select(meta.c.value).where(meta.c.key == GENERATION_KEY).with_for_update()
 _WRITE_GENERATION = update(meta).where(meta.c.key == GENERATION_KEY)
 _CARDS = InQuery(card_states.c.card_ref, lambda wanted: select(card_states).where(
@@ -279,11 +280,7 @@ class CardSession:
                               "flagged": flags, "version": version, "changed": seq,
                               "changed_xid": xid})
         if old and self.conn.dialect.name == "postgresql":
-            self.conn.execute(_UPDATE_CARDS, {
-                name: [row[field] for row in old] for name, field in (
-                    ("orgs", "org"), ("refs", "ref"), ("states", "state"),
-                    ("flagged", "flagged"), ("versions", "version"), ("seqs", "seq"),
-                    ("xids", "xid"))})
+            _UPDATE_CARDS.run(self.conn, old)
         elif old:
             self.conn.execute(_UPDATE_CARD, old)
         if fresh:
