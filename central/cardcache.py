@@ -39,6 +39,7 @@ import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
@@ -100,14 +101,15 @@ _TAKE_SEQ_POSTGRESQL = text(
     "nextval('card_changes') AS n FROM generate_series(1, :n) ORDER BY n")
 Key = tuple[int, str]  # (organisation id, card ref)
 
-# 0 is what rows written before versions existed hold: no kept fold ever matches it
-_VERSIONS_FROM, _VERSIONS_TO = 1, 2**62
+# 0 is what rows written before versions existed hold: no kept fold ever matches it.
+# Versions are 1 .. 2**62 (a bigint with room to spare).
+_VERSION_BITS = 62
 
 
 def new_version() -> int:
     """The version a row gets when it is written (random: a rebuild that writes every
     row again can never bring back a version some process still keeps)."""
-    return random.randint(_VERSIONS_FROM, _VERSIONS_TO)
+    return random.getrandbits(_VERSION_BITS) + 1  # randint costs several times more
 
 
 def lock_key(org: int, ref: str) -> int:
@@ -180,13 +182,15 @@ class CardSession:
     """The card folds one write transaction reads and advances.
 
     `known`: folds committed earlier; `trusted`: they match the database as they are (one
-    writer, generation checked), else each is checked against its row's version."""
+    writer, generation checked), else each is checked against its row's version, and read
+    under `guard` (other threads' commits change `known` meanwhile)."""
 
-    def __init__(self, conn: Connection, known: Mapping[Key, Card], *, trusted: bool = True
-                 ) -> None:
+    def __init__(self, conn: Connection, known: Mapping[Key, Card], *, trusted: bool = True,
+                 guard: AbstractContextManager[Any] | None = None) -> None:
         self.conn = conn
         self.trusted = trusted  # SQLite: renew the generation tag on flush
         self._known = known  # read only here
+        self._guard = guard or nullcontext()
         self.changed: dict[Key, Card] = {}
         self.read: dict[Key, Card] = {}  # as stored when this transaction looked (locked)
         self._absent: set[Key] = set()  # looked at: no row yet
@@ -224,9 +228,10 @@ class CardSession:
         self.conn.execute(_LOCK_CARDS, {"org": org, "keys": keys})
         versions = {row.card_ref: row.version
                     for row in _VERSIONS.run(self.conn, sorted(set(refs)), org=org)}
-        kept = {ref: card for ref in versions
-                if (card := self._known.get((org, ref))) is not None
-                and card.version == versions[ref]}
+        with self._guard:
+            kept = {ref: card for ref in versions
+                    if (card := self._known.get((org, ref))) is not None
+                    and card.version == versions[ref]}
         return {**kept, **load(self.conn, org, [ref for ref in versions if ref not in kept])}
 
     def advance(
@@ -310,9 +315,9 @@ class CardCache:
         """Open the card folds for one transaction; on SQLite first check nobody else
         wrote any."""
         if self.shared:
-            with self._lock:
-                # a copy: another thread's commit may change the cache meanwhile
-                return CardSession(conn, dict(self._cards), trusted=False)
+            # the cache itself, read under its lock: another thread's commit may change it
+            # meanwhile (a copy of every kept card per transaction cost more than its reads)
+            return CardSession(conn, self._cards, trusted=False, guard=self._lock)
         stored = conn.execute(_READ_GENERATION).scalar_one_or_none()
         if stored is None or stored != self._generation:
             self.clear()

@@ -48,8 +48,8 @@ def _compile(statement: Select[Any] | Insert, conn: Connection) -> _Compiled:
 class InQuery:
     """`build(values_in)` where values_in is `column IN (...)`: run for a list of values.
 
-    On PostgreSQL the list is one array parameter (`column = ANY(...)`): one statement
-    text for every length, which psycopg converts once and the server prepares once
+    On PostgreSQL the list is one array parameter (`column = ANY(...)`, in binary): one
+    statement text for every length, which psycopg converts once and the server prepares once
     (psycopg converts a statement of more than 50 parameters anew on every run). Elsewhere
     the list is padded (with its last value, which changes no answer) to a few fixed
     lengths, so each length is compiled once."""
@@ -65,7 +65,10 @@ class InQuery:
             compiled = self._compiled.get(("postgresql", 0))
             if compiled is None:
                 wanted = self.column == any_(bindparam("values"))
-                compiled = self._compiled["postgresql", 0] = _compile(self.build(wanted), conn)
+                compiled = _compile(self.build(wanted), conn)
+                # the array in binary (Arrays says why)
+                compiled.sql = compiled.sql.replace("%(values)s", "%(values)b")
+                self._compiled["postgresql", 0] = compiled
             return conn.exec_driver_sql(
                 compiled.sql, compiled.params({**extra, "values": list(values)}))
         size = 16

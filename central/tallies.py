@@ -122,15 +122,27 @@ _TAKE_SHARD = text(f"SELECT n FROM generate_series(0, {SHARDS - 1}) AS n "
                    f"WHERE pg_try_advisory_xact_lock({_SHARD_LOCKS}, n) LIMIT 1")
 
 
+_SHARD_TAKEN = "central.tallies shard"
+
+
 def writer_shard(conn: Connection) -> int:
     """The shard this write transaction adds its figures to: one no other running
     transaction adds to (PostgreSQL), or 0 (SQLite). Held until the transaction ends; a
-    transaction asking again gets its own again, or a lower one freed meanwhile."""
+    transaction asking again (each upload of a group does) gets its own again, without
+    asking the database."""
     if conn.dialect.name != "postgresql":
         return 0
+    transaction = conn.get_transaction()
+    taken = conn.info.get(_SHARD_TAKEN)
+    if taken is not None and transaction is not None and taken[0] is transaction:
+        return int(taken[1])
     found = conn.execute(_TAKE_SHARD).scalar_one_or_none()
     # every shard taken: share one (a wait on its rows at worst)
-    return int(found) if found is not None else random.randrange(SHARDS)
+    shard = int(found) if found is not None else random.randrange(SHARDS)
+    # on the driver connection's info, with the transaction it holds for (kept alive by
+    # this reference, so a later transaction can never be taken for it)
+    conn.info[_SHARD_TAKEN] = (transaction, shard)
+    return shard
 
 
 def _adding(table: Any, keys: Sequence[str], added: Sequence[str], *, sharded: bool,

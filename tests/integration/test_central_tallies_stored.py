@@ -113,3 +113,25 @@ def test_the_stored_figures_are_the_sum_of_every_batch_in_any_shard(
         with writing(db) as conn:
             tallies.add(conn, ORG, batch, shard)
     assert stored(db) == expected([batch for batch, _shard in batches])
+
+
+def test_writers_at_once_take_shards_of_their_own_and_keep_them_to_their_commit(
+        postgres_db: str) -> None:
+    db = open_database(postgres_db)
+    try:
+        with db.engine.connect() as first, db.engine.connect() as second, \
+                db.engine.connect() as third:
+            with first.begin():
+                mine = tallies.writer_shard(first)
+                with second.begin():
+                    theirs = tallies.writer_shard(second)
+                    assert theirs != mine
+                    # each upload of a group asks again: the same shard each time
+                    assert tallies.writer_shard(second) == theirs
+                    assert tallies.writer_shard(first) == mine
+            with third.begin():  # another writer takes the shard the first one freed
+                assert tallies.writer_shard(third) == mine
+                with first.begin():  # a new transaction on the first one's connection
+                    assert tallies.writer_shard(first) != mine
+    finally:
+        db.dispose()
