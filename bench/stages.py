@@ -1,6 +1,6 @@
 """Where a tap's instructions go: each stage of the kiosk's tap alone, under callgrind.
 
-    python -m bench.stages [--calls 28]
+    python -m bench.stages [--calls 28] [--stage decide_and_commit ...] [--keep DIR]
 
 `kiosk run`'s figure (bench.daemon.instructions) is one number for every thread. Here each
 stage runs alone in a child under callgrind, as bench.floor runs the floor: the shipped
@@ -25,6 +25,7 @@ Seven cards in turn, as in bench.daemon; the first 14 taps warm the caches.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import shutil
 import subprocess
@@ -76,6 +77,11 @@ def serve(stage: str) -> int:
 
         for n in range(14):
             run(n)
+        # a full collection before the window (callgrind is switched on after "ready"), so
+        # that no automatic one falls inside it: it walks every object of the process
+        # (~40 M instructions here), which a kiosk pays once in many thousand taps, but
+        # 28 calls would count whole whenever the allocations happened to trigger it
+        gc.collect()
         print("ready", flush=True)
         for command in sys.stdin:
             words = command.split()
@@ -88,12 +94,13 @@ def serve(stage: str) -> int:
     return 0
 
 
-def measure(stage: str, calls: int) -> float:
-    """Million instructions per call of `stage`."""
+def measure(stage: str, calls: int, keep: Path | None = None) -> float:
+    """Million instructions per call of `stage`; `keep`: a directory to copy the callgrind
+    dumps into (for `callgrind_annotate --inclusive=yes`)."""
     control = shutil.which("callgrind_control") or "callgrind_control"
     with tempfile.TemporaryDirectory(prefix="bench-stages-") as tmp:
         child = subprocess.Popen(
-            ["valgrind", "--tool=callgrind", "--instr-atstart=no",
+            ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--dump-instr=no",
              f"--callgrind-out-file={tmp}/callgrind.out.%p", sys.executable, "-m", "bench.stages",
              "--serve", stage],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
@@ -121,16 +128,22 @@ def measure(stage: str, calls: int) -> float:
             if not dumps:
                 raise RuntimeError("callgrind wrote no dump")
             total = sum(callgrind_total(dump) for dump in dumps)
+            if keep is not None:
+                keep.mkdir(parents=True, exist_ok=True)
+                for dump in dumps:
+                    shutil.copy(dump, keep / f"{dump.name}.{stage}")
         finally:
             say("quit")
             child.wait(60)
     return total / calls / 1e6
 
 
-def stages(calls: int) -> dict[str, Any]:
+def stages(calls: int, only: tuple[str, ...] = STAGES, keep: Path | None = None) -> dict[str, Any]:
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         return {"skipped": "valgrind (callgrind) is not installed"}
-    figures = {stage: round(measure(stage, calls), 3) for stage in STAGES}
+    figures = {stage: round(measure(stage, calls, keep), 3) for stage in only}
+    if set(only) != set(STAGES):
+        return {"calls": calls, "million_per_call": figures}
     figures["idle_frame"] = round(figures["frames"] - figures["outcome_frame"], 3)
     return {
         "method": "each stage alone in a child under callgrind (instrumentation on around "
@@ -147,11 +160,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.stages", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=28)
+    parser.add_argument("--stage", choices=STAGES, action="append",
+                        help="measure this stage only (repeatable; default: all)")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="copy each stage's callgrind dump into DIR")
     parser.add_argument("--serve", choices=STAGES, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
         return serve(args.serve)
-    print(json.dumps(stages(args.calls), indent=2))
+    print(json.dumps(stages(args.calls, tuple(args.stage or STAGES), args.keep), indent=2))
     return 0
 
 
