@@ -9,15 +9,19 @@ driver to a bus that only counts bytes (bench.floor's).
 
 - decide_and_commit: `StaffSession.tap` -> `Counter.tap`: the card's HMAC, the staff
   check, the rules, one SQLite transaction (the event row, the card's state);
-- outcome_screen: `Display.render_outcome` (the render thread's work);
-- frames: `Display.show_outcome` with that screen drawn (compared with the panel,
-  packed, sent through luma), then the display's tick back to the idle screen (kept
-  drawn and packed: compared, sent);
+- outcome_screen: `Display.render_outcome` (the render thread's work: the screen's
+  marks placed as the panel's lanes, the frame's bytes);
+- frames: `Display.show_outcome` with that frame made (compared with the panel, the
+  changed pages sliced, sent through luma), then the display's tick back to the idle
+  screen (kept as a frame: compared, sent);
 - outcome_frame: `Display.show_outcome` alone, from one outcome's screen to the next
-  (the idle frame is `frames` minus this).
+  (the idle frame is `frames` minus this);
+- led_pattern: `Lights.react` to a stamp and the pattern played to its end (the green
+  LED's two blinks on its own thread, gpiozero's MockFactory pins as in `kiosk run`
+  over the simulator; durations scaled down, the same steps).
 
-Not here: nfcpy's part (the reader thread's round that finds the card) and the LED
-pattern's thread; bench/README.md gives them from a callgrind run with one dump per thread.
+Not here: nfcpy's part (the reader thread's round that finds the card); bench/README.md
+gives it from a callgrind run with one dump per thread.
 
 Seven cards in turn, as in bench.daemon; the first 14 taps warm the caches.
 """
@@ -36,13 +40,16 @@ from typing import Any
 
 from bench.daemon import _callgrind_total as callgrind_total
 
-STAGES = ("decide_and_commit", "outcome_screen", "frames", "outcome_frame")
+STAGES = ("decide_and_commit", "outcome_screen", "frames", "outcome_frame", "led_pattern")
+# the LED pattern's durations scaled down (a stamp's 0.8 s in 8 ms): the same steps
+LED_SPEED = 0.01
 
 
 def serve(stage: str) -> int:
     """The child: set the kiosk's parts up, then run `stage` N times per ``go N``."""
     from bench.floor import CountingBus
     from kiosk.adapters.display import Display
+    from kiosk.adapters.lights import Lights, make_pin_factory
     from kiosk.config import from_mapping
     from kiosk.service import Counter
     from kiosk.session import StaffSession
@@ -60,6 +67,8 @@ def serve(stage: str) -> int:
         outcomes = [session.tap(counter, uids[n % 7], 10.0 + 100 * n) for n in range(14)]
         screens = [display.render_outcome(outcome) for outcome in outcomes]
         clock = [1000.0]
+        lights = (Lights.from_config(config.lights, make_pin_factory("mock"), speed=LED_SPEED)
+                  if stage == "led_pattern" else None)
 
         def run(n: int) -> None:
             outcome, screen = outcomes[n % 14], screens[n % 14]
@@ -71,6 +80,10 @@ def serve(stage: str) -> int:
                 display.render_outcome(outcome)
             elif stage == "outcome_frame":  # a welcome, then a stamp: two different screens
                 display.show_outcome(outcomes[n % 2 * 7], now, image=screens[n % 2 * 7])
+            elif lights is not None:  # a stamp's pattern, played to its end
+                lights.react(outcomes[7 + n % 7])
+                if not lights.wait(10.0):
+                    raise RuntimeError("the LED pattern did not finish")
             else:
                 display.show_outcome(outcome, now, image=screen)
                 display.tick(now + 1.0)
@@ -90,6 +103,8 @@ def serve(stage: str) -> int:
             for n in range(int(words[1])):
                 run(n)
             print("done", flush=True)
+        if lights is not None:
+            lights.close()
         counter.close()
     return 0
 
@@ -152,7 +167,9 @@ def stages(calls: int, only: tuple[str, ...] = STAGES, keep: Path | None = None)
         "calls": calls,
         "million_per_call": figures,
         "sum": round(sum(figures[stage] for stage in ("decide_and_commit", "outcome_screen",
-                                                      "frames")), 3),
+                                                      "frames", "led_pattern")), 3),
+        "after_the_decision": round(sum(figures[stage] for stage in ("outcome_screen", "frames",
+                                                                     "led_pattern")), 3),
     }
 
 
