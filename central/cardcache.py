@@ -39,6 +39,7 @@ import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
@@ -49,7 +50,7 @@ from sqlalchemy.engine import Connection
 
 from central.cards import card_json
 from central.db import GENERATION_KEY, card_states, meta, organisations
-from central.fastsql import InQuery, InsertMany
+from central.fastsql import Arrays, InQuery, InsertMany
 from central.steps import ends, walk
 from kiosk.core.events import CardState, Event
 
@@ -63,14 +64,15 @@ _UPDATE_CARD = (
 )
 _INSERT_CARD = InsertMany(insert(card_states), [column.name for column in card_states.columns])
 # PostgreSQL only: every changed card in one statement, not one bound statement per card
-_UPDATE_CARDS = text(
+_UPDATE_CARDS = Arrays(
     "UPDATE card_states SET state = changed.state, flagged = changed.flagged, "
     "version = changed.version, changed = changed.seq, changed_xid = changed.xid "
-    "FROM unnest(CAST(:orgs AS bigint[]), "
-    "CAST(:refs AS text[]), CAST(:states AS text[]), CAST(:flagged AS text[]), "
-    "CAST(:versions AS bigint[]), CAST(:seqs AS bigint[]), CAST(:xids AS bigint[])) "
+    "FROM unnest(CAST(%(org)b AS bigint[]), "
+    "CAST(%(ref)b AS text[]), CAST(%(state)b AS text[]), CAST(%(flagged)b AS text[]), "
+    "CAST(%(version)b AS bigint[]), CAST(%(seq)b AS bigint[]), CAST(%(xid)b AS bigint[])) "
     "AS changed(org_id, card_ref, state, flagged, version, seq, xid) "
-    "WHERE card_states.org_id = changed.org_id AND card_states.card_ref = changed.card_ref")
+    "WHERE card_states.org_id = changed.org_id AND card_states.card_ref = changed.card_ref",
+    ["org", "ref", "state", "flagged", "version", "seq", "xid"])
 _READ_GENERATION = select(meta.c.value).where(meta.c.key == GENERATION_KEY).with_for_update()
 _WRITE_GENERATION = update(meta).where(meta.c.key == GENERATION_KEY)
 _CARDS = InQuery(card_states.c.card_ref, lambda wanted: select(card_states).where(
@@ -99,14 +101,15 @@ _TAKE_SEQ_POSTGRESQL = text(
     "nextval('card_changes') AS n FROM generate_series(1, :n) ORDER BY n")
 Key = tuple[int, str]  # (organisation id, card ref)
 
-# 0 is what rows written before versions existed hold: no kept fold ever matches it
-_VERSIONS_FROM, _VERSIONS_TO = 1, 2**62
+# 0 is what rows written before versions existed hold: no kept fold ever matches it.
+# Versions are 1 .. 2**62 (a bigint with room to spare).
+_VERSION_BITS = 62
 
 
 def new_version() -> int:
     """The version a row gets when it is written (random: a rebuild that writes every
     row again can never bring back a version some process still keeps)."""
-    return random.randint(_VERSIONS_FROM, _VERSIONS_TO)
+    return random.getrandbits(_VERSION_BITS) + 1  # randint costs several times more
 
 
 def lock_key(org: int, ref: str) -> int:
@@ -179,13 +182,15 @@ class CardSession:
     """The card folds one write transaction reads and advances.
 
     `known`: folds committed earlier; `trusted`: they match the database as they are (one
-    writer, generation checked), else each is checked against its row's version."""
+    writer, generation checked), else each is checked against its row's version, and read
+    under `guard` (other threads' commits change `known` meanwhile)."""
 
-    def __init__(self, conn: Connection, known: Mapping[Key, Card], *, trusted: bool = True
-                 ) -> None:
+    def __init__(self, conn: Connection, known: Mapping[Key, Card], *, trusted: bool = True,
+                 guard: AbstractContextManager[Any] | None = None) -> None:
         self.conn = conn
         self.trusted = trusted  # SQLite: renew the generation tag on flush
         self._known = known  # read only here
+        self._guard = guard or nullcontext()
         self.changed: dict[Key, Card] = {}
         self.read: dict[Key, Card] = {}  # as stored when this transaction looked (locked)
         self._absent: set[Key] = set()  # looked at: no row yet
@@ -223,9 +228,10 @@ class CardSession:
         self.conn.execute(_LOCK_CARDS, {"org": org, "keys": keys})
         versions = {row.card_ref: row.version
                     for row in _VERSIONS.run(self.conn, sorted(set(refs)), org=org)}
-        kept = {ref: card for ref in versions
-                if (card := self._known.get((org, ref))) is not None
-                and card.version == versions[ref]}
+        with self._guard:
+            kept = {ref: card for ref in versions
+                    if (card := self._known.get((org, ref))) is not None
+                    and card.version == versions[ref]}
         return {**kept, **load(self.conn, org, [ref for ref in versions if ref not in kept])}
 
     def advance(
@@ -279,11 +285,7 @@ class CardSession:
                               "flagged": flags, "version": version, "changed": seq,
                               "changed_xid": xid})
         if old and self.conn.dialect.name == "postgresql":
-            self.conn.execute(_UPDATE_CARDS, {
-                name: [row[field] for row in old] for name, field in (
-                    ("orgs", "org"), ("refs", "ref"), ("states", "state"),
-                    ("flagged", "flagged"), ("versions", "version"), ("seqs", "seq"),
-                    ("xids", "xid"))})
+            _UPDATE_CARDS.run(self.conn, old)
         elif old:
             self.conn.execute(_UPDATE_CARD, old)
         if fresh:
@@ -313,9 +315,9 @@ class CardCache:
         """Open the card folds for one transaction; on SQLite first check nobody else
         wrote any."""
         if self.shared:
-            with self._lock:
-                # a copy: another thread's commit may change the cache meanwhile
-                return CardSession(conn, dict(self._cards), trusted=False)
+            # the cache itself, read under its lock: another thread's commit may change it
+            # meanwhile (a copy of every kept card per transaction cost more than its reads)
+            return CardSession(conn, self._cards, trusted=False, guard=self._lock)
         stored = conn.execute(_READ_GENERATION).scalar_one_or_none()
         if stored is None or stored != self._generation:
             self.clear()

@@ -6,6 +6,11 @@ cost several times SQLite's own work. The SQL still comes from Core, compiled fo
 dialect of the connection in hand, so it is right for whichever database the URL names;
 only the parameters skip SQLAlchemy's processing, which is why these statements take
 plain strings and integers only.
+
+On PostgreSQL the statements that carry a value per row take one array per column
+(`Arrays`), sent in psycopg's binary format: the text format quotes every element that
+holds a quote, a brace or a space (each JSON fold has dozens), one Python call per
+quote, which cost more than the rest of the card write together.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, Insert, Select, any_, bindparam
+from sqlalchemy import ColumnElement, Insert, Select, String, Table, any_, bindparam
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, CursorResult
 
 
@@ -42,8 +48,8 @@ def _compile(statement: Select[Any] | Insert, conn: Connection) -> _Compiled:
 class InQuery:
     """`build(values_in)` where values_in is `column IN (...)`: run for a list of values.
 
-    On PostgreSQL the list is one array parameter (`column = ANY(...)`): one statement
-    text for every length, which psycopg converts once and the server prepares once
+    On PostgreSQL the list is one array parameter (`column = ANY(...)`, in binary): one
+    statement text for every length, which psycopg converts once and the server prepares once
     (psycopg converts a statement of more than 50 parameters anew on every run). Elsewhere
     the list is padded (with its last value, which changes no answer) to a few fixed
     lengths, so each length is compiled once."""
@@ -59,7 +65,10 @@ class InQuery:
             compiled = self._compiled.get(("postgresql", 0))
             if compiled is None:
                 wanted = self.column == any_(bindparam("values"))
-                compiled = self._compiled["postgresql", 0] = _compile(self.build(wanted), conn)
+                compiled = _compile(self.build(wanted), conn)
+                # the array in binary (Arrays says why)
+                compiled.sql = compiled.sql.replace("%(values)s", "%(values)b")
+                self._compiled["postgresql", 0] = compiled
             return conn.exec_driver_sql(
                 compiled.sql, compiled.params({**extra, "values": list(values)}))
         size = 16
@@ -105,3 +114,38 @@ class InsertMany:
         if compiled is None:
             compiled = self._compiled[conn.dialect.name] = _compile(self.statement, conn)
         conn.exec_driver_sql(compiled.sql, [compiled.params(row) for row in rows])
+
+
+class Arrays:
+    """A PostgreSQL statement whose `%(name)b` parameters are sent in binary (psycopg's
+    placeholder for it), run for many rows at once as one array per column.
+
+    `rows`: dicts holding at least `columns`; `extra`: other parameters, as they are. The
+    SQL is written for psycopg (pyformat, `%(name)s` or `%(name)b`); only the statement's
+    text passes through SQLAlchemy (errors, the pool), none of its parameter handling."""
+
+    def __init__(self, sql: str, columns: Sequence[str]) -> None:
+        self.sql, self.columns = sql, list(columns)
+
+    def run(self, conn: Connection, rows: Sequence[Mapping[str, Any]], **extra: Any
+            ) -> CursorResult[Any]:
+        values = {name: [row[name] for row in rows] for name in self.columns}
+        return conn.exec_driver_sql(self.sql, {**values, **extra})
+
+
+def unnest(table: Table, columns: Sequence[str], fixed: Mapping[str, str] | None = None
+           ) -> str:
+    """`SELECT ... FROM unnest(...)` of `columns` of `table`, each from the binary array
+    parameter of its name cast to the column's type, in the arrays' order; `fixed`:
+    other columns, each from the SQL expression given (a parameter like `%(org)s`). The
+    names come out in `columns` order, then `fixed`'s."""
+    fixed = fixed or {}
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    # strings as text: an explicit cast to varchar(n) would cut a longer value short, where
+    # storing it into the column refuses it
+    types = {name: "text" if isinstance(table.c[name].type, String)
+             else table.c[name].type.compile(dialect=dialect) for name in columns}
+    arrays = ", ".join(f"CAST(%({name})b AS {types[name]}[])" for name in columns)
+    picked = ", ".join([*columns, *fixed.values()])
+    return (f"SELECT {picked} FROM unnest({arrays}) WITH ORDINALITY "
+            f"AS given({', '.join(columns)}, n) ORDER BY n")

@@ -18,12 +18,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import tzinfo
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from central import tallies
 from central.cardcache import CardSession
 from central.db import events, held_moves, kiosks
+from central.fastsql import InQuery
 from central.moves import GIVING, KINDS, RECEIVING, Moves
 from kiosk.core.corrections import LINK
 from kiosk.core.events import CardState, Event
@@ -40,6 +41,12 @@ def _event(row: Any) -> Event:
 def _prefix(ref: str) -> Any:
     """The cards whose card_ref starts with `ref` (a range: an index serves it)."""
     return and_(events.c.card_ref >= ref, events.c.card_ref < ref + "g")  # after hex 'f'
+
+
+# asked on every upload with its counted cards (hundreds): built and compiled once, the
+# cards one parameter (central.fastsql)
+_WAITING = InQuery(held_moves.c.waits_for, lambda wanted: select(held_moves.c.event_id).where(
+    held_moves.c.org_id == bindparam("org"), wanted))
 
 
 def known_moves(conn: Connection, org: int, batch: Sequence[Event]) -> Moves:
@@ -83,9 +90,8 @@ def release(conn: Connection, org: int, counted: Sequence[Event], cards: CardSes
     for _ in range(MAX_ROUNDS):
         if not touched:
             break
-        waiting = sorted({row.event_id for row in conn.execute(
-            select(held_moves.c.event_id).where(held_moves.c.org_id == org,
-                                                held_moves.c.waits_for.in_(sorted(touched))))})
+        waiting = sorted({row.event_id
+                          for row in _WAITING.run(conn, sorted(touched), org=org)})
         if not waiting:
             break
         rows = conn.execute(select(events).where(events.c.id.in_(waiting),
