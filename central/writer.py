@@ -32,6 +32,15 @@ log = logging.getLogger("central.writer")
 RACES = frozenset({"23505", "40P01", "40001"})
 RETRIES = 5
 POSTGRESQL_WRITERS = 4  # writer threads per server process on PostgreSQL
+# Uploads per transaction on PostgreSQL. A transaction holds its cards' locks until its
+# commit, and other writers' uploads naming one of those cards wait for it (each upload
+# names about twenty cards of a chain's shared customers). With up to fifty uploads per
+# transaction, writers spent about half of their time waiting for each other's cards
+# (bench.lockwaits); with two, about a fifth, and PostgreSQL's commits are cheap (one WAL
+# flush each, a few dozen a second). SQLite has one writer: the more uploads share its
+# commit (and its fsync), the better.
+POSTGRESQL_GROUP = 2
+SQLITE_GROUP = 50
 # psycopg warns when it closes the batch (pipeline) such a lost race aborted; the writer
 # writes the batch again, so that is no news for the operator
 logging.getLogger("psycopg").setLevel(logging.ERROR)
@@ -52,11 +61,11 @@ class _Job:
 class BatchWriter:
     """Queue checked batches; `submit` returns a future resolved after the commit."""
 
-    # up to one batch from each of fifty kiosks per commit: a card touched by several
-    # of them is written once, and one fsync covers them all
-    def __init__(self, db: Database, max_group: int = 50) -> None:
+    # on SQLite, up to one batch from each of fifty kiosks per commit: a card touched by
+    # several of them is written once, and one fsync covers them all
+    def __init__(self, db: Database, max_group: int | None = None) -> None:
         self.db = db
-        self.max_group = max_group
+        self.max_group = max_group or (SQLITE_GROUP if db.is_sqlite else POSTGRESQL_GROUP)
         # used by the writer thread only; PostgreSQL has other writers: no cache there
         self.cards = CardCache(shared=not db.is_sqlite)
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
