@@ -65,8 +65,8 @@ class Cluster:
         # synchronous=FULL: the two are compared committing to disk alike. Checkpoints are
         # spaced as a deployment tunes them (README, running the central on PostgreSQL):
         # after each one, the first change to every page writes the whole page to the WAL,
-        # and with the defaults (5 minutes, 1 GB) whether one fell inside a run moved its
-        # WAL per event by a quarter.
+        # so with the defaults (every 5 minutes) a bench's figures would depend on whether
+        # a timed checkpoint fell inside its run.
         fast = ("-c checkpoint_timeout=30min -c max_wal_size=4GB " if durable else
                 "-c fsync=off -c synchronous_commit=off -c full_page_writes=off ")
         options = (f"-c listen_addresses='' -c unix_socket_directories={self.socket} "
