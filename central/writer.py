@@ -2,8 +2,7 @@
 
 Every commit costs an fsync (synchronous=FULL), so with fifty kiosks syncing at once the
 server would spend most of its time waiting on the disk one batch after another. Here the
-batches that queued up meanwhile share a transaction (on PostgreSQL, whose writers run
-side by side, two at most: see POSTGRESQL_GROUP). Each batch stays whole: a group
+batches that queued up meanwhile share a transaction. Each batch stays whole: a group
 commits all of its batches or none, and an upload is answered only after its commit. If
 one batch of a group fails, the others are written again one by one, so a bad batch
 never sinks its neighbours.
@@ -33,15 +32,6 @@ log = logging.getLogger("central.writer")
 RACES = frozenset({"23505", "40P01", "40001"})
 RETRIES = 5
 POSTGRESQL_WRITERS = 4  # writer threads per server process on PostgreSQL
-# Uploads per transaction on PostgreSQL. A transaction holds its cards' locks until its
-# commit, and another writer's upload naming one of those cards waits for it (each upload
-# names about twenty cards of a chain's shared customers). With up to fifty uploads per
-# transaction, writers spent about half of their time waiting for each other's cards
-# (bench.lockwaits: 2.75 backends waiting per sample); with two, 0.5-0.7. A commit costs
-# one WAL flush: about one per 200 events, still few a second. SQLite has one writer: the
-# more uploads share its commit (and its fsync), the better.
-POSTGRESQL_GROUP = 2
-SQLITE_GROUP = 50
 # psycopg warns when it closes the batch (pipeline) such a lost race aborted; the writer
 # writes the batch again, so that is no news for the operator
 logging.getLogger("psycopg").setLevel(logging.ERROR)
@@ -62,11 +52,11 @@ class _Job:
 class BatchWriter:
     """Queue checked batches; `submit` returns a future resolved after the commit."""
 
-    # on SQLite, up to one batch from each of fifty kiosks per commit: a card touched by
-    # several of them is written once, and one fsync covers them all
-    def __init__(self, db: Database, max_group: int | None = None) -> None:
+    # up to one batch from each of fifty kiosks per commit: a card touched by several
+    # of them is written once, and one fsync covers them all
+    def __init__(self, db: Database, max_group: int = 50) -> None:
         self.db = db
-        self.max_group = max_group or (SQLITE_GROUP if db.is_sqlite else POSTGRESQL_GROUP)
+        self.max_group = max_group
         # used by the writer thread only; PostgreSQL has other writers: no cache there
         self.cards = CardCache(shared=not db.is_sqlite)
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
