@@ -28,7 +28,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check kiosk sim central tests bench
-	$(BIN)/mypy kiosk
+	$(BIN)/mypy kiosk central
 
 ## Regenerate the golden screen PNGs after an intended change to the screens.
 golden: $(STAMP)

@@ -8,7 +8,7 @@ sinks a batch, and each refusal says why); this model describes them.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
 
@@ -34,9 +34,17 @@ def _field(spec: Spec) -> tuple[Any, Any]:
     return (kind | None, None) if spec.optional else (kind, ...)
 
 
-EventIn: type[BaseModel] = create_model(
-    "EventIn",
-    __config__=ConfigDict(extra="forbid"),
-    __doc__="An event as a kiosk records it (kiosk.core.events.Event, wire form).",
-    **{spec.name: _field(spec) for spec in EVENT_FIELDS},
-)
+_FIELDS: dict[str, Any] = {spec.name: _field(spec) for spec in EVENT_FIELDS}
+
+if TYPE_CHECKING:  # built at run time from the wire rules; a plain model to the type checker
+
+    class EventIn(BaseModel):
+        pass
+
+else:
+    EventIn = create_model(
+        "EventIn",
+        __config__=ConfigDict(extra="forbid"),
+        __doc__="An event as a kiosk records it (kiosk.core.events.Event, wire form).",
+        **_FIELDS,
+    )

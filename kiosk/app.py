@@ -40,10 +40,9 @@ from kiosk.session import StaffSession
 from kiosk.wakeup import Requests
 
 if TYPE_CHECKING:  # the adapters import their hardware libraries: built in kiosk.parts
-    from PIL import Image
-
     from kiosk.adapters.reader import CardRead
     from kiosk.adapters.sync import SelfReport, SyncStatus
+    from kiosk.core.lanes import Frame
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +96,7 @@ class App:
         # set by the sync thread when it stored a new served program; the main loop swaps it
         self._program_served = threading.Event()
         self._renderer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="render")
-        self._early: EarlyScreen[Image.Image] = EarlyScreen(self._renderer)
+        self._early: EarlyScreen[Frame] = EarlyScreen(self._renderer)
 
     # --- building and tearing down ------------------------------------------------------
 

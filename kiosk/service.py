@@ -10,8 +10,8 @@ outcome (so whatever shows the outcome shows only what is already durable).
 
 from __future__ import annotations
 
+import os
 import secrets
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta, tzinfo
 
@@ -31,7 +31,7 @@ from kiosk.core.cardlink import (
     token_from,
     with_link,
 )
-from kiosk.core.clock import event_time
+from kiosk.core.clock import ClockVerdict, event_time
 from kiosk.core.corrections import decide_adjust, decide_replace
 from kiosk.core.events import CardState, Event, EventKind, record
 from kiosk.core.giving import decide_donate
@@ -65,7 +65,13 @@ def _wall_clock() -> datetime:
 
 
 def _new_id() -> str:
-    return str(uuid.uuid4())
+    """A random (version 4) UUID's text, as str(uuid.uuid4()) gives it, without building a
+    UUID object (its __init__ is most of uuid4's cost, paid once per event)."""
+    drawn = bytearray(os.urandom(16))
+    drawn[6] = drawn[6] & 0x0F | 0x40  # version 4
+    drawn[8] = drawn[8] & 0x3F | 0x80  # RFC 4122 variant
+    x = drawn.hex()
+    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
 def _local_day(moment: datetime, tz: tzinfo) -> tuple[datetime, datetime]:
@@ -188,14 +194,15 @@ class Counter:
         """The card's state as this kiosk holds it: a blank one for a card never seen."""
         return self.ledger.card(self.card_ref(uid))
 
-    def now(self, explicit: datetime | None = None) -> datetime:
+    def now(self, explicit: datetime | None = None, verdict: ClockVerdict | None = None) -> datetime:
         """The time of the next event: never earlier than the last recorded one.
 
         A Pi has no battery clock; after a power cut offline it may restart in the past.
         The wall clock is then held at the last event's time (and flagged), so cooldowns
         cannot be fooled; corrected by the central's clock once its readings agree, and
         not held at a last event that clock shows was dated wrong. An explicit time
-        (history replay) earlier than that is refused.
+        (history replay) earlier than that is refused. `verdict`: the clock's verdict
+        when the caller has read it already (a tap reads it with its card).
         """
         if explicit is not None:
             moment = explicit if explicit.tzinfo else explicit.replace(tzinfo=UTC)
@@ -205,24 +212,30 @@ class Counter:
                     f"({self._last_time.isoformat()}); replay history in order"
                 )
             return moment.astimezone(UTC)
-        timing = event_time(self._clock(), self._last_time, timekeeper.verdict(self.ledger))
+        if verdict is None:
+            verdict = timekeeper.verdict(self.ledger)
+        timing = event_time(self._clock(), self._last_time, verdict)
         self.clock_behind = timing.held
         return timing.at
 
     def _commit(self, outcome: Outcome, card_ref: str, now: datetime, staff: str | None) -> Outcome:
-        if not outcome.changes:
+        changes = outcome.changes
+        if not changes:
             return outcome
-        events = record(
-            outcome.changes,
-            card_ref=card_ref,
-            kiosk_id=self.kiosk_id,
-            program_version=self.program.version,
-            now=now,
-            new_id=self._new_id,
-            first_seq=self.ledger.next_seq(),
-            staff_ref=staff,
-        )
-        self.ledger.append(events)
+
+        def events(first_seq: int) -> tuple[Event, ...]:
+            return record(
+                changes,
+                card_ref=card_ref,
+                kiosk_id=self.kiosk_id,
+                program_version=self.program.version,
+                now=now,
+                new_id=self._new_id,
+                first_seq=first_seq,
+                staff_ref=staff,
+            )
+
+        self.ledger.append_next(card_ref, events)
         self._last_time = now
         return outcome
 
@@ -260,9 +273,9 @@ class Counter:
         if unfit is not None:
             return Refused(reason=unfit)
         ref = self.card_ref(uid)
-        moment = self.now(now)
-        customer = self.ledger.customer(ref)
-        outcome = decide_tap(self.program, self.ledger.card(ref), moment, customer, basket)
+        view = self.ledger.card_view(ref, timekeeper.READINGS)
+        moment = self.now(now, timekeeper.verdict_of(view.meta))
+        outcome = decide_tap(self.program, view.card, moment, view.customer, basket)
         outcome, token = self._page_link(outcome, ref, moment)
         if on_decided is not None:
             on_decided(outcome)
@@ -380,18 +393,22 @@ class Counter:
         )
         if not isinstance(outcome, Replaced):
             return outcome
-        first = self.ledger.next_seq()
-        given = record(
-            outcome.old_changes, card_ref=old_ref, kiosk_id=self.kiosk_id,
-            program_version=self.program.version, now=moment, new_id=self._new_id,
-            first_seq=first, staff_ref=staff_ref,
-        )
-        received = record(
-            outcome.changes, card_ref=new_ref, kiosk_id=self.kiosk_id,
-            program_version=self.program.version, now=moment, new_id=self._new_id,
-            first_seq=first + len(given), staff_ref=staff_ref,
-        )
-        self.ledger.append((*given, *received))
+        old_changes, new_changes = outcome.old_changes, outcome.changes
+
+        def events(first: int) -> tuple[Event, ...]:
+            given = record(
+                old_changes, card_ref=old_ref, kiosk_id=self.kiosk_id,
+                program_version=self.program.version, now=moment, new_id=self._new_id,
+                first_seq=first, staff_ref=staff_ref,
+            )
+            received = record(
+                new_changes, card_ref=new_ref, kiosk_id=self.kiosk_id,
+                program_version=self.program.version, now=moment, new_id=self._new_id,
+                first_seq=first + len(given), staff_ref=staff_ref,
+            )
+            return (*given, *received)
+
+        self.ledger.append_next(old_ref, events)
         self._last_time = moment
         return outcome
 

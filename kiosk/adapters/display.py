@@ -22,10 +22,11 @@ from dataclasses import replace
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, Protocol
 
-from PIL import Image, ImageChops
+from PIL import Image
 
 from kiosk.config import DisplaySection
 from kiosk.core.i18n import LOCALES, Locale
+from kiosk.core.lanes import Drawing, Frame
 from kiosk.core.layout import Fonts
 from kiosk.core.rules import Outcome
 from kiosk.core.screens import Screens, idle_face
@@ -134,7 +135,7 @@ class NullDisplay:
         outcome: Outcome,
         now: float,
         first_name: str | None = None,
-        image: Image.Image | None = None,
+        image: Frame | Image.Image | None = None,
     ) -> None:
         """Nothing to show."""
 
@@ -182,10 +183,10 @@ class Display:
         self._week: tuple[str, int] | None = None
         self._outcome_until: float | None = None
         self._idle_since: float | None = None  # set by the first tick: `now` is the app's clock
-        self._panel: Image.Image | None = None  # what the panel holds, native orientation
-        # idle screens drawn and packed once: (what the screen shows) -> (image, panel in
-        # native orientation, its packed columns). The same few come back after every tap.
-        self._idle_kept: dict[tuple[object, ...], tuple[Image.Image, Image.Image, bytes]] = {}
+        self._panel: Frame | None = None  # what the panel holds, native orientation
+        # idle screens drawn and made frames once: (what the screen shows) -> its frame.
+        # The same few come back after every tap.
+        self._idle_kept: dict[tuple[object, ...], Frame] = {}
         # (screens, panel, status, shift, booster) of the idle screen last put on the panel
         self._idle_shown: tuple[object, ...] | None = None
         self._contrast = section.contrast
@@ -195,7 +196,7 @@ class Display:
         self.last_frame_bytes = 0
         device.contrast(section.contrast)
         serial.bytes = 0
-        self._send(screens.idle(self._status))
+        self._send(self._frame(screens.idle(self._status)))
 
     @classmethod
     def from_config(
@@ -220,24 +221,31 @@ class Display:
 
     # -- the adapter contract ------------------------------------------------------------
 
-    def render_outcome(self, outcome: Outcome, first_name: str | None = None) -> Image.Image:
-        """The outcome's screen, drawn but not sent: a caller may draw it on another thread
+    def render_outcome(self, outcome: Outcome, first_name: str | None = None) -> Frame:
+        """The outcome's frame, made but not sent: a caller may make it on another thread
         while the tap is being committed, then hand it to `show_outcome`."""
         with self._drawing:
-            return self.screens.outcome(outcome, first_name)
+            drawing = self.screens.outcome_drawing(outcome, first_name)
+        frame = self._frame(drawing)
+        frame.pages  # noqa: B018 - its bytes made here too, off the path to the first pixel
+        return frame
 
     def show_outcome(
         self,
         outcome: Outcome,
         now: float,
         first_name: str | None = None,
-        image: Image.Image | None = None,
+        image: Frame | Image.Image | None = None,
     ) -> None:
-        """Show what a tap did (`image`: its screen from `render_outcome`, if drawn
-        already), waking the panel; it stays `outcome_seconds`."""
+        """Show what a tap did (`image`: its frame from `render_outcome`, or a screen
+        drawn already), waking the panel; it stays `outcome_seconds`."""
         self._wake()
         self._outcome_until = now + self._section.outcome_seconds
-        self._send(image if image is not None else self.render_outcome(outcome, first_name))
+        if image is None:
+            frame = self.render_outcome(outcome, first_name)
+        else:
+            frame = image if isinstance(image, Frame) else self._frame(image)
+        self._send(frame)
 
     def set_status(self, status: KioskStatus, now: float) -> None:
         """New kiosk status; a reader going offline or back wakes the idle screen."""
@@ -331,13 +339,10 @@ class Display:
             with self._drawing:
                 idle = (self.screens.idle(self._status, shift, self._booster) if week is None
                         else self.screens.customer_of_week(week[0], week[1], shift))
-            from kiosk.adapters.panels import packed_columns  # imported with the driver already
-
-            panel = self._device.preprocess(idle)
             if len(self._idle_kept) >= IDLE_KEPT:
                 self._idle_kept.clear()
-            kept = self._idle_kept[key] = (idle, panel, packed_columns(panel))
-        self._send(kept[0], kept[1:])
+            kept = self._idle_kept[key] = self._frame(idle)
+        self._send(kept)
         self._idle_shown = (self.screens, self._panel, self._status, shift, self._booster, week)
 
     def _wake(self) -> None:
@@ -358,25 +363,34 @@ class Display:
             log.warning("event=display call=%s error=%r", getattr(method, "__name__", "?"), str(error))
         self._end_frame()
 
-    def _send(self, image: Image.Image, prepared: tuple[Image.Image, bytes] | None = None) -> None:
-        """Send `image` unless the panel already shows it; only the changed region when
-        partial updates are on. `prepared`: its panel and packed columns, kept already."""
-        device = self._device
-        panel, columns = prepared if prepared is not None else (device.preprocess(image), None)
+    def _frame(self, screen: Drawing | Image.Image) -> Frame:
+        """`screen` in the panel's orientation, as the controller holds it. Upright or
+        half a turn, a drawing's marks go straight to lanes; a quarter turn goes through
+        an image and luma's rotation."""
+        rotate = self._section.rotate
+        if isinstance(screen, Drawing) and rotate in (0, 2):
+            frame = Frame(screen.lanes(), screen.size)
+            return frame.turned() if rotate == 2 else frame
+        image = screen.image() if isinstance(screen, Drawing) else screen
+        return Frame.of(self._device.preprocess(image))
+
+    def _send(self, panel: Frame) -> None:
+        """Send `panel` unless the panel already shows it; only the changed columns and
+        pages when partial updates are on."""
         previous = self._panel
         box = (0, 0, *panel.size)
         if previous is not None:
             if panel is previous:
                 return
-            # one pass in C tells both whether anything changed and where
-            changed = ImageChops.logical_xor(panel, previous).getbbox()
+            # one XOR tells both whether anything changed and where
+            changed = panel.changed(previous)
             if changed is None:
                 return
             if self._section.partial_updates:
                 box = changed
         before = self._serial.bytes
         try:
-            device.display_region(panel, box, columns)
+            self._device.display_frame(panel, box)
         except (OSError, RuntimeError) as error:
             # the next changed frame goes out whole, whatever the panel kept
             log.warning("event=display frame=not_sent error=%r", str(error))

@@ -13,7 +13,7 @@ it (the daemon builds everything in its main thread), but never used by two at o
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
@@ -26,10 +26,12 @@ from kiosk.adapters.ledger_schema import (
 )
 from kiosk.adapters.ledger_tables import (
     FORGOTTEN_UNTIL,
+    CardView,
     Forgotten,
     OutboxStats,
     Span,
     card_state,
+    customer_of,
     fold_into_base,
     put_customers,
     put_states,
@@ -40,12 +42,26 @@ from kiosk.core.events import EVENT_NAMES, CardState, Event, apply
 from kiosk.core.perks import Customer
 from kiosk.errors import StorageError
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Forgotten", "Ledger", "OutboxStats", "Span"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "CardView", "Forgotten", "Ledger", "OutboxStats", "Span"]
 
 # the events table holds every field of kiosk.core.events.Event, in its order
 _EVENT_COLUMNS = ", ".join(EVENT_NAMES)
 _INSERT_EVENT = (
     f"INSERT INTO events ({_EVENT_COLUMNS}) VALUES ({', '.join('?' for _ in EVENT_NAMES)})"
+)
+
+
+# MAX(seq) has no index to use: it read every event at every tap (4 ms and the whole table
+# through the page cache at 25,000 events). Events are only ever appended, each batch
+# numbered from the previous maximum, so the newest row holds the maximum.
+_LAST_SEQ = "COALESCE((SELECT seq FROM events ORDER BY rowid_ DESC LIMIT 1), 0)"
+_CARD_AND_SEQ = f"SELECT (SELECT state FROM cards WHERE card_ref = ?), {_LAST_SEQ}"
+_CARD_VIEW = (
+    "SELECT (SELECT state FROM cards WHERE card_ref = ?1), "
+    "(SELECT value FROM meta WHERE key = ?2), "
+    "customers.card_ref IS NOT NULL, customers.first_name, customers.birthday "
+    "FROM (SELECT ?1 AS card_ref) AS tapped "
+    "LEFT JOIN customers ON customers.card_ref = tapped.card_ref"
 )
 
 
@@ -97,6 +113,17 @@ class Ledger(LedgerBase):
 
     # --- cards -------------------------------------------------------------------------
 
+    def card_view(self, card_ref: str, meta_key: str) -> CardView:
+        """A card's state, its customer and the meta value `meta_key`: what a tap reads
+        before deciding, in one statement (three statements cost three times SQLite's
+        and sqlite3's per-statement work on every tap)."""
+        text, meta, held, first_name, birthday = self._query(_CARD_VIEW, (card_ref, meta_key)).fetchone()
+        return CardView(
+            card=CardState(card_ref=card_ref) if text is None else card_state(text),
+            customer=customer_of(first_name, birthday) if held else None,
+            meta=None if meta is None else str(meta),
+        )
+
     def card(self, card_ref: str) -> CardState:
         """The cached state of a card (a fresh, unenrolled state for an unknown card)."""
         row = self._query("SELECT state FROM cards WHERE card_ref = ?", (card_ref,)).fetchone()
@@ -130,20 +157,40 @@ class Ledger(LedgerBase):
         if not events:
             return None
         with self._transaction() as db:
-            states = {ref: state_in(db, "cards", ref) for ref in dict.fromkeys(e.card_ref for e in events)}
-            db.executemany(_INSERT_EVENT, [e.to_row() for e in events])
-            for event in events:
-                states[event.card_ref] = apply(states[event.card_ref], event, self._tz)
-            self._put_cards(db, list(states.values()))
+            return self._record(db, events, {})
+
+    def append_next(self, card_ref: str, build: Callable[[int], Sequence[Event]]) -> CardState | None:
+        """Record the events `build` makes from the next sequence number, as `append` does.
+
+        The number is read inside the write transaction, with the card's row, in one
+        statement: no other writer can take it in between, and the transaction re-reads
+        the card (another connection, the sync worker's, may have changed it since the tap
+        decided) without a statement of its own. `card_ref` names the card of the first
+        event; a later event's card is read on its own."""
+        with self._transaction() as db:
+            text, last = db.execute(_CARD_AND_SEQ, (card_ref,)).fetchone()
+            events = build(int(last) + 1)
+            if not events:
+                return None
+            state = CardState(card_ref) if text is None else card_state(text)
+            return self._record(db, events, {card_ref: state})
+
+    def _record(
+        self, db: sqlite3.Connection, events: Sequence[Event], states: dict[str, CardState]
+    ) -> CardState:
+        """Insert `events` and store their cards' new states (`states`: those already
+        read in this transaction); the last event's card's state."""
+        for ref in dict.fromkeys(e.card_ref for e in events):
+            if ref not in states:
+                states[ref] = state_in(db, "cards", ref)
+        db.executemany(_INSERT_EVENT, [e.to_row() for e in events])
+        for event in events:
+            states[event.card_ref] = apply(states[event.card_ref], event, self._tz)
+        self._put_cards(db, list(states.values()))
         return states[events[-1].card_ref]
 
     def next_seq(self) -> int:
-        # MAX(seq) has no index to use: it read every event at every tap (4 ms and the whole
-        # table through the page cache at 25,000 events). Events are only ever appended, each
-        # batch numbered from the previous maximum, so the newest row holds the maximum.
-        row = self._query(
-            "SELECT COALESCE((SELECT seq FROM events ORDER BY rowid_ DESC LIMIT 1), 0)"
-        ).fetchone()
+        row = self._query(f"SELECT {_LAST_SEQ}").fetchone()
         return int(row[0]) + 1
 
     def last_event_time(self) -> datetime | None:

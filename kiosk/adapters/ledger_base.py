@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Self
 
@@ -15,6 +15,7 @@ from kiosk.adapters.ledger_schema import incremental
 from kiosk.adapters.ledger_tables import (
     FORGOTTEN_UNTIL,
     Span,
+    customer_of,
     put_customers,
     state_in,
     storage_error,
@@ -140,10 +141,7 @@ class LedgerBase:
         row = self._query(
             "SELECT first_name, birthday FROM customers WHERE card_ref = ?", (card_ref,)
         ).fetchone()
-        if row is None:
-            return None
-        birthday = None if row[1] is None else date.fromisoformat(str(row[1]))
-        return Customer(None if row[0] is None else str(row[0]), birthday, consent=True)
+        return None if row is None else customer_of(row[0], row[1])
 
     def customer_refs(self) -> list[str]:
         """Cards whose customer's details are held here (there are few: consent only)."""

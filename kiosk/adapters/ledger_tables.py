@@ -8,9 +8,10 @@ import json
 import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 
+from kiosk.core.cardtext import card_json
 from kiosk.core.events import CardState, Event, apply
 from kiosk.core.perks import Customer
 from kiosk.errors import StorageError
@@ -63,7 +64,7 @@ def card_state(text: str) -> CardState:
 
 
 def card_rows(states: Iterable[CardState]) -> list[tuple[str, str]]:
-    return [(s.card_ref, json.dumps(s.to_dict(), sort_keys=True)) for s in states]
+    return [(s.card_ref, card_json(s)) for s in states]
 
 
 def put_states(db: sqlite3.Connection, table: str, states: Iterable[CardState]) -> None:
@@ -89,6 +90,22 @@ def fold_into_base(db: sqlite3.Connection, events: Iterable[Event], tz: tzinfo) 
         base = bases.get(event.card_ref) or state_in(db, "card_base", event.card_ref)
         bases[event.card_ref] = apply(base, event, tz)
     put_states(db, "card_base", bases.values())
+
+
+def customer_of(first_name: object, birthday: object) -> Customer:
+    """A `customers` row's customer (a row exists only with consent)."""
+    born = None if birthday is None else date.fromisoformat(str(birthday))
+    return Customer(None if first_name is None else str(first_name), born, consent=True)
+
+
+@dataclass(frozen=True)
+class CardView:
+    """What deciding a tap reads, in one statement: the card, its customer (None: none
+    held) and one meta value (the clock's readings)."""
+
+    card: CardState
+    customer: Customer | None
+    meta: str | None
 
 
 def put_customers(db: sqlite3.Connection, customers: Mapping[str, Customer | None]) -> int:

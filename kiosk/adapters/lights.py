@@ -18,8 +18,10 @@ buzzer alike, which also lets the celebration's blinking and melody run side by 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, assert_never
 
@@ -77,18 +79,22 @@ class Track:
 
     The thread lives as long as the track: `play` only hands it the steps and returns, so
     a tap never waits for a thread to stop or to start (under load that handover took
-    milliseconds). Every change bumps `_version`; a step's wait ends early when it moves.
+    milliseconds). Every change bumps `_version` and releases `_poked`, on which the
+    thread times each step: a bare lock's timed acquire, done in C, where a Condition's
+    timed wait ran some forty lines of Python per step.
     """
 
     def __init__(self, name: str, apply: Callable[[Any], None], speed: float = 1.0) -> None:
         self.name = name
         self._apply = apply
         self._speed = speed
+        self._state = threading.Lock()  # guards what follows
         self._idle: list[Step] = []
         self._pattern: list[Step] | None = None  # handed over by play(), not started yet
         self._version = 0
         self._closed = False
-        self._changed = threading.Condition()
+        self._poked = threading.Lock()  # released: something changed; the thread takes it
+        self._poked.acquire()
         self._done = threading.Event()
         self._done.set()
         self._thread = threading.Thread(target=self._run, name=f"lights-{name}", daemon=True)
@@ -96,14 +102,14 @@ class Track:
 
     def play(self, steps: Sequence[Step]) -> None:
         """Replace whatever plays now with `steps`, then the idle loop."""
-        with self._changed:
+        with self._state:
             self._pattern = list(steps)
             self._done.clear()
             self._bump()
 
     def set_idle(self, steps: Sequence[Step]) -> None:
         """The loop to play when no pattern runs; restarts it only when it changed."""
-        with self._changed:
+        with self._state:
             if list(steps) == self._idle:
                 return
             self._idle = list(steps)
@@ -115,34 +121,39 @@ class Track:
         return self._done.wait(timeout)
 
     def close(self) -> None:
-        with self._changed:
+        with self._state:
             self._closed = True
             self._bump()
-        # the thread only ever waits on the condition, so this returns at once
+        # the thread only ever waits on `_poked`, so this returns at once
         self._thread.join(timeout=1.0)
         self._safe_apply(None)
 
     def _bump(self) -> None:
         self._version += 1
-        self._changed.notify()
+        # released already and not taken yet: the thread sees this change too
+        with contextlib.suppress(RuntimeError):
+            self._poked.release()
 
     def _run(self) -> None:
-        with self._changed:
-            while not self._closed:
+        while True:
+            with self._state:
+                if self._closed:
+                    return
                 version = self._version
-                if self._pattern is not None:
-                    steps, self._pattern = self._pattern, None
-                    if self._steps(steps, version):
-                        self._safe_apply(None)
-                        self._done.set()
-                elif self._idle:
-                    self._steps(self._idle, version)
-                else:
+                steps, self._pattern = self._pattern, None
+                idle = self._idle
+            if steps is not None:
+                if self._steps(steps, version):
                     self._safe_apply(None)
-                    self._wait(version, None)
+                    self._done.set()
+            elif idle:
+                self._steps(idle, version)
+            else:
+                self._safe_apply(None)
+                self._wait(version, None)
 
     def _steps(self, steps: list[Step], version: int) -> bool:
-        """Play `steps` (the lock is let go while each one lasts); False when cut short."""
+        """Play `steps`; False when cut short by a change."""
         for value, seconds in steps:
             self._safe_apply(value)
             if self._wait(version, seconds * self._speed):
@@ -150,8 +161,18 @@ class Track:
         return True
 
     def _wait(self, version: int, seconds: float | None) -> bool:
-        """Let the lock go for `seconds` (None: for ever); True as soon as anything changed."""
-        return self._changed.wait_for(lambda: self._version != version, seconds)
+        """Wait `seconds` (None: for ever); True as soon as anything changed after
+        `version` (a release left from an earlier change only shortens nothing)."""
+        deadline = None if seconds is None else time.monotonic() + seconds
+        while self._version == version:
+            if deadline is None:
+                self._poked.acquire()
+            else:
+                left = deadline - time.monotonic()
+                # positional: parsing `timeout=` by name cost more than the rest of the wait
+                if left <= 0 or not self._poked.acquire(True, left):
+                    return self._version != version
+        return True
 
     def _safe_apply(self, value: Any) -> None:
         try:
@@ -248,8 +269,18 @@ class Lights:
 
 
 def _led_apply(led: Any) -> Callable[[Any], None]:
+    # A write through the device (`led.value`) reads the pin back twice and stops a blink
+    # thread the kiosk never starts: the pin's own `state` (gpiozero's public pin API,
+    # lgpio's write on a Pi) costs less than half. An LED already in the state asked (off
+    # at a pattern's end, then again when the idle loop takes over) is left be.
+    pin, high = led.pin, bool(led.active_high)
+    shown: list[bool | None] = [None]
+
     def apply(value: Any) -> None:
-        led.value = bool(value)
+        lit = bool(value)
+        if lit != shown[0]:
+            pin.state = lit == high
+            shown[0] = lit
 
     return apply
 

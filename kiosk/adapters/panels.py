@@ -1,11 +1,12 @@
 """luma.oled's drivers for the chips [display] offers, able to send only a changed region.
 
 luma's `display(image)` always sends the whole frame, converting it pixel by pixel in
-Python. These subclasses add `display_region(panel, box)`: the pages under `box`, packed
-in C, addressed with the chip's own commands through luma's public `command()` and
-`data()`. Each one knows its column window from what it was built with (SH1106: the
-documented `page_address_offset`; SSD1306/SSD1309: column 0 at the widths [display]
-allows), never from luma's private attributes.
+Python. These subclasses add `display_frame(frame, box)`: the pages under `box`, sliced
+from a frame already in the controller's format (kiosk.core.lanes), addressed with the
+chip's own commands through luma's public `command()` and `data()`. Each one knows its
+column window from what it was built with (SH1106: the documented `page_address_offset`;
+SSD1306/SSD1309: column 0 at the widths [display] allows), never from luma's private
+attributes.
 """
 
 from __future__ import annotations
@@ -16,32 +17,20 @@ from luma.oled.const import ssd1306 as ssd1306_commands
 from luma.oled.device import sh1106, ssd1306, ssd1309
 from PIL import Image
 
+from kiosk.core.lanes import Frame
+
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 as Image.getbbox() gives it
-_REVERSED_BITS = bytes(int(f"{b:08b}"[::-1], 2) for b in range(256))
 SH1106_SET_PAGE = 0xB0  # page addressing: 0xB0 + page, then the column's two nibbles
 SH1106_COLUMN_OFFSET = 2  # luma's default: a 128-column panel centred in 132 columns of RAM
 
 
-def packed_columns(panel: Image.Image) -> bytes:
-    """Every column of `panel` as one packed row of height/8 bytes, top row in the MSB:
-    the whole panel transposed and packed once, in C. A panel shown again (the idle screen
-    after each outcome) is packed once for good when its caller keeps this."""
-    return panel.transpose(Image.Transpose.TRANSPOSE).tobytes()
-
-
-def page_strips(panel: Image.Image, box: Box, columns: bytes | None = None) -> list[bytes]:
-    """The pages under `box`, one byte per column x0..x1-1, top row in bit 0.
-
-    Page p of column x is byte p of that column's packed row (`packed_columns`), bit order
-    reversed: every pages-th byte from there. All in C (transpose, packing, slicing,
-    translate), never a Python loop over pixels. `columns`: `packed_columns(panel)`, if
-    the caller has it already."""
+def page_strips(frame: Frame, box: Box) -> list[bytes]:
+    """The pages under `box`, one byte per column x0..x1-1, top row in bit 0: slices of
+    the frame's bytes (every pages-th byte), never a loop over pixels."""
     x0, y0, x1, y1 = box
-    pages = panel.height // 8
-    if columns is None:
-        columns = packed_columns(panel)
-    return [columns[x0 * pages + page:x1 * pages:pages].translate(_REVERSED_BITS)
-            for page in range(y0 // 8, (y1 - 1) // 8 + 1)]
+    pages = frame.size[1] // 8
+    raw = frame.pages
+    return [raw[x0 * pages + page:x1 * pages:pages] for page in range(y0 // 8, (y1 - 1) // 8 + 1)]
 
 
 class _WholeFrame:
@@ -53,12 +42,16 @@ class _WholeFrame:
 
         def preprocess(self, image: Image.Image) -> Image.Image: ...
 
-        def display_region(self, panel: Image.Image, box: Box, columns: bytes | None = None) -> None: ...
+        def display_frame(self, frame: Frame, box: Box) -> None: ...
 
     def display(self, image: Image.Image) -> None:
         assert image.mode == "1" and image.size == self.size
-        panel = self.preprocess(image)
-        self.display_region(panel, (0, 0, *panel.size))
+        frame = Frame.of(self.preprocess(image))
+        self.display_frame(frame, (0, 0, *frame.size))
+
+    def display_region(self, panel: Image.Image, box: Box) -> None:
+        """Send the pages under `box` of `panel` (already in the panel's orientation)."""
+        self.display_frame(Frame.of(panel), box)
 
 
 class SSD1306(_WholeFrame, ssd1306):
@@ -67,16 +60,15 @@ class SSD1306(_WholeFrame, ssd1306):
 
     first_column = 0  # every width [display] allows starts at RAM column 0
 
-    def display_region(self, panel: Image.Image, box: Box, columns: bytes | None = None) -> None:
-        """Send the pages under `box` of `panel` (already in the panel's orientation);
-        `columns`: `packed_columns(panel)`, if the caller keeps it."""
+    def display_frame(self, frame: Frame, box: Box) -> None:
+        """Send the pages under `box` of `frame` (in the panel's orientation)."""
         x0, y0, x1, y1 = box
         start = self.first_column + x0
         self.command(
             ssd1306_commands.COLUMNADDR, start, start + x1 - x0 - 1,
             ssd1306_commands.PAGEADDR, y0 // 8, (y1 - 1) // 8,
         )
-        self.data(b"".join(page_strips(panel, box, columns)))
+        self.data(b"".join(page_strips(frame, box)))
 
 
 class SSD1309(SSD1306, ssd1309):
@@ -90,12 +82,11 @@ class SH1106(_WholeFrame, sh1106):
         self.first_column = settings.setdefault("page_address_offset", SH1106_COLUMN_OFFSET)
         super().__init__(serial, **settings)
 
-    def display_region(self, panel: Image.Image, box: Box, columns: bytes | None = None) -> None:
-        """Send the pages under `box` of `panel` (already in the panel's orientation);
-        `columns`: `packed_columns(panel)`, if the caller keeps it."""
+    def display_frame(self, frame: Frame, box: Box) -> None:
+        """Send the pages under `box` of `frame` (in the panel's orientation)."""
         first_page = box[1] // 8
         column = self.first_column + box[0]
-        for page, strip in enumerate(page_strips(panel, box, columns), first_page):
+        for page, strip in enumerate(page_strips(frame, box), first_page):
             self.command(SH1106_SET_PAGE + page, column & 0x0F, 0x10 | column >> 4)
             self.data(strip)
 

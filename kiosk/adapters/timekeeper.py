@@ -47,11 +47,13 @@ def _parsed(text: str | None) -> tuple[Reading, ...]:
 
 
 def verdict(ledger: Ledger) -> ClockVerdict:
-    return _judged(ledger.get_meta(READINGS))
+    return verdict_of(ledger.get_meta(READINGS))
 
 
 @lru_cache(maxsize=4)
-def _judged(text: str | None) -> ClockVerdict:
+def verdict_of(text: str | None) -> ClockVerdict:
+    """The verdict of a READINGS record as the ledger holds it (a tap reads the record
+    with its card, `Ledger.card_view`)."""
     return judge(_parsed(text))
 
 

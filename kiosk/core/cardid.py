@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 from functools import lru_cache
@@ -55,7 +54,7 @@ def is_blank_uid(uid: bytes) -> bool:
 
 def card_ref(site_key: bytes, uid: bytes) -> str:
     """The only name a card has outside the reader: HMAC-SHA256(site key, UID), hex."""
-    return hmac.new(site_key, uid, hashlib.sha256).hexdigest()
+    return hmac.digest(site_key, uid, "sha256").hex()  # hmac.new's hexdigest, in one C call
 
 
 def is_card_ref(text: object) -> bool:

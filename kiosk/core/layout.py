@@ -1,8 +1,9 @@
 """A tiny 1-bit layout engine: blocks stacked vertically, text that never overflows.
 
-Screens (kiosk.core.screens) describe what to show as a list of blocks; `compose` measures
-them, spreads them evenly over the panel's height and draws them. Pure: fonts come in
-as loaded objects, nothing here reads a file or a clock.
+Screens (kiosk.core.screens) describe what to show as a list of blocks; `sketch` measures
+them, spreads them evenly over the panel's height and places each one's cached masks
+(kiosk.core.lanes): a Pillow image or the panel's lanes from the same marks. Pure: fonts
+come in as loaded objects, nothing here reads a file or a clock.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from functools import lru_cache
 from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
+
+from kiosk.core.lanes import Drawing, Mark, Mask
 
 Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 ELLIPSIS = "\u2026"
@@ -44,7 +47,7 @@ def text_width(font: Font, text: str) -> int:
     counting it pushed headlines such as "Passez votre carte" down to the smaller face."""
     if not isinstance(font, ImageFont.FreeTypeFont):
         return int(font.getlength(text))
-    # the mask drawn for this line on a normal (not inverted) screen: measured once, drawn
+    # FreeType's mask for this line: measured once, drawn from the same (text_mask)
     mask, (dx, _) = _glyph_mask(font, text, "1", "la", ON)
     box = mask.getbbox()
     return 0 if box is None else int(dx + box[2])
@@ -90,6 +93,33 @@ def _glyph_mask(
     font: ImageFont.FreeTypeFont, text: str, mode: str, anchor: str, ink: int
 ) -> tuple[Any, tuple[int, int]]:
     return font.getmask2(text, mode, anchor=anchor, ink=ink)
+
+
+# Only lines that are drawn land here (fitting measures its candidates through
+# text_width): a drawn line's mask and lanes are a few KB, so 256 of them at most.
+@lru_cache(maxsize=256)
+def text_mask(font: Font, text: str, anchor: str) -> tuple[Mask, tuple[int, int]]:
+    """`text` at `font` as a mask and the offset of its top-left corner from the pen at
+    `anchor`: what `draw_text` draws, kept as a Mask (its lanes made once too)."""
+    offset: tuple[int, int] = (0, 0)
+    if isinstance(font, ImageFont.FreeTypeFont) and "\n" not in text:
+        core, offset = _glyph_mask(font, text, "1", anchor, ON)
+        image = Image.new("1", core.size, OFF)
+        draw = ImageDraw.Draw(image).draw
+        draw.draw_bitmap((0, 0), core, draw.draw_ink(ON))
+    else:  # Pillow's own layout (several lines, a bitmap font), drawn on a canvas its size
+        left, top, right, bottom = ImageDraw.Draw(Image.new("1", (1, 1))).textbbox(
+            (0, 0), text, font=font, anchor=anchor)
+        offset = (int(left), int(top))
+        image = Image.new("1", (max(0, int(right - left)), max(0, int(bottom - top))), OFF)
+        ImageDraw.Draw(image).text((-left, -top), text, font=font, fill=ON, anchor=anchor)
+    return Mask(image), offset
+
+
+def text_mark(font: Font, text: str, xy: tuple[int, int], anchor: str) -> Mark:
+    """Where `text`'s mask goes for the pen at `xy`."""
+    mask, (dx, dy) = text_mask(font, text, anchor)
+    return xy[0] + dx, xy[1] + dy, mask
 
 
 def draw_text(
@@ -183,50 +213,70 @@ class Text:
     def lines(self, fonts: Fonts, panel_width: int) -> tuple[Font, list[str]]:
         """The font and lines this text is drawn with, all within the available width:
         the fewest lines first, each at the largest face that holds it."""
-        width = (self.width or panel_width - 2 * MARGIN) - (22 if self.stars else 0)
-        faces = [getattr(fonts, name) for name in self.fonts]
-        values = {key: value[:MAX_CHARS] for key, value in self.values.items()}
-        full = self.template.format(**values)
-        for count in range(1, self.max_lines + 1):
-            for face in faces:
-                if count == 1 and fits(face, full, width):
-                    return face, [full]
-                lines, fitted = wrap(full, face, width, count)
-                if fitted and count > 1:
-                    return face, lines
-        face = faces[-1]
-        if self.squeeze and self.max_lines == 1:
-            return face, [self._squeezed(face, width, values)]
-        return face, wrap(full, face, width, self.max_lines)[0]
-
-    def _squeezed(self, face: Font, width: int, values: dict[str, str]) -> str:
-        key = self.squeeze
-        assert key is not None
-        value = values[key]
-
-        def shown(n: int) -> str:
-            return self.template.format(**{**values, key: value[:n].rstrip() + ELLIPSIS})
-
-        keep = _longest(len(value), lambda n: fits(face, shown(n), width))
-        return shown(keep) if keep else ellipsize(shown(0), face, width)
+        # a screen asks three times (to fit it, to place it, to draw it), and the same
+        # headlines, names and counts come back tap after tap: measured once by what it says
+        return _text_lines(self.template, self.fonts, tuple(self.values.items()), self.squeeze,
+                           self.max_lines, self.stars, self.width, fonts, panel_width)
 
     def height(self, fonts: Fonts, panel_width: int) -> int:
         face, lines = self.lines(fonts, panel_width)
         return line_height(face) * len(lines)
 
-    def draw(self, draw: ImageDraw.ImageDraw, fonts: Fonts, box: tuple[int, int, int], ink: int) -> None:
+    def marks(self, fonts: Fonts, box: tuple[int, int, int]) -> list[Mark]:
         left, top, width = box
         face, lines = self.lines(fonts, width)
         step = line_height(face)
+        marks = []
         for i, line in enumerate(lines):
             line_width = text_width(face, line)
             x = MARGIN if self.align == "left" else left + (width - line_width) // 2
             y = top + i * step
-            draw_text(draw, (x, y), line, face, ink, "la")
+            marks.append(text_mark(face, line, (x, y), "la"))
             if self.stars:
                 centre_y = y + step // 2
-                _star(draw, x - 10, centre_y, 4, ink)
-                _star(draw, x + line_width + 9, centre_y, 4, ink)
+                marks.append(_star(x - 10, centre_y, 4))
+                marks.append(_star(x + line_width + 9, centre_y, 4))
+        return marks
+
+
+@lru_cache(maxsize=512)
+def _text_lines(
+    template: str,
+    face_names: tuple[str, ...],
+    values: tuple[tuple[str, str], ...],
+    squeeze: str | None,
+    max_lines: int,
+    stars: bool,
+    narrower: int | None,
+    fonts: Fonts,
+    panel_width: int,
+) -> tuple[Font, list[str]]:
+    width = (narrower or panel_width - 2 * MARGIN) - (22 if stars else 0)
+    faces = [getattr(fonts, name) for name in face_names]
+    cut = {key: value[:MAX_CHARS] for key, value in values}
+    full = template.format(**cut)
+    for count in range(1, max_lines + 1):
+        for face in faces:
+            if count == 1 and fits(face, full, width):
+                return face, [full]
+            lines, fitted = wrap(full, face, width, count)
+            if fitted and count > 1:
+                return face, lines
+    face = faces[-1]
+    if squeeze and max_lines == 1:
+        return face, [_squeezed(template, squeeze, face, width, cut)]
+    return face, wrap(full, face, width, max_lines)[0]
+
+
+def _squeezed(template: str, key: str, face: Font, width: int, values: dict[str, str]) -> str:
+    """`template` with the value `key` shortened (an ellipsis at its end) until it fits."""
+    value = values[key]
+
+    def shown(n: int) -> str:
+        return template.format(**{**values, key: value[:n].rstrip() + ELLIPSIS})
+
+    keep = _longest(len(value), lambda n: fits(face, shown(n), width))
+    return shown(keep) if keep else ellipsize(shown(0), face, width)
 
 
 @dataclass(frozen=True)
@@ -241,7 +291,7 @@ class Stamps:
     def height(self, fonts: Fonts, panel_width: int) -> int:
         return max(self.size, line_height(fonts.small) - 2)
 
-    def draw(self, draw: ImageDraw.ImageDraw, fonts: Fonts, box: tuple[int, int, int], ink: int) -> None:
+    def marks(self, fonts: Fonts, box: tuple[int, int, int]) -> list[Mark]:
         left, top, width = box
         count = f"{self.stamps}/{self.goal}"
         count_width = text_width(fonts.small, count)
@@ -254,23 +304,19 @@ class Stamps:
             used = pitch * self.goal
             x = MARGIN + (room - used) // 2
             y = top + (row_height - diameter) // 2
-            row = _stamp_row(min(self.stamps, self.goal), self.goal, pitch, diameter)
-            core_ink = draw.draw.draw_ink(ink)
-            draw.draw.draw_bitmap((x, y), row.im, core_ink)
+            row = (x, y, _stamp_row(min(self.stamps, self.goal), self.goal, pitch, diameter))
         else:
-            bar = (MARGIN, icon_top, MARGIN + room - 1, icon_top + self.size - 1)
-            draw.rectangle(bar, outline=ink)
             filled = (room - 4) * min(self.stamps, self.goal) // max(self.goal, 1)
-            if filled > 0:
-                draw.rectangle((bar[0] + 2, bar[1] + 2, bar[0] + 1 + filled, bar[3] - 2), fill=ink)
-        draw_text(draw, (width - MARGIN - count_width, top + row_height // 2), count, fonts.small, ink, "lm")
+            row = (MARGIN, icon_top, _bar(room, self.size, filled))
+        pen = (width - MARGIN - count_width, top + row_height // 2)
+        return [row, text_mark(fonts.small, count, pen, "lm")]
 
 
 @lru_cache(maxsize=64)
-def _stamp_row(stamps: int, goal: int, pitch: int, diameter: int) -> Image.Image:
+def _stamp_row(stamps: int, goal: int, pitch: int, diameter: int) -> Mask:
     """The row of stamp icons as a 1-bit mask: `stamps` filled circles, then empty ones,
     one every `pitch` pixels. The same few rows come back tap after tap (3/10, 4/10 ...);
-    drawn once, each is pasted like a cached text line instead of ten circles drawn."""
+    drawn once, each is placed like a cached text line instead of ten circles drawn."""
     row = Image.new("1", (pitch * goal, diameter), OFF)
     draw = ImageDraw.Draw(row)
     for i in range(goal):
@@ -279,7 +325,19 @@ def _stamp_row(stamps: int, goal: int, pitch: int, diameter: int) -> Image.Image
             draw.ellipse(box, fill=ON, outline=ON)
         else:
             draw.ellipse(box, outline=ON)
-    return row
+    return Mask(row)
+
+
+@lru_cache(maxsize=64)
+def _bar(room: int, size: int, filled: int) -> Mask:
+    """The progress bar that stands for stamps too many to draw: an outline `room` wide,
+    filled `filled` pixels."""
+    bar = Image.new("1", (room, size), OFF)
+    draw = ImageDraw.Draw(bar)
+    draw.rectangle((0, 0, room - 1, size - 1), outline=ON)
+    if filled > 0:
+        draw.rectangle((2, 2, 1 + filled, size - 3), fill=ON)
+    return Mask(bar)
 
 
 @dataclass(frozen=True)
@@ -291,33 +349,73 @@ class Contactless:
     def height(self, fonts: Fonts, panel_width: int) -> int:
         return self.size
 
-    def draw(self, draw: ImageDraw.ImageDraw, fonts: Fonts, box: tuple[int, int, int], ink: int) -> None:
+    def marks(self, fonts: Fonts, box: tuple[int, int, int]) -> list[Mark]:
         left, top, width = box
-        centre_x = left + width // 2 - self.size // 2
+        mask, (dx, dy) = _contactless(self.size)
+        return [(left + width // 2 - self.size // 2 + dx, top + self.size // 2 + dy, mask)]
+
+
+@lru_cache(maxsize=4)
+def _contactless(size: int) -> tuple[Mask, tuple[int, int]]:
+    """The symbol drawn once around its centre: its mask and the mask's corner from there."""
+
+    def draw(draw: ImageDraw.ImageDraw, x: int, y: int) -> None:
         for i in range(3):
-            radius = self.size // 4 + i * (self.size // 5)
-            bounds = (
-                centre_x - radius,
-                top + self.size // 2 - radius,
-                centre_x + radius,
-                top + self.size // 2 + radius,
-            )
-            draw.arc(bounds, start=-45, end=45, fill=ink, width=2)
-        middle = top + self.size // 2
-        draw.ellipse((centre_x - 2, middle - 2, centre_x + 1, middle + 1), fill=ink)
+            radius = size // 4 + i * (size // 5)
+            draw.arc((x - radius, y - radius, x + radius, y + radius), start=-45, end=45, fill=ON, width=2)
+        draw.ellipse((x - 2, y - 2, x + 1, y + 1), fill=ON)
+
+    return _shape(draw, size)
 
 
 Block = Text | Stamps | Contactless
 
 
-def _star(draw: ImageDraw.ImageDraw, x: int, y: int, radius: int, ink: int) -> None:
+def _shape(draw: Callable[[ImageDraw.ImageDraw, int, int], None], reach: int) -> tuple[Mask, tuple[int, int]]:
+    """A shape that `draw` draws around a point, no further than `reach` pixels from it, as
+    a mask cut to its ink and the offset of the mask's corner from that point."""
+    canvas = Image.new("1", (2 * reach + 1, 2 * reach + 1), OFF)
+    draw(ImageDraw.Draw(canvas), reach, reach)
+    box = canvas.getbbox() or (reach, reach, reach, reach)
+    return Mask(canvas.crop(box)), (box[0] - reach, box[1] - reach)
+
+
+@lru_cache(maxsize=4)
+def _sparkle(radius: int) -> tuple[Mask, tuple[int, int]]:
     # a four-pointed sparkle reads better than a five-pointed star at 9 pixels
     inner = max(1, radius // 3)
-    points = [
-        (x, y - radius), (x + inner, y - inner), (x + radius, y), (x + inner, y + inner),
-        (x, y + radius), (x - inner, y + inner), (x - radius, y), (x - inner, y - inner),
-    ]
-    draw.polygon(points, fill=ink)
+
+    def draw(draw: ImageDraw.ImageDraw, x: int, y: int) -> None:
+        draw.polygon([
+            (x, y - radius), (x + inner, y - inner), (x + radius, y), (x + inner, y + inner),
+            (x, y + radius), (x - inner, y + inner), (x - radius, y), (x - inner, y - inner),
+        ], fill=ON)
+
+    return _shape(draw, radius)
+
+
+def _star(x: int, y: int, radius: int) -> Mark:
+    mask, (dx, dy) = _sparkle(radius)
+    return x + dx, y + dy, mask
+
+
+def sketch(
+    blocks: Sequence[Block],
+    size: tuple[int, int],
+    fonts: Fonts,
+    inverted: bool = False,
+) -> Drawing:
+    """`blocks` top to bottom on a blank 1-bit panel, spread evenly over its height."""
+    width, height = size
+    heights = [block.height(fonts, width) for block in blocks]
+    spare = max(0, height - sum(heights))
+    gap = spare // (len(blocks) + 1) if blocks else 0
+    top = gap + (spare - gap * (len(blocks) + 1)) // 2
+    marks: list[Mark] = []
+    for block, block_height in zip(blocks, heights, strict=True):
+        marks += block.marks(fonts, (0, top, width))
+        top += block_height + gap
+    return Drawing(size, tuple(marks), inverted)
 
 
 def compose(
@@ -327,15 +425,4 @@ def compose(
     inverted: bool = False,
 ) -> Image.Image:
     """Draw `blocks` top to bottom on a new 1-bit image, spread evenly over its height."""
-    width, height = size
-    image = Image.new("1", size, ON if inverted else OFF)
-    ink = OFF if inverted else ON
-    draw = ImageDraw.Draw(image)
-    heights = [block.height(fonts, width) for block in blocks]
-    spare = max(0, height - sum(heights))
-    gap = spare // (len(blocks) + 1) if blocks else 0
-    top = gap + (spare - gap * (len(blocks) + 1)) // 2
-    for block, block_height in zip(blocks, heights, strict=True):
-        block.draw(draw, fonts, (0, top, width), ink)
-        top += block_height + gap
-    return image
+    return sketch(blocks, size, fonts, inverted).image()

@@ -43,6 +43,8 @@ class Basket:
 
 def active_booster(program: Program, now: datetime) -> Booster | None:
     """The booster running at `now` (the strongest when several overlap), for the idle screen."""
+    if not program.boosters:
+        return None
     local = now.astimezone(program.tz)
     running = [b for b in program.boosters if b.active(local)]
     return max(running, key=lambda b: b.multiplier, default=None)

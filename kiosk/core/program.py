@@ -228,32 +228,48 @@ class Program:
                 "unit_versions listing it"
             )
 
-    @property
+    # The parts derived below are read several times per tap; a program is immutable
+    # (a reload builds a new one), so each is worked out once, at its first use.
+    @cached_property
     def reward(self) -> Reward:
         return Reward(self.reward_id, self.reward_name, self.goal)
 
-    @property
+    @cached_property
     def rewards(self) -> tuple[Reward, ...]:
         """Every reward of the card, milestones first, the main reward last."""
         return (*sorted(self.milestones, key=lambda r: r.stamps), self.reward)
 
-    @property
+    @cached_property
     def tier_vouchers(self) -> tuple[Reward, ...]:
         """The vouchers reaching a tier gives."""
         return tuple(t.voucher for t in self.tiers if t.voucher is not None)
 
-    @property
+    @cached_property
     def voucher_rewards(self) -> tuple[Reward, ...]:
         """Every reward a card can hold a voucher for: the card's, the birthday gift, the
         tiers' gifts, and the retired rewards whose vouchers are still honoured."""
         gift = () if self.birthday_gift is None else (self.birthday_gift,)
         return (*self.rewards, *gift, *self.tier_vouchers, *self.retired_rewards)
 
+    @cached_property
+    def _rewards_by_id(self) -> Mapping[str, Reward]:
+        found: dict[str, Reward] = {}
+        for reward in self.voucher_rewards:
+            found.setdefault(reward.id, reward)  # the first listed, as a walk would find
+        return found
+
+    @cached_property
+    def _tiers_by_name(self) -> Mapping[str, Tier]:
+        found: dict[str, Tier] = {}
+        for tier in self.tiers:
+            found.setdefault(tier.name, tier)
+        return found
+
     def reward_by_id(self, reward_id: str) -> Reward | None:
-        return next((r for r in self.voucher_rewards if r.id == reward_id), None)
+        return self._rewards_by_id.get(reward_id)
 
     def tier_named(self, name: str | None) -> Tier | None:
-        return next((t for t in self.tiers if t.name == name), None)
+        return None if name is None else self._tiers_by_name.get(name)
 
     @property
     def uses_points(self) -> bool:

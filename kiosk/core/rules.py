@@ -68,15 +68,18 @@ def _progress(program: Program, card: CardState) -> tuple[Reward | None, int]:
 def _available(program: Program, card: CardState) -> tuple[tuple[Reward, int], ...]:
     """Rewards the customer can take now, most valuable first: vouchers held, and on a
     ladder every rung the card's stamps can pay for."""
+    # a voucher is held only where one was earned or moved in: most cards hold none
     held = {
         reward: card.vouchers(reward.id)
         for reward in program.voucher_rewards
         if card.vouchers(reward.id) > 0
-    }
+    } if card.earned or card.moved_in else {}
     if program.mode is Mode.LADDER:
         for rung in program.rewards:
             if 0 < rung.stamps <= card.stamps:
                 held[rung] = held.get(rung, 0) + card.stamps // rung.stamps
+    if not held:
+        return ()
     order = {r: i for i, r in enumerate(program.voucher_rewards)}
     ranked = sorted(held.items(), key=lambda item: (item[0].stamps, order[item[0]]), reverse=True)
     return tuple(ranked)
@@ -90,7 +93,7 @@ def progress(
     expiring, expiring_on = next_expiry(program, card, now)
     tier = tier_progress(
         program, card, now, any(c.kind is EventKind.TIER_CHANGED for c in changes)
-    )
+    ) if program.tiers else None
     return Progress(
         goal=program.goal,
         reward_name=program.reward_name,
@@ -111,11 +114,12 @@ def _reward_changes(program: Program, stamps_before: int, stamps: int) -> list[C
     if program.mode is Mode.LADDER:
         return []
     changes = []
-    milestones = {m.stamps: m for m in program.milestones}
-    for position in range(max(0, stamps_before) + 1, max(0, stamps_before + stamps) + 1):
-        cycle_position = position % program.goal
-        if cycle_position in milestones:
-            changes.append(Change(EventKind.REWARD_EARNED, 0, milestones[cycle_position].id))
+    if program.milestones:
+        milestones = {m.stamps: m for m in program.milestones}
+        for position in range(max(0, stamps_before) + 1, max(0, stamps_before + stamps) + 1):
+            cycle_position = position % program.goal
+            if cycle_position in milestones:
+                changes.append(Change(EventKind.REWARD_EARNED, 0, milestones[cycle_position].id))
     # the card is full: its stamps become a voucher, the surplus rolls over
     full = max(0, stamps_before + stamps) // program.goal
     changes += [Change(EventKind.REWARD_EARNED, -program.goal, program.reward_id)] * full

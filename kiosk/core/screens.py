@@ -25,6 +25,7 @@ from kiosk.core.i18n import (
     short_date,
     text,
 )
+from kiosk.core.lanes import Drawing
 from kiosk.core.layout import (
     MARGIN,
     Block,
@@ -34,6 +35,7 @@ from kiosk.core.layout import (
     Text,
     compose,
     draw_text,
+    sketch,
     text_width,
 )
 from kiosk.core.outcome import (
@@ -100,8 +102,8 @@ class Screens:
                 used += block_height
         return [block for index, (_, block) in enumerate(ranked) if index in kept]
 
-    def _render(self, blocks: list[Block], inverted: bool = False) -> Image.Image:
-        return compose(blocks, self.size, self.fonts, inverted)
+    def _render(self, blocks: list[Block], inverted: bool = False) -> Drawing:
+        return sketch(blocks, self.size, self.fonts, inverted)
 
     # -- idle and staff status -------------------------------------------------------
 
@@ -127,7 +129,7 @@ class Screens:
             if booster > 1:
                 announce = Text(self._t("booster_idle", n=booster), BIG if self.compact else SMALL)
                 blocks = [name, announce] if self.compact else [name, tap, announce]
-            image = self._render(blocks)
+            image = self._render(blocks).image()
             if badge is not None:
                 image.paste(badge, (self.size[0] - badge.width, 0))
         return _shifted(image, shift)
@@ -140,12 +142,12 @@ class Screens:
         name = Text("{name}", BIG, {"name": first_name.strip()}, squeeze="name", stars=True)
         count = Text(self._t("week_visits", n=visits), SMALL)
         blocks: list[Block] = [title, name] if self.compact else [title, name, count]
-        return _shifted(self._render(blocks), shift)
+        return _shifted(self._render(blocks).image(), shift)
 
     def reader_offline(self) -> Image.Image:
         """The reader is unplugged or broken: tell the customer to ask staff."""
         detail = Text(self._t("reader_offline_detail"), fonts=SMALL, max_lines=1 if self.compact else 2)
-        return self._render([self._line("reader_offline", BIG), detail])
+        return self._render([self._line("reader_offline", BIG), detail]).image()
 
     def _badge(self, offline: bool, pending: int) -> Image.Image | None:
         """A small inverted tag for staff: "OFF" when the central API is unreachable,
@@ -168,6 +170,11 @@ class Screens:
 
     def outcome(self, outcome: Outcome, first_name: str | None = None) -> Image.Image:
         """The screen for what a tap (or a redemption) just did."""
+        return self.outcome_drawing(outcome, first_name).image()
+
+    def outcome_drawing(self, outcome: Outcome, first_name: str | None = None) -> Drawing:
+        """`outcome`'s screen as marks: a display makes the panel's frame from them
+        without drawing an image."""
         match outcome:
             case Figures(figures=figures):
                 return self._figures(figures)
@@ -179,7 +186,7 @@ class Screens:
             case Refused(reason=reason):
                 return self._refused(reason)
             case ShowLink(qr=qr, fresh=fresh):
-                return self._show_link(qr, fresh)
+                return Drawing.of(self._show_link(qr, fresh))
             case RewardEarned() | Welcome(rewards_earned=(_, *_)):
                 return self._reward_earned(outcome, first_name or outcome.first_name)
             case Welcome():
@@ -219,7 +226,7 @@ class Screens:
         placed = qr_image(qr, self.size[1])
         if placed is None:
             key = "new_link_short" if fresh else "scan_card_short"
-            return self._render([Text(self._t(key), BIG, max_lines=2 if fresh else 3)])
+            return self._render([Text(self._t(key), BIG, max_lines=2 if fresh else 3)]).image()
         image = Image.new("1", self.size, 0)
         image.paste(placed, (0, (self.size[1] - placed.height) // 2))
         width = self.size[0] - placed.width
@@ -330,7 +337,7 @@ class Screens:
             lines.append(self._reward_line(template, progress.next_reward.name))
         return lines
 
-    def _figures(self, figures: TodayFigures) -> Image.Image:
+    def _figures(self, figures: TodayFigures) -> Drawing:
         """Today's figures for staff: visits and new cards, rewards given, events to sync."""
         visits = self._t("figures_visits", n=figures.visits, new=figures.new_cards)
         blocks: list[Block] = [self._line("figures", BIG), Text(visits, SMALL)]
@@ -343,7 +350,7 @@ class Screens:
         """A line naming a reward: whole words on one line, else two on the full panel."""
         return self._wrapped(template.format(reward=shipped(self.locale, reward)))
 
-    def _reward_earned(self, outcome: Visit, first_name: str | None) -> Image.Image:
+    def _reward_earned(self, outcome: Visit, first_name: str | None) -> Drawing:
         """The celebration: an inverted (all lit) screen, sparkles, the reward's name; on a
         birthday the wish and the customer's name; a tier the same tap reached."""
         names = [shipped(self.locale, r.name) for r in outcome.rewards_earned]
@@ -378,7 +385,7 @@ class Screens:
         template = text(self.locale, "birthday_name", name="{name}")
         return Text(template, BIG, {"name": name}, squeeze="name")
 
-    def _refused(self, reason: RefusalReason) -> Image.Image:
+    def _refused(self, reason: RefusalReason) -> Drawing:
         if reason in STAFF_REFUSALS:  # the card is fine: the staff correction is not done
             why = Text(self._t(f"refused_{reason.value}"), ("small",), max_lines=1 if self.compact else 2)
             return self._render([self._line("not_done", BIG), why], True)

@@ -53,6 +53,15 @@ def test_a_rotated_panel_gets_the_picture_turned_half_a_turn() -> None:
     assert same(bus.glass(), image.rotate(180))
 
 
+@pytest.mark.parametrize("rotate", [1, 3])
+def test_a_panel_turned_a_quarter_gets_the_tall_picture_turned(rotate: int) -> None:
+    display, bus = open_display(rotate=rotate)
+    image = display.screens.outcome(sample_tap(PROGRAM, 3), "Marie")
+    assert image.size == (64, 128)
+    display.show_outcome(sample_tap(PROGRAM, 3), 0.0, "Marie")
+    assert same(bus.glass(), image.rotate(-90 * rotate, expand=True))
+
+
 def test_no_frame_goes_out_when_nothing_changed() -> None:
     display, bus = open_display(shift_every_seconds=0)
     display.tick(100.0)

@@ -95,3 +95,17 @@ def test_a_traceback_stays_on_the_line_of_its_event(written):
     line = written.getvalue()
     assert line.count("\n") == 1 and KEY_VALUE_LINE.match(line.rstrip("\n")), line
     assert "traceback='Traceback" in line and "ValueError" in line
+
+
+def test_the_daemons_log_setup_spends_no_stack_walk_on_where_a_line_was_logged(written):
+    seen: list[logging.LogRecord] = []
+    catcher = logging.Handler()
+    catcher.emit = seen.append  # type: ignore[method-assign]
+    logging.getLogger().addHandler(catcher)
+    try:
+        logging.getLogger("kiosk.app").info("event=tap card=%s", "3c44dd30")
+    finally:
+        logging.getLogger().removeHandler(catcher)
+    [record] = seen
+    assert (record.lineno, record.funcName) == (0, "(unknown function)")
+    assert written.getvalue() == "level=info logger=kiosk.app event=tap card=3c44dd30\n"
