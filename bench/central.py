@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -62,8 +63,11 @@ def _cards(rng: random.Random, count: int) -> list[str]:
 
 
 def run(kiosks: int, batches: int, batch_size: int, workdir: Path, seed: int = 5,
-        db: str | None = None, workers: int = 1) -> dict[str, Any]:
-    """Ingest kiosks * batches * batch_size events concurrently; return the figures."""
+        db: str | None = None, workers: int = 1,
+        around: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Ingest kiosks * batches * batch_size events concurrently; return the figures.
+    `around("start")` and `around("end")` are called as the ingest starts and ends (a
+    caller measuring something over the ingest alone, not the set-up)."""
     rng = random.Random(seed)
     db = db or str(workdir / "central.sqlite3")
     shared = _cards(rng, SHARED_POOL)
@@ -96,11 +100,15 @@ def run(kiosks: int, batches: int, batch_size: int, workdir: Path, seed: int = 5
         for thread in threads:
             thread.start()
         cpu_before = _tree_cpu_seconds(server.proc.pid)
+        if around is not None:
+            around("start")
         go.wait()
         began = time.perf_counter()
         for thread in threads:
             thread.join()
         elapsed = time.perf_counter() - began
+        if around is not None:
+            around("end")
         server_cpu = _tree_cpu_seconds(server.proc.pid) - cpu_before
     finally:
         server.stop()

@@ -9,12 +9,20 @@ the waiting statement) and what the transactions they wait for are doing
 (pg_blocking_pids). Prints one JSON object: the ingest's figures, then the counts of
 samples, most frequent first. A row every upload writes shows here as `transactionid`
 waits on its statement; "waiting backends per sample" is the figure to compare.
+
+Beside the waits, what PostgreSQL itself spent per event over the ingest: WAL bytes
+(`pg_current_wal_lsn`), WAL records and full-page images (`pg_stat_wal`), WAL flushes
+(fsyncs) per second, rows per event by table (inserted, updated, of which HOT: no new
+index entry), the CPU of the cluster's processes (the postmaster's process tree, from
+/proc) and the machine's busy share (/proc/stat: 1.0 is every core busy, whoever used it;
+on a shared machine read it beside the load average).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import threading
@@ -38,7 +46,80 @@ _BLOCKERS = text(
     "SELECT b.state, left(b.query, 60) AS query FROM pg_stat_activity a, "
     "unnest(pg_blocking_pids(a.pid)) AS blocker JOIN pg_stat_activity b ON b.pid = blocker "
     "WHERE a.datname = current_database()")
+_WAL = text(
+    "SELECT pg_current_wal_lsn() - CAST('0/0' AS pg_lsn) AS bytes, wal_records, wal_fpi, "
+    "wal_sync FROM pg_stat_wal")
+# rows each table took (the database is fresh: these are the ingest's, and a few of the
+# set-up's); a HOT update wrote no index entry
+_ROWS = text(
+    "SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del FROM pg_stat_user_tables "
+    "WHERE n_tup_ins + n_tup_upd + n_tup_del > 0 ORDER BY relname")
 PERIOD_S = 0.02
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _tree_cpu_seconds(root: int) -> float:
+    """CPU time of a process and every descendant (Linux /proc)."""
+    parents: dict[int, list[int]] = {}
+    spent: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(entry.name))
+        spent[int(entry.name)] = (int(fields[11]) + int(fields[12])) / _TICK
+    total, stack = 0.0, [root]
+    while stack:
+        pid = stack.pop()
+        total += spent.get(pid, 0.0)
+        stack.extend(parents.get(pid, []))
+    return total
+
+
+def _machine_seconds() -> tuple[float, float]:
+    """(busy, all) CPU seconds of the machine so far; idle and iowait are not busy."""
+    counters = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    total = sum(counters) / _TICK
+    return total - (counters[3] + counters[4]) / _TICK, total
+
+
+def _postmaster(url: str) -> int:
+    socket = Path(url.split("host=", 1)[1])
+    return int((socket.parent / "data" / "postmaster.pid").read_text().split()[0])
+
+
+def _wal(engine: Any) -> list[float]:
+    with engine.connect() as conn:
+        row = conn.execute(_WAL).one()
+    return [float(value) for value in row]
+
+
+def _rows_per_event(engine: Any, events: int) -> dict[str, dict[str, float]]:
+    with engine.connect() as conn:
+        rows = conn.execute(_ROWS).all()
+    return {row.relname: {name: round(value / events, 3) for name, value in (
+        ("inserted", row.n_tup_ins), ("updated", row.n_tup_upd),
+        ("of_which_hot", row.n_tup_hot_upd), ("deleted", row.n_tup_del)) if value}
+        for row in rows}
+
+
+def postgres_cost(before: list[float], after: list[float], events: int, seconds: float,
+                  cpu_s: float, busy: tuple[float, float]) -> dict[str, Any]:
+    """PostgreSQL's own figures per event over the ingest."""
+    wal_bytes, records, fpi, syncs = (b - a for a, b in zip(before, after, strict=True))
+    return {
+        "wal_bytes_per_event": round(wal_bytes / events),
+        "wal_records_per_event": round(records / events, 2),
+        "full_page_images_per_event": round(fpi / events, 3),
+        # a write transaction's commit flushes the WAL (read-only ones do not): fsyncs
+        "wal_flushes_per_second": round(syncs / seconds),
+        "events_per_wal_flush": round(events / max(syncs, 1), 1),
+        "postgres_cpu_us_per_event": round(cpu_s / events * 1e6),
+        "machine_busy_share": round(busy[0] / max(busy[1], 1e-9), 2),
+    }
 
 
 def _top(counts: Counter[str], n: int = 10) -> list[list[Any]]:
@@ -69,13 +150,27 @@ def run(sizes: Sizes, workers: int) -> dict[str, Any]:
                         blockers[f"{row.state}: {row.query}"] += 1
 
         sampler = threading.Thread(target=sample, name="lock-sampler")
+        postmaster = _postmaster(url)
+        marks: dict[str, tuple[float, tuple[float, float]]] = {}
+
+        def mark(moment: str) -> None:  # CPU over the ingest alone, not its set-up
+            marks[moment] = (_tree_cpu_seconds(postmaster), _machine_seconds())
+
+        wal_before = _wal(engine)
         sampler.start()
         try:
             ingest = central.run(sizes.kiosks, sizes.batches, sizes.batch_size, Path(tmp),
-                                 db=url, workers=workers)
+                                 db=url, workers=workers, around=mark)
         finally:
             stop.set()
             sampler.join()
+        try:
+            # read after the server stopped: its backends report their WAL counts on exit
+            (cpu_0, (busy_0, all_0)), (cpu_1, (busy_1, all_1)) = marks["start"], marks["end"]
+            cost = postgres_cost(wal_before, _wal(engine), ingest["events"],
+                                 ingest["seconds"], cpu_1 - cpu_0, (busy_1 - busy_0, all_1 - all_0))
+            cost["rows_per_event"] = _rows_per_event(engine, ingest["events"])
+        finally:
             engine.dispose()
     waiting = sum(not_granted.values())
     return {
@@ -84,6 +179,7 @@ def run(sizes: Sizes, workers: int) -> dict[str, Any]:
                   f"pg_stat_activity, pg_locks and pg_blocking_pids sampled every "
                   f"{PERIOD_S * 1000:.0f} ms from another connection",
         "ingest": {k: v for k, v in ingest.items() if k != "failures"},
+        "postgresql": cost,
         "samples": samples[0],
         "waiting_backends_per_sample": round(waiting / max(samples[0], 1), 2),
         "wait_events": _top(waits),

@@ -62,8 +62,13 @@ class Cluster:
                   "--no-sync", "-E", "UTF8", "--locale=C")
         # fsync off for tests: a test cluster is thrown away, and it makes CREATE DATABASE
         # cheap. A benchmark keeps PostgreSQL's durable defaults, as SQLite keeps
-        # synchronous=FULL: the two are compared committing to disk alike.
-        fast = "" if durable else "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+        # synchronous=FULL: the two are compared committing to disk alike. Checkpoints are
+        # spaced as a deployment tunes them (README, running the central on PostgreSQL):
+        # after each one, the first change to every page writes the whole page to the WAL,
+        # so with the defaults (every 5 minutes) a bench's figures would depend on whether
+        # a timed checkpoint fell inside its run.
+        fast = ("-c checkpoint_timeout=30min -c max_wal_size=4GB " if durable else
+                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off ")
         options = (f"-c listen_addresses='' -c unix_socket_directories={self.socket} "
                    f"{fast}-c max_connections=200")
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-w", "-s",
