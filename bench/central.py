@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import sys
 import tempfile
@@ -25,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench.procstat import machine_seconds, postmaster, tree_cpu_seconds
 from central.testing import Client, ServerProcess, add_kiosk, event_dict
 
 
@@ -47,15 +47,6 @@ def _batches(kiosk_id: str, cards: list[str], shared: list[str], count: int, siz
 SHARED_SHARE = 0.1
 SHARED_POOL = 20_000  # a chain's cards: two uploads rarely name the same one at once
 TARGET_CPU_US = 150  # server CPU per ingested event
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc; 0 elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _cards(rng: random.Random, count: int) -> list[str]:
@@ -99,7 +90,10 @@ def run(kiosks: int, batches: int, batch_size: int, workdir: Path, seed: int = 5
     try:
         for thread in threads:
             thread.start()
-        cpu_before = _tree_cpu_seconds(server.proc.pid)
+        cpu_before = tree_cpu_seconds(server.proc.pid)
+        cluster = postmaster(db) if "://" in db else None
+        db_before = 0.0 if cluster is None else tree_cpu_seconds(cluster)
+        busy_before, all_before = machine_seconds()
         if around is not None:
             around("start")
         go.wait()
@@ -109,7 +103,9 @@ def run(kiosks: int, batches: int, batch_size: int, workdir: Path, seed: int = 5
         elapsed = time.perf_counter() - began
         if around is not None:
             around("end")
-        server_cpu = _tree_cpu_seconds(server.proc.pid) - cpu_before
+        server_cpu = tree_cpu_seconds(server.proc.pid) - cpu_before
+        db_cpu = 0.0 if cluster is None else tree_cpu_seconds(cluster) - db_before
+        busy_after, all_after = machine_seconds()
     finally:
         server.stop()
     total = kiosks * batches * batch_size
@@ -132,22 +128,15 @@ def run(kiosks: int, batches: int, batch_size: int, workdir: Path, seed: int = 5
         # half of what it was (285 us SQLite, 331 us PostgreSQL on a quiet machine): what
         # the reconnect storm needs of two processes on two cores shared with PostgreSQL
         "target_server_cpu_us_per_event": TARGET_CPU_US,
+        # the whole machine over the ingest: what else ran beside the server, and how much
+        # of its cores stayed unused (idle CPU seconds per event, over every core)
+        "database_cpu_us_per_event": round(db_cpu / total * 1e6),
+        "machine_busy_share": round((busy_after - busy_before)
+                                    / max(all_after - all_before, 1e-9), 2),
+        "machine_idle_us_per_event": round(((all_after - all_before)
+                                            - (busy_after - busy_before)) / total * 1e6),
         "failures": failures[:5],
     }
-
-
-def _tree_cpu_seconds(pid: int) -> float:
-    """CPU time of a process and its children (the workers of `serve --workers N`)."""
-    total = _cpu_seconds(pid)
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
-            except OSError:
-                continue
-            if int(parent) == pid:
-                total += _cpu_seconds(int(entry.name))
-    return total
 
 
 def main() -> int:

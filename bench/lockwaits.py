@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import threading
@@ -33,6 +32,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 
 from bench import central
+from bench.procstat import machine_seconds, postmaster, tree_cpu_seconds
 from bench.scale import FULL, QUICK, Sizes, databases
 
 _WAITS = text(
@@ -55,40 +55,6 @@ _ROWS = text(
     "SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del FROM pg_stat_user_tables "
     "WHERE n_tup_ins + n_tup_upd + n_tup_del > 0 ORDER BY relname")
 PERIOD_S = 0.02
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _tree_cpu_seconds(root: int) -> float:
-    """CPU time of a process and every descendant (Linux /proc)."""
-    parents: dict[int, list[int]] = {}
-    spent: dict[int, float] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents.setdefault(int(fields[1]), []).append(int(entry.name))
-        spent[int(entry.name)] = (int(fields[11]) + int(fields[12])) / _TICK
-    total, stack = 0.0, [root]
-    while stack:
-        pid = stack.pop()
-        total += spent.get(pid, 0.0)
-        stack.extend(parents.get(pid, []))
-    return total
-
-
-def _machine_seconds() -> tuple[float, float]:
-    """(busy, all) CPU seconds of the machine so far; idle and iowait are not busy."""
-    counters = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    total = sum(counters) / _TICK
-    return total - (counters[3] + counters[4]) / _TICK, total
-
-
-def _postmaster(url: str) -> int:
-    socket = Path(url.split("host=", 1)[1])
-    return int((socket.parent / "data" / "postmaster.pid").read_text().split()[0])
 
 
 def _wal(engine: Any) -> list[float]:
@@ -150,11 +116,11 @@ def run(sizes: Sizes, workers: int) -> dict[str, Any]:
                         blockers[f"{row.state}: {row.query}"] += 1
 
         sampler = threading.Thread(target=sample, name="lock-sampler")
-        postmaster = _postmaster(url)
+        cluster = postmaster(url)
         marks: dict[str, tuple[float, tuple[float, float]]] = {}
 
         def mark(moment: str) -> None:  # CPU over the ingest alone, not its set-up
-            marks[moment] = (_tree_cpu_seconds(postmaster), _machine_seconds())
+            marks[moment] = (tree_cpu_seconds(cluster), machine_seconds())
 
         wal_before = _wal(engine)
         sampler.start()

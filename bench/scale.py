@@ -86,6 +86,10 @@ def ingest(fresh: Callable[[str], str], root: Path, sizes: Sizes) -> dict[str, A
     base = runs["sqlite_x1"]["events_per_second"]
     ratio = runs["postgresql_x2"]["events_per_second"] / base
     failures = [f for run in runs.values() for f in run["failures"]]
+    both = runs["postgresql_x2"]
+    # the same CPU per event with every core of the machine busy (no waits, nothing
+    # idle): how far the ratio can go on this machine with the code as it is
+    ceiling = both["events_per_second"] / max(both["machine_busy_share"], 0.01) / base
     return {
         "method": f"{sizes.kiosks} kiosk threads posting {sizes.batches} batches of "
                   f"{sizes.batch_size} new events each to `kiosk-central serve --workers N` "
@@ -93,6 +97,7 @@ def ingest(fresh: Callable[[str], str], root: Path, sizes: Sizes) -> dict[str, A
                   "kiosk's taps are its own 200 customers, 10% any of the chain's 20,000 cards",
         "runs": runs,
         "postgresql_x2_vs_sqlite_x1": round(ratio, 2),
+        "postgresql_x2_vs_sqlite_x1_if_every_core_busy": round(ceiling, 2),
         "target_ratio": 1.5,
         "met": ratio >= 1.5 and not failures,
     }

@@ -75,6 +75,12 @@ def test_the_quick_bench_gives_numbers_for_each_figure(quick_bench):
     assert all(number(run["events_per_second"]) for run in scale["ingest"]["runs"].values())
     assert set(scale["ingest"]["runs"]) == {"sqlite_x1", "sqlite_x2", "postgresql_x1",
                                             "postgresql_x2"}
+    for run in scale["ingest"]["runs"].values():
+        assert 0 < run["machine_busy_share"] <= 1 and run["machine_idle_us_per_event"] >= 0
+    # the PostgreSQL runs count their cluster's CPU, SQLite's has none apart
+    assert scale["ingest"]["runs"]["postgresql_x2"]["database_cpu_us_per_event"] > 0
+    assert scale["ingest"]["runs"]["sqlite_x1"]["database_cpu_us_per_event"] == 0
+    assert number(scale["ingest"]["postgresql_x2_vs_sqlite_x1_if_every_core_busy"])
     storm = scale["reconnect_storm"]
     assert number(storm["drain_seconds"]) and number(storm["request_latency_p99_s"])
     assert (storm["errors"], storm["lost"], storm["duplicated"]) == (0, 0, 0)
