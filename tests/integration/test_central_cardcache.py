@@ -245,7 +245,8 @@ def test_on_postgresql_a_rebuild_waits_for_the_upload_being_written_and_counts_i
 def _waiting_on_locks(db: Database) -> int:
     with reading(db) as conn:
         found = conn.execute(text(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"))
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND datname = current_database()"))
         return int(found.scalar_one())
 
 
