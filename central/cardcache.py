@@ -26,7 +26,8 @@ lock, so a card with no row yet is locked too: two first uploads of one new card
 each other instead of failing on its key), in one sorted order, then reads the versions
 of those cards' rows, and reads and parses a card's fold only when its version is not the
 kept one. Writes for different cards never wait for each other; two writes for one card
-queue on that card's lock alone, and the second sees the first's version (its statement
+queue on that card's lock alone (two of one server process queue before that, in its
+writer's queue: central.writer), and the second sees the first's version (its statement
 starts after the first committed). A rebuild of every card (`lock_every_card`) waits for
 the uploads being written and holds up the next ones until it commits.
 """

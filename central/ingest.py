@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -73,11 +73,19 @@ class Result:
 
 @dataclass(frozen=True)
 class Ingested:
-    """The answer to an upload: one result per event, and the cards it touched."""
+    """The answer to an upload: one result per event, and the cards it touched (their
+    folds as committed and their consenting customers; `cards` writes them out when the
+    answer is read, after the commit, not while the cards are locked)."""
 
     results: list[Result]
-    cards: dict[str, dict[str, Any]]
+    folds: Mapping[str, Card]
+    people: Mapping[str, dict[str, Any]]
     program_version: str | None
+
+    @cached_property
+    def cards(self) -> dict[str, dict[str, Any]]:
+        """Each touched card as the API answers it, by card ref."""
+        return answer_cards(self.folds, self.people)
 
     def to_json(self) -> bytes:
         """The answer as the API sends it (contract.UploadAnswer): orjson writes it
@@ -236,7 +244,12 @@ def _cards(
 def card_answers(conn: Connection, org: int, found: Mapping[str, Card]
                  ) -> dict[str, dict[str, Any]]:
     """Cards as the API answers them: card_json and the consenting customer, by card ref."""
-    people = _customers(conn, org, found)
+    return answer_cards(found, _customers(conn, org, found))
+
+
+def answer_cards(found: Mapping[str, Card], people: Mapping[str, dict[str, Any]]
+                 ) -> dict[str, dict[str, Any]]:
+    """card_answers, the consenting customers already read."""
     return {ref: {**card.to_json(), "customer": people.get(ref)} for ref, card in sorted(found.items())}
 
 
@@ -352,8 +365,9 @@ def write_batch(
         results = [Result(r.id, HELD, holding[r.id]) if r.status == ACCEPTED and r.id in holding
                    else r for r in results]
     refs = [c.event.card_ref for c in checked if c.event is not None]
-    answer = _cards(conn, org, refs, cards.get(org, refs))
-    return Ingested(results, answer, None if program is None else program[0])
+    touched = cards.get(org, refs)
+    return Ingested(results, touched, _customers(conn, org, touched),
+                    None if program is None else program[0])
 
 
 def card_events(db: Database, org: int, card_ref: str) -> list[dict[str, Any]]:

@@ -6,13 +6,19 @@ batches that queued up meanwhile share a transaction. Each batch stays whole: a 
 commits all of its batches or none, and an upload is answered only after its commit. If
 one batch of a group fails, the others are written again one by one, so a bad batch
 never sinks its neighbours.
+
+On PostgreSQL a process has several writer threads, and a group holds its cards' locks
+until its commit. A writer therefore leaves out of its group the uploads that name a card
+another writer of the same process is writing (or an upload left out before it names):
+they wait in the queue, in their order, for a later group instead of for the other
+group's commit inside the database, and the writer meanwhile writes the uploads it can.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
+from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -41,12 +47,20 @@ def _lost_a_race(error: BaseException) -> bool:
     return getattr(getattr(error, "orig", None), "sqlstate", None) in RACES
 
 
+Key = tuple[int, str]  # (organisation id, card ref), as central.cardcache keys a card
+
+
 @dataclass
 class _Job:
     kiosk: Kiosk
     checked: Sequence[Checked]
     now: datetime
     future: Future[Ingested] = field(default_factory=Future)
+    cards: frozenset[Key] = field(init=False)  # the cards its events name
+
+    def __post_init__(self) -> None:
+        self.cards = frozenset((self.kiosk.org_id, item.event.card_ref)
+                               for item in self.checked if item.event is not None)
 
 
 class BatchWriter:
@@ -59,7 +73,10 @@ class BatchWriter:
         self.max_group = max_group
         # used by the writer thread only; PostgreSQL has other writers: no cache there
         self.cards = CardCache(shared=not db.is_sqlite)
-        self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._queued: deque[_Job] = deque()
+        self._writing: set[Key] = set()  # the cards of the groups being written
+        self._closing = False
+        self._changed = threading.Condition()  # a job queued, a group done, closing
         # SQLite takes one writer at a time. PostgreSQL takes several: while one group
         # waits on the database (each statement is a round trip), another is worked on.
         count = 1 if db.is_sqlite else POSTGRESQL_WRITERS
@@ -71,35 +88,57 @@ class BatchWriter:
     def submit(self, kiosk: Kiosk, checked: Sequence[Checked], now: datetime
                ) -> Future[Ingested]:
         job = _Job(kiosk, checked, now)
-        self._jobs.put(job)
+        with self._changed:
+            self._queued.append(job)
+            self._changed.notify()
         return job.future
 
     def close(self) -> None:
         """Finish the queued batches, then stop the threads."""
-        for _ in self._threads:
-            self._jobs.put(None)
+        with self._changed:
+            self._closing = True
+            self._changed.notify_all()
         for thread in self._threads:
             thread.join(timeout=30)
 
     def _run(self) -> None:
-        while True:
-            job = self._jobs.get()
-            if job is None:
-                return
-            group = [job]
-            stopping = False
-            while len(group) < self.max_group:
-                try:
-                    more = self._jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stopping = True
-                    break
-                group.append(more)
-            self._write(group)
-            if stopping:
-                return
+        while (group := self._take_group()) is not None:
+            try:
+                self._write(group)
+            finally:
+                with self._changed:
+                    self._writing.difference_update(card for job in group for card in job.cards)
+                    self._changed.notify_all()
+
+    def _take_group(self) -> list[_Job] | None:
+        """The next group (up to max_group queued uploads, in their order, none naming a
+        card another group is being written with); None once closing and nothing is left."""
+        with self._changed:
+            while True:
+                group = self._free_jobs()
+                if group:
+                    for job in group:
+                        self._writing.update(job.cards)
+                    return group
+                if self._closing and not self._queued:
+                    return None
+                self._changed.wait()
+
+    def _free_jobs(self) -> list[_Job]:
+        # under self._changed. A job left out keeps its place at the queue's head, and its
+        # cards stay out of this group too: each card's uploads are written in their order.
+        group: list[_Job] = []
+        left_out: list[_Job] = []
+        waiting: set[Key] = set()  # the cards of the jobs left out
+        while self._queued and len(group) < self.max_group:
+            job = self._queued.popleft()
+            if self._writing.isdisjoint(job.cards) and waiting.isdisjoint(job.cards):
+                group.append(job)
+            else:
+                waiting.update(job.cards)
+                left_out.append(job)
+        self._queued.extendleft(reversed(left_out))
+        return group
 
     def _write(self, group: list[_Job], attempt: int = 1) -> None:
         try:
@@ -107,8 +146,8 @@ class BatchWriter:
                 cards = self.cards.session(conn)
                 # every card of the group at once, in one sorted order: two processes'
                 # groups then wait for each other at worst, never deadlock batch by batch
-                wanted = sorted({(job.kiosk.org_id, item.event.card_ref) for job in group
-                                 for item in job.checked if item.event is not None})
+                # (the groups of one process name no card in common: see _free_jobs)
+                wanted = sorted(set().union(*(job.cards for job in group)))
                 for org in sorted({org for org, _ref in wanted}):
                     cards.get(org, [ref for owner, ref in wanted if owner == org])
                 answers = [write_batch(conn, j.kiosk, j.checked, j.now, cards) for j in group]

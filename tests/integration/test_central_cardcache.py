@@ -170,6 +170,42 @@ def test_on_postgresql_a_card_being_written_holds_up_only_its_own_uploads(
         other.dispose()
 
 
+def test_on_postgresql_an_upload_naming_a_card_its_process_is_writing_waits_in_the_queue(
+    postgres_db: str,
+) -> None:
+    add_kiosk(postgres_db, "ka")
+    add_kiosk(postgres_db, "kb")
+    db, other = open_database(postgres_db), open_database(postgres_db)
+    writer, other_writer = BatchWriter(db), BatchWriter(other)
+    busy, also, free = CARDS[0], CARDS[1], CARDS[2]
+    try:
+        with writing(other) as conn:
+            other_writer.cards.session(conn).get(DEFAULT_ORG, [busy])  # another process
+            first = writer.submit(Kiosk("ka", 1, DEFAULT_ORG), [check_event(
+                _event("ka", 1, busy, EventKind.STAMP, 1, NOW), "ka", NOW)], NOW)
+            assert wait_until(lambda: _waiting_on_locks(other) == 1, timeout=10)
+            # the busy card again (with another one), then a card nobody is writing
+            second = writer.submit(Kiosk("ka", 1, DEFAULT_ORG), [check_event(
+                _event("ka", 2, busy, EventKind.STAMP, 1, NOW), "ka", NOW), check_event(
+                _event("ka", 3, also, EventKind.STAMP, 1, NOW), "ka", NOW)], NOW)
+            done = _upload(writer, "kb", [_event("kb", 1, free, EventKind.STAMP, 1, NOW)])
+            assert done[free]["stamps"] == 1
+            # the second upload was not taken into a group of its own to wait in the
+            # database beside the first: it is still queued
+            assert _waiting_on_locks(other) == 1
+            assert not first.done() and not second.done()
+        assert first.result(timeout=30).cards[busy]["stamps"] == 1
+        answer = second.result(timeout=30).cards
+        assert (answer[busy]["stamps"], answer[also]["stamps"]) == (2, 1)
+        for card in (busy, also, free):
+            assert stored_state(db, card) == stored_fold(db, card)
+    finally:
+        for each in (writer, other_writer):
+            each.close()
+        db.dispose()
+        other.dispose()
+
+
 def test_on_postgresql_a_rebuild_waits_for_the_upload_being_written_and_counts_it(
     postgres_db: str,
 ) -> None:
@@ -206,11 +242,16 @@ def test_on_postgresql_a_rebuild_waits_for_the_upload_being_written_and_counts_i
         other.dispose()
 
 
-def _waiting_on_a_lock(db: Database) -> bool:
+def _waiting_on_locks(db: Database) -> int:
     with reading(db) as conn:
         found = conn.execute(text(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"))
-        return bool(found.scalar())
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+            "AND datname = current_database()"))
+        return int(found.scalar_one())
+
+
+def _waiting_on_a_lock(db: Database) -> bool:
+    return _waiting_on_locks(db) > 0
 
 
 def test_a_batch_that_cannot_be_written_fails_alone_and_the_rest_of_its_group_commits(
