@@ -84,7 +84,8 @@ class EventBatch(BaseModel):
 async def _read_body(request: Request) -> bytes:
     cap = request.app.state.limits.max_body
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > cap:
+    if declared is not None and declared.isascii() and declared.isdigit() \
+            and int(declared) > cap:
         raise HTTPException(413, f"body larger than {cap} bytes")
     chunks, size = [], 0
     try:

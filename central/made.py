@@ -94,7 +94,7 @@ def account_of(staff_ref: str | None) -> int | None:
     if staff_ref is None or not staff_ref.startswith(ACCOUNT_PREFIX):
         return None
     rest = staff_ref.removeprefix(ACCOUNT_PREFIX)
-    return int(rest) if rest.isdigit() and len(rest) <= 18 else None
+    return int(rest) if rest.isascii() and rest.isdigit() and len(rest) <= 18 else None
 
 
 # the card page and the dashboard read the total here

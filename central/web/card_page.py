@@ -181,7 +181,7 @@ def routes(app: FastAPI, db: Database, now: Any) -> None:
 
     async def form(request: Request) -> Any:
         declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_FORM:
+        if declared.isascii() and declared.isdigit() and int(declared) > MAX_FORM:
             raise HTTPException(413)
         return await request.form(max_files=0, max_fields=20)
 

@@ -46,7 +46,8 @@ def adjust_form(delta_text: str, reason_text: str) -> AdjustForm:
     cleaned = delta_text.strip().replace("\u2212", "-").replace(" ", "")
     digits = cleaned.removeprefix("+").removeprefix("-")
     delta = 0
-    if not digits.isdigit() or len(digits) > 5 or cleaned.startswith("+-"):
+    # ASCII digits only: str.isdigit also says yes to '¹' or '²', which int() refuses
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 5 or cleaned.startswith("+-"):
         problems["delta"] = "fix_delta_bad"
     else:
         delta = int(cleaned)

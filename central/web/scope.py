@@ -32,7 +32,7 @@ def chosen_shop(account: Account, visible: list[Shop], asked: str | None) -> int
     none of the organisation's), else a manager's own, else None (all shops)."""
     if asked in (None, "", "all"):
         return account.shop_id
-    if not asked.isdigit() or len(asked) > 9:
+    if not (asked.isascii() and asked.isdigit()) or len(asked) > 9:
         raise HTTPException(404)
     wanted = int(asked)
     see_shop(account, wanted)

@@ -91,6 +91,7 @@ def test_another_organisations_owner_sees_nothing_of_this_one(central: tuple[str
     web = signed_in(base, "other@example.org")
     assert visits(web, "/dashboard?period=today") == "1"
     assert web.get(f"/dashboard?shop={gare}").status_code == 404
+    assert web.get("/dashboard?shop=%C2%B9").status_code == 404  # "¹": not a shop's number
     kiosks = web.get("/dashboard/kiosks").text
     assert "k-other" in kiosks and "k-main" not in kiosks and "k-gare" not in kiosks
     exported = web.get("/dashboard/export/events.csv?from=2026-03-12&to=2026-03-12").text

@@ -186,6 +186,7 @@ def test_retry_after_is_read_as_seconds_or_as_an_http_date() -> None:
     assert parse_retry_after(format_datetime(now + timedelta(seconds=30), usegmt=True), now) == 30
     assert parse_retry_after(format_datetime(now - timedelta(hours=1), usegmt=True), now) == 0
     assert parse_retry_after("soon", now) is None
+    assert parse_retry_after("\u00b2", now) is None  # a digit to str.isdigit, not to float()
     assert parse_retry_after(None, now) is None
 
 

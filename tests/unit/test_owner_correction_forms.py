@@ -21,6 +21,8 @@ def test_each_field_names_its_own_problem() -> None:
                                              "reason": "fix_reason_missing"}
     assert adjust_form("two", "x").problems == {"delta": "fix_delta_bad"}
     assert adjust_form("+-2", "x").problems == {"delta": "fix_delta_bad"}
+    assert adjust_form("\u00b9", "x").problems == {"delta": "fix_delta_bad"}  # a digit to
+    assert adjust_form("-\u0663", "x").problems == {"delta": "fix_delta_bad"}  # Python, not to us
     assert adjust_form(str(MAX_DELTA + 1), "x").problems == {"delta": "fix_delta_bad"}
     assert adjust_form("1", "x" * 41).problems == {"reason": "fix_reason_long"}
 
