@@ -6,6 +6,11 @@ write path together. A server process therefore keeps the folds it last committe
 memory (`CardCache`), and a transaction (`CardSession`) advances them there, writing
 each touched card's row once just before its commit.
 
+A row stores its card's fold in short: without its card_ref (the row's key, 64
+characters) and without the fields that still hold what a new card holds (zeros, empty
+counts, nulls), which are most of them (`stored_text`, `full_state`). That is about half
+the row, and of what each write of it puts in the WAL.
+
 Every write of a card's row stores a new random `version` with it. A kept fold is the
 stored one exactly while the row's version is the one kept with it.
 
@@ -141,6 +146,25 @@ class Card:
         return card_json(self.state, self.flagged, self.state_dict)
 
 
+# CardState.to_dict() of a card with no event yet: every field's value in a new card
+_NEW_CARD = CardState(card_ref="").to_dict()
+
+
+def stored_text(state_dict: Mapping[str, Any]) -> str:
+    """A fold (CardState.to_dict()) as its card's row stores it: JSON of the fields whose
+    value is not a new card's, without the card_ref."""
+    # every new card's value is falsy: a truthy value is kept without a look at it
+    return orjson.dumps({name: value for name, value in state_dict.items()
+                         if (value or value != _NEW_CARD[name]) and name != "card_ref"}
+                        ).decode()
+
+
+def full_state(card_ref: str, text: str | bytes) -> dict[str, Any]:
+    """CardState.to_dict() of the card whose row stores `text` (`stored_text`; a row
+    written before rows were short holds every field: the same dict)."""
+    return {**_NEW_CARD, **orjson.loads(text), "card_ref": card_ref}
+
+
 def take_seq(conn: Connection, org: int, n: int) -> list[tuple[int, int]]:
     """n positions (changed_xid, changed) in the organisation's card changes, in order,
     for the card rows this transaction writes (central.changes says how kiosks page them).
@@ -165,7 +189,7 @@ def load(conn: Connection, org: int, refs: Iterable[str]) -> dict[str, Card]:
         return {}
     loaded = {}
     for row in _CARDS.run(conn, wanted, org=org):
-        as_dict = orjson.loads(row.state)  # what flush wrote: plain JSON
+        as_dict = full_state(row.card_ref, row.state)
         loaded[row.card_ref] = Card(CardState.from_dict(as_dict), orjson.loads(row.flagged),
                                     as_dict, row.version)
     return loaded
@@ -275,7 +299,7 @@ class CardSession:
             org, ref = key
             version, (xid, seq) = new_version(), next(seqs[org])
             self.changed[key] = Card(card.state, card.flagged, card.state_dict, version)
-            state = orjson.dumps(card.state_dict).decode()
+            state = stored_text(card.state_dict)
             flags = orjson.dumps(card.flagged).decode()
             if key in self.read or (self.trusted and key in self._known):  # it has a row
                 old.append({"org": org, "ref": ref, "state": state, "flagged": flags,
