@@ -1,7 +1,9 @@
-"""What the central stores for each card (card_states).
+"""What the central stores for each card (card_states), and how it finds cards by ref.
 
 A card's row holds its fold in short (no card_ref, no new-card values), read back whole;
-migration 0018 writes every row whole again on its way down, for an older server.
+migration 0018 writes every row whole again on its way down, for an older server. On
+PostgreSQL, a lookup by a list of refs probes the primary key once per ref even in a
+table that has no statistics yet.
 """
 
 from __future__ import annotations
@@ -9,18 +11,20 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from hypothesis import given
-from sqlalchemy import select
+from sqlalchemy import bindparam, event, select, text
 
 from central import migrations
 from central.cardcache import full_state, stored_text
 from central.changes import changed_cards
-from central.db import Database, card_states, metadata, open_database, reading
+from central.db import Database, card_states, metadata, open_database, reading, writing
+from central.fastsql import InQuery
 from central.orgs import DEFAULT_ORG, Kiosk
 from central.testing import add_kiosk, event_dict
 from central.validate import check_event
@@ -111,3 +115,50 @@ def test_the_way_down_from_0018_writes_every_card_row_whole_for_an_older_server(
     _upload(db)  # the same events again: duplicates, nothing rewritten
     assert all(CardState.from_dict(full_state(ref, stored)) == stored_fold(db, ref)
                for ref, stored in _rows(db).items())
+
+
+_REFS = InQuery(card_states.c.card_ref, lambda wanted: select(card_states.c.card_ref).where(
+    card_states.c.org_id == bindparam("org"), wanted))
+
+
+def _fill(db: Database, cards: int) -> None:
+    with writing(db) as conn:
+        conn.execute(card_states.insert(), [
+            {"org_id": DEFAULT_ORG, "card_ref": f"{n:064x}", "state": "{}", "flagged": "{}",
+             "changed": n, "changed_xid": 0, "version": n} for n in range(1, cards + 1)])
+
+
+def test_a_lookup_by_refs_finds_each_stored_card_once(db: Database) -> None:
+    _fill(db, 20)
+    wanted = [f"{n:064x}" for n in (3, 3, 7, 99, 20)]
+    with reading(db) as conn:
+        found = [row.card_ref for row in _REFS.run(conn, wanted, org=DEFAULT_ORG)]
+    assert sorted(found) == [f"{n:064x}" for n in (3, 7, 20)]
+
+
+def test_a_lookup_by_refs_probes_the_primary_key_in_a_table_without_statistics(
+        postgres_db: str) -> None:
+    add_kiosk(postgres_db, "k1")
+    db = open_database(postgres_db)
+    try:
+        with db.engine.begin() as conn:  # no ANALYZE, no autovacuum: no statistics
+            conn.execute(text("ALTER TABLE card_states SET (autovacuum_enabled = off)"))
+            key = conn.execute(text(
+                "SELECT conindid::regclass::text FROM pg_constraint "
+                "WHERE conrelid = 'card_states'::regclass AND contype = 'p'")).scalar_one()
+        _fill(db, 20_000)
+
+        def explain(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
+                    _many: bool) -> tuple[str, Any]:
+            return "EXPLAIN " + statement, parameters
+
+        event.listen(db.engine, "before_cursor_execute", explain, retval=True)
+        with reading(db) as conn:
+            wanted = [f"{n:064x}" for n in range(1, 20_000, 50)]
+            plans = [row[0] for row in _REFS.run(conn, wanted, org=DEFAULT_ORG)]
+        event.remove(db.engine, "before_cursor_execute", explain)
+    finally:
+        db.dispose()
+    assert any(f"Index Scan using {key}" in line or f"Index Only Scan using {key}" in line
+               for line in plans), plans
+    assert not any("card_states_by_change" in line for line in plans), plans
