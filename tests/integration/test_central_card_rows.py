@@ -52,6 +52,11 @@ def test_a_new_cards_row_holds_nothing_but_what_differs_from_a_new_card() -> Non
     assert stored_text(CardState(CARDS[0]).to_dict()) == "{}"
     state = CardState(CARDS[0], stamps=0, links_revoked=0, tier="gold")
     assert json.loads(stored_text(state.to_dict())) == {"links_revoked": 0, "tier": "gold"}
+    # empty, but not a new card's None: kept, and read back as it was
+    state = CardState(CARDS[0], tier="", welcome_day="", links_revoked=0)
+    assert json.loads(stored_text(state.to_dict())) == {
+        "tier": "", "welcome_day": "", "links_revoked": 0}
+    assert full_state(CARDS[0], stored_text(state.to_dict())) == state.to_dict()
 
 
 @pytest.fixture()
