@@ -105,7 +105,6 @@ class InQuery:
             compiled.params({**extra, **{f"v{i}": v for i, v in enumerate(padded)}}),
         )
 
-
     def _probes(self) -> Select[Any]:
         """PostgreSQL: the query once per value of the array parameter `values`."""
         # strings as text, as in `unnest` below
