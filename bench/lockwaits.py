@@ -13,7 +13,8 @@ waits on its statement; "waiting backends per sample" is the figure to compare.
 Beside the waits, what PostgreSQL itself spent per event over the ingest: WAL bytes
 (`pg_current_wal_lsn`), WAL records and full-page images (`pg_stat_wal`), WAL flushes
 (fsyncs) per second, rows per event by table (inserted, updated, of which HOT: no new
-index entry), the CPU of the cluster's processes (the postmaster's process tree, from
+index entry), WAL bytes per event by the table or index its records change
+(pg_walinspect), the CPU of the cluster's processes (the postmaster's process tree, from
 /proc) and the machine's busy share (/proc/stat: 1.0 is every core busy, whoever used it;
 on a shared machine read it beside the load average).
 """
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from bench import central
 from bench.procstat import machine_seconds, postmaster, tree_cpu_seconds
@@ -54,6 +56,15 @@ _WAL = text(
 _ROWS = text(
     "SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del FROM pg_stat_user_tables "
     "WHERE n_tup_ins + n_tup_upd + n_tup_del > 0 ORDER BY relname")
+# WAL of the ingest by the relation its records change (pg_walinspect, PostgreSQL 15's
+# contrib): a record's first block names the relation's file; commits name none
+_LSN = text("SELECT CAST(pg_current_wal_lsn() AS text)")
+_WAL_BY_RELATION = text(
+    "SELECT COALESCE(CAST(pg_filenode_relation(0, CAST(file AS oid)) AS text), file, "
+    "'(none)') AS relation, sum(record_length) AS bytes "
+    "FROM (SELECT record_length, substring(block_ref FROM 'rel [0-9]+/[0-9]+/([0-9]+)') "
+    "AS file FROM pg_get_wal_records_info(CAST(:start AS pg_lsn), CAST(:end AS pg_lsn))) AS w "
+    "GROUP BY 1 ORDER BY 2 DESC LIMIT 12")
 PERIOD_S = 0.02
 
 
@@ -70,6 +81,24 @@ def _rows_per_event(engine: Any, events: int) -> dict[str, dict[str, float]]:
         ("inserted", row.n_tup_ins), ("updated", row.n_tup_upd),
         ("of_which_hot", row.n_tup_hot_upd), ("deleted", row.n_tup_del)) if value}
         for row in rows}
+
+
+def _walinspect(engine: Any) -> bool:
+    """pg_walinspect in the bench's database, if the cluster has it."""
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_walinspect"))
+    except SQLAlchemyError:  # a cluster without contrib: no split, the rest stands
+        return False
+    return True
+
+
+def _wal_by_relation(engine: Any, start: str, events: int) -> dict[str, float]:
+    """Bytes of WAL per event since `start`, by relation, most first."""
+    with engine.connect() as conn:
+        end = conn.execute(_LSN).scalar_one()
+        rows = conn.execute(_WAL_BY_RELATION, {"start": start, "end": end}).all()
+    return {row.relation: round(float(row.bytes) / events, 1) for row in rows}
 
 
 def postgres_cost(before: list[float], after: list[float], events: int, seconds: float,
@@ -122,7 +151,10 @@ def run(sizes: Sizes, workers: int) -> dict[str, Any]:
         def mark(moment: str) -> None:  # CPU over the ingest alone, not its set-up
             marks[moment] = (tree_cpu_seconds(cluster), machine_seconds())
 
+        inspect = _walinspect(engine)
         wal_before = _wal(engine)
+        with engine.connect() as conn:
+            start = conn.execute(_LSN).scalar_one()
         sampler.start()
         try:
             ingest = central.run(sizes.kiosks, sizes.batches, sizes.batch_size, Path(tmp),
@@ -136,6 +168,9 @@ def run(sizes: Sizes, workers: int) -> dict[str, Any]:
             cost = postgres_cost(wal_before, _wal(engine), ingest["events"],
                                  ingest["seconds"], cpu_1 - cpu_0, (busy_1 - busy_0, all_1 - all_0))
             cost["rows_per_event"] = _rows_per_event(engine, ingest["events"])
+            if inspect:
+                cost["wal_bytes_per_event_by_relation"] = _wal_by_relation(
+                    engine, start, ingest["events"])
         finally:
             engine.dispose()
     waiting = sum(not_granted.values())

@@ -6,6 +6,11 @@ write path together. A server process therefore keeps the folds it last committe
 memory (`CardCache`), and a transaction (`CardSession`) advances them there, writing
 each touched card's row once just before its commit.
 
+A row stores its card's fold in short: without its card_ref (the row's key, 64
+characters) and without the fields that still hold what a new card holds (zeros, empty
+counts, nulls), which are most of them (`stored_text`, `full_state`). That is about half
+the row, and of what each write of it puts in the WAL.
+
 Every write of a card's row stores a new random `version` with it. A kept fold is the
 stored one exactly while the row's version is the one kept with it.
 
@@ -41,9 +46,9 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
-from datetime import tzinfo
-from typing import Any
+from datetime import date, datetime, tzinfo
+from operator import itemgetter
+from typing import Any, NamedTuple, get_args, get_type_hints
 
 import orjson
 from sqlalchemy import bindparam, insert, select, text, update
@@ -128,10 +133,10 @@ def lock_every_card(conn: Connection, org: int) -> None:
         conn.execute(_LOCK_EVERY_CARD, {"org": org})
 
 
-@dataclass(frozen=True)
-class Card:
+class Card(NamedTuple):
     """A card's fold, its flagged events, the fold as a dict (it is needed twice), and
-    the version of the row it was read from or written to."""
+    the version of the row it was read from or written to. (A named tuple: several are
+    made for each card of each upload, each a fraction of a frozen dataclass's cost.)"""
 
     state: CardState
     flagged: Mapping[str, list[str]]
@@ -140,6 +145,38 @@ class Card:
 
     def to_json(self) -> dict[str, Any]:
         return card_json(self.state, self.flagged, self.state_dict)
+
+
+# CardState.to_dict() of a card with no event yet: every field's value in a new card
+_NEW_CARD = CardState(card_ref="").to_dict()
+
+
+# Every value of a new card is falsy, so a row keeps the truthy values, then the falsy
+# ones that differ from a new card's: only where a new card has None (0 is not None),
+# and not a moment or a day (written as text that is never empty).
+_HINTS = get_type_hints(CardState)
+_FALSY_OR_NONE = tuple(
+    name for name, value in _NEW_CARD.items() if value is None
+    and not set(get_args(_HINTS[name])) - {type(None)} <= {datetime, date})
+_TRUTHY = itemgetter(1)
+
+
+def stored_text(state_dict: Mapping[str, Any]) -> str:
+    """A fold (CardState.to_dict()) as its card's row stores it: JSON of the fields whose
+    value is not a new card's, without the card_ref."""
+    short = dict(filter(_TRUTHY, state_dict.items()))  # in C: a write per card per upload
+    del short["card_ref"]
+    for name in _FALSY_OR_NONE:
+        value = state_dict[name]
+        if value is not None and not value:
+            short[name] = value
+    return orjson.dumps(short).decode()
+
+
+def full_state(card_ref: str, text: str | bytes) -> dict[str, Any]:
+    """CardState.to_dict() of the card whose row stores `text` (`stored_text`; a row
+    written before rows were short holds every field: the same dict)."""
+    return {**_NEW_CARD, **orjson.loads(text), "card_ref": card_ref}
 
 
 def take_seq(conn: Connection, org: int, n: int) -> list[tuple[int, int]]:
@@ -166,7 +203,7 @@ def load(conn: Connection, org: int, refs: Iterable[str]) -> dict[str, Card]:
         return {}
     loaded = {}
     for row in _CARDS.run(conn, wanted, org=org):
-        as_dict = orjson.loads(row.state)  # what flush wrote: plain JSON
+        as_dict = full_state(row.card_ref, row.state)
         loaded[row.card_ref] = Card(CardState.from_dict(as_dict), orjson.loads(row.flagged),
                                     as_dict, row.version)
     return loaded
@@ -276,8 +313,8 @@ class CardSession:
             org, ref = key
             version, (xid, seq) = new_version(), next(seqs[org])
             self.changed[key] = Card(card.state, card.flagged, card.state_dict, version)
-            state = orjson.dumps(card.state_dict).decode()
-            flags = orjson.dumps(card.flagged).decode()
+            state = stored_text(card.state_dict)
+            flags = orjson.dumps(card.flagged).decode() if card.flagged else "{}"
             if key in self.read or (self.trusted and key in self._known):  # it has a row
                 old.append({"org": org, "ref": ref, "state": state, "flagged": flags,
                             "version": version, "seq": seq, "xid": xid})

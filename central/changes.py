@@ -50,7 +50,7 @@ from typing import Any
 from sqlalchemy import bindparam, cast, func, select, tuple_
 from sqlalchemy.types import BigInteger, Text
 
-from central.cardcache import Card
+from central.cardcache import Card, full_state
 from central.db import Database, card_states, reading
 from central.ingest import card_answers
 from kiosk.core.events import CardState
@@ -120,7 +120,7 @@ def changed_cards(db: Database, org: int, after: str, limit: int = DEFAULT_PAGE)
         rows = rows[:limit]
         found = {}
         for row in rows:
-            as_dict = json.loads(row.state)
+            as_dict = full_state(row.card_ref, row.state)
             found[row.card_ref] = Card(CardState.from_dict(as_dict), json.loads(row.flagged),
                                        as_dict)
         cards = card_answers(conn, org, found)

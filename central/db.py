@@ -157,7 +157,8 @@ card_states = Table(
     metadata,
     Column("org_id", Integer, primary_key=True),
     Column("card_ref", String(64), primary_key=True),
-    Column("state", Text, nullable=False),  # CardState.to_dict() as JSON
+    # CardState.to_dict() as JSON, without card_ref and new-card values (central.cardcache)
+    Column("state", Text, nullable=False),
     Column("flagged", Text, nullable=False),  # {event id: [flags]} as JSON
     # kiosks pull cards changed after a cursor (changed_xid, changed), central.changes:
     # SQLite: the organisation's card_seq this write took, changed_xid 0; PostgreSQL: a

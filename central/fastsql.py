@@ -19,7 +19,20 @@ from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import ColumnElement, Insert, Select, String, Table, any_, bindparam
+from sqlalchemy import (
+    ColumnElement,
+    Insert,
+    Select,
+    String,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    select,
+    true,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, CursorResult
 
@@ -48,11 +61,19 @@ def _compile(statement: Select[Any] | Insert, conn: Connection) -> _Compiled:
 class InQuery:
     """`build(values_in)` where values_in is `column IN (...)`: run for a list of values.
 
-    On PostgreSQL the list is one array parameter (`column = ANY(...)`, in binary): one
-    statement text for every length, which psycopg converts once and the server prepares once
-    (psycopg converts a statement of more than 50 parameters anew on every run). Elsewhere
-    the list is padded (with its last value, which changes no answer) to a few fixed
-    lengths, so each length is compiled once."""
+    On PostgreSQL the list is one array parameter (in binary): one statement text for every
+    length, which psycopg converts once and the server prepares once (psycopg converts a
+    statement of more than 50 parameters anew on every run). The query is run once per
+    value of the array (a LATERAL join, which the planner cannot merge into a scan of the
+    table: OFFSET 0), each time with `column = value`: a probe of the index that starts
+    with the query's keys, whatever the table's statistics say. Written as `column =
+    ANY(array)`, a lookup of a few hundred cards in a table without statistics yet (new,
+    or restored from a dump, until autovacuum analyses it) reads every card of the
+    organisation through another index on its first key.
+
+    Elsewhere the list is padded (with its last value, which changes no answer) to a few
+    fixed lengths, so each length is compiled once. Each value is looked up once; the rows
+    come in no particular order."""
 
     def __init__(self, column: ColumnElement[Any],
                  build: Callable[[ColumnElement[bool]], Select[Any]]) -> None:
@@ -64,13 +85,12 @@ class InQuery:
         if conn.dialect.name == "postgresql":
             compiled = self._compiled.get(("postgresql", 0))
             if compiled is None:
-                wanted = self.column == any_(bindparam("values"))
-                compiled = _compile(self.build(wanted), conn)
+                compiled = _compile(self._probes(), conn)
                 # the array in binary (Arrays says why)
                 compiled.sql = compiled.sql.replace("%(values)s", "%(values)b")
                 self._compiled["postgresql", 0] = compiled
             return conn.exec_driver_sql(
-                compiled.sql, compiled.params({**extra, "values": list(values)}))
+                compiled.sql, compiled.params({**extra, "values": list(dict.fromkeys(values))}))
         size = 16
         while size < len(values):
             size *= 2
@@ -84,6 +104,16 @@ class InQuery:
             compiled.sql,
             compiled.params({**extra, **{f"v{i}": v for i, v in enumerate(padded)}}),
         )
+
+    def _probes(self) -> Select[Any]:
+        """PostgreSQL: the query once per value of the array parameter `values`."""
+        # strings as text, as in `unnest` below
+        kind = Text() if isinstance(self.column.type, String) else self.column.type
+        wanted = func.unnest(cast(bindparam("values"), postgresql.ARRAY(kind))
+                             ).table_valued("value").render_derived(name="wanted")
+        found = (self.build(self.column == wanted.c.value)
+                 .offset(literal_column("0")).lateral("found"))
+        return select(*found.c).select_from(wanted).join(found, true())
 
 
 class InsertMany:

@@ -28,6 +28,7 @@ from central.cardcache import (
     load,
     lock_every_card,
     new_version,
+    stored_text,
     take_seq,
 )
 from central.cards import time_flags
@@ -226,7 +227,7 @@ def rebuild(conn: Connection, org: int, tz: tzinfo) -> int:
         state = fold(ref, map(_event, rows), tz)
         flags = {row.id: row.flags.split(",") for row in rows if row.flags}
         conn.execute(insert(card_states).values(
-            org_id=org, card_ref=ref, state=json.dumps(state.to_dict()),
+            org_id=org, card_ref=ref, state=stored_text(state.to_dict()),
             flagged=json.dumps(flags), changed=seq, changed_xid=xid, version=new_version(),
         ))
     bump_generation(conn)

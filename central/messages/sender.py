@@ -11,7 +11,6 @@ ends the run, leaving the rest pending for the next one.
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from typing import Protocol
 from sqlalchemy import select
 
 from central import program as programs_mod
+from central.cardcache import full_state
 from central.db import Database, card_states, organisations, reading, writing
 from central.ingest import current
 from central.messages import outbox
@@ -81,7 +81,7 @@ def plan(db: Database, org: int, program: Program, settings: Settings, now: date
         rows = conn.execute(select(card_states.c.card_ref, card_states.c.state)
                             .where(card_states.c.org_id == org,
                                    card_states.c.card_ref.in_(sorted(people))))
-        cards = [(CardState.from_dict(json.loads(row.state)), people[row.card_ref])
+        cards = [(CardState.from_dict(full_state(row.card_ref, row.state)), people[row.card_ref])
                  for row in rows]
         found = due(program, settings.policy, cards, outbox.history(conn, org), now)
         return outbox.queue(conn, org, found, now)

@@ -7,7 +7,6 @@ virtual controller, gpiozero's MockFactory, SQLite files, the central over HTTP)
 from __future__ import annotations
 
 import io
-import json
 import os
 import sqlite3
 import subprocess
@@ -22,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from central import pairing
+from central.cardcache import full_state
 from central.db import open_database
 from central.testing import running_server
 from kiosk.cli import main as kiosk_cli
@@ -126,9 +126,9 @@ def _central_card(db_path: Path, prefix: str) -> tuple[dict[str, object], int]:
     """The central's fold of the card (empty before its first upload), and how many
     enrolments of it it stored."""
     with sqlite3.connect(db_path) as db:
-        found = db.execute("SELECT state FROM card_states WHERE card_ref LIKE ?",
+        found = db.execute("SELECT card_ref, state FROM card_states WHERE card_ref LIKE ?",
                            (prefix + "%",)).fetchall()
-        state = json.loads(found[0][0]) if found else {}
+        state = full_state(*found[0]) if found else {}
         [(enrolments,)] = db.execute(
             "SELECT count(*) FROM events WHERE kind = 'enrolled' AND card_ref LIKE ?",
             (prefix + "%",)).fetchall()

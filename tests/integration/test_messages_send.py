@@ -4,7 +4,6 @@ across a crash, bounces not retried, a broken template stopping nothing)."""
 
 from __future__ import annotations
 
-import json
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,6 +18,7 @@ pytest.importorskip("central.consent", reason="central.consent (the customers' c
 from sqlalchemy import select  # noqa: E402
 from sqlalchemy.engine import Connection  # noqa: E402
 
+from central.cardcache import full_state  # noqa: E402
 from central.cli import main  # noqa: E402
 from central.consent import Purpose  # noqa: E402
 from central.db import card_states, writing  # noqa: E402
@@ -268,7 +268,7 @@ def due_again(conn: Connection, org: int, program: Program, own: Settings) -> li
     """What the rules would queue with no memory of the outbox (a second sender's view)."""
     people = recipients(conn, org, "fr")
     rows = conn.execute(select(card_states).where(card_states.c.org_id == org))
-    cards = [(CardState.from_dict(json.loads(r.state)), people[r.card_ref]) for r in rows
+    cards = [(CardState.from_dict(full_state(r.card_ref, r.state)), people[r.card_ref]) for r in rows
              if r.card_ref in people]
     return due(program, own.policy, cards, [], NOW)
 

@@ -3,12 +3,12 @@ states must always equal, however many processes wrote them."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC
 
 from sqlalchemy import select
 
 from central import store
+from central.cardcache import full_state
 from central.db import Database, card_states, reading
 from central.ingest import card_events
 from central.orgs import DEFAULT_ORG
@@ -31,4 +31,4 @@ def stored_state(db: Database, card: str) -> CardState:
     with reading(db) as conn:
         row = conn.execute(select(card_states.c.state).where(
             card_states.c.org_id == DEFAULT_ORG, card_states.c.card_ref == card)).one_or_none()
-    return CardState(card) if row is None else CardState.from_dict(json.loads(row.state))
+    return CardState(card) if row is None else CardState.from_dict(full_state(card, row.state))
