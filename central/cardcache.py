@@ -165,7 +165,7 @@ def stored_text(state_dict: Mapping[str, Any]) -> str:
     """A fold (CardState.to_dict()) as its card's row stores it: JSON of the fields whose
     value is not a new card's, without the card_ref."""
     short = dict(filter(_TRUTHY, state_dict.items()))  # in C: a write per card per upload
-    del short["card_ref"]
+    short.pop("card_ref", None)
     for name in _FALSY_OR_NONE:
         value = state_dict[name]
         if value is not None and not value:
@@ -173,10 +173,20 @@ def stored_text(state_dict: Mapping[str, Any]) -> str:
     return orjson.dumps(short).decode()
 
 
+# a new card's empty maps and lists: each card read gets its own, never _NEW_CARD's
+_CONTAINERS = tuple((name, type(value)) for name, value in _NEW_CARD.items()
+                    if isinstance(value, dict | list))
+
+
 def full_state(card_ref: str, text: str | bytes) -> dict[str, Any]:
     """CardState.to_dict() of the card whose row stores `text` (`stored_text`; a row
     written before rows were short holds every field: the same dict)."""
-    return {**_NEW_CARD, **orjson.loads(text), "card_ref": card_ref}
+    stored = orjson.loads(text)
+    whole = {**_NEW_CARD, **stored, "card_ref": card_ref}
+    for name, kind in _CONTAINERS:
+        if name not in stored:
+            whole[name] = kind()
+    return whole
 
 
 def take_seq(conn: Connection, org: int, n: int) -> list[tuple[int, int]]:

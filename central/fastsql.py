@@ -73,7 +73,8 @@ class InQuery:
 
     Elsewhere the list is padded (with its last value, which changes no answer) to a few
     fixed lengths, so each length is compiled once. Each value is looked up once; the rows
-    come in no particular order."""
+    come in no particular order. `build` must not limit, order or deduplicate (LIMIT,
+    ORDER BY, DISTINCT): on PostgreSQL they would apply to each value's rows alone."""
 
     def __init__(self, column: ColumnElement[Any],
                  build: Callable[[ColumnElement[bool]], Select[Any]]) -> None:

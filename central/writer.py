@@ -1,4 +1,4 @@
-"""One writer thread that commits the uploads waiting at that moment in one transaction.
+"""Writer threads that commit the uploads waiting at that moment in one transaction.
 
 Every commit costs an fsync (synchronous=FULL), so with fifty kiosks syncing at once the
 server would spend most of its time waiting on the disk one batch after another. Here the
@@ -105,6 +105,11 @@ class BatchWriter:
         while (group := self._take_group()) is not None:
             try:
                 self._write(group)
+            except Exception as error:  # never a silent end of a writer: answer and go on
+                log.exception("a group of uploads could not be answered")
+                for job in group:
+                    if not job.future.done():
+                        job.future.set_exception(error)
             finally:
                 with self._changed:
                     self._writing.difference_update(card for job in group for card in job.cards)
@@ -133,7 +138,10 @@ class BatchWriter:
         while self._queued and len(group) < self.max_group:
             job = self._queued.popleft()
             if self._writing.isdisjoint(job.cards) and waiting.isdisjoint(job.cards):
-                group.append(job)
+                # an upload whose request went away meanwhile is not written (its kiosk
+                # sends it again); once running, its answer can no longer be cancelled
+                if job.future.set_running_or_notify_cancel():
+                    group.append(job)
             else:
                 waiting.update(job.cards)
                 left_out.append(job)
@@ -146,7 +154,9 @@ class BatchWriter:
                 cards = self.cards.session(conn)
                 # every card of the group at once, in one sorted order: two processes'
                 # groups then wait for each other at worst, never deadlock batch by batch
-                # (the groups of one process name no card in common: see _free_jobs)
+                # (the uploads of one process's groups name no card in common: see
+                # _free_jobs; a held move released mid-way may still lock another card,
+                # and a deadlock that makes is written again as a lost race)
                 wanted = sorted(set().union(*(job.cards for job in group)))
                 for org in sorted({org for org, _ref in wanted}):
                     cards.get(org, [ref for owner, ref in wanted if owner == org])

@@ -8,6 +8,7 @@ table that has no statistics yet.
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -46,6 +47,25 @@ def test_a_card_rows_text_reads_back_as_the_whole_fold_in_its_order(state: CardS
     assert list(full_state(state.card_ref, short).items()) == list(whole.items())
     # a row written whole (before rows were short) reads the same
     assert full_state(state.card_ref, json.dumps(whole)) == whole
+
+
+def test_two_cards_read_from_short_rows_share_no_map_or_list() -> None:
+    first, second = (full_state(ref, "{}") for ref in CARDS[:2])
+    first["earned"]["r1"] = 5
+    first["versions"].append("2")
+    assert second["earned"] == {} and second["versions"] == []
+    assert full_state(CARDS[2], "{}") == CardState(CARDS[2]).to_dict()
+
+
+def test_a_short_row_means_what_it_meant_when_it_was_written() -> None:
+    # a row leaves out what a new card holds: a new card's values may not change without
+    # a migration that writes the rows of the old ones whole (as 0018's way down does)
+    short_rows = importlib.import_module("central.migrations.versions.0018_short_card_states")
+    new_card = CardState(card_ref="").to_dict()
+    del new_card["card_ref"]
+    assert list(new_card.items()) == list(short_rows.NEW_CARD.items())
+    # and they are all falsy: what stored_text leaves out by its truth
+    assert not any(new_card.values())
 
 
 def test_a_new_cards_row_holds_nothing_but_what_differs_from_a_new_card() -> None:

@@ -170,6 +170,27 @@ def test_on_postgresql_a_card_being_written_holds_up_only_its_own_uploads(
         other.dispose()
 
 
+def test_an_upload_whose_request_went_away_is_left_out_and_its_group_is_answered(
+    served: tuple[str, Database, BatchWriter],
+) -> None:
+    _path, db, writer = served
+    gone_card, live_card = CARDS[0], CARDS[1]
+    # both queued before any writer looks (the writer's condition is re-entrant): one
+    # group, whose first upload's request is cancelled, as asyncio does when a client
+    # goes away
+    with writer._changed:
+        gone = writer.submit(Kiosk("ka", 1, DEFAULT_ORG), [check_event(
+            _event("ka", 1, gone_card, EventKind.STAMP, 1, NOW), "ka", NOW)], NOW)
+        assert gone.cancel()
+        live = writer.submit(Kiosk("kb", 1, DEFAULT_ORG), [check_event(
+            _event("kb", 1, live_card, EventKind.STAMP, 1, NOW), "kb", NOW)], NOW)
+    assert live.result(timeout=30).cards[live_card]["stamps"] == 1
+    # the cancelled one was not written (its kiosk sends it again), and the writers go on
+    assert stored_state(db, gone_card) == CardState(gone_card)  # no row: a new card
+    assert _upload(writer, "ka", [_event("ka", 1, gone_card, EventKind.STAMP, 1, NOW)]
+                   )[gone_card]["stamps"] == 1
+
+
 def test_on_postgresql_an_upload_naming_a_card_its_process_is_writing_waits_in_the_queue(
     postgres_db: str,
 ) -> None:
