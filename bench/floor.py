@@ -118,11 +118,7 @@ class Floor:
         draw = ImageDraw.Draw(frame)
         for line, text in enumerate(("Stamp added!", "7/10", "3 more to a free coffee")):
             draw_text(draw, (4, 4 + 20 * line), text, self.font, 1, "la")  # glyph masks cached
-        # ssd1306_pages and push, written out: the floor's figure is kept as first measured
-        columns = frame.transpose(Image.Transpose.TRANSPOSE).tobytes()
-        pages = b"".join(columns[page::8] for page in range(8)).translate(BIT_REVERSED)
-        self.device.command(0x21, 0, 127, 0x22, 0, 7)
-        self.device.data(pages)
+        self.push(ssd1306_pages(frame))
 
     def push(self, pages: bytes) -> None:
         """One whole frame through luma's ssd1306 to the bus."""

@@ -49,10 +49,6 @@ class _WholeFrame:
         frame = Frame.of(self.preprocess(image))
         self.display_frame(frame, (0, 0, *frame.size))
 
-    def display_region(self, panel: Image.Image, box: Box) -> None:
-        """Send the pages under `box` of `panel` (already in the panel's orientation)."""
-        self.display_frame(Frame.of(panel), box)
-
 
 class SSD1306(_WholeFrame, ssd1306):
     """An SSD1306 in horizontal addressing (luma's init sets it): one column window and

@@ -15,6 +15,7 @@ from luma.oled.device import sh1106, ssd1306, ssd1309
 from PIL import Image, ImageChops
 
 from kiosk.adapters.panels import SH1106, SSD1306, SSD1309
+from kiosk.core.lanes import Frame
 from sim.oled import VirtualOled
 
 CHIPS = {  # [display] driver: (ours, luma's, the virtual controller that speaks it)
@@ -91,7 +92,7 @@ def test_a_changed_region_leaves_the_ram_as_lumas_whole_frame_does(
     changed = ImageChops.logical_xor(before, after).getbbox()
     our_bus.sent.clear()
     if changed is not None:
-        ours.display_region(after, changed)
+        ours.display_frame(Frame.of(after), changed)
     theirs.display(after)
     assert ram(our_bus) == ram(their_bus)
 
