@@ -13,7 +13,9 @@ _TICK = os.sysconf("SC_CLK_TCK")
 
 
 def tree_cpu_seconds(root: int) -> float:
-    """User + system CPU time of a process and every descendant still running."""
+    """User + system CPU time of a process and every descendant still running, and of the
+    descendants that ended and were waited for by one of them (a PostgreSQL backend whose
+    connection closed, an autovacuum worker: the postmaster's children's times)."""
     parents: dict[int, list[int]] = {}
     spent: dict[int, float] = {}
     for entry in Path("/proc").iterdir():
@@ -24,7 +26,7 @@ def tree_cpu_seconds(root: int) -> float:
         except OSError:  # gone meanwhile
             continue
         parents.setdefault(int(fields[1]), []).append(int(entry.name))
-        spent[int(entry.name)] = (int(fields[11]) + int(fields[12])) / _TICK
+        spent[int(entry.name)] = sum(int(v) for v in fields[11:15]) / _TICK
     total, stack = 0.0, [root]
     while stack:
         pid = stack.pop()
