@@ -32,6 +32,7 @@ from bench import central as mix
 from central import store
 from central.app import parse
 from central.db import open_database
+from central.serving import tune_collector
 from central.testing import add_kiosk
 from central.validate import check_event, envelope
 from central.writer import BatchWriter
@@ -50,6 +51,7 @@ def uploads(db_url: str, kiosks: int, batches: int) -> dict[str, Any]:
               for kid in tokens}
     db = open_database(db_url)
     writer = BatchWriter(db)
+    tune_collector()  # as a server process runs
     counting = os.environ.get(COUNTING) == "1"
     control = shutil.which("callgrind_control") or "callgrind_control"
     if counting:

@@ -284,7 +284,7 @@ def serve(db_url: str, host: str, port: int, log_level: str, workers: int = 1,
     import uvicorn
 
     from central.app import create_app
-    from central.serving import listening_socket, run_workers, uvicorn_config
+    from central.serving import listening_socket, run_workers, tune_collector, uvicorn_config
 
     limits = limits or Limits()
     # the schema is checked (or an empty database created) once, before anything listens
@@ -303,6 +303,7 @@ def serve(db_url: str, host: str, port: int, log_level: str, workers: int = 1,
         return run_workers(sock, db_url, workers, limits, log_level, listening)
     listening()
     app = create_app(db_url, limits=limits)
+    tune_collector()
     uvicorn.Server(uvicorn_config(app, limits, log_level)).run(sockets=[sock])
     return 0
 
