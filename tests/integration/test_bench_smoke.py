@@ -81,6 +81,8 @@ def test_the_quick_bench_gives_numbers_for_each_figure(quick_bench):
     assert scale["ingest"]["runs"]["postgresql_x2"]["database_cpu_us_per_event"] > 0
     assert scale["ingest"]["runs"]["sqlite_x1"]["database_cpu_us_per_event"] == 0
     assert number(scale["ingest"]["postgresql_x2_vs_sqlite_x1_if_every_core_busy"])
+    # quick mode: one pair, whose ratio is the figure
+    assert scale["ingest"]["pair_ratios"] == [scale["ingest"]["postgresql_x2_vs_sqlite_x1"]]
     storm = scale["reconnect_storm"]
     assert number(storm["drain_seconds"]) and number(storm["request_latency_p99_s"])
     assert (storm["errors"], storm["lost"], storm["duplicated"]) == (0, 0, 0)
