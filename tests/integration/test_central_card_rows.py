@@ -127,18 +127,25 @@ def test_a_written_card_row_is_short_and_the_cards_pulled_are_whole(db: Database
 def test_the_way_down_from_0018_writes_every_card_row_whole_for_an_older_server(
         db: Database) -> None:
     _upload(db)
+    _fill(db, 2_500, first=10_000)  # rows past several of the way down's chunks
     with db.engine.begin() as conn:
         command.downgrade(migrations.config(conn), "0013")
-    for ref, stored in _rows(db).items():
+    rows = _rows(db)
+    assert len(rows) == 2 + 2_500  # the two cards _upload names, and the filled ones
+
+    def fold_of(ref: str) -> CardState:
+        return stored_fold(db, ref) if ref in CARDS else CardState(ref)  # filled: no event
+
+    for ref, stored in rows.items():
         # as a server of revision 0013 reads a row
-        assert CardState.from_dict(json.loads(stored)) == stored_fold(db, ref)
+        assert CardState.from_dict(json.loads(stored)) == fold_of(ref)
     with db.engine.begin() as conn:
         command.upgrade(migrations.config(conn), "head")
     with db.engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, metadata) == []
     _upload(db)  # the same events again: duplicates, nothing rewritten
-    assert all(CardState.from_dict(full_state(ref, stored)) == stored_fold(db, ref)
+    assert all(CardState.from_dict(full_state(ref, stored)) == fold_of(ref)
                for ref, stored in _rows(db).items())
 
 
@@ -146,11 +153,13 @@ _REFS = InQuery(card_states.c.card_ref, lambda wanted: select(card_states.c.card
     card_states.c.org_id == bindparam("org"), wanted))
 
 
-def _fill(db: Database, cards: int) -> None:
+def _fill(db: Database, cards: int, first: int = 1) -> None:
+    """`cards` rows of cards with no event (a new card's fold, stored short)."""
     with writing(db) as conn:
         conn.execute(card_states.insert(), [
             {"org_id": DEFAULT_ORG, "card_ref": f"{n:064x}", "state": "{}", "flagged": "{}",
-             "changed": n, "changed_xid": 0, "version": n} for n in range(1, cards + 1)])
+             "changed": n, "changed_xid": 0, "version": n}
+            for n in range(first, first + cards)])
 
 
 def test_a_lookup_by_refs_finds_each_stored_card_once(db: Database) -> None:

@@ -5,7 +5,7 @@ hold what a new card holds (zeros, empty counts, nulls): about half of every car
 and of what each write of one puts in the WAL (central.cardcache). Nothing is rewritten
 on the way up: this server reads both forms, and each row takes the short one at its
 next write. A server of an older revision reads only the whole form, so the way down
-writes every short row whole again.
+writes every short row whole again, CHUNK rows at a time.
 
 Revision ID: 0018
 Revises: 0013
@@ -40,16 +40,25 @@ def upgrade() -> None:
     pass
 
 
+CHUNK = 1_000  # rows read and written back at a time: memory stays flat at any size
+
+
 def downgrade() -> None:
     conn = op.get_bind()
-    rows = conn.execute(sa.select(_CARDS.c.org_id, _CARDS.c.card_ref, _CARDS.c.state))
-    whole = []
-    for org, ref, text in rows:
-        short = json.loads(text)
-        if "card_ref" not in short:
-            whole.append({"org": org, "ref": ref,
-                          "whole": json.dumps({"card_ref": ref, **NEW_CARD, **short})})
-    if whole:
-        conn.execute(sa.update(_CARDS).where(_CARDS.c.org_id == sa.bindparam("org"),
-                                             _CARDS.c.card_ref == sa.bindparam("ref"))
-                     .values(state=sa.bindparam("whole")), whole)
+    org, ref = _CARDS.c.org_id, _CARDS.c.card_ref
+    write = (sa.update(_CARDS).where(org == sa.bindparam("org"), ref == sa.bindparam("ref"))
+             .values(state=sa.bindparam("whole")))
+    after: tuple[int, str] = (-1, "")
+    while True:
+        rows = conn.execute(
+            sa.select(org, ref, _CARDS.c.state)
+            .where(sa.or_(org > after[0], sa.and_(org == after[0], ref > after[1])))
+            .order_by(org, ref).limit(CHUNK)).all()
+        if not rows:
+            return
+        whole = [{"org": o, "ref": r, "whole": json.dumps({"card_ref": r, **NEW_CARD, **short})}
+                 for o, r, short in ((o, r, json.loads(text)) for o, r, text in rows)
+                 if "card_ref" not in short]
+        if whole:
+            conn.execute(write, whole)
+        after = (rows[-1][0], rows[-1][1])
