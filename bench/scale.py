@@ -55,9 +55,12 @@ QUICK = Sizes(4, 2, 50, 20, 30, 1.0, 20_000, 1)
 
 @contextmanager
 def databases(root: Path) -> Iterator[Callable[[str], str]]:
-    """fresh(backend) -> a new empty database's path or URL; the cluster lives as long."""
+    """fresh(backend) -> a new empty database's path or URL; the cluster lives as long.
+    A new PostgreSQL database replaces the one made before (dropped first): autovacuum
+    would otherwise clean up after an earlier run during the next one's measure."""
     cluster = start_cluster(durable=True)
     count = [0]
+    made: list[str] = []
 
     def fresh(backend: str) -> str:
         if backend == "sqlite":
@@ -67,7 +70,10 @@ def databases(root: Path) -> Iterator[Callable[[str], str]]:
             return str(folder / "central.sqlite3")
         if not isinstance(cluster, Cluster):
             raise RuntimeError(cluster)
-        return cluster.fresh_database()
+        while made:
+            cluster.drop_database(made.pop())
+        made.append(cluster.fresh_database())
+        return made[0]
 
     try:
         yield fresh
@@ -99,7 +105,7 @@ def ingest(fresh: Callable[[str], str], root: Path, sizes: Sizes) -> dict[str, A
     runs = {"sqlite_x1": median_pair["sqlite_x1"], "sqlite_x2": one("sqlite", 2),
             "postgresql_x1": one("postgresql", 1), "postgresql_x2": median_pair["postgresql_x2"]}
     failures = [f for _ratio, done in pairs for run in done.values() for f in run["failures"]]
-    failures += [f for run in runs.values() for f in run["failures"]]
+    failures += runs["sqlite_x2"]["failures"] + runs["postgresql_x1"]["failures"]
     both = runs["postgresql_x2"]
     # the same CPU per event with every core of the machine busy (no waits, nothing
     # idle): how far the ratio can go on this machine with the code as it is
@@ -111,7 +117,8 @@ def ingest(fresh: Callable[[str], str], root: Path, sizes: Sizes) -> dict[str, A
                   "over loopback, one configuration after the other in this run; 90% of a "
                   "kiosk's taps are its own 200 customers, 10% any of the chain's 20,000 "
                   f"cards. SQLite x1 and PostgreSQL x2: {sizes.pairs} pairs back to back, "
-                  "alternating which runs first; `runs` holds the median pair's",
+                  "alternating which runs first: `runs` holds the median pair's two, and "
+                  "one run each of SQLite x2 and PostgreSQL x1 made after the pairs",
         "runs": runs,
         "pair_ratios": [round(r, 2) for r in ratios],
         "postgresql_x2_vs_sqlite_x1": round(ratio, 2),

@@ -494,11 +494,14 @@ def open_database(db: str, *, create: bool = True, check: bool = True) -> Databa
 
     url = url_for(db)
     try:
-        # 16 connections at most per process, as before, but 12 kept open: a process's
-        # writers (4 on PostgreSQL) and the token checks of a burst of uploads stay within
-        # them, where 8 kept had a PostgreSQL backend started and ended every few hundred
-        # events (a new backend reads the catalogue and prepares its statements again)
-        engine = create_engine(url, pool_size=12, max_overflow=4, pool_pre_ping=False)
+        # 16 connections at most per process. PostgreSQL keeps 12 open: its 4 writers and
+        # the token checks of a burst of uploads stay within them, where 8 kept had a
+        # backend started and ended every few hundred events (a new backend reads the
+        # catalogue and prepares its statements again). SQLite keeps 8: each holds up to
+        # 64 MiB of page cache (_tune_sqlite), and opening one costs little.
+        kept = 8 if url.startswith("sqlite") else 12
+        engine = create_engine(url, pool_size=kept, max_overflow=16 - kept,
+                               pool_pre_ping=False)
     except (ArgumentError, ImportError, SQLAlchemyError) as error:
         raise DatabaseError(f"cannot open the database {describe(db)}: {error}") from None
     is_sqlite = engine.dialect.name == "sqlite"

@@ -116,6 +116,7 @@ class DeadlineH11(H11Protocol):
 # see them; at 700, the folds the card cache keeps (replaced at each upload of their card,
 # so old enough to be promoted first) kept starting full collections, each traversing every
 # object of the process: about a fifth of a server process's CPU in bench.central's ingest.
+# (Python 3.11's generational collector; a later Python's may read the thresholds otherwise.)
 COLLECT_AFTER = 20_000
 
 

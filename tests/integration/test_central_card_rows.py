@@ -19,12 +19,20 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from hypothesis import given
-from sqlalchemy import bindparam, event, select, text
+from sqlalchemy import bindparam, event, insert, select, text
 
 from central import migrations
 from central.cardcache import full_state, stored_text
 from central.changes import changed_cards
-from central.db import Database, card_states, metadata, open_database, reading, writing
+from central.db import (
+    Database,
+    card_states,
+    metadata,
+    open_database,
+    organisations,
+    reading,
+    writing,
+)
 from central.fastsql import InQuery
 from central.orgs import DEFAULT_ORG, Kiosk
 from central.testing import add_kiosk, event_dict
@@ -33,6 +41,9 @@ from central.writer import BatchWriter
 from kiosk.core.events import CardState, EventKind
 from tests.support.central_cards import stored_fold
 from tests.unit.test_card_text import STATES
+
+short_card_states = importlib.import_module(
+    "central.migrations.versions.0018_short_card_states")
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 CARDS = [f"{n:064x}" for n in (1, 2, 3)]
@@ -60,10 +71,9 @@ def test_two_cards_read_from_short_rows_share_no_map_or_list() -> None:
 def test_a_short_row_means_what_it_meant_when_it_was_written() -> None:
     # a row leaves out what a new card holds: a new card's values may not change without
     # a migration that writes the rows of the old ones whole (as 0018's way down does)
-    short_rows = importlib.import_module("central.migrations.versions.0018_short_card_states")
     new_card = CardState(card_ref="").to_dict()
     del new_card["card_ref"]
-    assert list(new_card.items()) == list(short_rows.NEW_CARD.items())
+    assert list(new_card.items()) == list(short_card_states.NEW_CARD.items())
     # and they are all falsy: what stored_text leaves out by its truth
     assert not any(new_card.values())
 
@@ -127,11 +137,19 @@ def test_a_written_card_row_is_short_and_the_cards_pulled_are_whole(db: Database
 def test_the_way_down_from_0018_writes_every_card_row_whole_for_an_older_server(
         db: Database) -> None:
     _upload(db)
-    _fill(db, 2_500, first=10_000)  # rows past several of the way down's chunks
+    # rows past several of the way down's chunks, and a second organisation's cards whose
+    # refs sort before the first's last ones (paged by organisation, then card)
+    assert 2 * short_card_states.CHUNK < 2_500
+    _fill(db, 2_500, first=10_000)
+    with writing(db) as conn:
+        other = int(conn.execute(insert(organisations).values(
+            name="other", card_seq=0, created_at=NOW.isoformat())
+                                 .returning(organisations.c.id)).scalar_one())
+    _fill(db, 1_200, first=5, org=other)
     with db.engine.begin() as conn:
         command.downgrade(migrations.config(conn), "0013")
     rows = _rows(db)
-    assert len(rows) == 2 + 2_500  # the two cards _upload names, and the filled ones
+    assert len(rows) == 2 + 2_500 + 1_200  # the two cards _upload names, the filled ones
 
     def fold_of(ref: str) -> CardState:
         return stored_fold(db, ref) if ref in CARDS else CardState(ref)  # filled: no event
@@ -153,11 +171,11 @@ _REFS = InQuery(card_states.c.card_ref, lambda wanted: select(card_states.c.card
     card_states.c.org_id == bindparam("org"), wanted))
 
 
-def _fill(db: Database, cards: int, first: int = 1) -> None:
+def _fill(db: Database, cards: int, first: int = 1, org: int = DEFAULT_ORG) -> None:
     """`cards` rows of cards with no event (a new card's fold, stored short)."""
     with writing(db) as conn:
         conn.execute(card_states.insert(), [
-            {"org_id": DEFAULT_ORG, "card_ref": f"{n:064x}", "state": "{}", "flagged": "{}",
+            {"org_id": org, "card_ref": f"{n:064x}", "state": "{}", "flagged": "{}",
              "changed": n, "changed_xid": 0, "version": n}
             for n in range(first, first + cards)])
 

@@ -16,10 +16,12 @@ from central.serving import COLLECT_AFTER, tune_collector
 
 @pytest.fixture
 def collector() -> Iterator[None]:
-    threshold = gc.get_threshold()
+    threshold, enabled = gc.get_threshold(), gc.isenabled()
     yield
     gc.unfreeze()
     gc.set_threshold(*threshold)
+    if enabled:
+        gc.enable()
 
 
 class Node:
@@ -35,8 +37,10 @@ def test_startup_objects_are_left_alone_and_later_cycles_are_still_collected(
     first.other, second.other = second, first
     gone = weakref.ref(first)
     del first, second
-    gc.collect()
+    # no gc.collect(): the collector starts by itself once enough is allocated
+    kept = [[] for _ in range(COLLECT_AFTER + 1)]
     assert gone() is None
+    assert len(kept) > COLLECT_AFTER
 
 
 def test_serve_tunes_the_collector_before_it_answers(tmp_path: Path) -> None:

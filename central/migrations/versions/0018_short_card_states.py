@@ -48,17 +48,16 @@ def downgrade() -> None:
     org, ref = _CARDS.c.org_id, _CARDS.c.card_ref
     write = (sa.update(_CARDS).where(org == sa.bindparam("org"), ref == sa.bindparam("ref"))
              .values(state=sa.bindparam("whole")))
-    after: tuple[int, str] = (-1, "")
-    while True:
-        rows = conn.execute(
-            sa.select(org, ref, _CARDS.c.state)
-            .where(sa.or_(org > after[0], sa.and_(org == after[0], ref > after[1])))
-            .order_by(org, ref).limit(CHUNK)).all()
-        if not rows:
-            return
+    page = sa.select(org, ref, _CARDS.c.state).order_by(org, ref).limit(CHUNK)
+    rows = conn.execute(page).all()
+    while rows:
         whole = [{"org": o, "ref": r, "whole": json.dumps({"card_ref": r, **NEW_CARD, **short})}
                  for o, r, short in ((o, r, json.loads(text)) for o, r, text in rows)
                  if "card_ref" not in short]
         if whole:
             conn.execute(write, whole)
-        after = (rows[-1][0], rows[-1][1])
+        # after the last row by the primary key, as a row value: both databases start the
+        # next page from the key itself (an OR of the two columns scans from the first row)
+        last = rows[-1]
+        rows = conn.execute(page.where(sa.tuple_(org, ref) > sa.tuple_(
+            sa.literal(last[0]), sa.literal(last[1])))).all()
