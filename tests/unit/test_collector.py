@@ -38,21 +38,28 @@ def test_startup_objects_are_left_alone_and_later_cycles_are_still_collected(
     gone = weakref.ref(first)
     del first, second
     # no gc.collect(): the collector starts by itself once enough is allocated
-    kept = [[] for _ in range(COLLECT_AFTER + 1)]
+    kept: list[list[int]] = [[] for _ in range(COLLECT_AFTER + 1)]
     assert gone() is None
     assert len(kept) > COLLECT_AFTER
 
 
-def test_serve_tunes_the_collector_before_it_answers(tmp_path: Path) -> None:
-    # the real `serve` on a new SQLite file, stopped where uvicorn would start serving
+# the real `serve` (one process), or one worker process of `serve --workers N`, on a new
+# SQLite file, stopped where uvicorn would start serving
+_ONE_PROCESS = "from central import cli\ncli.serve({db!r}, '127.0.0.1', 0, 'error')\n"
+_A_WORKER = (
+    "import threading\nfrom central import serving\n"
+    "serving._worker(('127.0.0.1', 0), {db!r}, serving.Limits(), 'error', threading.Semaphore())\n")
+
+
+@pytest.mark.parametrize("start", [_ONE_PROCESS, _A_WORKER], ids=["serve", "worker"])
+def test_a_server_process_tunes_the_collector_before_it_answers(start: str, tmp_path: Path
+                                                                ) -> None:
     script = (
         "import gc, uvicorn\n"
-        "from central import cli\n"
         "def report(self, sockets=None):\n"
         "    print('threshold', gc.get_threshold()[0], 'frozen', gc.get_freeze_count() > 0)\n"
         "uvicorn.Server.run = report\n"
-        f"cli.serve({str(tmp_path / 'c.sqlite3')!r}, '127.0.0.1', 0, 'error')\n"
-    )
+    ) + start.format(db=str(tmp_path / "c.sqlite3"))
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          check=True, timeout=60).stdout
     assert f"threshold {COLLECT_AFTER} frozen True" in out
