@@ -60,7 +60,7 @@ def databases(root: Path) -> Iterator[Callable[[str], str]]:
     would otherwise clean up after an earlier run during the next one's measure."""
     cluster = start_cluster(durable=True)
     count = [0]
-    made: list[str] = []
+    last: list[str] = []  # the PostgreSQL database made last, if any
 
     def fresh(backend: str) -> str:
         if backend == "sqlite":
@@ -70,10 +70,10 @@ def databases(root: Path) -> Iterator[Callable[[str], str]]:
             return str(folder / "central.sqlite3")
         if not isinstance(cluster, Cluster):
             raise RuntimeError(cluster)
-        while made:
-            cluster.drop_database(made.pop())
-        made.append(cluster.fresh_database())
-        return made[0]
+        if last:
+            cluster.drop_database(last.pop())
+        last.append(cluster.fresh_database())
+        return last[0]
 
     try:
         yield fresh

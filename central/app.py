@@ -46,6 +46,7 @@ from central.web import card_page
 from central.web import messages as messages_pages
 from central.writer import BatchWriter
 from kiosk.core.cardid import is_card_ref
+from kiosk.core.wire import digits_only
 
 log = logging.getLogger("central")
 DEFAULT_LIMITS = Limits()
@@ -84,8 +85,7 @@ class EventBatch(BaseModel):
 async def _read_body(request: Request) -> bytes:
     cap = request.app.state.limits.max_body
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isascii() and declared.isdigit() \
-            and int(declared) > cap:
+    if declared is not None and digits_only(declared) and int(declared) > cap:
         raise HTTPException(413, f"body larger than {cap} bytes")
     chunks, size = [], 0
     try:

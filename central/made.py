@@ -24,6 +24,7 @@ from central.ingest import current, iso, program_tz
 from central.store import CENTRAL
 from central.validate import body_sha256
 from kiosk.core.events import CardState, Change, Event, EventKind
+from kiosk.core.wire import digits_only
 
 ACCOUNT_PREFIX = "account:"  # staff_ref of an event a dashboard account made
 
@@ -94,7 +95,7 @@ def account_of(staff_ref: str | None) -> int | None:
     if staff_ref is None or not staff_ref.startswith(ACCOUNT_PREFIX):
         return None
     rest = staff_ref.removeprefix(ACCOUNT_PREFIX)
-    return int(rest) if rest.isascii() and rest.isdigit() and len(rest) <= 18 else None
+    return int(rest) if digits_only(rest) and len(rest) <= 18 else None
 
 
 # the card page and the dashboard read the total here

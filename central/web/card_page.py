@@ -48,6 +48,7 @@ from central.web.card_view import card_view, weekdays
 from central.web.pages import Pages
 from kiosk.core.events import CardState
 from kiosk.core.program import Program
+from kiosk.core.wire import digits_only
 
 # Per client address: pages (generous, a person reading) and misses (a guesser's budget).
 PAGE_RATE, PAGE_BURST = 1.0, 60
@@ -181,7 +182,7 @@ def routes(app: FastAPI, db: Database, now: Any) -> None:
 
     async def form(request: Request) -> Any:
         declared = request.headers.get("content-length", "")
-        if declared.isascii() and declared.isdigit() and int(declared) > MAX_FORM:
+        if digits_only(declared) and int(declared) > MAX_FORM:
             raise HTTPException(413)
         return await request.form(max_files=0, max_fields=20)
 

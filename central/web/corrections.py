@@ -23,6 +23,7 @@ from kiosk.core.corrections import REASON, decide_adjust, decide_replace
 from kiosk.core.events import MAX_DELTA, CardState, Change, EventKind
 from kiosk.core.outcome import Adjusted, Refused, Replaced
 from kiosk.core.program import Program
+from kiosk.core.wire import digits_only
 
 NEW_CARDS_SINCE = timedelta(hours=24)  # how far back the replacement form lists new cards
 NEW_CARDS_SHOWN = 20
@@ -46,8 +47,7 @@ def adjust_form(delta_text: str, reason_text: str) -> AdjustForm:
     cleaned = delta_text.strip().replace("\u2212", "-").replace(" ", "")
     digits = cleaned.removeprefix("+").removeprefix("-")
     delta = 0
-    # ASCII digits only: str.isdigit also says yes to '¹' or '²', which int() refuses
-    if not (digits.isascii() and digits.isdigit()) or len(digits) > 5 or cleaned.startswith("+-"):
+    if not digits_only(digits) or len(digits) > 5 or cleaned.startswith("+-"):
         problems["delta"] = "fix_delta_bad"
     else:
         delta = int(cleaned)

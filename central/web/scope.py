@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException
 from central.accounts import Account
 from central.db import Database, kiosks, reading, shops
 from central.web.accounts import see_shop
+from kiosk.core.wire import digits_only
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ def chosen_shop(account: Account, visible: list[Shop], asked: str | None) -> int
     none of the organisation's), else a manager's own, else None (all shops)."""
     if asked in (None, "", "all"):
         return account.shop_id
-    if not (asked.isascii() and asked.isdigit()) or len(asked) > 9:
+    if not digits_only(asked) or len(asked) > 9:
         raise HTTPException(404)
     wanted = int(asked)
     see_shop(account, wanted)

@@ -25,6 +25,7 @@ from kiosk.core.clock import Reading
 from kiosk.core.events import PROGRAM_VERSION, CardState, Event
 from kiosk.core.perks import Customer
 from kiosk.core.servedcard import CardRefused, hidden_characters, plain_text, served_card
+from kiosk.core.wire import digits_only
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,7 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if value is None or not value.strip():
         return None
     text = value.strip()
-    if text.isascii() and text.isdigit():  # not "²", which int() and float() refuse
+    if digits_only(text):
         return float(text)
     try:
         when = parsedate_to_datetime(text)

@@ -23,6 +23,16 @@ from typing import Any
 WIRE = "wire"  # the dataclass metadata key holding a field's (rule, may be null)
 
 
+def digits_only(text: str) -> bool:
+    """Whether a number typed or sent as text is ASCII digits alone: str.isdigit also says
+    yes to '¹' or '²', which int() refuses.
+
+    >>> digits_only("42"), digits_only("²"), digits_only(""), digits_only("-1")
+    (True, False, False, False)
+    """
+    return text.isascii() and text.isdigit()
+
+
 class Rule:
     """What values one field takes on the wire, and how it turns into the Python value."""
 
