@@ -13,6 +13,7 @@ it (the daemon builds everything in its main thread), but never used by two at o
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -74,6 +75,25 @@ def _stored_time(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
+BUSY_SECONDS = 10.0  # how long a statement waits for another process's lock
+
+
+def _write_ahead(db: sqlite3.Connection) -> None:
+    """Put the ledger in WAL mode (a no-op once it is). While another process is switching
+    the same new file at that moment, SQLite answers "locked" at once instead of waiting
+    on its busy timeout (seen with several `kiosk` processes opening a new ledger on a
+    loaded machine): ask again, for as long as a statement would wait."""
+    deadline = time.monotonic() + BUSY_SECONDS
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
+
+
 class Ledger(LedgerBase):
     """Events and card cache in one SQLite file."""
 
@@ -94,10 +114,10 @@ class Ledger(LedgerBase):
             raise StorageError(f"ledger {path}: cannot create {path.parent}: {error.strerror}") from None
         try:
             db = sqlite3.connect(
-                path, timeout=10.0, isolation_level=None, check_same_thread=False
+                path, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False
             )
             prepare(db)
-            db.execute("PRAGMA journal_mode=WAL")
+            _write_ahead(db)
             db.execute("PRAGMA synchronous=FULL")
             db.execute("PRAGMA foreign_keys=ON")
             # a tap reads a few B-tree paths; SQLite's default 2 MiB page cache only ever
