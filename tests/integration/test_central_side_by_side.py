@@ -19,6 +19,7 @@ from central.ingest import write_batch
 from central.orgs import DEFAULT_ORG
 from central.testing import Client, ServerProcess, add_kiosk, event_dict
 from central.validate import check_event
+from sim.harness import wait_until
 
 NOW = datetime.now(UTC)
 CARD_A, CARD_B, CARD_C = (hashlib.sha256(name).hexdigest() for name in (b"a", b"b", b"c"))
@@ -33,6 +34,22 @@ def _pull(reader: Client, cursor: str) -> tuple[dict[str, int], str]:
         if not page["more"]:
             return seen, cursor
 
+
+
+def _pull_until(reader: Client, cursor: str, cards: int) -> tuple[dict[str, int], str]:
+    """_pull again until `cards` cards came: a change is handed out once no transaction
+    begun before its own is still running, and one of PostgreSQL's own (an autovacuum's
+    ANALYZE of a table this test wrote) may still run for a moment after the upload."""
+    seen: dict[str, int] = {}
+
+    def arrived() -> bool:
+        nonlocal cursor
+        page, cursor = _pull(reader, cursor)
+        seen.update(page)
+        return len(seen) >= cards
+
+    assert wait_until(arrived, timeout=10), seen
+    return seen, cursor
 
 def test_a_card_committed_late_by_an_older_upload_reaches_a_kiosk_that_paged_past_newer_ones(
     postgres_db: str,
@@ -62,10 +79,10 @@ def test_a_card_committed_late_by_an_older_upload_reaches_a_kiosk_that_paged_pas
                 seen, cursor = _pull(reader, cursor)
                 # card B's change waits for the older upload: nothing is passed over
                 assert seen == {}
-            seen, cursor = _pull(reader, cursor)
+            seen, cursor = _pull_until(reader, cursor, 2)
             assert seen == {CARD_A: 2, CARD_B: 1}
             assert writer.post_events([event_dict("ka", CARD_C, 3, NOW)]).status == 200
-            assert _pull(reader, cursor)[0] == {CARD_C: 1}
+            assert _pull_until(reader, cursor, 1)[0] == {CARD_C: 1}
             writer.close()
             reader.close()
         with db.engine.connect() as conn:
