@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from central import store
-from central.cardcache import CardCache
+from central.cardcache import CardCache, lock_every_card
 from central.db import Database, open_database, reading, writing
 from central.figures import visits_per_day
 from central.ingest import write_batch
@@ -257,6 +257,25 @@ def test_on_postgresql_a_rebuild_waits_for_the_upload_being_written_and_counts_i
         state = stored_state(db, card)
         assert state == stored_fold(db, card)
         assert (state.stamps, state.stamp_day) == (2, date(2026, 6, 1))
+    finally:
+        writer.close()
+        db.dispose()
+        other.dispose()
+
+
+def test_on_postgresql_an_upload_waits_for_a_rebuild_of_every_card(postgres_db: str) -> None:
+    add_kiosk(postgres_db, "ka")
+    db, other = open_database(postgres_db), open_database(postgres_db)
+    writer = BatchWriter(db)
+    card = CARDS[0]
+    try:
+        with writing(other) as conn:  # a rebuild of every card is under way
+            lock_every_card(conn, DEFAULT_ORG)
+            upload = writer.submit(Kiosk("ka", 1, DEFAULT_ORG), [check_event(
+                _event("ka", 1, card, EventKind.STAMP, 1, NOW), "ka", NOW)], NOW)
+            assert wait_until(lambda: _waiting_on_a_lock(other), timeout=10)
+            assert not upload.done()
+        assert upload.result(timeout=30).cards[card]["stamps"] == 1
     finally:
         writer.close()
         db.dispose()
