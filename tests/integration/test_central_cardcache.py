@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -24,7 +25,7 @@ from central import store
 from central.cardcache import CardCache, lock_every_card
 from central.db import Database, open_database, reading, writing
 from central.figures import visits_per_day
-from central.ingest import write_batch
+from central.ingest import Ingested, write_batch
 from central.orgs import DEFAULT_ORG, Kiosk
 from central.program import from_toml
 from central.testing import add_kiosk, event_dict
@@ -158,10 +159,7 @@ def test_on_postgresql_a_card_being_written_holds_up_only_its_own_uploads(
             other_writer.cards.session(conn).get(DEFAULT_ORG, [busy])
             done = _upload(writer, "ka", [_event("ka", 2, free, EventKind.STAMP, 1, NOW)])
             assert done[free]["stamps"] == 1
-            waiting = writer.submit(Kiosk("ka", 1, DEFAULT_ORG), [check_event(
-                _event("ka", 3, busy, EventKind.STAMP, 1, NOW), "ka", NOW)], NOW)
-            assert wait_until(lambda: _waiting_on_a_lock(other), timeout=10)
-            assert not waiting.done()
+            waiting = _held_up(writer, other, 3, busy)
         assert waiting.result(timeout=30).cards[busy]["stamps"] == 2
     finally:
         for each in (writer, other_writer):
@@ -271,15 +269,22 @@ def test_on_postgresql_an_upload_waits_for_a_rebuild_of_every_card(postgres_db: 
     try:
         with writing(other) as conn:  # a rebuild of every card is under way
             lock_every_card(conn, DEFAULT_ORG)
-            upload = writer.submit(Kiosk("ka", 1, DEFAULT_ORG), [check_event(
-                _event("ka", 1, card, EventKind.STAMP, 1, NOW), "ka", NOW)], NOW)
-            assert wait_until(lambda: _waiting_on_a_lock(other), timeout=10)
-            assert not upload.done()
+            upload = _held_up(writer, other, 1, card)
         assert upload.result(timeout=30).cards[card]["stamps"] == 1
     finally:
         writer.close()
         db.dispose()
         other.dispose()
+
+
+def _held_up(writer: BatchWriter, other: Database, seq: int, card: str) -> Future[Ingested]:
+    """Kiosk ka's stamp of `card`, submitted: it waits on a lock a transaction of `other`
+    holds (checked), unanswered."""
+    upload = writer.submit(Kiosk("ka", 1, DEFAULT_ORG), [check_event(
+        _event("ka", seq, card, EventKind.STAMP, 1, NOW), "ka", NOW)], NOW)
+    assert wait_until(lambda: _waiting_on_a_lock(other), timeout=10)
+    assert not upload.done()
+    return upload
 
 
 def _waiting_on_locks(db: Database) -> int:
