@@ -35,7 +35,6 @@ def _pull(reader: Client, cursor: str) -> tuple[dict[str, int], str]:
             return seen, cursor
 
 
-
 def _pull_until(reader: Client, cursor: str, cards: int) -> tuple[dict[str, int], str]:
     """_pull again until `cards` cards came: a change is handed out once no transaction
     begun before its own is still running, and one of PostgreSQL's own (an autovacuum's
@@ -50,6 +49,7 @@ def _pull_until(reader: Client, cursor: str, cards: int) -> tuple[dict[str, int]
 
     assert wait_until(arrived, timeout=10), seen
     return seen, cursor
+
 
 def test_a_card_committed_late_by_an_older_upload_reaches_a_kiosk_that_paged_past_newer_ones(
     postgres_db: str,
